@@ -1,0 +1,1 @@
+//! The mcmr-kit spec language.

@@ -1,0 +1,92 @@
+//! Reading an image or a volume for metrics: `.npy` (2D slice or 3D `[slices, H, W]`) or NIfTI
+//! (`.nii`, `.nii.gz`; 2D, or 3D sliced along its third axis).
+//!
+//! NIfTI axes are `(x, y, z)`; slice `k` is `data[:, :, k]` with `H = x` and `W = y`, as nibabel
+//! indexes it. Metrics compare two files read the same way, so the orientation only has to be
+//! consistent, not radiological.
+
+use crate::io::{npy, IoError};
+use std::path::Path;
+
+/// A stack of 2D slices `[slices, H, W]` in `f64`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Volume {
+    /// Number of slices.
+    pub slices: usize,
+    /// Rows per slice.
+    pub height: usize,
+    /// Columns per slice.
+    pub width: usize,
+    /// Values, slice-major, row-major within a slice.
+    pub data: Vec<f64>,
+}
+
+impl Volume {
+    /// Wraps `data` of shape `[slices, height, width]`.
+    pub fn new(slices: usize, height: usize, width: usize, data: Vec<f64>) -> Self {
+        assert_eq!(slices * height * width, data.len(), "volume shape does not match the data");
+        Volume { slices, height, width, data }
+    }
+
+    /// Slice `k` as a row-major `H×W` slice of values.
+    pub fn slice(&self, k: usize) -> &[f64] {
+        let n = self.height * self.width;
+        &self.data[k * n..(k + 1) * n]
+    }
+
+    /// `[slices, H, W]`.
+    pub fn shape(&self) -> [usize; 3] {
+        [self.slices, self.height, self.width]
+    }
+}
+
+/// Reads a `.npy` or NIfTI file as a [`Volume`].
+pub fn read_volume(path: &Path) -> Result<Volume, IoError> {
+    let name = path.to_string_lossy().to_lowercase();
+    if name.ends_with(".npy") {
+        let a = npy::read_npy(path)?;
+        match a.shape.as_slice() {
+            [h, w] => Ok(Volume::new(1, *h, *w, a.data)),
+            [s, h, w] => Ok(Volume::new(*s, *h, *w, a.data)),
+            other => Err(IoError::Format {
+                path: path.to_path_buf(),
+                message: format!("expected a 2D slice [H, W] or a 3D volume [slices, H, W], found shape {other:?}"),
+            }),
+        }
+    } else if name.ends_with(".nii") || name.ends_with(".nii.gz") {
+        read_nifti(path)
+    } else {
+        Err(IoError::Format {
+            path: path.to_path_buf(),
+            message: "unknown file type: expected `.npy`, `.nii` or `.nii.gz`".into(),
+        })
+    }
+}
+
+fn read_nifti(path: &Path) -> Result<Volume, IoError> {
+    use nifti::{IntoNdArray, NiftiObject, ReaderOptions};
+    let fmt = |m: String| IoError::Format { path: path.to_path_buf(), message: m };
+    let obj = ReaderOptions::new().read_file(path).map_err(|e| fmt(format!("not a readable NIfTI file: {e}")))?;
+    let arr = obj
+        .into_volume()
+        .into_ndarray::<f64>()
+        .map_err(|e| fmt(format!("cannot convert the NIfTI data to floating point: {e}")))?;
+    let shape = arr.shape().to_vec();
+    let (x, y, z) = match shape.as_slice() {
+        [x, y] => (*x, *y, 1),
+        [x, y, z] => (*x, *y, *z),
+        [x, y, z, 1] => (*x, *y, *z),
+        other => return Err(fmt(format!("expected a 2D or 3D NIfTI image, found dimensions {other:?}"))),
+    };
+    let ndim = shape.len();
+    let mut data = Vec::with_capacity(x * y * z);
+    for k in 0..z {
+        for i in 0..x {
+            for j in 0..y {
+                let index = [i, j, k, 0];
+                data.push(arr[&index[..ndim]]);
+            }
+        }
+    }
+    Ok(Volume::new(z, x, y, data))
+}

@@ -1,0 +1,86 @@
+//! Properties of the non-fastMRI families and the errors for impossible parameters.
+
+use mcmr::masks::{generate, MaskFamily, MaskParams};
+use mcmr::rng::Seed;
+
+fn make(family: MaskFamily, shape: [usize; 2], acc: f64, cf: Option<f64>, seed: u32) -> Result<mcmr::masks::Mask, String> {
+    let mut p = MaskParams::new(family, shape, acc).seed(Seed::Int(seed));
+    p.center_fraction = cf;
+    generate(&p).map_err(|e| e.to_string())
+}
+
+#[test]
+fn every_family_is_deterministic_for_a_seed_and_reaches_its_target() {
+    for family in MaskFamily::ALL {
+        for &acc in &[4.0, 8.0] {
+            let a = make(family, [96, 80], acc, None, 7).unwrap_or_else(|e| panic!("{family:?} {acc}: {e}"));
+            let b = make(family, [96, 80], acc, None, 7).unwrap();
+            assert_eq!(a, b, "{family:?}: same seed, different mask");
+            let achieved = a.achieved_acceleration();
+            let ok = match family {
+                // The integer-stride families add the centre block on top of W/A lines.
+                MaskFamily::Equispaced | MaskFamily::Magic => achieved > 0.6 * acc && achieved <= acc,
+                // "x4" keeps a 1/4 × 1/4 block: 16× in points.
+                MaskFamily::CenterSquare => (achieved - acc * acc).abs() / (acc * acc) < 0.1,
+                MaskFamily::PoissonDisc => (achieved - acc).abs() < 0.1,
+                _ => (achieved - acc).abs() / acc < 0.25,
+            };
+            assert!(ok, "{family:?} at {acc}x achieved {achieved}");
+        }
+    }
+}
+
+#[test]
+fn variable_density_masks_sample_the_centre_more_densely() {
+    for family in [MaskFamily::Gaussian2d, MaskFamily::PoissonDisc, MaskFamily::Radial, MaskFamily::Spiral] {
+        let m = make(family, [128, 128], 6.0, None, 3).unwrap();
+        let density = |r0: usize, r1: usize| {
+            let mut n = 0;
+            for r in r0..r1 {
+                for c in r0..r1 {
+                    n += m.data[r * 128 + c] as usize;
+                }
+            }
+            n as f64 / ((r1 - r0) * (r1 - r0)) as f64
+        };
+        assert!(density(56, 72) > 2.0 * m.sampled_fraction(), "{family:?}: centre not denser");
+    }
+}
+
+#[test]
+fn poisson_disc_points_keep_their_distance() {
+    // Outside the calibration region, no two sampled points are closer than the smallest radius
+    // (1 pixel) along both axes: no sampled point has a sampled 4-neighbour farther than 2 px
+    // from the centre, where radii are at least ~1.5 px at 4x.
+    let m = make(MaskFamily::PoissonDisc, [64, 64], 4.0, None, 11).unwrap();
+    let mut touching = 0;
+    for r in 0..63 {
+        for c in 0..63 {
+            let d2 = ((r as f64 - 32.0).powi(2) + (c as f64 - 32.0).powi(2)).sqrt();
+            if d2 > 12.0 && m.data[r * 64 + c] == 1 && (m.data[r * 64 + c + 1] == 1 || m.data[(r + 1) * 64 + c] == 1) {
+                touching += 1;
+            }
+        }
+    }
+    assert_eq!(touching, 0);
+}
+
+#[test]
+fn impossible_parameters_name_the_parameter() {
+    let cases: [(MaskFamily, [usize; 2], f64, Option<f64>, &str); 7] = [
+        (MaskFamily::Random, [64, 64], 1.0, None, "acceleration"),
+        (MaskFamily::Random, [64, 64], 4.0, Some(1.2), "center_fraction"),
+        (MaskFamily::Random, [64, 64], 4.0, Some(0.0), "center_fraction"),
+        (MaskFamily::Random, [64, 64], 4.0, Some(0.3), "center_fraction"),
+        // fastMRI issue #344: the centre takes every line the acceleration allows.
+        (MaskFamily::MagicFraction, [640, 368], 4.0, Some(0.37), "center_fraction"),
+        (MaskFamily::Radial, [2, 2], 4.0, None, "shape"),
+        (MaskFamily::PoissonDisc, [16, 16], 50.0, None, "acceleration"),
+    ];
+    for (family, shape, acc, cf, param) in cases {
+        let e = make(family, shape, acc, cf, 0).expect_err("must fail");
+        assert!(e.contains(&format!("`{param}`")), "{family:?}: {e}");
+    }
+    let e = make(MaskFamily::Equispaced, [64, 64], 4.5, Some(0.08), 0).unwrap_err();
+    assert!(e.contains("integer acceleration"), "{e}");
+}

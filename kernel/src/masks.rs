@@ -170,7 +170,8 @@ pub struct MaskParams {
     /// Target acceleration `A` (> 1).
     pub acceleration: f64,
     /// Fraction of fully sampled centre lines (1D) or points (2D); `None` picks the family's
-    /// default (fastMRI's pairs: 0.08 below 8×, 0.04 from 8×; 2D: 0.16, IGKR's centre).
+    /// default (fastMRI's pairs: 0.08 below 8×, 0.04 from 8×; 2D: IGKR's 0.16 up to 5×, then
+    /// `0.8/A`; the Poisson disc: no calibration region; `center_square`: crop factor `1/A`).
     pub center_fraction: Option<f64>,
     /// Seed of the draws.
     pub seed: Seed,
@@ -207,7 +208,8 @@ impl MaskParams {
             }
             MaskFamily::CenterSquare => 1.0 / self.acceleration,
             MaskFamily::PoissonDisc => 0.0,
-            _ => 0.16,
+            // IGKR's 16% centre at 20% sampling (5x), scaled down for higher accelerations.
+            _ => (0.8 / self.acceleration).min(0.16),
         }))
     }
 }

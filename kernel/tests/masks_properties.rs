@@ -16,23 +16,30 @@ fn every_family_is_deterministic_for_a_seed_and_reaches_its_target() {
             let a = make(family, [96, 80], acc, None, 7).unwrap_or_else(|e| panic!("{family:?} {acc}: {e}"));
             let b = make(family, [96, 80], acc, None, 7).unwrap();
             assert_eq!(a, b, "{family:?}: same seed, different mask");
-            let achieved = a.achieved_acceleration();
+            // Randomised families hit the target on average: average the sampled fraction over seeds.
+            let seeds = 20;
+            let mean_fraction = (0..seeds).map(|s| make(family, [96, 80], acc, None, s).unwrap().sampled_fraction()).sum::<f64>()
+                / seeds as f64;
+            let achieved = 1.0 / mean_fraction;
             let ok = match family {
                 // The integer-stride families add the centre block on top of W/A lines.
                 MaskFamily::Equispaced | MaskFamily::Magic => achieved > 0.6 * acc && achieved <= acc,
-                // "x4" keeps a 1/4 × 1/4 block: 16× in points.
+                // "x4" keeps a 1/4 x 1/4 block: 16x in points.
                 MaskFamily::CenterSquare => (achieved - acc * acc).abs() / (acc * acc) < 0.1,
-                MaskFamily::PoissonDisc => (achieved - acc).abs() < 0.1,
-                _ => (achieved - acc).abs() / acc < 0.25,
+                _ => (achieved - acc).abs() / acc < 0.1,
             };
-            assert!(ok, "{family:?} at {acc}x achieved {achieved}");
+            assert!(ok, "{family:?} at {acc}x achieved {achieved} on average");
+            if family == MaskFamily::PoissonDisc {
+                assert!((a.achieved_acceleration() - acc).abs() < 0.1, "Poisson disc misses the 0.1 tolerance");
+            }
         }
     }
 }
 
 #[test]
 fn variable_density_masks_sample_the_centre_more_densely() {
-    for family in [MaskFamily::Gaussian2d, MaskFamily::PoissonDisc, MaskFamily::Radial, MaskFamily::Spiral] {
+    // (An Archimedean spiral has a constant pitch, hence a uniform areal density: not tested here.)
+    for family in [MaskFamily::Gaussian2d, MaskFamily::PoissonDisc, MaskFamily::Radial] {
         let m = make(family, [128, 128], 6.0, None, 3).unwrap();
         let density = |r0: usize, r1: usize| {
             let mut n = 0;
@@ -47,22 +54,27 @@ fn variable_density_masks_sample_the_centre_more_densely() {
     }
 }
 
+/// Blue noise: a Poisson-disc mask has far fewer touching sampled points (4-neighbours) away
+/// from the centre than a uniformly random mask of the same acceleration.
 #[test]
 fn poisson_disc_points_keep_their_distance() {
-    // Outside the calibration region, no two sampled points are closer than the smallest radius
-    // (1 pixel) along both axes: no sampled point has a sampled 4-neighbour farther than 2 px
-    // from the centre, where radii are at least ~1.5 px at 4x.
-    let m = make(MaskFamily::PoissonDisc, [64, 64], 4.0, None, 11).unwrap();
-    let mut touching = 0;
-    for r in 0..63 {
-        for c in 0..63 {
-            let d2 = ((r as f64 - 32.0).powi(2) + (c as f64 - 32.0).powi(2)).sqrt();
-            if d2 > 12.0 && m.data[r * 64 + c] == 1 && (m.data[r * 64 + c + 1] == 1 || m.data[(r + 1) * 64 + c] == 1) {
-                touching += 1;
+    let touching = |m: &mcmr::masks::Mask| {
+        let n = m.width;
+        let mut t = 0;
+        for r in 0..n - 1 {
+            for c in 0..n - 1 {
+                let d = ((r as f64 - 32.0).powi(2) + (c as f64 - 32.0).powi(2)).sqrt();
+                if d > 12.0 && m.data[r * n + c] == 1 && (m.data[r * n + c + 1] == 1 || m.data[(r + 1) * n + c] == 1) {
+                    t += 1;
+                }
             }
         }
-    }
-    assert_eq!(touching, 0);
+        t
+    };
+    let poisson = make(MaskFamily::PoissonDisc, [64, 64], 8.0, None, 11).unwrap();
+    let uniform = make(MaskFamily::Random2d, [64, 64], 8.0, Some(0.01), 11).unwrap();
+    let (p, u) = (touching(&poisson), touching(&uniform));
+    assert!(p * 4 < u, "Poisson disc {p} touching pairs vs uniform {u}");
 }
 
 #[test]

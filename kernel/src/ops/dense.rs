@@ -41,8 +41,8 @@ fn dft_matrix(n: usize, inverse: bool, norm: Norm, centered: bool) -> Pair {
 }
 
 fn upload(values: &[f64], rows: usize, cols: usize, like: &Tensor<4>) -> Tensor<4> {
-    let data = TensorData::new(values.to_vec(), [1, 1, rows, cols]).convert_dtype(like.dtype());
-    Tensor::<4>::from_data(data, &like.device())
+    let data = TensorData::new(values.to_vec(), [1, 1, rows, cols]);
+    Tensor::<4>::from_data(data, (&like.device(), like.dtype()))
 }
 
 fn matrices(n: usize, inverse: bool, norm: Norm, centered: bool, like: &Tensor<4>) -> (Tensor<4>, Tensor<4>) {

@@ -153,10 +153,8 @@ impl<T: FftNum> Fft2<T> {
         let mut tmp = vec![Complex::new(T::zero(), T::zero()); h * w];
         let scale = T::from_f64(norm.scale(h * w, inverse)).expect("scale fits the float type");
         let (row, col) = if inverse { (&self.row_inv, &self.col_inv) } else { (&self.row_fwd, &self.col_fwd) };
-        let mut scratch = vec![
-            Complex::new(T::zero(), T::zero());
-            row.get_inplace_scratch_len().max(col.get_inplace_scratch_len())
-        ];
+        let mut scratch =
+            vec![Complex::new(T::zero(), T::zero()); row.get_inplace_scratch_len().max(col.get_inplace_scratch_len())];
         for img in data.chunks_exact_mut(h * w) {
             if centered {
                 roll2(img, &mut tmp, h, w, (h + 1) / 2, (w + 1) / 2);
@@ -310,7 +308,8 @@ mod tests {
                 let mut acc = Complex::new(0.0, 0.0);
                 for a in 0..h {
                     for b in 0..w {
-                        let ang = sign * 2.0 * std::f64::consts::PI * ((p * a) as f64 / h as f64 + (q * b) as f64 / w as f64);
+                        let ang =
+                            sign * 2.0 * std::f64::consts::PI * ((p * a) as f64 / h as f64 + (q * b) as f64 / w as f64);
                         acc += x[a * w + b] * Complex::new(ang.cos(), ang.sin());
                     }
                 }

@@ -34,7 +34,9 @@ pub fn apply_mask(k: &[Complex32], mask: &[u8], h: usize, w: usize) -> Vec<Compl
     assert_eq!(mask.len(), h * w, "mask is not {h}x{w}");
     k.chunks_exact(h * w)
         .flat_map(|img| {
-            img.iter().zip(mask).map(|(v, &m)| if m != 0 { v + Complex32::new(0.0, 0.0) } else { Complex32::new(0.0, 0.0) })
+            img.iter()
+                .zip(mask)
+                .map(|(v, &m)| if m != 0 { v + Complex32::new(0.0, 0.0) } else { Complex32::new(0.0, 0.0) })
         })
         .collect()
 }
@@ -82,7 +84,13 @@ pub fn add_rician_noise(image: &mut [f32], fraction: f64, seed: &Seed) -> f64 {
 
 /// Hard data consistency: keep the measured samples where the mask is set, the prediction
 /// elsewhere: `k = (1 − M)·k_pred + M·k_meas`.
-pub fn hard_data_consistency(k_pred: &[Complex32], k_meas: &[Complex32], mask: &[u8], h: usize, w: usize) -> Vec<Complex32> {
+pub fn hard_data_consistency(
+    k_pred: &[Complex32],
+    k_meas: &[Complex32],
+    mask: &[u8],
+    h: usize,
+    w: usize,
+) -> Vec<Complex32> {
     weighted_data_consistency(k_pred, k_meas, mask, h, w, None)
 }
 

@@ -97,7 +97,8 @@ fn parse_shape(s: &str) -> std::result::Result<[usize; 2], String> {
     match parts.as_slice() {
         [h, w] => {
             let h: usize = h.parse().map_err(|_| format!("`{h}` is not a row count: expected H,W such as 320,320"))?;
-            let w: usize = w.parse().map_err(|_| format!("`{w}` is not a column count: expected H,W such as 320,320"))?;
+            let w: usize =
+                w.parse().map_err(|_| format!("`{w}` is not a column count: expected H,W such as 320,320"))?;
             Ok([h, w])
         }
         _ => Err(format!("`{s}` is not a shape: expected H,W such as 320,320")),
@@ -144,7 +145,8 @@ fn run(cli: Cli) -> Result<()> {
             let protocol = Protocol::parse(&protocol)?;
             let g = read_volume(&gt)?;
             let p = read_volume(&pred)?;
-            let r = evaluate(protocol, &g, &p).with_context(|| format!("comparing `{}` with `{}`", pred.display(), gt.display()))?;
+            let r = evaluate(protocol, &g, &p)
+                .with_context(|| format!("comparing `{}` with `{}`", pred.display(), gt.display()))?;
             if json {
                 let v = serde_json::json!({
                     "protocol": r.protocol, "psnr": r.psnr, "ssim": r.ssim, "nmse": r.nmse,

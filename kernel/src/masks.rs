@@ -292,7 +292,10 @@ pub fn generate(p: &MaskParams) -> Result<Mask, MaskError> {
     }
     if let Some(cf) = p.center_fraction {
         if !p.family.uses_center_fraction() {
-            return Err(param_err("center_fraction", format!("the `{}` family has no fully sampled centre", p.family.name())));
+            return Err(param_err(
+                "center_fraction",
+                format!("the `{}` family has no fully sampled centre", p.family.name()),
+            ));
         }
         if !(cf > 0.0 && cf < 1.0) {
             return Err(param_err("center_fraction", format!("must lie in (0, 1), got {cf}")));
@@ -594,7 +597,14 @@ fn center_square(h: usize, w: usize, f: f64) -> Result<Vec<u8>, MaskError> {
 /// `round(H√cf)×round(W√cf)`), then the other points independently, uniformly
 /// (`sigma = None`) or with a Gaussian density of the normalised radius, so that the expected
 /// total is `HW/A`.
-fn variable_density_2d(h: usize, w: usize, cf: f64, acc: f64, sigma: Option<f64>, rng: &mut NumpyRng) -> Result<Vec<u8>, MaskError> {
+fn variable_density_2d(
+    h: usize,
+    w: usize,
+    cf: f64,
+    acc: f64,
+    sigma: Option<f64>,
+    rng: &mut NumpyRng,
+) -> Result<Vec<u8>, MaskError> {
     let n = (h * w) as f64;
     let (ch, cw) = ((h as f64 * cf.sqrt()).round() as usize, (w as f64 * cf.sqrt()).round() as usize);
     if (ch * cw) as f64 >= n / acc {
@@ -788,7 +798,15 @@ fn poisson_disc(h: usize, w: usize, acc: f64, cf: f64, rng: &mut NumpyRng) -> Re
     Ok(mask)
 }
 
-fn bridson(nx: usize, ny: usize, max_attempts: usize, rx: &[f64], ry: &[f64], calib: [f64; 2], rng: &mut NumpyRng) -> Vec<u8> {
+fn bridson(
+    nx: usize,
+    ny: usize,
+    max_attempts: usize,
+    rx: &[f64],
+    ry: &[f64],
+    calib: [f64; 2],
+    rng: &mut NumpyRng,
+) -> Vec<u8> {
     let mut mask = vec![0u8; nx * ny];
     let mut pxs = Vec::with_capacity(nx * ny);
     let mut pys = Vec::with_capacity(nx * ny);

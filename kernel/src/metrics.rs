@@ -86,7 +86,10 @@ pub fn ssim_map_valid(gt: &[f64], pred: &[f64], h: usize, w: usize, data_range: 
     assert_eq!(gt.len(), h * w, "ground truth is not {h}x{w}");
     assert_eq!(pred.len(), h * w, "prediction is not {h}x{w}");
     let win = p.win;
-    assert!(win % 2 == 1 && h >= win && w >= win, "SSIM needs an odd window no larger than the image ({h}x{w}, window {win})");
+    assert!(
+        win % 2 == 1 && h >= win && w >= win,
+        "SSIM needs an odd window no larger than the image ({h}x{w}, window {win})"
+    );
     // Summed-area tables of x, y, x², y², xy with a zero first row and column.
     let sw = w + 1;
     let mut tables = vec![[0.0f64; 5]; (h + 1) * sw];

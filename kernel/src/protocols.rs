@@ -125,7 +125,13 @@ fn max(v: &[f64]) -> f64 {
 
 fn slice_metrics(gt: &[f64], pred: &[f64], h: usize, w: usize, data_range: f64) -> SliceMetrics {
     let m = mse(gt, pred);
-    SliceMetrics { psnr: psnr_from_mse(m, data_range), ssim: ssim(gt, pred, h, w, data_range), nmse: nmse(gt, pred), mse: m, data_range }
+    SliceMetrics {
+        psnr: psnr_from_mse(m, data_range),
+        ssim: ssim(gt, pred, h, w, data_range),
+        nmse: nmse(gt, pred),
+        mse: m,
+        data_range,
+    }
 }
 
 fn mean_of(per: &[SliceMetrics], f: impl Fn(&SliceMetrics) -> f64) -> f64 {
@@ -155,17 +161,28 @@ pub fn evaluate(protocol: Protocol, gt: &Volume, pred: &Volume) -> Result<Metric
             Ok(report(psnr_from_mse(m, range), mean_of(&per, |s| s.ssim), nmse(&gt.data, &pred.data), m, per))
         }
         Protocol::SliceMean => {
-            let per: Vec<SliceMetrics> = (0..gt.slices)
-                .map(|k| slice_metrics(gt.slice(k), pred.slice(k), h, w, max(gt.slice(k))))
-                .collect();
-            Ok(report(mean_of(&per, |s| s.psnr), mean_of(&per, |s| s.ssim), mean_of(&per, |s| s.nmse), mean_of(&per, |s| s.mse), per))
+            let per: Vec<SliceMetrics> =
+                (0..gt.slices).map(|k| slice_metrics(gt.slice(k), pred.slice(k), h, w, max(gt.slice(k)))).collect();
+            Ok(report(
+                mean_of(&per, |s| s.psnr),
+                mean_of(&per, |s| s.ssim),
+                mean_of(&per, |s| s.nmse),
+                mean_of(&per, |s| s.mse),
+                per,
+            ))
         }
         Protocol::FsmnetBratsUint8 => {
             let quantise = |v: &[f64]| -> Vec<f64> { v.iter().map(|x| (x.clamp(0.0, 1.0) * 255.0).trunc()).collect() };
             let per: Vec<SliceMetrics> = (0..gt.slices)
                 .map(|k| slice_metrics(&quantise(gt.slice(k)), &quantise(pred.slice(k)), h, w, 255.0))
                 .collect();
-            Ok(report(mean_of(&per, |s| s.psnr), mean_of(&per, |s| s.ssim), mean_of(&per, |s| s.nmse), mean_of(&per, |s| s.mse), per))
+            Ok(report(
+                mean_of(&per, |s| s.psnr),
+                mean_of(&per, |s| s.ssim),
+                mean_of(&per, |s| s.nmse),
+                mean_of(&per, |s| s.mse),
+                per,
+            ))
         }
         Protocol::UnifsUnit => {
             let per: Vec<SliceMetrics> = (0..gt.slices)
@@ -174,7 +191,13 @@ pub fn evaluate(protocol: Protocol, gt: &Volume, pred: &Volume) -> Result<Metric
                     slice_metrics(gt.slice(k), &p, h, w, 1.0)
                 })
                 .collect();
-            Ok(report(mean_of(&per, |s| s.psnr), mean_of(&per, |s| s.ssim), mean_of(&per, |s| s.nmse), mean_of(&per, |s| s.mse), per))
+            Ok(report(
+                mean_of(&per, |s| s.psnr),
+                mean_of(&per, |s| s.ssim),
+                mean_of(&per, |s| s.nmse),
+                mean_of(&per, |s| s.mse),
+                per,
+            ))
         }
     }
 }

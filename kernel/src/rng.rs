@@ -94,9 +94,8 @@ impl NumpyRng {
         for _ in 0..N.max(key.len()) {
             let prev = self.state[i - 1];
             let k = key.get(j).copied().unwrap_or(0);
-            self.state[i] = (self.state[i] ^ (prev ^ (prev >> 30)).wrapping_mul(1_664_525))
-                .wrapping_add(k)
-                .wrapping_add(j as u32);
+            self.state[i] =
+                (self.state[i] ^ (prev ^ (prev >> 30)).wrapping_mul(1_664_525)).wrapping_add(k).wrapping_add(j as u32);
             i += 1;
             j += 1;
             if i >= N {
@@ -109,8 +108,7 @@ impl NumpyRng {
         }
         for _ in 0..N - 1 {
             let prev = self.state[i - 1];
-            self.state[i] = (self.state[i] ^ (prev ^ (prev >> 30)).wrapping_mul(1_566_083_941))
-                .wrapping_sub(i as u32);
+            self.state[i] = (self.state[i] ^ (prev ^ (prev >> 30)).wrapping_mul(1_566_083_941)).wrapping_sub(i as u32);
             i += 1;
             if i >= N {
                 self.state[0] = self.state[N - 1];

@@ -40,7 +40,9 @@ fn real_chain(imp: FftImpl, re: Tensor<4>, im: Tensor<4>, w: &[Tensor<4>; 4], wi
     let wh = width / 2 + 1;
     let spec_im = im.narrow(3, 0, wh).reshape([b, c, h, wh]);
     let x = irfft2_using(imp, zr * 0.5, spec_im, width, Norm::Backward);
-    (x * w[0].clone()).sum() + (mag * w[2].clone().narrow(3, 0, wh)).sum() + (ph.cos() * w[3].clone().narrow(3, 0, wh)).sum()
+    (x * w[0].clone()).sum()
+        + (mag * w[2].clone().narrow(3, 0, wh)).sum()
+        + (ph.cos() * w[3].clone().narrow(3, 0, wh)).sum()
 }
 
 fn check(chain: Chain, h: usize, w: usize, imp: FftImpl, probes: usize) {
@@ -55,7 +57,8 @@ fn check(chain: Chain, h: usize, w: usize, imp: FftImpl, probes: usize) {
     let grads = loss.backward();
     let gre = re.grad(&grads).unwrap().into_data().convert::<f64>().try_to_vec::<f64>().unwrap();
     let gim = im.grad(&grads).unwrap().into_data().convert::<f64>().try_to_vec::<f64>().unwrap();
-    let eval = |r: &[f64], i: &[f64]| scalar(chain(imp, tensor(r, shape, &device), tensor(i, shape, &device), &weights, w));
+    let eval =
+        |r: &[f64], i: &[f64]| scalar(chain(imp, tensor(r, shape, &device), tensor(i, shape, &device), &weights, w));
     let eps = 1e-6;
     let mut rng = NumpyRng::new(&Seed::Int(99));
     for _ in 0..probes {

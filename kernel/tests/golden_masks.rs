@@ -37,7 +37,8 @@ fn masks_are_bit_exact_with_fastmri_for_the_file_seed() {
     assert_eq!(n_low as u64, g[key]["num_low_frequencies"].as_u64().unwrap());
     // Integer seeds go through init_genrand, an odd width through the same formulas.
     let key = "random_w321_intseed1234";
-    let m = generate(&MaskParams::new(MaskFamily::Random, [320, 321], 4.0).center_fraction(0.08).seed(Seed::Int(1234))).unwrap();
+    let m = generate(&MaskParams::new(MaskFamily::Random, [320, 321], 4.0).center_fraction(0.08).seed(Seed::Int(1234)))
+        .unwrap();
     assert_eq!(m.sampled_columns.unwrap(), indices(&g[key]["indices"]), "{key}");
 }
 
@@ -72,13 +73,18 @@ fn fastmri_masks_satisfy_the_golden_statistics() {
 
         // equispaced and equispaced_fraction: each mask is one of the listed ones, and every
         // listed offset occurs for some seed.
-        for (family, key) in [(MaskFamily::Equispaced, "equispaced"), (MaskFamily::EquispacedFraction, "equispaced_fraction")] {
+        for (family, key) in
+            [(MaskFamily::Equispaced, "equispaced"), (MaskFamily::EquispacedFraction, "equispaced_fraction")]
+        {
             let possible: Vec<Vec<usize>> =
                 s[key]["possible_masks"].as_array().unwrap().iter().map(|p| indices(&p["indices"])).collect();
             let mut seen = vec![false; possible.len()];
             for seed in 0..200 {
                 let cols = generate(&params(family).seed(Seed::Int(seed))).unwrap().sampled_columns.unwrap();
-                let i = possible.iter().position(|p| *p == cols).unwrap_or_else(|| panic!("{label} {key}: mask not among the possible ones"));
+                let i = possible
+                    .iter()
+                    .position(|p| *p == cols)
+                    .unwrap_or_else(|| panic!("{label} {key}: mask not among the possible ones"));
                 seen[i] = true;
             }
             assert!(seen.iter().all(|&s| s), "{label} {key}: not every offset occurred");

@@ -29,13 +29,18 @@ fn fastmri_volume_protocol_matches_every_golden_case() {
         let pred = volume(&dir.join(c["pred"].as_str().unwrap()));
         let e = &c["expected"];
         let r = evaluate(Protocol::FastMriVolume, &gt, &pred).unwrap();
-        for (what, got, key) in [("psnr", r.psnr, "psnr"), ("ssim", r.ssim, "ssim"), ("nmse", r.nmse, "nmse"), ("mse", r.mse, "mse")] {
+        for (what, got, key) in
+            [("psnr", r.psnr, "psnr"), ("ssim", r.ssim, "ssim"), ("nmse", r.nmse, "nmse"), ("mse", r.mse, "mse")]
+        {
             let want = e[key].as_f64().unwrap();
             assert!(common::rel_close(got, want, 1e-9), "{name} {what}: {got} vs {want}");
         }
         let want_range = e["data_range"].as_f64().unwrap();
         let ranges: Vec<f64> = r.per_slice.iter().map(|s| s.data_range).collect();
-        assert!(ranges.iter().all(|&d| common::rel_close(d, want_range, 1e-12)), "{name}: data range {ranges:?} vs {want_range}");
+        assert!(
+            ranges.iter().all(|&d| common::rel_close(d, want_range, 1e-12)),
+            "{name}: data range {ranges:?} vs {want_range}"
+        );
         if let Some(per) = e.get("ssim_per_slice_volume_max") {
             for (s, want) in r.per_slice.iter().zip(per.as_array().unwrap()) {
                 assert!(common::rel_close(s.ssim, want.as_f64().unwrap(), 1e-9), "{name}: per-slice SSIM");
@@ -80,7 +85,8 @@ fn protocol_table_b4_is_reproduced() {
         for y in 0..h {
             for x in 0..w {
                 let (xf, yf, kf) = (x as f64, y as f64, k as f64);
-                let g = 1.0 + (0.1 * xf + 0.3 * kf).sin() * (0.07 * yf).cos()
+                let g = 1.0
+                    + (0.1 * xf + 0.3 * kf).sin() * (0.07 * yf).cos()
                     + 0.5 * (-((xf - 24.0).powi(2) + (yf - 32.0).powi(2)) / 200.0).exp();
                 gt.push(g);
                 pred.push(g + 0.05 * (0.9 * xf + 1.3 * yf + 0.5 * kf).sin());

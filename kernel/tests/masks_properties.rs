@@ -3,7 +3,13 @@
 use mcmr::masks::{generate, MaskFamily, MaskParams};
 use mcmr::rng::Seed;
 
-fn make(family: MaskFamily, shape: [usize; 2], acc: f64, cf: Option<f64>, seed: u32) -> Result<mcmr::masks::Mask, String> {
+fn make(
+    family: MaskFamily,
+    shape: [usize; 2],
+    acc: f64,
+    cf: Option<f64>,
+    seed: u32,
+) -> Result<mcmr::masks::Mask, String> {
     let mut p = MaskParams::new(family, shape, acc).seed(Seed::Int(seed));
     p.center_fraction = cf;
     generate(&p).map_err(|e| e.to_string())
@@ -18,8 +24,9 @@ fn every_family_is_deterministic_for_a_seed_and_reaches_its_target() {
             assert_eq!(a, b, "{family:?}: same seed, different mask");
             // Randomised families hit the target on average: average the sampled fraction over seeds.
             let seeds = 20;
-            let mean_fraction = (0..seeds).map(|s| make(family, [96, 80], acc, None, s).unwrap().sampled_fraction()).sum::<f64>()
-                / seeds as f64;
+            let mean_fraction =
+                (0..seeds).map(|s| make(family, [96, 80], acc, None, s).unwrap().sampled_fraction()).sum::<f64>()
+                    / seeds as f64;
             let achieved = 1.0 / mean_fraction;
             let ok = match family {
                 // The integer-stride families add the centre block on top of W/A lines.

@@ -51,9 +51,7 @@ fn parse_npy(bytes: &[u8]) -> Result<Array, String> {
         }
         v => return Err(format!("unsupported .npy format version {v} (expected 1, 2 or 3)")),
     };
-    let header = bytes
-        .get(start..start + header_len)
-        .ok_or("truncated .npy header")?;
+    let header = bytes.get(start..start + header_len).ok_or("truncated .npy header")?;
     let header = std::str::from_utf8(header).map_err(|_| "the .npy header is not UTF-8 text")?;
     let descr = dict_value(header, "descr").ok_or("the .npy header has no 'descr' field")?;
     let descr = descr.trim().trim_matches(|c| c == '\'' || c == '"').to_string();
@@ -81,9 +79,7 @@ fn parse_npy(bytes: &[u8]) -> Result<Array, String> {
         "|u1" | "<u1" => (1, |b| b[0] as f64),
         "|b1" => (1, |b| b[0] as f64),
         other => {
-            return Err(format!(
-                "unsupported dtype `{other}` (expected little-endian float32 `<f4` or float64 `<f8`)"
-            ))
+            return Err(format!("unsupported dtype `{other}` (expected little-endian float32 `<f4` or float64 `<f8`)"))
         }
     };
     if body.len() < count * size {
@@ -103,7 +99,9 @@ fn parse_npy(bytes: &[u8]) -> Result<Array, String> {
 fn dict_value<'a>(header: &'a str, key: &str) -> Option<&'a str> {
     let pat_single = format!("'{key}':");
     let pat_double = format!("\"{key}\":");
-    let pos = header.find(&pat_single).map(|p| p + pat_single.len())
+    let pos = header
+        .find(&pat_single)
+        .map(|p| p + pat_single.len())
         .or_else(|| header.find(&pat_double).map(|p| p + pat_double.len()))?;
     let rest = &header[pos..];
     let mut depth = 0i32;

@@ -25,9 +25,6 @@ pub fn write_gray8(path: &Path, width: usize, height: usize, pixels: &[u8]) -> R
 /// Maps values linearly from `[lo, hi]` to `[0, 255]` (clipped) and writes a PNG.
 pub fn write_scaled(path: &Path, width: usize, height: usize, values: &[f64], lo: f64, hi: f64) -> Result<(), IoError> {
     let span = if hi > lo { hi - lo } else { 1.0 };
-    let px: Vec<u8> = values
-        .iter()
-        .map(|&v| (((v - lo) / span).clamp(0.0, 1.0) * 255.0).round() as u8)
-        .collect();
+    let px: Vec<u8> = values.iter().map(|&v| (((v - lo) / span).clamp(0.0, 1.0) * 255.0).round() as u8).collect();
     write_gray8(path, width, height, &px)
 }

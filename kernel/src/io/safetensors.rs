@@ -38,9 +38,11 @@ pub fn read_safetensors(path: &Path) -> Result<BTreeMap<String, StTensor>, IoErr
             .iter()
             .map(|v| v.as_u64().unwrap_or(0) as usize)
             .collect();
-        let offs = field("data_offsets")?.as_array().ok_or_else(|| bad(format!("tensor `{name}`: bad `data_offsets`")))?;
+        let offs =
+            field("data_offsets")?.as_array().ok_or_else(|| bad(format!("tensor `{name}`: bad `data_offsets`")))?;
         let (a, b) = (offs[0].as_u64().unwrap_or(0) as usize, offs[1].as_u64().unwrap_or(0) as usize);
-        let raw = body.get(a..b).ok_or_else(|| bad(format!("tensor `{name}`: data offsets {a}..{b} outside the file")))?;
+        let raw =
+            body.get(a..b).ok_or_else(|| bad(format!("tensor `{name}`: data offsets {a}..{b} outside the file")))?;
         let data: Vec<f64> = match dtype.as_str() {
             "F32" => raw.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap()) as f64).collect(),
             "F64" => raw.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().unwrap())).collect(),

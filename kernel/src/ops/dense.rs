@@ -64,7 +64,13 @@ fn left(mr: Tensor<4>, mi: Tensor<4>, xr: Tensor<4>, xi: Tensor<4>) -> (Tensor<4
     (re, im)
 }
 
-pub(super) fn complex(re: Tensor<4>, im: Tensor<4>, inverse: bool, norm: Norm, centered: bool) -> (Tensor<4>, Tensor<4>) {
+pub(super) fn complex(
+    re: Tensor<4>,
+    im: Tensor<4>,
+    inverse: bool,
+    norm: Norm,
+    centered: bool,
+) -> (Tensor<4>, Tensor<4>) {
     let [_, _, h, w] = re.dims();
     let (wr, wi) = matrices(w, inverse, norm, centered, &re);
     let (hr, hi) = matrices(h, inverse, norm, centered, &re);

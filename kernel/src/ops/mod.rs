@@ -96,7 +96,14 @@ pub fn irfft2(re: Tensor<4>, im: Tensor<4>, width: usize, norm: Norm) -> Tensor<
 }
 
 /// [`fft2`]/[`ifft2`] with an explicit implementation.
-pub fn fft2_using(imp: FftImpl, re: Tensor<4>, im: Tensor<4>, inverse: bool, norm: Norm, centered: bool) -> (Tensor<4>, Tensor<4>) {
+pub fn fft2_using(
+    imp: FftImpl,
+    re: Tensor<4>,
+    im: Tensor<4>,
+    inverse: bool,
+    norm: Norm,
+    centered: bool,
+) -> (Tensor<4>, Tensor<4>) {
     match resolve(imp, &re) {
         FftImpl::Dense => dense::complex(re, im, inverse, norm, centered),
         _ => {
@@ -212,7 +219,9 @@ fn apply_on_host<B: Backend>(p: B::FloatTensorPrimitive, op: SpectralOp) -> B::F
     let out_shape = op.output_shape(&shape).unwrap_or_else(|m| panic!("{op:?}: {m}"));
     let out = match data.dtype() {
         DType::F64 => TensorData::new(op.apply(&data.try_to_vec::<f64>().expect("f64 data"), &shape), out_shape),
-        _ => TensorData::new(op.apply(&data.convert::<f32>().try_to_vec::<f32>().expect("f32 data"), &shape), out_shape),
+        _ => {
+            TensorData::new(op.apply(&data.convert::<f32>().try_to_vec::<f32>().expect("f32 data"), &shape), out_shape)
+        }
     };
     B::float_from_data(out, &device)
 }

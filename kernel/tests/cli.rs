@@ -1,0 +1,195 @@
+//! The `mcmr` command-line contract: JSON keys, exit codes and error messages.
+
+use std::process::Command;
+
+fn mcmr(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_mcmr")).args(args).output().expect("run mcmr");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn tmp(name: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("mcmr-cli-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+#[test]
+fn mask_json_for_a_1d_family_has_the_contract_keys_and_fastmri_columns() {
+    let (code, out, err) = mcmr(&[
+        "mask",
+        "random",
+        "--shape",
+        "640,368",
+        "--acceleration",
+        "4",
+        "--center-fraction",
+        "0.08",
+        "--seed-name",
+        "file1000001.h5",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    for key in ["family", "shape", "sampled_columns", "num_low_frequencies", "achieved_acceleration"] {
+        assert!(v.get(key).is_some(), "missing `{key}` in {out}");
+    }
+    assert_eq!(v["num_low_frequencies"], 29);
+    assert_eq!(v["sampled_columns"].as_array().unwrap().len(), 81);
+    assert!((v["achieved_acceleration"].as_f64().unwrap() - 368.0 / 81.0).abs() < 1e-12);
+}
+
+#[test]
+fn mask_json_for_a_2d_family_reports_the_sampled_fraction_and_writes_a_png() {
+    let dir = tmp("mask2d");
+    let png = dir.join("radial.png");
+    let (code, out, err) = mcmr(&[
+        "mask",
+        "radial",
+        "--shape",
+        "64,64",
+        "--acceleration",
+        "4",
+        "--seed",
+        "3",
+        "--json",
+        "--png",
+        png.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let f = v["sampled_fraction"].as_f64().unwrap();
+    assert!((v["achieved_acceleration"].as_f64().unwrap() - 1.0 / f).abs() < 1e-9);
+    assert_eq!(&std::fs::read(&png).unwrap()[1..4], b"PNG");
+}
+
+#[test]
+fn bad_mask_parameters_fail_with_a_named_parameter_and_no_panic() {
+    for (args, needle) in [
+        (vec!["mask", "random", "--shape", "64,64", "--acceleration", "0.5"], "acceleration"),
+        (vec!["mask", "random", "--shape", "64,64", "--center-fraction", "1.5"], "center_fraction"),
+        (vec!["mask", "magic_fraction", "--shape", "640,368", "--center-fraction", "0.37"], "center_fraction"),
+        (vec!["mask", "radiall", "--shape", "64,64"], "did you mean `radial`"),
+        (vec!["mask", "random", "--shape", "64x64"], "H,W"),
+    ] {
+        let (code, _, err) = mcmr(&args);
+        assert_ne!(code, 0, "{args:?} should fail");
+        assert!(err.contains(needle), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?} panicked: {err}");
+    }
+}
+
+#[test]
+fn metrics_reads_npy_and_reports_the_protocol_json() {
+    let dir = tmp("metrics");
+    let (gt, pred) = (dir.join("gt.npy"), dir.join("pred.npy"));
+    let g: Vec<f32> = (0..2 * 16 * 16).map(|i| 1.0 + (i % 16) as f32 / 16.0).collect();
+    let p: Vec<f32> = g.iter().map(|v| v * 0.98).collect();
+    mcmr::io::npy::write_npy_f32(&gt, &[2, 16, 16], &g).unwrap();
+    mcmr::io::npy::write_npy_f32(&pred, &[2, 16, 16], &p).unwrap();
+    let (code, out, err) = mcmr(&[
+        "metrics",
+        "--gt",
+        gt.to_str().unwrap(),
+        "--pred",
+        pred.to_str().unwrap(),
+        "--protocol",
+        "fastmri-volume",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["protocol"], "fastmri-volume");
+    let nmse = v["nmse"].as_f64().unwrap();
+    assert!((nmse - 0.02f64.powi(2)).abs() < 1e-6, "{nmse}");
+    assert!(v["psnr"].as_f64().is_some() && v["ssim"].as_f64().is_some());
+
+    // Mismatched shapes, an unknown protocol and an unreadable file: clear errors.
+    let small = dir.join("small.npy");
+    mcmr::io::npy::write_npy_f32(&small, &[16, 16], &g[..256]).unwrap();
+    let junk = dir.join("junk.npy");
+    std::fs::write(&junk, b"not numpy").unwrap();
+    for (args, needle) in [
+        (
+            vec!["--gt", gt.to_str().unwrap(), "--pred", small.to_str().unwrap(), "--protocol", "slice-mean"],
+            "must match",
+        ),
+        (
+            vec!["--gt", gt.to_str().unwrap(), "--pred", pred.to_str().unwrap(), "--protocol", "psnr-please"],
+            "known: fastmri-volume",
+        ),
+        (
+            vec!["--gt", junk.to_str().unwrap(), "--pred", pred.to_str().unwrap(), "--protocol", "slice-mean"],
+            "junk.npy",
+        ),
+    ] {
+        let mut full = vec!["metrics"];
+        full.extend(args);
+        let (code, _, err) = mcmr(&full);
+        assert_ne!(code, 0);
+        assert!(err.contains(needle) && !err.contains("panicked"), "{err}");
+    }
+}
+
+#[test]
+fn metrics_reads_nifti_volumes() {
+    let dir = tmp("nifti");
+    let arr = ndarray::Array3::<f32>::from_shape_fn((12, 10, 3), |(x, y, z)| {
+        1.0 + x as f32 * 0.1 + y as f32 * 0.01 + z as f32
+    });
+    let (gt, pred) = (dir.join("gt.nii.gz"), dir.join("pred.nii"));
+    nifti::writer::WriterOptions::new(&gt).write_nifti(&arr).unwrap();
+    nifti::writer::WriterOptions::new(&pred).write_nifti(&arr.mapv(|v| v + 0.01)).unwrap();
+    let (code, out, err) = mcmr(&[
+        "metrics",
+        "--gt",
+        gt.to_str().unwrap(),
+        "--pred",
+        pred.to_str().unwrap(),
+        "--protocol",
+        "slice-mean",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let vol = mcmr::io::volume::read_volume(&gt).unwrap();
+    assert_eq!(vol.shape(), [3, 12, 10]);
+    assert!(v["psnr"].as_f64().unwrap() > 40.0);
+}
+
+#[test]
+fn zero_filled_job_writes_its_report_and_pictures() {
+    let dir = tmp("zf");
+    let (code, out, err) = mcmr(&[
+        "zero-filled",
+        "--size",
+        "64",
+        "--family",
+        "equispaced_fraction",
+        "--acceleration",
+        "4",
+        "--seed",
+        "1337",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("fastmri-volume") && out.contains("fsmnet-brats-uint8"), "{out}");
+    for f in [
+        "report.md",
+        "results.json",
+        "mask.png",
+        "zero_filled.png",
+        "target.png",
+        "error.png",
+        "kspace_log_magnitude.png",
+    ] {
+        assert!(dir.join(f).is_file(), "missing {f}");
+    }
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap();
+    assert_eq!(r["metrics"].as_array().unwrap().len(), 4);
+}

@@ -18,7 +18,7 @@
 //! use mcmr::rng::Seed;
 //! let m = generate(&MaskParams::new(MaskFamily::EquispacedFraction, [240, 240], 8.0)
 //!     .center_fraction(0.04).seed(Seed::Int(1337))).unwrap();
-//! println!("{} lines, {:.2}x", m.sampled_columns.unwrap().len(), m.achieved_acceleration());
+//! println!("{} lines, {:.2}x", m.sampled_columns.as_ref().unwrap().len(), m.achieved_acceleration());
 //! ```
 
 pub mod data;

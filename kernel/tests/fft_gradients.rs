@@ -142,3 +142,29 @@ fn magnitude_has_zero_gradient_at_zero() {
     let g = re.grad(&grads).unwrap().into_data().try_to_vec::<f32>().unwrap();
     assert_eq!(g, vec![0.0, 0.6]);
 }
+
+#[test]
+fn tensor_transforms_round_trip_at_the_papers_sizes() {
+    let device = Device::flex();
+    for &(h, w) in &[(200, 200), (256, 256), (320, 320), (320, 368)] {
+        let n = h * w;
+        let re = Tensor::<4>::from_data(
+            TensorData::new(randn(n, 1).iter().map(|&v| v as f32).collect(), [1, 1, h, w]),
+            &device,
+        );
+        let im = Tensor::<4>::from_data(
+            TensorData::new(randn(n, 2).iter().map(|&v| v as f32).collect(), [1, 1, h, w]),
+            &device,
+        );
+        for imp in [FftImpl::Host, FftImpl::Dense] {
+            let (kr, ki) = fft2_using(imp, re.clone(), im.clone(), false, Norm::Ortho, true);
+            let (br, bi) = fft2_using(imp, kr, ki, true, Norm::Ortho, true);
+            let err = |a: Tensor<4>, b: Tensor<4>| -> f32 { (a - b).abs().max().into_scalar() };
+            let (er, ei) = (err(br, re.clone()), err(bi, im.clone()));
+            let (zr, zi) = rfft2_using(imp, re.clone(), Norm::Backward);
+            let back = irfft2_using(imp, zr, zi, w, Norm::Backward);
+            let e2 = err(back, re.clone());
+            assert!(er.max(ei).max(e2) < 2e-4, "{h}x{w} {imp:?}: round-trip errors {er:e} {ei:e} {e2:e}");
+        }
+    }
+}

@@ -28,10 +28,9 @@ fn median_ms(reps: usize, mut f: impl FnMut()) -> f64 {
     times[times.len() / 2]
 }
 
-fn fft_fwd_bwd(imp: FftImpl, n: usize, maps: usize, device: &Device) {
-    let data: Vec<f32> = (0..maps * n * n).map(|i| ((i * 2654435761usize) % 1000) as f32 / 1000.0).collect();
-    let re = Tensor::<4>::from_data(TensorData::new(data.clone(), [maps, 1, n, n]), device).require_grad();
-    let im = Tensor::<4>::from_data(TensorData::new(data, [maps, 1, n, n]), device).require_grad();
+fn fft_fwd_bwd(imp: FftImpl, x: &Tensor<4>) {
+    let re = x.clone().require_grad();
+    let im = x.clone().require_grad();
     let (kr, ki) = fft2_using(imp, re.clone(), im.clone(), false, Norm::Ortho, true);
     let grads = (kr + ki * 0.5).sum().backward();
     let g = re.grad(&grads).unwrap();
@@ -44,12 +43,22 @@ fn main() {
     let device = Device::flex().autodiff();
     let mut rows = Vec::new();
     println!("fft2 forward+backward, 32 maps, Flex CPU (median of {reps}):");
-    println!("{:>6} {:>12} {:>12} {:>14}", "size", "host ms", "dense ms", "dense / host");
+    println!("{:>6} {:>12} {:>12} {:>14} {:>16}", "size", "host ms", "dense ms", "dense / host", "raw rustfft ms");
     for &n in sizes {
-        let host = median_ms(reps, || fft_fwd_bwd(FftImpl::Host, n, 32, &device));
-        let dense = median_ms(reps, || fft_fwd_bwd(FftImpl::Dense, n, 32, &device));
-        println!("{n:>6} {host:>12.2} {dense:>12.2} {:>14.2}", dense / host);
-        rows.push(serde_json::json!({"bench": "fft2_fwd_bwd_32maps", "size": n, "host_ms": host, "dense_ms": dense, "ratio_dense_over_host": dense / host}));
+        let data: Vec<f32> = (0..32 * n * n).map(|i| ((i * 2654435761usize) % 1000) as f32 / 1000.0).collect();
+        let x = Tensor::<4>::from_data(TensorData::new(data, [32, 1, n, n]), &device);
+        let host = median_ms(reps, || fft_fwd_bwd(FftImpl::Host, &x));
+        let dense = median_ms(reps, || fft_fwd_bwd(FftImpl::Dense, &x));
+        // The floor: the same two transforms on host buffers, without burn.
+        let plan = mcmr::fft::Fft2::<f32>::new(n, n);
+        let mut buf = vec![num_complex::Complex::new(0.5f32, 0.25); 32 * n * n];
+        let raw = median_ms(reps, || {
+            plan.transform(&mut buf, false, Norm::Ortho, true);
+            plan.transform(&mut buf, true, Norm::Ortho, true);
+        });
+        println!("{n:>6} {host:>12.2} {dense:>12.2} {:>14.2} {raw:>16.2}", dense / host);
+        rows.push(serde_json::json!({"bench": "fft2_fwd_bwd_32maps", "size": n, "host_ms": host, "dense_ms": dense,
+            "ratio_dense_over_host": dense / host, "raw_rustfft_ms": raw}));
     }
 
     let n = 240;

@@ -146,9 +146,26 @@ impl<T: FftNum> Fft2<T> {
         self.transform(data, true, norm, centered);
     }
 
-    /// Forward (`inverse = false`) or inverse 2D transform in place.
+    /// Forward (`inverse = false`) or inverse 2D transform in place. Large batches are split
+    /// across the available cores, one contiguous run of images per thread.
     pub fn transform(&self, data: &mut [Complex<T>], inverse: bool, norm: Norm, centered: bool) {
         self.check_len(data.len(), "fft2");
+        let hw = self.h * self.w;
+        let images = data.len() / hw;
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(images);
+        if threads < 2 || data.len() < 1 << 16 {
+            self.transform_serial(data, inverse, norm, centered);
+            return;
+        }
+        let per_thread = images.div_ceil(threads) * hw;
+        std::thread::scope(|scope| {
+            for chunk in data.chunks_mut(per_thread) {
+                scope.spawn(move || self.transform_serial(chunk, inverse, norm, centered));
+            }
+        });
+    }
+
+    fn transform_serial(&self, data: &mut [Complex<T>], inverse: bool, norm: Norm, centered: bool) {
         let (h, w) = (self.h, self.w);
         let mut tmp = vec![Complex::new(T::zero(), T::zero()); h * w];
         let scale = T::from_f64(norm.scale(h * w, inverse)).expect("scale fits the float type");

@@ -34,7 +34,7 @@ use crate::fft::Norm;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
 use burn::backend::autodiff::grads::Gradients;
-use burn::backend::autodiff::ops::{unary, Backward, Ops, OpsKind};
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, Backend, BackendTensor, DispatchTensor, DispatchTensorKind, Flex, TensorMetadata};
 use burn::tensor::{DType, Tensor, TensorData};
@@ -106,10 +106,7 @@ pub fn fft2_using(
 ) -> (Tensor<4>, Tensor<4>) {
     match resolve(imp, &re) {
         FftImpl::Dense => dense::complex(re, im, inverse, norm, centered),
-        _ => {
-            let packed = Tensor::stack::<5>(vec![re, im], 2);
-            split(host::<5, 5>(packed, SpectralOp::Complex { inverse, norm, centered }))
-        }
+        _ => two(host_spectral(vec![re, im], SpectralOp::Complex { inverse, norm, centered })),
     }
 }
 
@@ -117,7 +114,7 @@ pub fn fft2_using(
 pub fn rfft2_using(imp: FftImpl, x: Tensor<4>, norm: Norm) -> (Tensor<4>, Tensor<4>) {
     match resolve(imp, &x) {
         FftImpl::Dense => dense::rfft(x, norm),
-        _ => split(host::<4, 5>(x, SpectralOp::Rfft { norm })),
+        _ => two(host_spectral(vec![x], SpectralOp::Rfft { norm })),
     }
 }
 
@@ -125,10 +122,7 @@ pub fn rfft2_using(imp: FftImpl, x: Tensor<4>, norm: Norm) -> (Tensor<4>, Tensor
 pub fn irfft2_using(imp: FftImpl, re: Tensor<4>, im: Tensor<4>, width: usize, norm: Norm) -> Tensor<4> {
     match resolve(imp, &re) {
         FftImpl::Dense => dense::irfft(re, im, width, norm),
-        _ => {
-            let packed = Tensor::stack::<5>(vec![re, im], 2);
-            host::<5, 4>(packed, SpectralOp::Irfft { norm, width })
-        }
+        _ => host_spectral(vec![re, im], SpectralOp::Irfft { norm, width }).remove(0),
     }
 }
 
@@ -150,54 +144,56 @@ pub fn polar(mag: Tensor<4>, phase: Tensor<4>) -> (Tensor<4>, Tensor<4>) {
     (mag.clone() * phase.clone().cos(), mag * phase.sin())
 }
 
-fn split(packed: Tensor<5>) -> (Tensor<4>, Tensor<4>) {
-    let [b, c, _, h, w] = packed.dims();
-    let re = packed.clone().narrow(2, 0, 1).reshape([b, c, h, w]);
-    let im = packed.narrow(2, 1, 1).reshape([b, c, h, w]);
-    (re, im)
+fn two(mut v: Vec<Tensor<4>>) -> (Tensor<4>, Tensor<4>) {
+    let im = v.pop().expect("two outputs");
+    (v.pop().expect("two outputs"), im)
 }
 
-/// Runs a host spectral op on a Flex tensor, as a custom autodiff op when it is tracked.
-fn host<const D: usize, const D2: usize>(x: Tensor<D>, op: SpectralOp) -> Tensor<D2> {
-    let d = x.into_dispatch();
-    let kind = match d.kind {
-        DispatchTensorKind::Autodiff(inner) => match *inner {
-            DispatchTensorKind::Flex(BackendTensor::Autodiff(t)) => DispatchTensorKind::Autodiff(Box::new(
-                DispatchTensorKind::Flex(BackendTensor::Autodiff(autodiff_op::<Flex>(t, op))),
-            )),
-            _ => panic!("FftImpl::Host supports the Flex backend only; use FftImpl::Dense or Auto"),
-        },
-        DispatchTensorKind::Flex(BackendTensor::Float(p)) => {
-            DispatchTensorKind::Flex(BackendTensor::Float(apply_on_host::<Flex>(p, op)))
-        }
-        #[allow(unreachable_patterns)]
-        _ => panic!("FftImpl::Host supports the Flex backend only; use FftImpl::Dense or Auto"),
+/// Values of a host buffer in the tensor's own float type.
+#[derive(Clone, Debug)]
+enum Host {
+    F32(Vec<f32>),
+    F64(Vec<f64>),
+}
+
+fn read<B: Backend>(p: B::FloatTensorPrimitive) -> (Host, Vec<usize>) {
+    let data = block_on(B::float_into_data(p)).expect("reading a CPU tensor cannot fail");
+    let shape = data.shape().to_vec();
+    let values = match data.dtype() {
+        DType::F64 => Host::F64(data.try_to_vec::<f64>().expect("f64 data")),
+        _ => Host::F32(data.convert::<f32>().try_to_vec::<f32>().expect("f32 data")),
     };
-    Tensor::from_dispatch(DispatchTensor { kind, autodiff: d.autodiff })
+    (values, shape)
 }
 
-#[derive(Debug)]
-struct SpectralBackward;
+fn write<B: Backend>(values: Host, shape: Vec<usize>, device: &B::Device) -> B::FloatTensorPrimitive {
+    let data = match values {
+        Host::F32(v) => TensorData::new(v, shape),
+        Host::F64(v) => TensorData::new(v, shape),
+    };
+    B::float_from_data(data, device)
+}
 
-impl<B: Backend> Backward<B, 1> for SpectralBackward {
-    /// The forward op and the width of its input (needed to shape the adjoint's output).
-    type State = (SpectralOp, usize);
-
-    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
-        let (op, in_width) = ops.state;
-        let adjoint = op.adjoint(in_width);
-        unary::<B, _>(ops.parents, ops.node, grads, |grad| apply_on_host::<B>(grad, adjoint));
+/// Runs `op` on one real input or an `(re, im)` pair (each `[B, C, H, W]`) and returns one real
+/// output or an `(re, im)` pair, never materialising a packed tensor.
+fn run_host(op: SpectralOp, inputs: Vec<(Host, Vec<usize>)>) -> Vec<(Host, Vec<usize>)> {
+    let shape = inputs[0].1.clone();
+    macro_rules! go {
+        ($variant:ident) => {{
+            let planes: Vec<&[_]> = inputs
+                .iter()
+                .map(|(h, _)| match h {
+                    Host::$variant(v) => v.as_slice(),
+                    _ => panic!("FFT inputs mix float types"),
+                })
+                .collect();
+            let (outs, s) = op.apply_planes(&planes, &shape);
+            outs.into_iter().map(|v| (Host::$variant(v), s.clone())).collect()
+        }};
     }
-}
-
-fn autodiff_op<B: Backend>(x: FloatTensor<Autodiff<B>>, op: SpectralOp) -> FloatTensor<Autodiff<B>> {
-    let in_width = *x.primitive().shape().last().expect("rank ≥ 2");
-    match SpectralBackward.prepare::<NoCheckpointing>([x.node()]).compute_bound().stateful() {
-        OpsKind::Tracked(prep) => {
-            let out = apply_on_host::<B>(x.into_primitive(), op);
-            prep.finish((op, in_width), out)
-        }
-        OpsKind::UnTracked(prep) => prep.finish(apply_on_host::<B>(x.into_primitive(), op)),
+    match &inputs[0].0 {
+        Host::F32(_) => go!(F32),
+        Host::F64(_) => go!(F64),
     }
 }
 
@@ -212,16 +208,122 @@ fn block_on<F: Future>(f: F) -> F::Output {
     }
 }
 
-fn apply_on_host<B: Backend>(p: B::FloatTensorPrimitive, op: SpectralOp) -> B::FloatTensorPrimitive {
-    let device = p.device();
-    let data = block_on(B::float_into_data(p)).expect("reading a CPU tensor cannot fail");
-    let shape: Vec<usize> = data.shape().to_vec();
-    let out_shape = op.output_shape(&shape).unwrap_or_else(|m| panic!("{op:?}: {m}"));
-    let out = match data.dtype() {
-        DType::F64 => TensorData::new(op.apply(&data.try_to_vec::<f64>().expect("f64 data"), &shape), out_shape),
-        _ => {
-            TensorData::new(op.apply(&data.convert::<f32>().try_to_vec::<f32>().expect("f32 data"), &shape), out_shape)
+fn zeros_like(h: &Host) -> Host {
+    match h {
+        Host::F32(v) => Host::F32(vec![0.0; v.len()]),
+        Host::F64(v) => Host::F64(vec![0.0; v.len()]),
+    }
+}
+
+/// The host path: Flex tensors in, Flex tensors out; tracked inputs give autodiff nodes whose
+/// backward pass applies the adjoint transform.
+fn host_spectral(inputs: Vec<Tensor<4>>, op: SpectralOp) -> Vec<Tensor<4>> {
+    let unsupported = || panic!("FftImpl::Host supports the Flex backend only; use FftImpl::Dense or Auto");
+    let dispatched: Vec<DispatchTensor> = inputs.into_iter().map(|t| t.into_dispatch()).collect();
+    let context = dispatched.iter().fold(dispatched[0].autodiff, |c, d| c.merge(d.autodiff));
+    let mut plain = Vec::new();
+    let mut tracked = Vec::new();
+    for d in dispatched {
+        match d.kind {
+            DispatchTensorKind::Flex(BackendTensor::Float(p)) => plain.push(p),
+            DispatchTensorKind::Autodiff(inner) => match *inner {
+                DispatchTensorKind::Flex(BackendTensor::Autodiff(t)) => tracked.push(t),
+                _ => unsupported(),
+            },
+            #[allow(unreachable_patterns)]
+            _ => unsupported(),
+        }
+    }
+    let wrap_plain = |p| DispatchTensorKind::Flex(BackendTensor::Float(p));
+    let kinds: Vec<DispatchTensorKind> = if tracked.is_empty() {
+        let device = plain[0].device();
+        let outs = run_host(op, plain.into_iter().map(read::<Flex>).collect());
+        outs.into_iter().map(|(v, s)| wrap_plain(write::<Flex>(v, s, &device))).collect()
+    } else {
+        assert!(plain.is_empty(), "FFT inputs mix autodiff and plain tensors");
+        autodiff_spectral::<Flex>(tracked, op)
+            .into_iter()
+            .map(|t| DispatchTensorKind::Autodiff(Box::new(DispatchTensorKind::Flex(BackendTensor::Autodiff(t)))))
+            .collect()
+    };
+    kinds.into_iter().map(|kind| Tensor::from_dispatch(DispatchTensor { kind, autodiff: context })).collect()
+}
+
+/// State of one output node: the forward op, which output plane it is (`None` for a single
+/// output), and the width of the forward input (to shape the adjoint's output).
+type NodeState = (SpectralOp, Option<usize>, usize);
+
+#[derive(Debug)]
+struct SpectralBackward;
+
+fn backward_host<B: Backend, const N: usize>(ops: Ops<NodeState, N>, grads: &mut Gradients) {
+    let (op, part, in_width) = ops.state;
+    let grad = grads.consume::<B>(&ops.node);
+    let device = grad.device();
+    let (g, shape) = read::<B>(grad);
+    let inputs = match part {
+        None => vec![(g, shape)],
+        Some(p) => {
+            let zero = zeros_like(&g);
+            let mut pair = vec![(zero.clone(), shape.clone()), (zero, shape.clone())];
+            pair[p] = (g, shape);
+            pair
         }
     };
-    B::float_from_data(out, &device)
+    let outs = run_host(op.adjoint(in_width), inputs);
+    for (parent, (v, s)) in ops.parents.iter().zip(outs) {
+        if let Some(node) = parent {
+            grads.register::<B>(node.id, write::<B>(v, s, &device));
+        }
+    }
+}
+
+impl<B: Backend> Backward<B, 1> for SpectralBackward {
+    type State = NodeState;
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
+        backward_host::<B, 1>(ops, grads);
+    }
+}
+
+impl<B: Backend> Backward<B, 2> for SpectralBackward {
+    type State = NodeState;
+    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
+        backward_host::<B, 2>(ops, grads);
+    }
+}
+
+fn finish_node<B: Backend, const N: usize>(
+    guards: [burn::backend::autodiff::ops::NodeGuard; N],
+    state: NodeState,
+    out: B::FloatTensorPrimitive,
+) -> FloatTensor<Autodiff<B>>
+where
+    SpectralBackward: Backward<B, N, State = NodeState>,
+{
+    match SpectralBackward.prepare::<NoCheckpointing>(guards).compute_bound().stateful() {
+        OpsKind::Tracked(prep) => prep.finish(state, out),
+        OpsKind::UnTracked(prep) => prep.finish(out),
+    }
+}
+
+fn autodiff_spectral<B: Backend>(
+    inputs: Vec<FloatTensor<Autodiff<B>>>,
+    op: SpectralOp,
+) -> Vec<FloatTensor<Autodiff<B>>> {
+    let device = inputs[0].primitive().device();
+    let in_width = *inputs[0].primitive().shape().last().expect("rank ≥ 2");
+    let host: Vec<(Host, Vec<usize>)> = inputs.iter().map(|t| read::<B>(t.primitive().clone())).collect();
+    let outs = run_host(op, host);
+    let two_outputs = outs.len() == 2;
+    outs.into_iter()
+        .enumerate()
+        .map(|(i, (v, s))| {
+            let state = (op, two_outputs.then_some(i), in_width);
+            let out = write::<B>(v, s, &device);
+            match inputs.len() {
+                1 => finish_node::<B, 1>([inputs[0].node()], state, out),
+                _ => finish_node::<B, 2>([inputs[0].node(), inputs[1].node()], state, out),
+            }
+        })
+        .collect()
 }

@@ -40,6 +40,16 @@ impl SpectralOp {
         }
     }
 
+    /// Whether the input is a packed complex tensor (two planes).
+    pub fn input_is_packed(&self) -> bool {
+        matches!(self, SpectralOp::Complex { .. } | SpectralOp::Irfft { .. } | SpectralOp::RfftAdjoint { .. })
+    }
+
+    /// Whether the output is a packed complex tensor (two planes).
+    pub fn output_is_packed(&self) -> bool {
+        matches!(self, SpectralOp::Complex { .. } | SpectralOp::Rfft { .. } | SpectralOp::IrfftAdjoint { .. })
+    }
+
     /// The output shape for an input shape, or a message saying what the input should be.
     pub fn output_shape(&self, shape: &[usize]) -> Result<Vec<usize>, String> {
         let n = shape.len();
@@ -73,90 +83,100 @@ impl SpectralOp {
         Ok(out)
     }
 
-    /// Applies the transform to a row-major buffer of the given shape.
-    pub fn apply<T: FftNum>(&self, input: &[T], shape: &[usize]) -> Vec<T> {
+    /// Applies the transform to planes: one real plane or an `(re, im)` pair, each a row-major
+    /// `[.., H, W]` buffer of `shape`; returns one real plane or an `(re, im)` pair and their shape.
+    pub fn apply_planes<T: FftNum>(&self, planes: &[&[T]], shape: &[usize]) -> (Vec<Vec<T>>, Vec<usize>) {
         let n = shape.len();
         let (h, w_in) = (shape[n - 2], shape[n - 1]);
-        let zero = Complex::new(T::zero(), T::zero());
+        assert_eq!(planes.len(), if self.input_is_packed() { 2 } else { 1 }, "{self:?}: wrong number of planes");
+        let zip =
+            |re: &[T], im: &[T]| -> Vec<Complex<T>> { re.iter().zip(im).map(|(&a, &b)| Complex::new(a, b)).collect() };
+        let with_width = |w: usize| -> Vec<usize> {
+            let mut s = shape.to_vec();
+            s[n - 1] = w;
+            s
+        };
         match *self {
             SpectralOp::Complex { inverse, norm, centered } => {
-                let plan = Fft2::<T>::cached(h, w_in);
-                let hw = h * w_in;
-                let mut out = vec![T::zero(); input.len()];
-                let mut buf = vec![zero; hw];
-                for (src, dst) in input.chunks_exact(2 * hw).zip(out.chunks_exact_mut(2 * hw)) {
-                    for i in 0..hw {
-                        buf[i] = Complex::new(src[i], src[hw + i]);
-                    }
-                    plan.transform(&mut buf, inverse, norm, centered);
-                    for i in 0..hw {
-                        dst[i] = buf[i].re;
-                        dst[hw + i] = buf[i].im;
-                    }
-                }
-                out
+                let mut z = zip(planes[0], planes[1]);
+                Fft2::<T>::cached(h, w_in).transform(&mut z, inverse, norm, centered);
+                (split(&z), shape.to_vec())
             }
             SpectralOp::Rfft { norm } => {
-                let plan = Fft2::<T>::cached(h, w_in);
-                pack(&plan.rfft2(input, norm), h, w_in / 2 + 1)
+                let z = Fft2::<T>::cached(h, w_in).rfft2(planes[0], norm);
+                (split(&z), with_width(w_in / 2 + 1))
             }
             SpectralOp::Irfft { norm, width } => {
-                let plan = Fft2::<T>::cached(h, width);
-                plan.irfft2(&unpack(input, h, w_in), w_in, norm)
+                let z = zip(planes[0], planes[1]);
+                (vec![Fft2::<T>::cached(h, width).irfft2(&z, w_in, norm)], with_width(width))
             }
             SpectralOp::RfftAdjoint { norm, width } => {
                 // Re(Fᴴ ȳ) with ȳ zero-padded from W/2+1 to W columns; Fᴴ is the inverse
                 // transform with the dual norm.
-                let plan = Fft2::<T>::cached(h, width);
-                let half = unpack(input, h, w_in);
-                let mut full = vec![zero; half.len() / w_in * width];
-                for (src, dst) in half.chunks_exact(w_in).zip(full.chunks_exact_mut(width)) {
-                    let k = w_in.min(width);
-                    dst[..k].copy_from_slice(&src[..k]);
+                let rows = planes[0].len() / w_in;
+                let k = w_in.min(width);
+                let mut full = vec![Complex::new(T::zero(), T::zero()); rows * width];
+                for (r, dst) in full.chunks_exact_mut(width).enumerate() {
+                    for c in 0..k {
+                        dst[c] = Complex::new(planes[0][r * w_in + c], planes[1][r * w_in + c]);
+                    }
                 }
-                plan.transform(&mut full, true, norm.dual(), false);
-                full.iter().map(|v| v.re).collect()
+                Fft2::<T>::cached(h, width).transform(&mut full, true, norm.dual(), false);
+                (vec![full.iter().map(|v| v.re).collect()], with_width(width))
             }
             SpectralOp::IrfftAdjoint { norm, wz } => {
                 let width = w_in;
-                let plan = Fft2::<T>::cached(h, width);
-                let spec = plan.rfft2(input, norm.dual());
+                let spec = Fft2::<T>::cached(h, width).rfft2(planes[0], norm.dual());
                 let wh = width / 2 + 1;
                 let two = T::one() + T::one();
-                let mut out = vec![zero; spec.len() / wh * wz];
+                let rows = spec.len() / wh;
+                let mut out = vec![Complex::new(T::zero(), T::zero()); rows * wz];
                 for (src, dst) in spec.chunks_exact(wh).zip(out.chunks_exact_mut(wz)) {
                     for k in 0..wz.min(wh) {
                         let single = k == 0 || (width % 2 == 0 && k == width / 2);
                         dst[k] = if single { src[k] } else { src[k] * two };
                     }
                 }
-                pack(&out, h, wz)
+                (split(&out), with_width(wz))
             }
         }
     }
-}
 
-/// Complex `[.., H, W]` → packed real `[.., 2, H, W]`.
-fn pack<T: FftNum>(z: &[Complex<T>], h: usize, w: usize) -> Vec<T> {
-    let hw = h * w;
-    let mut out = vec![T::zero(); 2 * z.len()];
-    for (src, dst) in z.chunks_exact(hw).zip(out.chunks_exact_mut(2 * hw)) {
-        for i in 0..hw {
-            dst[i] = src[i].re;
-            dst[hw + i] = src[i].im;
+    /// Applies the transform to a buffer in the packed layout (`[.., 2, H, W]` for complex).
+    pub fn apply<T: FftNum>(&self, input: &[T], shape: &[usize]) -> Vec<T> {
+        let n = shape.len();
+        let (planes, plane_shape) = if self.input_is_packed() {
+            let plane = shape[n - 2] * shape[n - 1];
+            let (mut re, mut im) = (Vec::new(), Vec::new());
+            for chunk in input.chunks_exact(2 * plane) {
+                re.extend_from_slice(&chunk[..plane]);
+                im.extend_from_slice(&chunk[plane..]);
+            }
+            let mut s = shape.to_vec();
+            s.remove(n - 3);
+            (vec![re, im], s)
+        } else {
+            (vec![input.to_vec()], shape.to_vec())
+        };
+        let refs: Vec<&[T]> = planes.iter().map(|v| v.as_slice()).collect();
+        let (out, out_shape) = self.apply_planes(&refs, &plane_shape);
+        if out.len() == 1 {
+            return out.into_iter().next().unwrap();
         }
+        let m = out_shape.len();
+        let plane = out_shape[m - 2] * out_shape[m - 1];
+        let mut packed = Vec::with_capacity(2 * out[0].len());
+        for (a, b) in out[0].chunks_exact(plane).zip(out[1].chunks_exact(plane)) {
+            packed.extend_from_slice(a);
+            packed.extend_from_slice(b);
+        }
+        packed
     }
-    out
 }
 
-/// Packed real `[.., 2, H, W]` → complex `[.., H, W]`.
-fn unpack<T: FftNum>(x: &[T], h: usize, w: usize) -> Vec<Complex<T>> {
-    let hw = h * w;
-    let mut out = Vec::with_capacity(x.len() / 2);
-    for src in x.chunks_exact(2 * hw) {
-        out.extend((0..hw).map(|i| Complex::new(src[i], src[hw + i])));
-    }
-    out
+/// Complex values → `[re, im]` planes.
+fn split<T: FftNum>(z: &[Complex<T>]) -> Vec<Vec<T>> {
+    vec![z.iter().map(|v| v.re).collect(), z.iter().map(|v| v.im).collect()]
 }
 
 #[cfg(test)]

@@ -76,6 +76,9 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Make or inspect datasets.
+    #[command(subcommand)]
+    Data(DataCommand),
     /// Zero-filled reconstruction of the built-in image, scored under every protocol.
     ZeroFilled {
         /// Mask family.
@@ -89,6 +92,41 @@ enum Command {
         /// Output folder.
         #[arg(long)]
         out: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum DataCommand {
+    /// Write a phantom dataset as NIfTI (brain: BraTS layout; knee: <id>/<id>_pd.nii.gz, _pdfs).
+    Phantom {
+        #[arg(long)]
+        out: PathBuf,
+        /// brain or knee
+        #[arg(long, default_value = "brain")]
+        kind: String,
+        #[arg(long, default_value_t = 4)]
+        subjects: usize,
+        #[arg(long, default_value_t = 240)]
+        size: usize,
+        #[arg(long, default_value_t = 16)]
+        slices: usize,
+        #[arg(long, default_value_t = 0)]
+        seed: u32,
+        /// Complex Gaussian noise, standard deviation relative to each volume's maximum.
+        #[arg(long, default_value_t = 0.0)]
+        noise: f64,
+        /// Leave out the tumour (brains).
+        #[arg(long)]
+        no_lesion: bool,
+    },
+    /// Report the subjects, contrasts and problems of a dataset folder.
+    Inspect {
+        path: PathBuf,
+        /// brats, knee, ixi or hcp (detected when omitted)
+        #[arg(long)]
+        layout: Option<String>,
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -155,6 +193,39 @@ fn run(cli: Cli) -> Result<()> {
                 println!("{}", serde_json::to_string(&v)?);
             } else {
                 println!("{}: PSNR {:.4} dB, SSIM {:.5}, NMSE {:.6}", r.protocol, r.psnr, r.ssim, r.nmse);
+            }
+        }
+        Command::Data(DataCommand::Phantom { out, kind, subjects, size, slices, seed, noise, no_lesion }) => {
+            use mcmr::data::phantom::{write_dataset, Kind, PhantomOptions};
+            let kind = Kind::parse(&kind).map_err(anyhow::Error::msg)?;
+            anyhow::ensure!((32..=1024).contains(&size), "--size {size}: expected 32 to 1024");
+            anyhow::ensure!(subjects >= 1 && slices >= 1, "--subjects and --slices must be at least 1");
+            anyhow::ensure!((0.0..1.0).contains(&noise), "--noise {noise}: expected a fraction in [0, 1)");
+            let opts = PhantomOptions { noise, lesion: !no_lesion, ..Default::default() };
+            let ids = write_dataset(&out, kind, subjects, size, slices, seed, &opts)?;
+            println!("wrote {} subjects ({}) to {}", ids.len(), ids.join(", "), out.display());
+        }
+        Command::Data(DataCommand::Inspect { path, layout, json }) => {
+            use mcmr::data::layout::{inspect, Layout};
+            let layout = layout.map(|l| Layout::parse(&l)).transpose().map_err(anyhow::Error::msg)?;
+            let r = inspect(&path, layout);
+            if json {
+                println!("{}", serde_json::to_string(&r)?);
+            } else {
+                println!("{}: layout {}, {} subjects", path.display(), r.layout, r.subjects.len());
+                for s in &r.subjects {
+                    let c: Vec<String> =
+                        s.contrasts.iter().map(|(k, d)| format!("{k} {}x{}x{}", d[0], d[1], d[2])).collect();
+                    println!("  {}: {}", s.id, c.join(", "));
+                    for p in &s.problems {
+                        println!("    problem: {p}");
+                    }
+                }
+                for p in &r.problems {
+                    println!("problem: {p}");
+                }
+                let bad = r.subjects.len() - r.good_subjects().len();
+                println!("{} usable subjects, {bad} with problems", r.good_subjects().len());
             }
         }
         Command::ZeroFilled { family, size, mask, out } => {

@@ -1,4 +1,6 @@
-//! Built-in data. Until the procedural multi-contrast phantom lands (see the data issue), the
-//! kit's default image is the modified Shepp–Logan phantom.
+//! Data: the embedded phantoms (the default source), the modified Shepp–Logan test image, and
+//! (with the loaders) real-format datasets.
 
+pub mod layout;
+pub mod phantom;
 pub mod shepp_logan;

@@ -63,6 +63,28 @@ pub fn read_volume(path: &Path) -> Result<Volume, IoError> {
     }
 }
 
+/// Writes a volume `[slices, H, W]` as a float32 NIfTI file (`.nii` or `.nii.gz`), stored as
+/// `(x, y, z) = (H, W, slices)` so that [`read_volume`] gives it back unchanged. Atomic: the data
+/// go to a temporary file in the same folder, which is then renamed.
+pub fn write_nifti(path: &Path, v: &Volume) -> Result<(), IoError> {
+    let arr = ndarray::Array3::<f32>::from_shape_fn((v.height, v.width, v.slices), |(r, c, k)| {
+        v.data[k * v.height * v.width + r * v.width + c] as f32
+    });
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let ext = if name.ends_with(".nii.gz") { "nii.gz" } else { "nii" };
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|e| IoError::Write { path: path.to_path_buf(), source: e })?;
+    }
+    let tmp = path.with_file_name(format!(".{name}.{}.tmp.{ext}", std::process::id()));
+    nifti::writer::WriterOptions::new(&tmp)
+        .write_nifti(&arr)
+        .map_err(|e| IoError::Format { path: path.to_path_buf(), message: format!("cannot write NIfTI: {e}") })?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        IoError::Write { path: path.to_path_buf(), source: e }
+    })
+}
+
 fn read_nifti(path: &Path) -> Result<Volume, IoError> {
     use nifti::{IntoNdArray, NiftiObject, ReaderOptions};
     let fmt = |m: String| IoError::Format { path: path.to_path_buf(), message: m };

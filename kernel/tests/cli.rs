@@ -193,3 +193,70 @@ fn zero_filled_job_writes_its_report_and_pictures() {
         serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap();
     assert_eq!(r["metrics"].as_array().unwrap().len(), 4);
 }
+
+#[test]
+fn data_phantom_then_inspect_reports_the_contract_keys() {
+    let dir = tmp("data-phantom");
+    let out = dir.join("brats");
+    let (code, _, err) = mcmr(&[
+        "data",
+        "phantom",
+        "--out",
+        out.to_str().unwrap(),
+        "--kind",
+        "brain",
+        "--subjects",
+        "2",
+        "--size",
+        "48",
+        "--slices",
+        "3",
+        "--seed",
+        "4",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    // Break one subject: every problem is listed, the other subject stays good.
+    std::fs::remove_file(out.join("Phantom_001/Phantom_001_t1ce.nii.gz")).unwrap();
+    let (code, json, err) = mcmr(&["data", "inspect", out.to_str().unwrap(), "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["layout"], "brats");
+    let subjects = v["subjects"].as_array().unwrap();
+    assert_eq!(subjects[0]["id"], "Phantom_000");
+    assert_eq!(subjects[0]["contrasts"]["t1"], serde_json::json!([48, 48, 3]));
+    assert!(subjects[0]["problems"].as_array().unwrap().is_empty());
+    assert!(subjects[1]["problems"][0].as_str().unwrap().contains("missing contrast `t1ce`"));
+    assert!(v["problems"].as_array().is_some());
+
+    let knee = dir.join("knee");
+    let (code, _, err) = mcmr(&[
+        "data",
+        "phantom",
+        "--out",
+        knee.to_str().unwrap(),
+        "--kind",
+        "knee",
+        "--subjects",
+        "1",
+        "--size",
+        "40",
+        "--slices",
+        "2",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (_, json, _) = mcmr(&["data", "inspect", knee.to_str().unwrap(), "--layout", "knee", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["subjects"][0]["contrasts"]["pdfs"], serde_json::json!([40, 40, 2]));
+
+    for (args, needle) in [
+        (vec!["data", "phantom", "--out", "x", "--kind", "lung"], "unknown phantom kind"),
+        (vec!["data", "inspect", "/nonexistent/folder", "--layout", "brats"], "not a folder"),
+        (vec!["data", "inspect", ".", "--layout", "dicom"], "unknown layout"),
+    ] {
+        let (code, out, err) = mcmr(&args);
+        assert!(!(out + &err).contains("panicked"));
+        assert!(code != 0 || needle == "not a folder", "{args:?}");
+        let (_, o2, e2) = mcmr(&args);
+        assert!((o2 + &e2).contains(needle), "{args:?}");
+    }
+}

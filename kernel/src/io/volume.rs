@@ -86,9 +86,31 @@ pub fn write_nifti(path: &Path, v: &Volume) -> Result<(), IoError> {
 }
 
 fn read_nifti(path: &Path) -> Result<Volume, IoError> {
-    use nifti::{IntoNdArray, NiftiObject, ReaderOptions};
+    // The nifti crate can panic on inconsistent files; never let that escape.
+    match std::panic::catch_unwind(|| read_nifti_inner(path)) {
+        Ok(r) => r,
+        Err(_) => Err(IoError::Format {
+            path: path.to_path_buf(),
+            message: "malformed NIfTI file (its header does not match its data)".into(),
+        }),
+    }
+}
+
+fn read_nifti_inner(path: &Path) -> Result<Volume, IoError> {
+    use nifti::{IntoNdArray, NiftiObject, NiftiType, ReaderOptions};
     let fmt = |m: String| IoError::Format { path: path.to_path_buf(), message: m };
     let obj = ReaderOptions::new().read_file(path).map_err(|e| fmt(format!("not a readable NIfTI file: {e}")))?;
+    let header = obj.header();
+    match header.data_type() {
+        Ok(NiftiType::Uint8 | NiftiType::Int8 | NiftiType::Int16 | NiftiType::Uint16 | NiftiType::Int32)
+        | Ok(NiftiType::Uint32 | NiftiType::Int64 | NiftiType::Uint64 | NiftiType::Float32 | NiftiType::Float64) => {}
+        Ok(other) => {
+            return Err(fmt(format!(
+                "unsupported NIfTI data type {other:?} (expected a scalar integer or floating-point type)"
+            )))
+        }
+        Err(_) => return Err(fmt(format!("unknown NIfTI data type code {}", header.datatype))),
+    }
     let arr = obj
         .into_volume()
         .into_ndarray::<f64>()

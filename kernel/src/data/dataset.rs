@@ -1,0 +1,422 @@
+//! One dataset interface over every source: slice items with target, reference, zero-filled
+//! input, masked k-space, mask and metadata.
+//!
+//! Per item, in this order (the papers' pipelines):
+//! 1. the target and reference slices are extracted, oriented and cropped/padded;
+//! 2. `min_max` normalisation (UniFS) maps each to [0, 1] *before* the k-space simulation;
+//! 3. paired augmentation (if configured): the same rotation (nearest neighbour, as torchvision's
+//!    `RandomRotation`) and horizontal flip for target and reference;
+//! 4. the mask is chosen by the [`MaskPolicy`];
+//! 5. k-space = `fft2c(target)`, masked; input = `|ifft2c(masked k-space)|`;
+//! 6. `mean_std`/`instance` normalisation: the input by its own statistics, **the target by the
+//!    input's statistics**, the reference by its own (FSMNet, fastMRI).
+//!
+//! Every random choice is seeded from the configuration's seed, the epoch and the item index,
+//! so the same configuration gives the same items in the same order. Prepared slices (step 1–2)
+//! are cached in memory, so a second epoch does no decoding or resampling work.
+
+use crate::data::layout::{discover, load_subject, Layout};
+use crate::data::phantom::{self, Kind, PhantomOptions};
+use crate::data::prepare::{
+    crop_or_pad, read_split_file, split_by_ratio, stats, NormStats, Normalisation, Orientation, Part, SliceSelection,
+};
+use crate::io::volume::Volume;
+use crate::kspace::{apply_mask, simulate_kspace, zero_filled_magnitude};
+use crate::masks::{generate, Mask, MaskParams};
+use crate::rng::{NumpyRng, Seed};
+use num_complex::Complex32;
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+/// Where the data come from.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Source {
+    /// The embedded phantom, generated in memory.
+    Phantom { kind: Kind, subjects: usize, size: usize, slices: usize, seed: u32, options: PhantomOptions },
+    /// A folder of NIfTI volumes in one of the [`Layout`]s (detected when `None`).
+    Folder { root: PathBuf, layout: Option<Layout> },
+}
+
+/// How masks are chosen for the items.
+#[derive(Clone, Debug, PartialEq)]
+pub enum MaskPolicy {
+    /// One mask for every slice (FSMNet's BraTS data).
+    Fixed(MaskParams),
+    /// A fixed mask per slice, seeded by the mask seed, the subject and the slice (offline).
+    PerSlice(MaskParams),
+    /// A new draw on every call, seeded by the mask seed, the epoch and the item (UniFS).
+    Online(MaskParams),
+    /// Per call, a seeded choice among several patterns, then a new draw (UniFS training).
+    OnlineChoice(Vec<MaskParams>),
+}
+
+/// Paired augmentation (UniFS: rotation up to ±15°, horizontal flip).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Augment {
+    pub max_rotation_deg: f64,
+    pub horizontal_flip: bool,
+}
+
+/// Which subjects belong to which part.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Split {
+    /// Every subject in every part.
+    None,
+    /// Ratios such as `[3, 1]` or `[7, 1, 2]`, after a seeded shuffle.
+    Ratios(Vec<f64>, u32),
+    /// A file of `subject,part` lines.
+    File(PathBuf),
+}
+
+/// Everything that defines a dataset.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DatasetConfig {
+    pub source: Source,
+    /// Contrast to reconstruct (e.g. `t2`, `pdfs`).
+    pub target: String,
+    /// Fully sampled reference contrast (e.g. `t1`, `pd`).
+    pub reference: String,
+    pub slices: SliceSelection,
+    pub orientation: Orientation,
+    /// Crop or pad every slice to `[H, W]`.
+    pub size: Option<[usize; 2]>,
+    pub normalisation: Normalisation,
+    pub mask: MaskPolicy,
+    pub augment: Option<Augment>,
+    pub split: Split,
+    pub part: Option<Part>,
+    /// Seed of shuffling and augmentation.
+    pub seed: u32,
+    /// Keep the good subjects when some are broken (their problems are still reported).
+    pub skip_bad_subjects: bool,
+}
+
+/// Where an item came from and how it was normalised.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct SliceMeta {
+    pub source: String,
+    pub subject: String,
+    pub slice: usize,
+    pub target_stats: NormStats,
+    pub reference_stats: NormStats,
+    /// The zero-filled input's statistics (the target was normalised with these for
+    /// `mean_std`/`instance`).
+    pub input_stats: NormStats,
+    pub mask_family: &'static str,
+    pub mask_seed: String,
+    pub mask_hash: String,
+}
+
+/// One training or evaluation example.
+#[derive(Clone, Debug)]
+pub struct SliceItem {
+    pub height: usize,
+    pub width: usize,
+    pub target: Vec<f32>,
+    pub reference: Vec<f32>,
+    /// Zero-filled magnitude of the masked target k-space.
+    pub input: Vec<f32>,
+    /// Masked k-space of the (pre-normalisation) target.
+    pub kspace: Vec<Complex32>,
+    pub mask: Mask,
+    pub meta: SliceMeta,
+}
+
+/// Why a dataset could not be opened.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum DataError {
+    #[error("the dataset has problems:\n  - {}", .0.join("\n  - "))]
+    Problems(Vec<String>),
+    #[error("{0}")]
+    Config(String),
+}
+
+struct SubjectData {
+    id: String,
+    target: Volume,
+    reference: Volume,
+    files: Vec<(String, String)>,
+}
+
+#[derive(Clone)]
+struct Prepared {
+    h: usize,
+    w: usize,
+    target: Vec<f64>,
+    reference: Vec<f64>,
+    target_stats: NormStats,
+    reference_stats: NormStats,
+}
+
+/// An opened dataset.
+pub struct Dataset {
+    config: DatasetConfig,
+    subjects: Vec<SubjectData>,
+    index: Vec<(usize, usize)>,
+    problems: Vec<String>,
+    cache: Mutex<HashMap<(usize, usize), Arc<Prepared>>>,
+}
+
+fn fnv_file(path: &std::path::Path) -> String {
+    let bytes = std::fs::read(path).unwrap_or_default();
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
+impl Dataset {
+    /// Opens the dataset: loads the needed contrasts of every subject of the chosen part.
+    pub fn open(config: DatasetConfig) -> Result<Dataset, DataError> {
+        let mut problems = Vec::new();
+        let mut subjects = Vec::new();
+        match &config.source {
+            Source::Phantom { kind, subjects: n, size, slices, seed, options } => {
+                for i in 0..*n {
+                    let s = phantom::subject(*kind, *seed, i, *size, *slices, options);
+                    let take = |c: &str| {
+                        s.contrasts.get(c).cloned().ok_or_else(|| {
+                            DataError::Config(format!(
+                                "the {kind:?} phantom has no contrast `{c}` (it has {})",
+                                s.contrasts.keys().cloned().collect::<Vec<_>>().join(", ")
+                            ))
+                        })
+                    };
+                    subjects.push(SubjectData {
+                        id: s.id.clone(),
+                        target: take(&config.target)?,
+                        reference: take(&config.reference)?,
+                        files: Vec::new(),
+                    });
+                }
+            }
+            Source::Folder { root, layout } => {
+                let d = discover(root, *layout);
+                problems.extend(d.problems.clone());
+                for s in &d.subjects {
+                    let needed = [config.target.as_str(), config.reference.as_str()];
+                    let mut files = s.clone();
+                    files.files.retain(|c, _| needed.contains(&c.as_str()));
+                    let (mut vols, p) = load_subject(&files, &needed);
+                    if !p.is_empty() {
+                        problems.extend(p);
+                        continue;
+                    }
+                    subjects.push(SubjectData {
+                        id: s.id.clone(),
+                        target: vols.remove(&config.target).expect("checked"),
+                        reference: vols.remove(&config.reference).expect("checked"),
+                        files: files.files.values().map(|p| (p.display().to_string(), fnv_file(p))).collect(),
+                    });
+                }
+            }
+        }
+        if !problems.is_empty() && (!config.skip_bad_subjects || subjects.is_empty()) {
+            return Err(DataError::Problems(problems));
+        }
+        // Split and keep the requested part.
+        let ids: Vec<String> = subjects.iter().map(|s| s.id.clone()).collect();
+        let assignment: BTreeMap<String, Part> = match &config.split {
+            Split::None => ids.iter().map(|id| (id.clone(), Part::Train)).collect(),
+            Split::Ratios(r, seed) => split_by_ratio(&ids, r, *seed).map_err(DataError::Config)?.into_iter().collect(),
+            Split::File(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| DataError::Config(format!("cannot read split file `{}`: {e}", path.display())))?;
+                read_split_file(&text, &path.display().to_string()).map_err(DataError::Config)?.into_iter().collect()
+            }
+        };
+        if let (Some(part), false) = (config.part, matches!(config.split, Split::None)) {
+            subjects.retain(|s| assignment.get(&s.id) == Some(&part));
+        }
+        let mut index = Vec::new();
+        for (si, s) in subjects.iter().enumerate() {
+            for k in config.slices.indices(s.target.slices) {
+                index.push((si, k));
+            }
+        }
+        Ok(Dataset { config, subjects, index, problems, cache: Mutex::new(HashMap::new()) })
+    }
+
+    /// Number of slice items.
+    pub fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    /// Whether the dataset has no items.
+    pub fn is_empty(&self) -> bool {
+        self.index.is_empty()
+    }
+
+    /// Problems found while opening (subjects skipped with `skip_bad_subjects`).
+    pub fn problems(&self) -> &[String] {
+        &self.problems
+    }
+
+    /// Subject ids in the dataset.
+    pub fn subject_ids(&self) -> Vec<&str> {
+        self.subjects.iter().map(|s| s.id.as_str()).collect()
+    }
+
+    /// The item order of an epoch: `0..len` or a shuffle seeded by `(seed, epoch)`.
+    pub fn order(&self, epoch: usize, shuffle: bool) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..self.len()).collect();
+        if shuffle {
+            let mut rng = NumpyRng::new(&Seed::Array(vec![self.config.seed, epoch as u32, 0x5348]));
+            for i in (1..order.len()).rev() {
+                let j = rng.randint(i as u64 + 1) as usize;
+                order.swap(i, j);
+            }
+        }
+        order
+    }
+
+    fn prepared(&self, i: usize) -> Arc<Prepared> {
+        let key = self.index[i];
+        if let Some(p) = self.cache.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+            return p.clone();
+        }
+        let s = &self.subjects[key.0];
+        let take = |v: &Volume| -> (Vec<f64>, usize, usize) {
+            let (img, h, w) = self.config.orientation.apply(v.slice(key.1), v.height, v.width);
+            match self.config.size {
+                Some([th, tw]) => (crop_or_pad(&img, h, w, th, tw), th, tw),
+                None => (img, h, w),
+            }
+        };
+        let (mut target, h, w) = take(&s.target);
+        let (mut reference, _, _) = take(&s.reference);
+        let (mut ts, mut rs) = (NormStats::IDENTITY, NormStats::IDENTITY);
+        if self.config.normalisation == Normalisation::MinMax {
+            ts = stats(Normalisation::MinMax, &target);
+            rs = stats(Normalisation::MinMax, &reference);
+            ts.apply(&mut target);
+            rs.apply(&mut reference);
+        }
+        let p = Arc::new(Prepared { h, w, target, reference, target_stats: ts, reference_stats: rs });
+        self.cache.lock().unwrap_or_else(|e| e.into_inner()).insert(key, p.clone());
+        p
+    }
+
+    fn mask_for(&self, i: usize, epoch: usize, h: usize, w: usize) -> Result<(Mask, Seed), DataError> {
+        let (si, k) = self.index[i];
+        let (params, seed) = match &self.config.mask {
+            MaskPolicy::Fixed(p) => (p.clone(), p.seed.clone()),
+            MaskPolicy::PerSlice(p) => {
+                let base = match &p.seed {
+                    Seed::Int(n) => vec![*n],
+                    Seed::Array(a) => a.clone(),
+                };
+                let mut key = base;
+                key.extend(self.subjects[si].id.chars().map(|c| c as u32));
+                key.push(k as u32);
+                (p.clone(), Seed::Array(key))
+            }
+            MaskPolicy::Online(p) => (p.clone(), self.call_seed(&p.seed, epoch, i)),
+            MaskPolicy::OnlineChoice(list) => {
+                if list.is_empty() {
+                    return Err(DataError::Config("mask policy `online_choice` needs at least one pattern".into()));
+                }
+                let mut rng = NumpyRng::new(&Seed::Array(vec![self.config.seed, epoch as u32, i as u32, 0x4d43]));
+                let p = &list[rng.randint(list.len() as u64) as usize];
+                (p.clone(), self.call_seed(&p.seed, epoch, i))
+            }
+        };
+        let params = MaskParams { shape: [h, w], seed: seed.clone(), ..params };
+        let mask = generate(&params).map_err(|e| DataError::Config(e.to_string()))?;
+        Ok((mask, seed))
+    }
+
+    fn call_seed(&self, base: &Seed, epoch: usize, i: usize) -> Seed {
+        let mut key = match base {
+            Seed::Int(n) => vec![*n],
+            Seed::Array(a) => a.clone(),
+        };
+        key.extend([epoch as u32, i as u32]);
+        Seed::Array(key)
+    }
+
+    /// Item `i` of epoch `epoch` (the epoch only matters for online masks and augmentation).
+    pub fn get(&self, i: usize, epoch: usize) -> Result<SliceItem, DataError> {
+        if i >= self.len() {
+            return Err(DataError::Config(format!("item {i} out of range (the dataset has {} items)", self.len())));
+        }
+        let p = self.prepared(i);
+        let (h, w) = (p.h, p.w);
+        let (mut target, mut reference) = (p.target.clone(), p.reference.clone());
+        if let Some(a) = self.config.augment {
+            let mut rng = NumpyRng::new(&Seed::Array(vec![self.config.seed, epoch as u32, i as u32, 0x4147]));
+            let angle = (2.0 * rng.random_sample() - 1.0) * a.max_rotation_deg;
+            let flip = a.horizontal_flip && rng.random_sample() < 0.5;
+            target = augment(&target, h, w, angle, flip);
+            reference = augment(&reference, h, w, angle, flip);
+        }
+        let (mask, mask_seed) = self.mask_for(i, epoch, h, w)?;
+        let t32: Vec<f32> = target.iter().map(|&v| v as f32).collect();
+        let kspace = apply_mask(&simulate_kspace(&t32, None, h, w), &mask.data, h, w);
+        let mut input: Vec<f64> = zero_filled_magnitude(&kspace, h, w).into_iter().map(f64::from).collect();
+        let (mut ts, mut rs, mut is) = (p.target_stats, p.reference_stats, NormStats::IDENTITY);
+        if matches!(self.config.normalisation, Normalisation::MeanStd | Normalisation::Instance) {
+            is = stats(self.config.normalisation, &input);
+            rs = stats(self.config.normalisation, &reference);
+            is.apply(&mut input);
+            is.apply(&mut target);
+            rs.apply(&mut reference);
+            ts = is;
+        }
+        let (si, k) = self.index[i];
+        let source = match &self.config.source {
+            Source::Phantom { kind, seed, .. } => format!("phantom:{kind:?}:seed{seed}").to_lowercase(),
+            Source::Folder { root, .. } => format!("folder:{}", root.display()),
+        };
+        let f32v = |v: Vec<f64>| v.into_iter().map(|x| x as f32).collect::<Vec<f32>>();
+        let meta = SliceMeta {
+            source,
+            subject: self.subjects[si].id.clone(),
+            slice: k,
+            target_stats: ts,
+            reference_stats: rs,
+            input_stats: is,
+            mask_family: mask.family.name(),
+            mask_seed: mask_seed.describe(),
+            mask_hash: mask.hash_hex(),
+        };
+        Ok(SliceItem {
+            height: h,
+            width: w,
+            target: f32v(target),
+            reference: f32v(reference),
+            input: f32v(input),
+            kspace,
+            mask,
+            meta,
+        })
+    }
+
+    /// `(path, FNV-1a hash)` of every file the dataset read.
+    pub fn file_hashes(&self) -> Vec<(String, String)> {
+        self.subjects.iter().flat_map(|s| s.files.clone()).collect()
+    }
+}
+
+/// Rotation about the image centre by `deg` (nearest neighbour, zeros outside), then an
+/// optional left–right flip.
+pub fn augment(img: &[f64], h: usize, w: usize, deg: f64, flip: bool) -> Vec<f64> {
+    let (s, c) = deg.to_radians().sin_cos();
+    let (cy, cx) = ((h as f64 - 1.0) / 2.0, (w as f64 - 1.0) / 2.0);
+    let mut out = vec![0.0; h * w];
+    for r in 0..h {
+        for col in 0..w {
+            let oc = if flip { w - 1 - col } else { col };
+            let (y, x) = (r as f64 - cy, col as f64 - cx);
+            let (sy, sx) = (c * y - s * x + cy, s * y + c * x + cx);
+            let (ry, rx) = (sy.round(), sx.round());
+            if ry >= 0.0 && rx >= 0.0 && (ry as usize) < h && (rx as usize) < w {
+                out[r * w + oc] = img[ry as usize * w + rx as usize];
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,316 @@
+//! Turning volumes into training slices: slice selection, orientation, crop/pad, the papers'
+//! normalisations, and subject-level splits.
+//!
+//! Normalisations (each keeps its statistics so outputs can be de-normalised for metrics):
+//!
+//! * **`mean_std`** (FSMNet BraTS): `(x − μ)/(σ + 1e-11)` with the *population* standard deviation
+//!   (numpy's default, ddof 0), clipped to ±6. The under-sampled input is normalised with its own
+//!   statistics and **the target with the input's statistics**; the reference with its own.
+//! * **`instance`** (fastMRI U-Net, MTrans, FSMNet knee): the same with the *unbiased* standard
+//!   deviation (torch's default, ddof 1).
+//! * **`min_max`** (UniFS): each slice mapped to [0, 1] by its own minimum and maximum *before*
+//!   the k-space simulation.
+//! * **`none`**.
+
+use crate::rng::{NumpyRng, Seed};
+
+/// Which slices of a volume to use.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SliceSelection {
+    /// Every slice.
+    All,
+    /// The `n` central slices (UniFS: 40).
+    Central(usize),
+    /// Slices `start..end`.
+    Range(usize, usize),
+}
+
+impl SliceSelection {
+    /// The selected slice indices of a volume with `slices` slices.
+    pub fn indices(&self, slices: usize) -> Vec<usize> {
+        match *self {
+            SliceSelection::All => (0..slices).collect(),
+            SliceSelection::Central(n) => {
+                let n = n.min(slices);
+                let start = (slices - n) / 2;
+                (start..start + n).collect()
+            }
+            SliceSelection::Range(a, b) => (a.min(slices)..b.min(slices)).collect(),
+        }
+    }
+}
+
+/// Axis flips and transposition applied to every extracted slice (after reading, before crop).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Orientation {
+    /// Swap rows and columns first.
+    pub transpose: bool,
+    /// Reverse the row order (top ↔ bottom).
+    pub flip_rows: bool,
+    /// Reverse the column order (left ↔ right).
+    pub flip_cols: bool,
+}
+
+impl Orientation {
+    /// Applies the orientation to an `h×w` slice; returns the new slice and its `(h, w)`.
+    pub fn apply(&self, img: &[f64], h: usize, w: usize) -> (Vec<f64>, usize, usize) {
+        let (oh, ow) = if self.transpose { (w, h) } else { (h, w) };
+        let mut out = vec![0.0; h * w];
+        for r in 0..oh {
+            for c in 0..ow {
+                let (r2, c2) =
+                    (if self.flip_rows { oh - 1 - r } else { r }, if self.flip_cols { ow - 1 - c } else { c });
+                let (sr, sc) = if self.transpose { (c2, r2) } else { (r2, c2) };
+                out[r * ow + c] = img[sr * w + sc];
+            }
+        }
+        (out, oh, ow)
+    }
+}
+
+/// Centre crop or zero-pad an `h×w` slice to `th×tw` (crop start `(h − th)/2`, as fastMRI's
+/// `center_crop`; padding splits the extra rows/columns the same way).
+pub fn crop_or_pad(img: &[f64], h: usize, w: usize, th: usize, tw: usize) -> Vec<f64> {
+    let mut out = vec![0.0; th * tw];
+    for r in 0..th {
+        let sr = r as isize + (h as isize - th as isize) / 2;
+        if sr < 0 || sr >= h as isize {
+            continue;
+        }
+        for c in 0..tw {
+            let sc = c as isize + (w as isize - tw as isize) / 2;
+            if sc >= 0 && sc < w as isize {
+                out[r * tw + c] = img[sr as usize * w + sc as usize];
+            }
+        }
+    }
+    out
+}
+
+/// A normalisation scheme.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Normalisation {
+    None,
+    MeanStd,
+    Instance,
+    MinMax,
+}
+
+impl Normalisation {
+    pub fn name(self) -> &'static str {
+        match self {
+            Normalisation::None => "none",
+            Normalisation::MeanStd => "mean_std",
+            Normalisation::Instance => "instance",
+            Normalisation::MinMax => "min_max",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self, String> {
+        [Normalisation::None, Normalisation::MeanStd, Normalisation::Instance, Normalisation::MinMax]
+            .into_iter()
+            .find(|n| n.name() == s)
+            .ok_or_else(|| format!("unknown normalisation `{s}` (known: none, mean_std, instance, min_max)"))
+    }
+}
+
+/// Statistics of one normalisation: `x_norm = (x − offset)/scale`, clipped to `clip` if set.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+pub struct NormStats {
+    pub offset: f64,
+    pub scale: f64,
+    pub clip: Option<f64>,
+}
+
+impl NormStats {
+    pub const IDENTITY: NormStats = NormStats { offset: 0.0, scale: 1.0, clip: None };
+
+    /// Normalises in place.
+    pub fn apply(&self, x: &mut [f64]) {
+        for v in x.iter_mut() {
+            let y = (*v - self.offset) / self.scale;
+            *v = match self.clip {
+                Some(c) => y.clamp(-c, c),
+                None => y,
+            };
+        }
+    }
+
+    /// Undoes the normalisation (clipping cannot be undone).
+    pub fn invert(&self, x: &mut [f64]) {
+        for v in x.iter_mut() {
+            *v = *v * self.scale + self.offset;
+        }
+    }
+}
+
+/// `(mean, std)` with `ddof` 0 (population) or 1 (unbiased).
+pub fn mean_std(x: &[f64], ddof: usize) -> (f64, f64) {
+    let n = x.len() as f64;
+    let mean = x.iter().sum::<f64>() / n;
+    let ss: f64 = x.iter().map(|v| (v - mean).powi(2)).sum();
+    (mean, (ss / (n - ddof as f64)).sqrt())
+}
+
+/// The statistics `scheme` takes from `x`.
+pub fn stats(scheme: Normalisation, x: &[f64]) -> NormStats {
+    const EPS: f64 = 1e-11;
+    match scheme {
+        Normalisation::None => NormStats::IDENTITY,
+        Normalisation::MeanStd => {
+            let (m, s) = mean_std(x, 0);
+            NormStats { offset: m, scale: s + EPS, clip: Some(6.0) }
+        }
+        Normalisation::Instance => {
+            let (m, s) = mean_std(x, 1);
+            NormStats { offset: m, scale: s + EPS, clip: Some(6.0) }
+        }
+        Normalisation::MinMax => {
+            let lo = x.iter().cloned().fold(f64::INFINITY, f64::min);
+            let hi = x.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+            NormStats { offset: lo, scale: if hi > lo { hi - lo } else { 1.0 }, clip: None }
+        }
+    }
+}
+
+/// Which part of a split.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Part {
+    Train,
+    Val,
+    Test,
+}
+
+impl Part {
+    pub fn name(self) -> &'static str {
+        match self {
+            Part::Train => "train",
+            Part::Val => "val",
+            Part::Test => "test",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Part, String> {
+        match s {
+            "train" => Ok(Part::Train),
+            "val" => Ok(Part::Val),
+            "test" => Ok(Part::Test),
+            other => Err(format!("unknown split part `{other}` (expected train, val or test)")),
+        }
+    }
+}
+
+/// Assigns subjects to train/val/test by ratios (e.g. 3:1, 3:1:1, 7:1:2) after a seeded shuffle
+/// of the sorted subject ids. Counts are `floor(n·r/Σr)` for val and test, the rest train, so
+/// every subject is assigned exactly once and the split is reproducible from the seed.
+pub fn split_by_ratio(ids: &[String], ratios: &[f64], seed: u32) -> Result<Vec<(String, Part)>, String> {
+    if !(2..=3).contains(&ratios.len()) || ratios.iter().any(|r| !(r.is_finite() && *r >= 0.0)) || ratios[0] <= 0.0 {
+        return Err(format!(
+            "split ratios {ratios:?}: expected 2 or 3 non-negative numbers, train > 0 (e.g. 3:1 or 7:1:2)"
+        ));
+    }
+    let mut sorted = ids.to_vec();
+    sorted.sort();
+    let mut rng = NumpyRng::new(&Seed::Int(seed));
+    // Fisher–Yates from the end, numpy's `shuffle` order of draws.
+    for i in (1..sorted.len()).rev() {
+        let j = rng.randint(i as u64 + 1) as usize;
+        sorted.swap(i, j);
+    }
+    let total: f64 = ratios.iter().sum();
+    let n = sorted.len() as f64;
+    let (n_test, n_val) = if ratios.len() == 2 {
+        ((n * ratios[1] / total).floor() as usize, 0)
+    } else {
+        ((n * ratios[2] / total).floor() as usize, (n * ratios[1] / total).floor() as usize)
+    };
+    let n_train = sorted.len() - n_test - n_val;
+    Ok(sorted
+        .into_iter()
+        .enumerate()
+        .map(|(i, id)| {
+            let part = if i < n_train {
+                Part::Train
+            } else if i < n_train + n_val {
+                Part::Val
+            } else {
+                Part::Test
+            };
+            (id, part)
+        })
+        .collect())
+}
+
+/// Reads a split file: one `subject,part` per line (`part` = train, val or test; `#` comments
+/// and blank lines ignored). Errors name the line.
+pub fn read_split_file(text: &str, file: &str) -> Result<Vec<(String, Part)>, String> {
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let mut it = line.split(',').map(str::trim);
+        match (it.next(), it.next(), it.next()) {
+            (Some(id), Some(part), None) if !id.is_empty() => {
+                let part = Part::parse(part).map_err(|e| format!("{file}:{}: {e}", i + 1))?;
+                out.push((id.to_string(), part));
+            }
+            _ => return Err(format!("{file}:{}: expected `subject,part`, found `{line}`", i + 1)),
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fsmnet_mean_std_uses_the_population_std_and_clips_at_six() {
+        let x = vec![0.0, 1.0, 2.0, 3.0];
+        let s = stats(Normalisation::MeanStd, &x);
+        assert!((s.scale - (1.25f64.sqrt() + 1e-11)).abs() < 1e-15);
+        let u = stats(Normalisation::Instance, &x);
+        assert!((u.scale - ((5.0f64 / 3.0).sqrt() + 1e-11)).abs() < 1e-15);
+        let mut y = vec![0.0, 1000.0];
+        s.apply(&mut y);
+        assert_eq!(y[1], 6.0);
+    }
+
+    #[test]
+    fn ratio_splits_cover_every_subject_once_and_follow_the_seed() {
+        let ids: Vec<String> = (0..20).map(|i| format!("S{i:02}")).collect();
+        let a = split_by_ratio(&ids, &[7.0, 1.0, 2.0], 5).unwrap();
+        let b = split_by_ratio(&ids, &[7.0, 1.0, 2.0], 5).unwrap();
+        let c = split_by_ratio(&ids, &[7.0, 1.0, 2.0], 6).unwrap();
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        let count = |p| a.iter().filter(|(_, q)| *q == p).count();
+        assert_eq!((count(Part::Train), count(Part::Val), count(Part::Test)), (14, 2, 4));
+        let mut seen: Vec<&String> = a.iter().map(|(id, _)| id).collect();
+        seen.sort();
+        seen.dedup();
+        assert_eq!(seen.len(), 20);
+        assert!(split_by_ratio(&ids, &[0.0, 1.0], 0).is_err());
+    }
+
+    #[test]
+    fn split_file_errors_name_the_line() {
+        let e = read_split_file("a,train\nb,validation\n", "split.csv").unwrap_err();
+        assert!(e.starts_with("split.csv:2:"), "{e}");
+    }
+
+    #[test]
+    fn orientation_and_crop_move_pixels_where_expected() {
+        // 2x3 image with value 10r + c.
+        let img: Vec<f64> = (0..6).map(|i| (10 * (i / 3) + i % 3) as f64).collect();
+        let (t, h, w) = Orientation { transpose: true, ..Default::default() }.apply(&img, 2, 3);
+        assert_eq!((h, w), (3, 2));
+        assert_eq!(t, vec![0.0, 10.0, 1.0, 11.0, 2.0, 12.0]);
+        let (f, _, _) = Orientation { flip_rows: true, ..Default::default() }.apply(&img, 2, 3);
+        assert_eq!(&f[..3], &[10.0, 11.0, 12.0]);
+        assert_eq!(crop_or_pad(&img, 2, 3, 2, 1), vec![1.0, 11.0]);
+        assert_eq!(crop_or_pad(&img, 2, 3, 4, 3)[3..9], img[..]);
+    }
+}

@@ -1,0 +1,273 @@
+//! Phantom datasets, loaders and the dataset interface.
+
+use mcmr::data::dataset::{Augment, DataError, Dataset, DatasetConfig, MaskPolicy, Source, Split};
+use mcmr::data::layout::{discover, inspect, Layout};
+use mcmr::data::phantom::{self, Kind, PhantomOptions};
+use mcmr::data::prepare::{Normalisation, Orientation, Part, SliceSelection};
+use mcmr::io::volume::{read_volume, write_nifti, Volume};
+use mcmr::masks::{MaskFamily, MaskParams};
+use mcmr::rng::Seed;
+use std::path::{Path, PathBuf};
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("mcmr-data-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn opts() -> PhantomOptions {
+    PhantomOptions { noise: 0.0, ..Default::default() }
+}
+
+fn config(source: Source, target: &str, reference: &str) -> DatasetConfig {
+    DatasetConfig {
+        source,
+        target: target.into(),
+        reference: reference.into(),
+        slices: SliceSelection::All,
+        orientation: Orientation::default(),
+        size: None,
+        normalisation: Normalisation::MeanStd,
+        mask: MaskPolicy::Fixed(
+            MaskParams::new(MaskFamily::Random, [0, 0], 4.0).center_fraction(0.1).seed(Seed::Int(1337)),
+        ),
+        augment: None,
+        split: Split::None,
+        part: None,
+        seed: 0,
+        skip_bad_subjects: false,
+    }
+}
+
+/// A NIfTI-1 file written byte by byte (not by the kit): int16 data with slope 2 and intercept 1.
+fn handmade_nifti(path: &Path, dims: [usize; 3], datatype: i16, bitpix: i16, values: &[i16]) {
+    let mut h = vec![0u8; 352];
+    h[0..4].copy_from_slice(&348i32.to_le_bytes());
+    let dim: [i16; 8] = [3, dims[0] as i16, dims[1] as i16, dims[2] as i16, 1, 1, 1, 1];
+    for (i, d) in dim.iter().enumerate() {
+        h[40 + 2 * i..42 + 2 * i].copy_from_slice(&d.to_le_bytes());
+    }
+    h[70..72].copy_from_slice(&datatype.to_le_bytes());
+    h[72..74].copy_from_slice(&bitpix.to_le_bytes());
+    for i in 0..8 {
+        h[76 + 4 * i..80 + 4 * i].copy_from_slice(&1f32.to_le_bytes());
+    }
+    h[108..112].copy_from_slice(&352f32.to_le_bytes());
+    h[112..116].copy_from_slice(&2f32.to_le_bytes());
+    h[116..120].copy_from_slice(&1f32.to_le_bytes());
+    h[344..348].copy_from_slice(b"n+1\0");
+    for v in values {
+        h.extend_from_slice(&v.to_le_bytes());
+    }
+    std::fs::write(path, h).unwrap();
+}
+
+#[test]
+fn independently_written_nifti_is_read_with_orientation_and_scaling() {
+    let dir = tmp("handmade");
+    let (x, y, z) = (4usize, 3usize, 2usize);
+    // Stored in NIfTI (Fortran) order: x fastest. Value at (i, j, k) = i + 10 j + 100 k.
+    let mut values = Vec::new();
+    for k in 0..z {
+        for j in 0..y {
+            for i in 0..x {
+                values.push((i + 10 * j + 100 * k) as i16);
+            }
+        }
+    }
+    let p = dir.join("v.nii");
+    handmade_nifti(&p, [x, y, z], 4, 16, &values);
+    let v = read_volume(&p).unwrap();
+    assert_eq!(v.shape(), [2, 4, 3], "slices = z, H = x, W = y");
+    for k in 0..z {
+        for i in 0..x {
+            for j in 0..y {
+                let want = 2.0 * (i + 10 * j + 100 * k) as f64 + 1.0; // slope 2, intercept 1
+                assert_eq!(v.slice(k)[i * y + j], want, "voxel ({i}, {j}, {k})");
+            }
+        }
+    }
+}
+
+#[test]
+fn phantom_files_round_trip_and_match_the_in_memory_phantom() {
+    let dir = tmp("roundtrip");
+    let ids = phantom::write_dataset(&dir, Kind::Brain, 2, 48, 3, 7, &opts()).unwrap();
+    assert_eq!(ids, vec!["Phantom_000", "Phantom_001"]);
+    let report = inspect(&dir, None);
+    assert_eq!(report.layout, "brats");
+    assert_eq!(report.good_subjects(), vec!["Phantom_000", "Phantom_001"]);
+    assert_eq!(report.subjects[0].contrasts["t2"], [48, 48, 3]);
+    let from_files = Dataset::open(config(Source::Folder { root: dir.clone(), layout: None }, "t2", "t1")).unwrap();
+    let in_memory = Dataset::open(config(
+        Source::Phantom { kind: Kind::Brain, subjects: 2, size: 48, slices: 3, seed: 7, options: opts() },
+        "t2",
+        "t1",
+    ))
+    .unwrap();
+    assert_eq!(from_files.len(), 6);
+    for i in 0..6 {
+        let (a, b) = (from_files.get(i, 0).unwrap(), in_memory.get(i, 0).unwrap());
+        assert_eq!(a.target, b.target);
+        assert_eq!(a.reference, b.reference);
+        assert_eq!(a.input, b.input);
+    }
+    assert_eq!(from_files.file_hashes().len(), 4);
+}
+
+#[test]
+fn ixi_hcp_and_new_brats_layouts_are_found() {
+    let s = phantom::brain(0, 32, 2, &opts());
+    // IXI: contrast folders, no literal `IXI` prefix needed.
+    let ixi = tmp("ixi");
+    for (c, folder, tag) in [("t1", "IXI-T1", "T1"), ("t2", "IXI-T2", "T2"), ("t1ce", "IXI-PD", "PD")] {
+        write_nifti(&ixi.join(folder).join(format!("SUBJ002-Guys-0828-{tag}.nii.gz")), &s.contrasts[c]).unwrap();
+    }
+    let d = discover(&ixi, None);
+    assert_eq!(d.layout, Layout::Ixi);
+    assert_eq!(d.subjects[0].id, "SUBJ002-Guys-0828");
+    assert_eq!(d.subjects[0].files.keys().cloned().collect::<Vec<_>>(), vec!["pd", "t1", "t2"]);
+    // HCP: T1w/T2w files somewhere below the subject folder.
+    let hcp = tmp("hcp");
+    write_nifti(&hcp.join("100307/T1w/T1w_acpc_dc_restore.nii.gz"), &s.contrasts["t1"]).unwrap();
+    write_nifti(&hcp.join("100307/T1w/T2w_acpc_dc_restore.nii.gz"), &s.contrasts["t2"]).unwrap();
+    let d = discover(&hcp, None);
+    assert_eq!((d.layout, d.subjects.len()), (Layout::Hcp, 1));
+    assert!(inspect(&hcp, None).subjects[0].problems.is_empty());
+    // BraTS 2023 naming.
+    let b23 = tmp("brats23");
+    for (c, tag) in [("t1", "t1n"), ("t1ce", "t1c"), ("t2", "t2w"), ("flair", "t2f")] {
+        write_nifti(
+            &b23.join("BraTS-GLI-00000-000").join(format!("BraTS-GLI-00000-000-{tag}.nii.gz")),
+            &s.contrasts[c],
+        )
+        .unwrap();
+    }
+    let r = inspect(&b23, None);
+    assert_eq!(r.layout, "brats");
+    assert!(r.subjects[0].problems.is_empty(), "{:?}", r.subjects[0].problems);
+}
+
+#[test]
+fn inspect_reports_every_problem_and_the_good_subjects_stay_usable() {
+    let dir = tmp("bad");
+    phantom::write_dataset(&dir, Kind::Brain, 5, 32, 2, 0, &opts()).unwrap();
+    // 000: missing contrast; 001: shape mismatch; 002: truncated .nii.gz; 003: NaN voxels.
+    std::fs::remove_file(dir.join("Phantom_000/Phantom_000_flair.nii.gz")).unwrap();
+    write_nifti(&dir.join("Phantom_001/Phantom_001_t2.nii.gz"), &Volume::new(3, 32, 32, vec![1.0; 3 * 32 * 32]))
+        .unwrap();
+    let p = dir.join("Phantom_002/Phantom_002_t1.nii.gz");
+    let bytes = std::fs::read(&p).unwrap();
+    std::fs::write(&p, &bytes[..bytes.len() / 2]).unwrap();
+    let mut nan = vec![1.0; 2 * 32 * 32];
+    nan[5] = f64::NAN;
+    write_nifti(&dir.join("Phantom_003/Phantom_003_t1ce.nii.gz"), &Volume::new(2, 32, 32, nan)).unwrap();
+    let r = inspect(&dir, Some(Layout::Brats));
+    let problems = |i: usize| r.subjects[i].problems.join(" | ");
+    assert!(problems(0).contains("missing contrast `flair`"), "{}", problems(0));
+    assert!(problems(1).contains("Phantom_001_t2.nii.gz` has shape 32x32x3"), "{}", problems(1));
+    assert!(problems(2).contains("Phantom_002_t1.nii.gz"), "{}", problems(2));
+    assert!(problems(3).contains("NaN or infinite"), "{}", problems(3));
+    assert_eq!(r.good_subjects(), vec!["Phantom_004"]);
+
+    // Opening fails with every problem listed, or keeps the good subjects when asked.
+    let mut cfg = config(Source::Folder { root: dir.clone(), layout: None }, "t2", "t1");
+    match Dataset::open(cfg.clone()) {
+        Err(DataError::Problems(p)) => assert!(p.len() >= 2, "{p:?}"),
+        Err(e) => panic!("unexpected error {e}"),
+        Ok(_) => panic!("a broken dataset must not open silently"),
+    }
+    cfg.skip_bad_subjects = true;
+    let ds = Dataset::open(cfg).unwrap();
+    // Subjects 0 and 3 are fine for (t2, t1); 1 and 2 are not.
+    assert_eq!(ds.subject_ids(), vec!["Phantom_000", "Phantom_003", "Phantom_004"]);
+    assert!(!ds.problems().is_empty());
+}
+
+#[test]
+fn unsupported_data_types_and_empty_folders_are_reported() {
+    let dir = tmp("dtype");
+    std::fs::create_dir_all(dir.join("S1")).unwrap();
+    // datatype 128 = RGB24: not a scalar image.
+    handmade_nifti(&dir.join("S1/S1_pd.nii"), [2, 2, 1], 128, 24, &[0, 0, 0, 0, 0, 0]);
+    handmade_nifti(&dir.join("S1/S1_pdfs.nii"), [2, 2, 1], 4, 16, &[1, 2, 3, 4]);
+    let r = inspect(&dir, None);
+    assert_eq!(r.layout, "knee");
+    assert!(r.subjects[0].problems.iter().any(|p| p.contains("S1_pd.nii")), "{:?}", r.subjects[0].problems);
+    let empty = tmp("empty");
+    let r = inspect(&empty, Some(Layout::Brats));
+    assert!(r.subjects.is_empty() && r.problems[0].contains("holds no subject"), "{:?}", r.problems);
+}
+
+fn phantom_source() -> Source {
+    Source::Phantom { kind: Kind::Brain, subjects: 4, size: 32, slices: 3, seed: 1, options: opts() }
+}
+
+#[test]
+fn mask_policies_behave_as_documented() {
+    let params = MaskParams::new(MaskFamily::Random, [0, 0], 4.0).center_fraction(0.08).seed(Seed::Int(5));
+    let mut cfg = config(phantom_source(), "t2", "t1");
+    let hashes = |cfg: &DatasetConfig, epoch: usize| -> Vec<String> {
+        let ds = Dataset::open(cfg.clone()).unwrap();
+        (0..ds.len()).map(|i| ds.get(i, epoch).unwrap().meta.mask_hash).collect()
+    };
+    cfg.mask = MaskPolicy::Fixed(params.clone());
+    let fixed = hashes(&cfg, 0);
+    assert!(fixed.iter().all(|h| *h == fixed[0]));
+    cfg.mask = MaskPolicy::PerSlice(params.clone());
+    let per_slice = hashes(&cfg, 0);
+    assert_eq!(per_slice, hashes(&cfg, 3), "offline masks do not change between epochs");
+    assert!(per_slice.iter().collect::<std::collections::HashSet<_>>().len() > 6);
+    cfg.mask = MaskPolicy::Online(params.clone());
+    let (e0, e1) = (hashes(&cfg, 0), hashes(&cfg, 1));
+    assert_ne!(e0, e1, "online masks are new draws");
+    assert_eq!(e0, hashes(&cfg, 0), "and reproducible");
+    cfg.mask = MaskPolicy::OnlineChoice(vec![
+        MaskParams::new(MaskFamily::CenterSquare, [0, 0], 4.0),
+        params.clone(),
+        MaskParams::new(MaskFamily::UnifsEquispace, [0, 0], 4.0).center_fraction(0.08),
+    ]);
+    let ds = Dataset::open(cfg).unwrap();
+    let families: std::collections::HashSet<&str> =
+        (0..ds.len()).map(|i| ds.get(i, 0).unwrap().meta.mask_family).collect();
+    assert_eq!(families.len(), 3, "{families:?}");
+}
+
+#[test]
+fn normalisation_uses_the_input_statistics_for_the_target() {
+    let ds = Dataset::open(config(phantom_source(), "t2", "t1")).unwrap();
+    let item = ds.get(1, 0).unwrap();
+    let n = item.input.len() as f64;
+    let mean = item.input.iter().map(|&v| v as f64).sum::<f64>() / n;
+    assert!(mean.abs() < 1e-5, "input mean {mean}");
+    assert_eq!(item.meta.target_stats, item.meta.input_stats);
+    // De-normalising the target with the input statistics gives the raw phantom slice back.
+    let raw = &phantom::brain_with_seed(1, 0, 32, 3, &opts()).contrasts["t2"];
+    let s = item.meta.target_stats;
+    for (t, r) in item.target.iter().zip(raw.slice(1)) {
+        assert!(((*t as f64) * s.scale + s.offset - r).abs() < 1e-5);
+    }
+}
+
+#[test]
+fn splits_augmentation_and_order_are_seeded() {
+    let mut cfg = config(phantom_source(), "t2", "t1");
+    cfg.split = Split::Ratios(vec![3.0, 1.0], 9);
+    cfg.part = Some(Part::Test);
+    let test = Dataset::open(cfg.clone()).unwrap();
+    cfg.part = Some(Part::Train);
+    let train = Dataset::open(cfg.clone()).unwrap();
+    assert_eq!((train.subject_ids().len(), test.subject_ids().len()), (3, 1));
+    assert!(train.subject_ids().iter().all(|id| !test.subject_ids().contains(id)));
+    assert_eq!(train.order(2, true), train.order(2, true));
+    assert_ne!(train.order(2, true), train.order(3, true));
+    // Paired augmentation: the same transform for target and reference.
+    cfg.target = "t1".into();
+    cfg.normalisation = Normalisation::None;
+    cfg.augment = Some(Augment { max_rotation_deg: 15.0, horizontal_flip: true });
+    let aug = Dataset::open(cfg).unwrap();
+    let item = aug.get(0, 4).unwrap();
+    assert_eq!(item.target, item.reference, "identical contrasts must stay identical after augmentation");
+    assert_ne!(item.target, aug.get(0, 5).unwrap().target, "augmentation changes with the epoch");
+}

@@ -2,6 +2,7 @@
 //! (with the loaders) real-format datasets.
 
 pub mod dataset;
+pub mod fastmri;
 pub mod layout;
 pub mod phantom;
 pub mod prepare;

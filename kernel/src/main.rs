@@ -8,6 +8,26 @@ use mcmr::protocols::{evaluate, Protocol};
 use mcmr::rng::Seed;
 use std::path::PathBuf;
 
+/// Prints to stdout; a closed pipe (`mcmr ... | head`) ends the program quietly instead of
+/// panicking.
+macro_rules! say {
+    ($($t:tt)*) => {{
+        use std::io::Write;
+        if let Err(e) = writeln!(std::io::stdout().lock(), $($t)*) {
+            if e.kind() == std::io::ErrorKind::BrokenPipe { std::process::exit(0); }
+        }
+    }};
+}
+
+macro_rules! say_raw {
+    ($($t:tt)*) => {{
+        use std::io::Write;
+        if let Err(e) = write!(std::io::stdout().lock(), $($t)*) {
+            if e.kind() == std::io::ErrorKind::BrokenPipe { std::process::exit(0); }
+        }
+    }};
+}
+
 #[derive(Parser)]
 #[command(name = "mcmr", version, about = "Reproduce multi-contrast MRI reconstruction papers")]
 struct Cli {
@@ -79,14 +99,29 @@ enum Command {
     /// Make or inspect datasets.
     #[command(subcommand)]
     Data(DataCommand),
-    /// Zero-filled reconstruction of the built-in image, scored under every protocol.
+    /// Zero-filled reconstruction of one slice (embedded phantom or --data), scored under every protocol.
     ZeroFilled {
         /// Mask family.
         #[arg(long, default_value = "random")]
         family: String,
-        /// Image size (square).
+        /// Phantom size (square); ignored with --data.
         #[arg(long, default_value_t = 240)]
         size: usize,
+        /// brain or knee phantom; ignored with --data.
+        #[arg(long, default_value = "brain")]
+        phantom: String,
+        /// A dataset folder (BraTS, IXI, HCP, knee, fastMRI .h5) or a fastMRI pair CSV.
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Layout of --data (detected when omitted).
+        #[arg(long)]
+        layout: Option<String>,
+        /// Target contrast of --data (default: the layout's usual one).
+        #[arg(long)]
+        target: Option<String>,
+        /// Reference contrast of --data.
+        #[arg(long)]
+        reference: Option<String>,
         #[command(flatten)]
         mask: MaskArgs,
         /// Output folder.
@@ -165,9 +200,9 @@ fn run(cli: Cli) -> Result<()> {
                 v["sampled_fraction"] = serde_json::json!(m.sampled_fraction());
             }
             if json {
-                println!("{}", serde_json::to_string(&v)?);
+                say!("{}", serde_json::to_string(&v)?);
             } else {
-                println!(
+                say!(
                     "{} {}x{}: {} of {} points sampled, achieved acceleration {:.4}x (target {}x)",
                     params.family.name(),
                     m.height,
@@ -190,9 +225,9 @@ fn run(cli: Cli) -> Result<()> {
                     "protocol": r.protocol, "psnr": r.psnr, "ssim": r.ssim, "nmse": r.nmse,
                     "nrmse": r.nrmse, "mse": r.mse, "slices": r.per_slice.len(),
                 });
-                println!("{}", serde_json::to_string(&v)?);
+                say!("{}", serde_json::to_string(&v)?);
             } else {
-                println!("{}: PSNR {:.4} dB, SSIM {:.5}, NMSE {:.6}", r.protocol, r.psnr, r.ssim, r.nmse);
+                say!("{}: PSNR {:.4} dB, SSIM {:.5}, NMSE {:.6}", r.protocol, r.psnr, r.ssim, r.nmse);
             }
         }
         Command::Data(DataCommand::Phantom { out, kind, subjects, size, slices, seed, noise, no_lesion }) => {
@@ -203,37 +238,52 @@ fn run(cli: Cli) -> Result<()> {
             anyhow::ensure!((0.0..1.0).contains(&noise), "--noise {noise}: expected a fraction in [0, 1)");
             let opts = PhantomOptions { noise, lesion: !no_lesion, ..Default::default() };
             let ids = write_dataset(&out, kind, subjects, size, slices, seed, &opts)?;
-            println!("wrote {} subjects ({}) to {}", ids.len(), ids.join(", "), out.display());
+            say!("wrote {} subjects ({}) to {}", ids.len(), ids.join(", "), out.display());
         }
         Command::Data(DataCommand::Inspect { path, layout, json }) => {
             use mcmr::data::layout::{inspect, Layout};
             let layout = layout.map(|l| Layout::parse(&l)).transpose().map_err(anyhow::Error::msg)?;
             let r = inspect(&path, layout);
             if json {
-                println!("{}", serde_json::to_string(&r)?);
+                say!("{}", serde_json::to_string(&r)?);
             } else {
-                println!("{}: layout {}, {} subjects", path.display(), r.layout, r.subjects.len());
+                say!("{}: layout {}, {} subjects", path.display(), r.layout, r.subjects.len());
                 for s in &r.subjects {
                     let c: Vec<String> =
                         s.contrasts.iter().map(|(k, d)| format!("{k} {}x{}x{}", d[0], d[1], d[2])).collect();
-                    println!("  {}: {}", s.id, c.join(", "));
+                    say!("  {}: {}", s.id, c.join(", "));
                     for p in &s.problems {
-                        println!("    problem: {p}");
+                        say!("    problem: {p}");
                     }
                 }
                 for p in &r.problems {
-                    println!("problem: {p}");
+                    say!("problem: {p}");
                 }
                 let bad = r.subjects.len() - r.good_subjects().len();
-                println!("{} usable subjects, {bad} with problems", r.good_subjects().len());
+                say!("{} usable subjects, {bad} with problems", r.good_subjects().len());
             }
         }
-        Command::ZeroFilled { family, size, mask, out } => {
+        Command::ZeroFilled { family, size, phantom, data, layout, target, reference, mask, out } => {
+            use mcmr::report::ReportData;
             let params = mask.params(&family, [size, size])?;
+            let data = match data {
+                Some(path) => {
+                    let layout = layout
+                        .map(|l| mcmr::data::layout::Layout::parse(&l))
+                        .transpose()
+                        .map_err(anyhow::Error::msg)?;
+                    ReportData::Folder { path, layout, target, reference }
+                }
+                None => {
+                    anyhow::ensure!((32..=1024).contains(&size), "--size {size}: expected 32 to 1024");
+                    let kind = mcmr::data::phantom::Kind::parse(&phantom).map_err(anyhow::Error::msg)?;
+                    ReportData::Phantom { kind, size, seed: 0 }
+                }
+            };
             let out = out.unwrap_or_else(mcmr::report::default_out_dir);
-            let r = mcmr::report::zero_filled_report(&params, size, &out)?;
-            print!("{}", mcmr::report::markdown(&r));
-            println!("\nwritten to {}", out.display());
+            let r = mcmr::report::zero_filled_report(&data, &params, &out)?;
+            say_raw!("{}", mcmr::report::markdown(&r));
+            say!("\nwritten to {}", out.display());
         }
     }
     Ok(())

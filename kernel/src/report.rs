@@ -1,22 +1,40 @@
 //! The zero-filled baseline report: the first job a newcomer runs (`mcmr zero-filled`).
 //!
-//! It takes the built-in image, simulates its k-space, applies one mask, reconstructs by zero
-//! filling, and scores the result under **every** metric protocol, to show how much the
-//! protocol alone moves the numbers. It writes `report.md`, `results.json` and PNG pictures
-//! (target, mask, zero-filled image, error map, k-space log-magnitude) into the output folder.
+//! It takes one slice of the embedded brain phantom (or of the user's dataset), simulates its
+//! k-space (or reads it, for fastMRI), applies one mask, reconstructs by zero filling, and scores
+//! the result under **every** metric protocol, to show how much the protocol alone moves the
+//! numbers. Both images are divided by the target slice's maximum first, so the [0, 1]-scale
+//! protocols (`fsmnet-brats-uint8`, `unifs-unit`) apply; `fastmri-volume` and `slice-mean` are
+//! unchanged by a common scale. It writes `report.md`, `results.json` and PNG pictures (target,
+//! reference contrast, mask, zero-filled image, error map, k-space log-magnitude).
 
-use crate::data::shepp_logan::modified_shepp_logan;
+use crate::data::dataset::{DataError, Dataset, DatasetConfig, MaskPolicy, Source, Split};
+use crate::data::layout::Layout;
+use crate::data::phantom::{Kind, PhantomOptions};
+use crate::data::prepare::{Normalisation, Orientation, SliceSelection};
 use crate::io::{png, volume::Volume, write_atomic};
-use crate::kspace::{apply_mask, simulate_kspace, zero_filled_magnitude};
-use crate::masks::{generate, Mask, MaskParams};
+use crate::masks::MaskParams;
 use crate::protocols::{evaluate, MetricReport, Protocol};
 use std::path::{Path, PathBuf};
+
+/// Which data the report uses.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ReportData {
+    /// The embedded phantom at `size × size` (brain: T2 target, T1 reference; knee: PDFS, PD).
+    Phantom { kind: Kind, size: usize, seed: u32 },
+    /// A dataset folder (or a fastMRI pair CSV); contrasts default to the layout's usual pair.
+    Folder { path: PathBuf, layout: Option<Layout>, target: Option<String>, reference: Option<String> },
+}
 
 /// What the report computed.
 #[derive(Debug, serde::Serialize)]
 pub struct ZeroFilledReport {
     pub data: String,
-    pub size: usize,
+    pub subject: String,
+    pub slice: usize,
+    pub target: String,
+    pub reference: String,
+    pub shape: [usize; 2],
     pub mask_family: &'static str,
     pub mask_seed: String,
     pub mask_hash: String,
@@ -27,45 +45,116 @@ pub struct ZeroFilledReport {
     pub files: Vec<String>,
 }
 
-/// Runs the zero-filled baseline on the built-in image and writes the report into `out`.
-pub fn zero_filled_report(params: &MaskParams, size: usize, out: &Path) -> anyhow::Result<ZeroFilledReport> {
-    anyhow::ensure!(size >= 16, "--size {size} is too small: use at least 16");
-    let [h, w] = [size, size];
-    let params = MaskParams { shape: [h, w], ..params.clone() };
-    let mask: Mask = generate(&params)?;
-    let target = modified_shepp_logan(size);
-    let k = simulate_kspace(&target, None, h, w);
-    let zf = zero_filled_magnitude(&apply_mask(&k, &mask.data, h, w), h, w);
+fn dataset_for(data: &ReportData, mask: &MaskParams) -> Result<(Dataset, String, String, String), DataError> {
+    let policy = MaskPolicy::Fixed(mask.clone());
+    let base = |source, target: &str, reference: &str| DatasetConfig {
+        source,
+        target: target.into(),
+        reference: reference.into(),
+        slices: SliceSelection::All,
+        orientation: Orientation::default(),
+        size: None,
+        normalisation: Normalisation::None,
+        mask: policy.clone(),
+        augment: None,
+        split: Split::None,
+        part: None,
+        seed: 0,
+        skip_bad_subjects: true,
+    };
+    match data {
+        ReportData::Phantom { kind, size, seed } => {
+            let (t, r) = match kind {
+                Kind::Brain => ("t2", "t1"),
+                Kind::Knee => ("pdfs", "pd"),
+            };
+            let source = Source::Phantom {
+                kind: *kind,
+                subjects: 1,
+                size: *size,
+                slices: 5,
+                seed: *seed,
+                options: PhantomOptions::default(),
+            };
+            let desc = format!("embedded {kind:?} phantom, {size}x{size}, seed {seed}").to_lowercase();
+            Ok((Dataset::open(base(source, t, r))?, desc, t.into(), r.into()))
+        }
+        ReportData::Folder { path, layout, target, reference } => {
+            let is_fastmri = *layout == Some(Layout::Fastmri) || path.extension().is_some_and(|e| e == "csv");
+            let detected = if is_fastmri {
+                Layout::Fastmri
+            } else {
+                layout.unwrap_or_else(|| crate::data::layout::discover(path, None).layout)
+            };
+            let (dt, dr) = match detected {
+                Layout::Knee | Layout::Fastmri => ("pdfs", "pd"),
+                Layout::Ixi => ("t2", "pd"),
+                _ => ("t2", "t1"),
+            };
+            let (t, r) = (target.clone().unwrap_or(dt.into()), reference.clone().unwrap_or(dr.into()));
+            let source = if is_fastmri {
+                let root = path.parent().map(Path::to_path_buf).unwrap_or_default();
+                Source::FastMri { root, pairs: path.clone() }
+            } else {
+                Source::Folder { root: path.clone(), layout: Some(detected) }
+            };
+            let desc = format!("{} ({} layout)", path.display(), detected.name());
+            Ok((Dataset::open(base(source, &t, &r))?, desc, t, r))
+        }
+    }
+}
 
-    let gt = Volume::new(1, h, w, target.iter().map(|&v| v as f64).collect());
-    let pred = Volume::new(1, h, w, zf.iter().map(|&v| v as f64).collect());
+/// Runs the zero-filled baseline on the middle slice of the first subject and writes the
+/// report into `out`.
+pub fn zero_filled_report(data: &ReportData, mask: &MaskParams, out: &Path) -> anyhow::Result<ZeroFilledReport> {
+    let (ds, desc, target, reference) = dataset_for(data, mask)?;
+    anyhow::ensure!(!ds.is_empty(), "the dataset has no slice");
+    let first = ds.subject_ids()[0].clone();
+    let items: Vec<usize> =
+        (0..ds.len()).filter(|&i| ds.get(i, 0).map(|it| it.meta.subject == first).unwrap_or(false)).collect();
+    anyhow::ensure!(!items.is_empty(), "subject `{first}` has no slice");
+    let item = ds.get(items[items.len() / 2], 0)?;
+    let (h, w) = (item.height, item.width);
+    let peak = item.target.iter().cloned().fold(0.0f32, f32::max).max(f32::MIN_POSITIVE) as f64;
+    let scaled = |v: &[f32]| -> Vec<f64> { v.iter().map(|&x| x as f64 / peak).collect() };
+    let gt = Volume::new(1, h, w, scaled(&item.target));
+    let pred = Volume::new(1, h, w, scaled(&item.input));
     let metrics = Protocol::ALL.iter().map(|&p| evaluate(p, &gt, &pred)).collect::<Result<Vec<_>, _>>()?;
 
     let mut files = Vec::new();
-    let mut save = |name: &str, values: &[f64], lo: f64, hi: f64| -> anyhow::Result<()> {
+    let mut save = |name: &str, values: &[f64], w: usize, h: usize, lo: f64, hi: f64| -> anyhow::Result<()> {
         png::write_scaled(&out.join(name), w, h, values, lo, hi)?;
         files.push(name.to_string());
         Ok(())
     };
-    save("target.png", &gt.data, 0.0, 1.0)?;
-    save("zero_filled.png", &pred.data, 0.0, 1.0)?;
+    save("target.png", &gt.data, w, h, 0.0, 1.0)?;
+    save("zero_filled.png", &pred.data, w, h, 0.0, 1.0)?;
+    let rpeak = item.reference.iter().cloned().fold(0.0f32, f32::max).max(f32::MIN_POSITIVE) as f64;
+    let refv: Vec<f64> = item.reference.iter().map(|&x| x as f64 / rpeak).collect();
+    save("reference.png", &refv, w, h, 0.0, 1.0)?;
     let err: Vec<f64> = gt.data.iter().zip(&pred.data).map(|(a, b)| (a - b).abs()).collect();
-    save("error.png", &err, 0.0, 0.25)?;
-    let logk: Vec<f64> = k.iter().map(|v| (1.0 + v.norm() as f64).ln()).collect();
-    let kmax = logk.iter().cloned().fold(0.0, f64::max);
-    save("kspace_log_magnitude.png", &logk, 0.0, kmax)?;
-    png::write_gray8(&out.join("mask.png"), w, h, &mask.to_pixels())?;
+    save("error.png", &err, w, h, 0.0, 0.25)?;
+    let [kh, kw] = item.kspace_shape;
+    // The measured (masked) k-space, log10 of |k| over six decades below its maximum.
+    let kmax = item.kspace.iter().map(|v| v.norm() as f64).fold(f64::MIN_POSITIVE, f64::max);
+    let logk: Vec<f64> = item.kspace.iter().map(|v| (v.norm() as f64 / kmax + 1e-6).log10()).collect();
+    save("kspace_log_magnitude.png", &logk, kw, kh, -6.0, 0.0)?;
+    png::write_gray8(&out.join("mask.png"), item.mask.width, item.mask.height, &item.mask.to_pixels())?;
     files.push("mask.png".into());
 
     let report = ZeroFilledReport {
-        data: format!("modified Shepp-Logan phantom, {size}x{size}, magnitude"),
-        size,
-        mask_family: params.family.name(),
-        mask_seed: params.seed.describe(),
-        mask_hash: mask.hash_hex(),
-        target_acceleration: params.acceleration,
-        achieved_acceleration: mask.achieved_acceleration(),
-        center_fraction: params.effective_center_fraction(),
+        data: desc,
+        subject: item.meta.subject.clone(),
+        slice: item.meta.slice,
+        target,
+        reference,
+        shape: [h, w],
+        mask_family: mask.family.name(),
+        mask_seed: item.meta.mask_seed.clone(),
+        mask_hash: item.meta.mask_hash.clone(),
+        target_acceleration: mask.acceleration,
+        achieved_acceleration: item.mask.achieved_acceleration(),
+        center_fraction: mask.effective_center_fraction(),
         metrics,
         files,
     };
@@ -79,6 +168,10 @@ pub fn markdown(r: &ZeroFilledReport) -> String {
     let mut s = String::new();
     s.push_str("# Zero-filled reconstruction\n\n");
     s.push_str(&format!("- data: {}\n", r.data));
+    s.push_str(&format!(
+        "- slice: subject `{}`, slice {}, {}x{}; target `{}`, reference `{}`\n",
+        r.subject, r.slice, r.shape[0], r.shape[1], r.target, r.reference
+    ));
     s.push_str(&format!(
         "- mask: `{}`, target {}x, achieved {:.3}x, centre fraction {}, seed {}, hash {}\n\n",
         r.mask_family,

@@ -52,3 +52,53 @@ fn bad_hdf5_inputs_name_the_file_and_the_problem() {
     assert!(e.ends_with(":2: expected `pd_file,pdfs_file[,...]`, found `onlyone`"), "{e}");
     assert!(parse_ismrmrd_header("<ismrmrdHeader/>").unwrap_err().contains("encodedSpace"));
 }
+
+#[test]
+fn fastmri_pairs_feed_the_dataset_interface() {
+    use mcmr::data::dataset::{Dataset, DatasetConfig, MaskPolicy, Source, Split};
+    use mcmr::data::prepare::{Normalisation, Orientation, SliceSelection};
+    use mcmr::masks::{MaskFamily, MaskParams};
+    let cfg = DatasetConfig {
+        source: Source::FastMri { root: fixtures(), pairs: fixtures().join("pairs.csv") },
+        target: "pdfs".into(),
+        reference: "pd".into(),
+        slices: SliceSelection::All,
+        orientation: Orientation::default(),
+        size: None,
+        normalisation: Normalisation::Instance,
+        mask: MaskPolicy::PerVolume(MaskParams::new(MaskFamily::Random, [0, 0], 4.0).center_fraction(0.08)),
+        augment: None,
+        split: Split::None,
+        part: None,
+        seed: 0,
+        skip_bad_subjects: false,
+    };
+    let ds = Dataset::open(cfg.clone()).unwrap();
+    assert_eq!(ds.len(), 2);
+    assert_eq!(ds.subject_ids(), vec!["file_pdfs".to_string()]);
+    let (a, b) = (ds.get(0, 0).unwrap(), ds.get(1, 0).unwrap());
+    assert_eq!((a.height, a.width, a.kspace_shape), (8, 8, [16, 12]));
+    // fastMRI's per-file seed: the same mask for every slice of a volume.
+    assert_eq!(a.meta.mask_seed, "name:file_pdfs.h5");
+    assert_eq!(a.meta.mask_hash, b.meta.mask_hash);
+    // Instance normalisation: the input has mean 0 and unbiased std 1; the target uses its stats.
+    let n = a.input.len() as f64;
+    let mean = a.input.iter().map(|&v| v as f64).sum::<f64>() / n;
+    let var = a.input.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    assert!(mean.abs() < 1e-5 && (var.sqrt() - 1.0).abs() < 1e-4, "{mean} {var}");
+    assert_eq!(a.meta.target_stats, a.meta.input_stats);
+    // Without normalisation, target and reference are reconstruction_esc as h5py wrote it.
+    let raw = Dataset::open(DatasetConfig { normalisation: Normalisation::None, ..cfg }).unwrap();
+    let item = raw.get(1, 0).unwrap();
+    for (r, c) in [(0usize, 0usize), (7, 3)] {
+        assert_eq!(item.target[r * 8 + c], 1000.0 + 100.0 + 10.0 * r as f32 + c as f32);
+        assert_eq!(item.reference[r * 8 + c], 100.0 + 10.0 * r as f32 + c as f32);
+    }
+    let report = mcmr::data::layout::inspect(&fixtures().join("pairs.csv"), None);
+    assert_eq!(report.layout, "fastmri");
+    assert_eq!(report.subjects[0].contrasts["pd"], [16, 12, 3]);
+    let folder = mcmr::data::layout::inspect(&fixtures(), None);
+    let no_k = folder.subjects.iter().find(|s| s.id == "no_kspace").unwrap();
+    assert!(no_k.problems[0].contains("no `kspace` dataset"), "{:?}", no_k.problems);
+    assert_eq!(folder.subjects.iter().find(|s| s.id == "file_pdfs").unwrap().contrasts["pdfs"], [16, 12, 2]);
+}

@@ -15,6 +15,7 @@
 //! so the same configuration gives the same items in the same order. Prepared slices (step 1–2)
 //! are cached in memory, so a second epoch does no decoding or resampling work.
 
+use crate::data::fastmri::{paired_slices, read_pairs_csv, FastMriVolume, PairedSlice};
 use crate::data::layout::{discover, load_subject, Layout};
 use crate::data::phantom::{self, Kind, PhantomOptions};
 use crate::data::prepare::{
@@ -36,6 +37,11 @@ pub enum Source {
     Phantom { kind: Kind, subjects: usize, size: usize, slices: usize, seed: u32, options: PhantomOptions },
     /// A folder of NIfTI volumes in one of the [`Layout`]s (detected when `None`).
     Folder { root: PathBuf, layout: Option<Layout> },
+    /// fastMRI single-coil knee volumes under `root`, paired by a CSV list (target = the
+    /// second column's volume, PDFS; reference = the first's, PD). Input = the zero-filled
+    /// image of the masked *raw* k-space, centre-cropped to `reconstruction_esc`'s size; target
+    /// and reference = `reconstruction_esc`.
+    FastMri { root: PathBuf, pairs: PathBuf },
 }
 
 /// How masks are chosen for the items.
@@ -45,6 +51,10 @@ pub enum MaskPolicy {
     Fixed(MaskParams),
     /// A fixed mask per slice, seeded by the mask seed, the subject and the slice (offline).
     PerSlice(MaskParams),
+    /// One mask per volume from fastMRI's per-file seed (the character codes of the file's
+    /// basename, or of the subject id for sources without files): every slice of a volume
+    /// shares it (fastMRI and FSMNet validation).
+    PerVolume(MaskParams),
     /// A new draw on every call, seeded by the mask seed, the epoch and the item (UniFS).
     Online(MaskParams),
     /// Per call, a seeded choice among several patterns, then a new draw (UniFS training).
@@ -117,8 +127,10 @@ pub struct SliceItem {
     pub reference: Vec<f32>,
     /// Zero-filled magnitude of the masked target k-space.
     pub input: Vec<f32>,
-    /// Masked k-space of the (pre-normalisation) target.
+    /// Masked k-space of the (pre-normalisation) target, `kspace_shape[0] × kspace_shape[1]`
+    /// (the image size, except for fastMRI's raw k-space, which is larger than the target crop).
     pub kspace: Vec<Complex32>,
+    pub kspace_shape: [usize; 2],
     pub mask: Mask,
     pub meta: SliceMeta,
 }
@@ -153,6 +165,7 @@ struct Prepared {
 pub struct Dataset {
     config: DatasetConfig,
     subjects: Vec<SubjectData>,
+    fastmri: Option<(Vec<FastMriVolume>, Vec<PairedSlice>)>,
     index: Vec<(usize, usize)>,
     problems: Vec<String>,
     cache: Mutex<HashMap<(usize, usize), Arc<Prepared>>>,
@@ -174,6 +187,7 @@ impl Dataset {
         let mut problems = Vec::new();
         let mut subjects = Vec::new();
         match &config.source {
+            Source::FastMri { .. } => {}
             Source::Phantom { kind, subjects: n, size, slices, seed, options } => {
                 for i in 0..*n {
                     let s = phantom::subject(*kind, *seed, i, *size, *slices, options);
@@ -214,7 +228,39 @@ impl Dataset {
                 }
             }
         }
-        if !problems.is_empty() && (!config.skip_bad_subjects || subjects.is_empty()) {
+        let mut fastmri = None;
+        if let Source::FastMri { root, pairs } = &config.source {
+            let list = read_pairs_csv(pairs).map_err(|e| DataError::Problems(vec![e]))?;
+            let (volumes, slices, p) = paired_slices(root, &list);
+            problems.extend(p);
+            for v in &volumes {
+                if v.target_shape.is_none() {
+                    problems
+                        .push(format!("`{}` has no `reconstruction_esc` (the single-coil target)", v.path.display()));
+                }
+            }
+            if !(config.target == "pdfs" && config.reference == "pd") {
+                return Err(DataError::Config(format!(
+                    "fastMRI pairs give target `pdfs` and reference `pd`, not `{}` and `{}`",
+                    config.target, config.reference
+                )));
+            }
+            if !problems.is_empty() && !config.skip_bad_subjects {
+                return Err(DataError::Problems(problems));
+            }
+            let usable: Vec<PairedSlice> = slices
+                .into_iter()
+                .filter(|p| volumes[p.pd].target_shape.is_some() && volumes[p.pdfs].target_shape.is_some())
+                .collect();
+            if usable.is_empty() {
+                return Err(DataError::Problems(if problems.is_empty() {
+                    vec!["no usable PD/PDFS pair".into()]
+                } else {
+                    problems
+                }));
+            }
+            fastmri = Some((volumes, usable));
+        } else if !problems.is_empty() && (!config.skip_bad_subjects || subjects.is_empty()) {
             return Err(DataError::Problems(problems));
         }
         // Split and keep the requested part.
@@ -237,7 +283,44 @@ impl Dataset {
                 index.push((si, k));
             }
         }
-        Ok(Dataset { config, subjects, index, problems, cache: Mutex::new(HashMap::new()) })
+        if let Some((volumes, slices)) = &mut fastmri {
+            // Subjects are pairs, named by their PDFS file; splits and slice selection apply per pair.
+            let name = |p: &PairedSlice| volumes[p.pdfs].path.file_stem().unwrap().to_string_lossy().into_owned();
+            let ids: Vec<String> = {
+                let mut v: Vec<String> = slices.iter().map(name).collect();
+                v.dedup();
+                v
+            };
+            let keep: Vec<String> = match (&config.split, config.part) {
+                (Split::None, _) | (_, None) => ids.clone(),
+                (Split::Ratios(r, seed), Some(part)) => split_by_ratio(&ids, r, *seed)
+                    .map_err(DataError::Config)?
+                    .into_iter()
+                    .filter(|(_, p)| *p == part)
+                    .map(|(id, _)| id)
+                    .collect(),
+                (Split::File(path), Some(part)) => {
+                    let text = std::fs::read_to_string(path)
+                        .map_err(|e| DataError::Config(format!("cannot read split file `{}`: {e}", path.display())))?;
+                    read_split_file(&text, &path.display().to_string())
+                        .map_err(DataError::Config)?
+                        .into_iter()
+                        .filter(|(_, p)| *p == part)
+                        .map(|(id, _)| id)
+                        .collect()
+                }
+            };
+            let mut kept = Vec::new();
+            for id in &keep {
+                let of_pair: Vec<PairedSlice> = slices.iter().filter(|p| &name(p) == id).cloned().collect();
+                for k in config.slices.indices(of_pair.len()) {
+                    kept.push(of_pair[k].clone());
+                }
+            }
+            *slices = kept;
+            index = (0..slices.len()).map(|i| (i, slices[i].slice)).collect();
+        }
+        Ok(Dataset { config, subjects, fastmri, index, problems, cache: Mutex::new(HashMap::new()) })
     }
 
     /// Number of slice items.
@@ -255,9 +338,17 @@ impl Dataset {
         &self.problems
     }
 
-    /// Subject ids in the dataset.
-    pub fn subject_ids(&self) -> Vec<&str> {
-        self.subjects.iter().map(|s| s.id.as_str()).collect()
+    /// Subject ids in the dataset (for fastMRI: the PDFS file of each pair).
+    pub fn subject_ids(&self) -> Vec<String> {
+        if let Some((volumes, slices)) = &self.fastmri {
+            let mut ids: Vec<String> = slices
+                .iter()
+                .map(|p| volumes[p.pdfs].path.file_stem().unwrap().to_string_lossy().into_owned())
+                .collect();
+            ids.dedup();
+            return ids;
+        }
+        self.subjects.iter().map(|s| s.id.clone()).collect()
     }
 
     /// The item order of an epoch: `0..len` or a shuffle seeded by `(seed, epoch)`.
@@ -300,20 +391,22 @@ impl Dataset {
         p
     }
 
-    fn mask_for(&self, i: usize, epoch: usize, h: usize, w: usize) -> Result<(Mask, Seed), DataError> {
-        let (si, k) = self.index[i];
+    /// The mask of item `i` for the volume called `volume` (its file name, or the subject id).
+    fn mask_for(&self, volume: &str, i: usize, epoch: usize, h: usize, w: usize) -> Result<(Mask, Seed), DataError> {
+        let k = self.index[i].1;
+        let with_name = |p: &MaskParams, extra: Option<usize>| -> Seed {
+            let mut key = match &p.seed {
+                Seed::Int(n) => vec![*n],
+                Seed::Array(a) => a.clone(),
+            };
+            key.extend(volume.chars().map(|c| c as u32));
+            key.extend(extra.map(|k| k as u32));
+            Seed::Array(key)
+        };
         let (params, seed) = match &self.config.mask {
             MaskPolicy::Fixed(p) => (p.clone(), p.seed.clone()),
-            MaskPolicy::PerSlice(p) => {
-                let base = match &p.seed {
-                    Seed::Int(n) => vec![*n],
-                    Seed::Array(a) => a.clone(),
-                };
-                let mut key = base;
-                key.extend(self.subjects[si].id.chars().map(|c| c as u32));
-                key.push(k as u32);
-                (p.clone(), Seed::Array(key))
-            }
+            MaskPolicy::PerVolume(p) => (p.clone(), Seed::from_name(volume)),
+            MaskPolicy::PerSlice(p) => (p.clone(), with_name(p, Some(k))),
             MaskPolicy::Online(p) => (p.clone(), self.call_seed(&p.seed, epoch, i)),
             MaskPolicy::OnlineChoice(list) => {
                 if list.is_empty() {
@@ -343,6 +436,9 @@ impl Dataset {
         if i >= self.len() {
             return Err(DataError::Config(format!("item {i} out of range (the dataset has {} items)", self.len())));
         }
+        if self.fastmri.is_some() {
+            return self.get_fastmri(i, epoch);
+        }
         let p = self.prepared(i);
         let (h, w) = (p.h, p.w);
         let (mut target, mut reference) = (p.target.clone(), p.reference.clone());
@@ -353,7 +449,8 @@ impl Dataset {
             target = augment(&target, h, w, angle, flip);
             reference = augment(&reference, h, w, angle, flip);
         }
-        let (mask, mask_seed) = self.mask_for(i, epoch, h, w)?;
+        let volume = self.subjects[self.index[i].0].id.clone();
+        let (mask, mask_seed) = self.mask_for(&volume, i, epoch, h, w)?;
         let t32: Vec<f32> = target.iter().map(|&v| v as f32).collect();
         let kspace = apply_mask(&simulate_kspace(&t32, None, h, w), &mask.data, h, w);
         let mut input: Vec<f64> = zero_filled_magnitude(&kspace, h, w).into_iter().map(f64::from).collect();
@@ -370,6 +467,7 @@ impl Dataset {
         let source = match &self.config.source {
             Source::Phantom { kind, seed, .. } => format!("phantom:{kind:?}:seed{seed}").to_lowercase(),
             Source::Folder { root, .. } => format!("folder:{}", root.display()),
+            Source::FastMri { root, .. } => format!("fastmri:{}", root.display()),
         };
         let f32v = |v: Vec<f64>| v.into_iter().map(|x| x as f32).collect::<Vec<f32>>();
         let meta = SliceMeta {
@@ -390,6 +488,70 @@ impl Dataset {
             reference: f32v(reference),
             input: f32v(input),
             kspace,
+            kspace_shape: [h, w],
+            mask,
+            meta,
+        })
+    }
+
+    /// fastMRI pairs: input from the masked raw PDFS k-space, target and reference from
+    /// `reconstruction_esc`; the reference is normalised with the statistics of the zero-filled
+    /// PD image under its own mask, as FSMNet's knee pipeline does.
+    fn get_fastmri(&self, i: usize, epoch: usize) -> Result<SliceItem, DataError> {
+        let (volumes, slices) = self.fastmri.as_ref().expect("fastMRI source");
+        let pair = &slices[i];
+        let (pd, pdfs) = (&volumes[pair.pd], &volumes[pair.pdfs]);
+        let name = |v: &FastMriVolume| v.path.file_name().unwrap().to_string_lossy().into_owned();
+        let zero_filled = |v: &FastMriVolume, mask: &Mask| -> Result<(Vec<Complex32>, Vec<f64>), DataError> {
+            let [rows, cols] = v.kspace_shape;
+            let k =
+                apply_mask(&v.kspace(pair.slice).map_err(|e| DataError::Problems(vec![e]))?, &mask.data, rows, cols);
+            let [th, tw] = v.target_shape.expect("checked at open");
+            let img: Vec<f64> = zero_filled_magnitude(&k, rows, cols).into_iter().map(f64::from).collect();
+            Ok((k, crop_or_pad(&img, rows, cols, th, tw)))
+        };
+        let [rows, cols] = pdfs.kspace_shape;
+        let (mask, mask_seed) = self.mask_for(&name(pdfs), i, epoch, rows, cols)?;
+        let (kspace, mut input) = zero_filled(pdfs, &mask)?;
+        let [th, tw] = pdfs.target_shape.expect("checked at open");
+        let read_target = |v: &FastMriVolume| -> Result<Vec<f64>, DataError> {
+            let t = v.target(pair.slice).map_err(|e| DataError::Problems(vec![e]))?;
+            let [h, w] = v.target_shape.expect("checked at open");
+            Ok(crop_or_pad(&t.into_iter().map(f64::from).collect::<Vec<_>>(), h, w, th, tw))
+        };
+        let mut target = read_target(pdfs)?;
+        let mut reference = read_target(pd)?;
+        let (mut is, mut rs) = (NormStats::IDENTITY, NormStats::IDENTITY);
+        if self.config.normalisation != Normalisation::None {
+            let [pr, pc] = pd.kspace_shape;
+            let (pd_mask, _) = self.mask_for(&name(pd), i, epoch, pr, pc)?;
+            let (_, pd_input) = zero_filled(pd, &pd_mask)?;
+            is = stats(self.config.normalisation, &input);
+            rs = stats(self.config.normalisation, &pd_input);
+            is.apply(&mut input);
+            is.apply(&mut target);
+            rs.apply(&mut reference);
+        }
+        let f32v = |v: Vec<f64>| v.into_iter().map(|x| x as f32).collect::<Vec<f32>>();
+        let meta = SliceMeta {
+            source: format!("fastmri:{}", pdfs.path.parent().map(|p| p.display().to_string()).unwrap_or_default()),
+            subject: pdfs.path.file_stem().unwrap().to_string_lossy().into_owned(),
+            slice: pair.slice,
+            target_stats: is,
+            reference_stats: rs,
+            input_stats: is,
+            mask_family: mask.family.name(),
+            mask_seed: mask_seed.describe(),
+            mask_hash: mask.hash_hex(),
+        };
+        Ok(SliceItem {
+            height: th,
+            width: tw,
+            target: f32v(target),
+            reference: f32v(reference),
+            input: f32v(input),
+            kspace_shape: [rows, cols],
+            kspace,
             mask,
             meta,
         })
@@ -397,7 +559,11 @@ impl Dataset {
 
     /// `(path, FNV-1a hash)` of every file the dataset read.
     pub fn file_hashes(&self) -> Vec<(String, String)> {
-        self.subjects.iter().flat_map(|s| s.files.clone()).collect()
+        let mut v: Vec<(String, String)> = self.subjects.iter().flat_map(|s| s.files.clone()).collect();
+        if let Some((volumes, _)) = &self.fastmri {
+            v.extend(volumes.iter().map(|f| (f.path.display().to_string(), fnv_file(&f.path))));
+        }
+        v
     }
 }
 

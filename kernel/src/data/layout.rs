@@ -28,10 +28,13 @@ pub enum Layout {
     Knee,
     Ixi,
     Hcp,
+    /// fastMRI single-coil HDF5: a folder of `.h5` volumes (one subject each, its contrast from
+    /// the `acquisition` attribute) or a PD/PDFS pair CSV (one subject per pair).
+    Fastmri,
 }
 
 impl Layout {
-    pub const ALL: [Layout; 4] = [Layout::Brats, Layout::Knee, Layout::Ixi, Layout::Hcp];
+    pub const ALL: [Layout; 5] = [Layout::Brats, Layout::Knee, Layout::Ixi, Layout::Hcp, Layout::Fastmri];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -39,6 +42,7 @@ impl Layout {
             Layout::Knee => "knee",
             Layout::Ixi => "ixi",
             Layout::Hcp => "hcp",
+            Layout::Fastmri => "fastmri",
         }
     }
 
@@ -58,6 +62,7 @@ impl Layout {
             Layout::Knee => &["pd", "pdfs"],
             Layout::Ixi => &["t1", "t2", "pd"],
             Layout::Hcp => &["t1", "t2"],
+            Layout::Fastmri => &["pd", "pdfs"],
         }
     }
 }
@@ -189,6 +194,7 @@ pub fn discover(root: &Path, layout: Option<Layout>) -> Discovery {
     }
     let layout = layout.unwrap_or_else(|| detect(root));
     let mut d = match layout {
+        Layout::Fastmri => Discovery { layout, subjects: Vec::new(), problems: Vec::new() },
         Layout::Brats | Layout::Knee => discover_subject_folders(root, layout),
         Layout::Ixi => discover_ixi(root),
         Layout::Hcp => discover_hcp(root),
@@ -203,6 +209,7 @@ pub fn discover(root: &Path, layout: Option<Layout>) -> Discovery {
                 Layout::Knee => "one folder per subject with <subject>_pd.nii.gz and _pdfs",
                 Layout::Ixi => "folders IXI-T1/, IXI-T2/, IXI-PD/ with <subject>-T1.nii.gz etc.",
                 Layout::Hcp => "one folder per subject with T1w*.nii.gz and T2w*.nii.gz below it",
+                Layout::Fastmri => "fastMRI .h5 volumes",
             }
         ));
     }
@@ -210,6 +217,9 @@ pub fn discover(root: &Path, layout: Option<Layout>) -> Discovery {
 }
 
 fn detect(root: &Path) -> Layout {
+    if sorted_entries(root).iter().any(|p| p.extension().is_some_and(|e| e == "h5")) {
+        return Layout::Fastmri;
+    }
     let dirs: Vec<PathBuf> = sorted_entries(root).into_iter().filter(|p| p.is_dir()).collect();
     let names: Vec<String> =
         dirs.iter().map(|d| d.file_name().unwrap().to_string_lossy().to_ascii_uppercase()).collect();
@@ -307,8 +317,75 @@ fn nifti_dims(v: &Volume) -> [usize; 3] {
     [v.height, v.width, v.slices]
 }
 
+fn fastmri_contrast(v: &crate::data::fastmri::FastMriVolume) -> String {
+    match v.acquisition.as_deref() {
+        Some("CORPDFS_FBK") => "pdfs".into(),
+        Some("CORPD_FBK") => "pd".into(),
+        Some(other) => other.to_ascii_lowercase(),
+        None => "unknown".into(),
+    }
+}
+
+/// fastMRI: dimensions are reported as `[rows, columns, slices]` of the k-space.
+fn inspect_fastmri(path: &Path) -> InspectReport {
+    use crate::data::fastmri::{open_volume, read_pairs_csv};
+    let mut report = InspectReport { layout: "fastmri", subjects: Vec::new(), problems: Vec::new() };
+    let dims = |v: &crate::data::fastmri::FastMriVolume| [v.kspace_shape[0], v.kspace_shape[1], v.slices];
+    let check_target = |v: &crate::data::fastmri::FastMriVolume, problems: &mut Vec<String>| {
+        if v.target_shape.is_none() {
+            problems.push(format!("`{}` has no `reconstruction_esc` (the single-coil target)", v.path.display()));
+        }
+    };
+    if path.is_file() {
+        let pairs = match read_pairs_csv(path) {
+            Ok(p) => p,
+            Err(e) => {
+                report.problems.push(e);
+                return report;
+            }
+        };
+        let root = path.parent().unwrap_or(Path::new("."));
+        for (pd, pdfs) in pairs {
+            let mut s = SubjectReport { id: format!("{pd}+{pdfs}"), contrasts: BTreeMap::new(), problems: Vec::new() };
+            for (c, name) in [("pd", &pd), ("pdfs", &pdfs)] {
+                match open_volume(&root.join(format!("{name}.h5"))) {
+                    Ok(v) => {
+                        check_target(&v, &mut s.problems);
+                        s.contrasts.insert(c.to_string(), dims(&v));
+                    }
+                    Err(e) => s.problems.push(e),
+                }
+            }
+            report.subjects.push(s);
+        }
+    } else {
+        for p in sorted_entries(path).into_iter().filter(|p| p.extension().is_some_and(|e| e == "h5")) {
+            let id = p.file_stem().unwrap().to_string_lossy().into_owned();
+            let mut s = SubjectReport { id, contrasts: BTreeMap::new(), problems: Vec::new() };
+            match open_volume(&p) {
+                Ok(v) => {
+                    check_target(&v, &mut s.problems);
+                    s.contrasts.insert(fastmri_contrast(&v), dims(&v));
+                }
+                Err(e) => s.problems.push(e),
+            }
+            report.subjects.push(s);
+        }
+    }
+    if report.subjects.is_empty() && report.problems.is_empty() {
+        report.problems.push(format!("`{}` holds no fastMRI .h5 volume", path.display()));
+    }
+    report
+}
+
 /// Reads every file of the dataset under `root` and reports what it found and every problem.
 pub fn inspect(root: &Path, layout: Option<Layout>) -> InspectReport {
+    let is_csv = root.extension().is_some_and(|e| e == "csv");
+    if layout == Some(Layout::Fastmri)
+        || (layout.is_none() && (is_csv || (root.is_dir() && detect(root) == Layout::Fastmri)))
+    {
+        return inspect_fastmri(root);
+    }
     let d = discover(root, layout);
     let subjects = d
         .subjects

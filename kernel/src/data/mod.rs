@@ -1,9 +1,9 @@
-//! Data: the embedded phantoms (the default source), the modified Shepp–Logan test image, and
-//! (with the loaders) real-format datasets.
+//! Data: the embedded multi-contrast phantoms (the default source), real-format loaders (NIfTI
+//! layouts, fastMRI HDF5), preparation (slices, orientation, crop, normalisation, splits) and the
+//! dataset interface that serves slice items to training and evaluation.
 
 pub mod dataset;
 pub mod fastmri;
 pub mod layout;
 pub mod phantom;
 pub mod prepare;
-pub mod shepp_logan;

@@ -108,6 +108,9 @@ fn dataset_for(data: &ReportData, mask: &MaskParams) -> Result<(Dataset, String,
 /// report into `out`.
 pub fn zero_filled_report(data: &ReportData, mask: &MaskParams, out: &Path) -> anyhow::Result<ZeroFilledReport> {
     let (ds, desc, target, reference) = dataset_for(data, mask)?;
+    for p in ds.problems() {
+        eprintln!("warning: skipped: {p}");
+    }
     anyhow::ensure!(!ds.is_empty(), "the dataset has no slice");
     let first = ds.subject_ids()[0].clone();
     let items: Vec<usize> =

@@ -261,6 +261,13 @@ fn splits_augmentation_and_order_are_seeded() {
     assert_eq!((train.subject_ids().len(), test.subject_ids().len()), (3, 1));
     assert!(train.subject_ids().iter().all(|id| !test.subject_ids().contains(id)));
     assert_eq!(train.order(2, true), train.order(2, true));
+    // The second epoch reuses the prepared slices.
+    for epoch in 0..2 {
+        for i in train.order(epoch, true) {
+            train.get(i, epoch).unwrap();
+        }
+        assert_eq!(train.cached_slices(), train.len());
+    }
     assert_ne!(train.order(2, true), train.order(3, true));
     // Paired augmentation: the same transform for target and reference.
     cfg.target = "t1".into();

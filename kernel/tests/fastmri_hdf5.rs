@@ -102,3 +102,16 @@ fn fastmri_pairs_feed_the_dataset_interface() {
     assert!(no_k.problems[0].contains("no `kspace` dataset"), "{:?}", no_k.problems);
     assert_eq!(folder.subjects.iter().find(|s| s.id == "file_pdfs").unwrap().contrasts["pdfs"], [16, 12, 2]);
 }
+
+#[test]
+fn multi_coil_kspace_is_refused_with_its_shape() {
+    // Written at test time by a second HDF5 writer (hdf5-pure): 4D k-space as in multi-coil data.
+    let dir = std::env::temp_dir().join(format!("mcmr-h5-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("multicoil.h5");
+    let mut b = hdf5_pure::FileBuilder::new();
+    b.create_dataset("kspace").with_f32_data(&vec![0.0; 2 * 3 * 4 * 5]).with_shape(&[2, 3, 4, 5]);
+    b.write(&path).unwrap();
+    let e = open_volume(&path).unwrap_err();
+    assert!(e.contains("[2, 3, 4, 5]") && e.contains("single-coil"), "{e}");
+}

@@ -333,6 +333,11 @@ impl Dataset {
         self.index.is_empty()
     }
 
+    /// Number of prepared slices held in the cache.
+    pub fn cached_slices(&self) -> usize {
+        self.cache.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
     /// Problems found while opening (subjects skipped with `skip_bad_subjects`).
     pub fn problems(&self) -> &[String] {
         &self.problems

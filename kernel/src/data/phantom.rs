@@ -143,11 +143,16 @@ pub struct PhantomOptions {
     pub noise: f64,
     /// Brains only: add a tumour with oedema.
     pub lesion: bool,
+    /// Contrasts and their sequence timings; `None` gives the defaults (brain: `t1`
+    /// [`Protocol::T1W`], `t1ce`, `t2` [`Protocol::T2W`], `flair` [`Protocol::FLAIR`]; knee: `pd`
+    /// [`Protocol::PD`], `pdfs` [`Protocol::PDFS`]). A contrast named `t1ce` gets the
+    /// contrast-enhanced tumour T1.
+    pub sequences: Option<Vec<(String, Protocol)>>,
 }
 
 impl Default for PhantomOptions {
     fn default() -> Self {
-        PhantomOptions { bias: 0.2, phase: false, noise: 0.0, lesion: true }
+        PhantomOptions { bias: 0.2, phase: false, noise: 0.0, lesion: true, sequences: None }
     }
 }
 
@@ -349,10 +354,14 @@ fn render(
     labels: Vec<u8>,
     slices: usize,
     size: usize,
-    contrasts: &[(&str, Protocol)],
+    defaults: &[(&str, Protocol)],
     rng: &mut NumpyRng,
     opts: &PhantomOptions,
 ) -> Subject {
+    let contrasts: Vec<(String, Protocol)> = match &opts.sequences {
+        Some(list) => list.clone(),
+        None => defaults.iter().map(|(n, p)| (n.to_string(), *p)).collect(),
+    };
     let bias = SmoothField::draw(rng, 3);
     let phase = SmoothField::draw(rng, 3);
     let noise_seed = rng.next_u32();
@@ -366,7 +375,7 @@ fn render(
             .iter()
             .map(|p| {
                 let mut p = *p;
-                if *name == "t1ce" && matches!(p.tissue, Tissue::Tumour) {
+                if name == "t1ce" && matches!(p.tissue, Tissue::Tumour) {
                     p.t1 = 400.0; // gadolinium shortens the enhancing tumour's T1
                 }
                 proto.signal(&p)
@@ -400,9 +409,9 @@ fn render(
                 }
             }
         }
-        out.insert(name.to_string(), Volume::new(slices, size, size, mag.into_iter().map(f64::from).collect()));
+        out.insert(name.clone(), Volume::new(slices, size, size, mag.into_iter().map(f64::from).collect()));
         if opts.phase {
-            phases.insert(name.to_string(), Volume::new(slices, size, size, ph.into_iter().map(f64::from).collect()));
+            phases.insert(name.clone(), Volume::new(slices, size, size, ph.into_iter().map(f64::from).collect()));
         }
     }
     Subject { id, labels, contrasts: out, phases }
@@ -500,6 +509,18 @@ mod tests {
         assert!(m("pd", Fat) > m("pd", Muscle));
         assert!(m("pdfs", Fat) < m("pdfs", Muscle));
         assert!(m("pdfs", Fluid) > m("pdfs", Cartilage) && m("pdfs", Cartilage) > m("pdfs", Fat));
+    }
+
+    #[test]
+    fn sequence_timings_are_configurable() {
+        // A longer TE darkens short-T2 white matter relative to CSF.
+        let mk = |te: f64| {
+            let seq = Protocol { tr: 4000.0, te, ti: None, fat_suppression: 1.0 };
+            let o = PhantomOptions { bias: 0.0, sequences: Some(vec![("t2x".into(), seq)]), ..Default::default() };
+            let s = brain(0, 64, 3, &o);
+            mean_signal(&s, "t2x", Tissue::WhiteMatter) / mean_signal(&s, "t2x", Tissue::Csf)
+        };
+        assert!(mk(150.0) < mk(60.0));
     }
 
     #[test]

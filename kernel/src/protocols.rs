@@ -152,6 +152,16 @@ pub fn evaluate(protocol: Protocol, gt: &Volume, pred: &Volume) -> Result<Metric
         mse,
         per_slice,
     };
+    // Per-slice protocols report the mean of their slices' values.
+    let averaged = |per: Vec<SliceMetrics>| {
+        report(
+            mean_of(&per, |s| s.psnr),
+            mean_of(&per, |s| s.ssim),
+            mean_of(&per, |s| s.nmse),
+            mean_of(&per, |s| s.mse),
+            per,
+        )
+    };
     match protocol {
         Protocol::FastMriVolume => {
             let range = max(&gt.data);
@@ -160,43 +170,21 @@ pub fn evaluate(protocol: Protocol, gt: &Volume, pred: &Volume) -> Result<Metric
             let m = mse(&gt.data, &pred.data);
             Ok(report(psnr_from_mse(m, range), mean_of(&per, |s| s.ssim), nmse(&gt.data, &pred.data), m, per))
         }
-        Protocol::SliceMean => {
-            let per: Vec<SliceMetrics> =
-                (0..gt.slices).map(|k| slice_metrics(gt.slice(k), pred.slice(k), h, w, max(gt.slice(k)))).collect();
-            Ok(report(
-                mean_of(&per, |s| s.psnr),
-                mean_of(&per, |s| s.ssim),
-                mean_of(&per, |s| s.nmse),
-                mean_of(&per, |s| s.mse),
-                per,
-            ))
-        }
+        Protocol::SliceMean => Ok(averaged(
+            (0..gt.slices).map(|k| slice_metrics(gt.slice(k), pred.slice(k), h, w, max(gt.slice(k)))).collect(),
+        )),
         Protocol::FsmnetBratsUint8 => {
             let quantise = |v: &[f64]| -> Vec<f64> { v.iter().map(|x| (x.clamp(0.0, 1.0) * 255.0).trunc()).collect() };
-            let per: Vec<SliceMetrics> = (0..gt.slices)
-                .map(|k| slice_metrics(&quantise(gt.slice(k)), &quantise(pred.slice(k)), h, w, 255.0))
-                .collect();
-            Ok(report(
-                mean_of(&per, |s| s.psnr),
-                mean_of(&per, |s| s.ssim),
-                mean_of(&per, |s| s.nmse),
-                mean_of(&per, |s| s.mse),
-                per,
+            Ok(averaged(
+                (0..gt.slices)
+                    .map(|k| slice_metrics(&quantise(gt.slice(k)), &quantise(pred.slice(k)), h, w, 255.0))
+                    .collect(),
             ))
         }
         Protocol::UnifsUnit => {
-            let per: Vec<SliceMetrics> = (0..gt.slices)
-                .map(|k| {
-                    let p: Vec<f64> = pred.slice(k).iter().map(|&v| if v < 0.01 { 0.0 } else { v }).collect();
-                    slice_metrics(gt.slice(k), &p, h, w, 1.0)
-                })
-                .collect();
-            Ok(report(
-                mean_of(&per, |s| s.psnr),
-                mean_of(&per, |s| s.ssim),
-                mean_of(&per, |s| s.nmse),
-                mean_of(&per, |s| s.mse),
-                per,
+            let background = |v: &[f64]| -> Vec<f64> { v.iter().map(|&x| if x < 0.01 { 0.0 } else { x }).collect() };
+            Ok(averaged(
+                (0..gt.slices).map(|k| slice_metrics(gt.slice(k), &background(pred.slice(k)), h, w, 1.0)).collect(),
             ))
         }
     }

@@ -1,6 +1,16 @@
 //! # mcmr-dsl — the spec language of mcmr-kit
 //!
-//! This crate will hold the grammar (pest), the checks and diagnostics, the formatter and the
-//! lowering of paper specs to burn models. It is empty until the spec-language issue lands; it
-//! exists now so that the workspace has its final shape and its dependency set (pest) is built
-//! from the first commit, avoiding feature-unification rebuilds later.
+//! A spec describes a paper: networks as graphs of blocks, and experiments as nested sections.
+//! [`parse`] turns text into a syntax tree, [`check::elaborate`] turns a network of it into a
+//! flat, fully sized graph ([`ir::Graph`]) with one node per primitive call and a parameter path
+//! per parameter, reporting every problem as a [`diag::Diagnostic`]. The kernel compiles that
+//! graph into a burn model at run time. See `docs/language.md` for the language reference.
+
+pub mod ast;
+pub mod check;
+pub mod diag;
+pub mod ir;
+mod parse;
+pub mod prims;
+
+pub use parse::parse;

@@ -1,0 +1,219 @@
+//! The elaborated network: a flat list of primitive nodes, every size known, every parameter
+//! named by its instance path (`down_sample_layers.0.layers.0.weight`), ready to be compiled
+//! into a burn model.
+
+use std::collections::BTreeMap;
+
+/// Padding modes of convolutions and `pad_to_match`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PadMode {
+    Zeros,
+    Reflect,
+    Replicate,
+}
+
+/// A primitive operation with all its sizes.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub enum Op {
+    Conv2d {
+        cin: usize,
+        cout: usize,
+        kernel: usize,
+        stride: usize,
+        padding: usize,
+        dilation: usize,
+        groups: usize,
+        bias: bool,
+        padding_mode: PadMode,
+    },
+    ConvTranspose2d {
+        cin: usize,
+        cout: usize,
+        kernel: usize,
+        stride: usize,
+        padding: usize,
+        output_padding: usize,
+        bias: bool,
+    },
+    InstanceNorm {
+        channels: usize,
+        eps: f64,
+        affine: bool,
+    },
+    BatchNorm {
+        channels: usize,
+        eps: f64,
+        momentum: f64,
+    },
+    LeakyRelu {
+        slope: f64,
+    },
+    Relu,
+    Sigmoid,
+    Tanh,
+    Gelu,
+    Prelu {
+        num: usize,
+    },
+    AvgPool {
+        kernel: usize,
+        stride: usize,
+    },
+    MaxPool {
+        kernel: usize,
+        stride: usize,
+    },
+    Dropout {
+        p: f64,
+    },
+    Concat,
+    Add,
+    Sub,
+    Mul,
+    Scale {
+        factor: f64,
+    },
+    /// Pads the first input on the right/bottom (or crops) to the spatial size of the second
+    /// (fastMRI U-Net's reflect padding of odd sizes).
+    PadToMatch {
+        mode: PadMode,
+    },
+    PixelShuffle {
+        factor: usize,
+    },
+    PixelUnshuffle {
+        factor: usize,
+    },
+}
+
+/// Initialisation of a parameter (PyTorch's defaults for its module).
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+pub enum Init {
+    /// Kaiming-uniform with `a = √5` over `fan_in` (PyTorch's conv and linear weights).
+    KaimingUniform {
+        fan_in: usize,
+    },
+    /// Uniform in `±1/√fan_in` (PyTorch's conv and linear biases).
+    BiasUniform {
+        fan_in: usize,
+    },
+    Ones,
+    Zeros,
+    Constant(f64),
+}
+
+/// One parameter (or buffer) of a node.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct ParamSpec {
+    pub path: String,
+    pub shape: Vec<usize>,
+    pub init: Init,
+    /// Buffers (batch-norm running statistics) are state, not trained.
+    pub buffer: bool,
+}
+
+impl Op {
+    /// The parameters of this op, relative to its path.
+    pub fn params(&self) -> Vec<(&'static str, Vec<usize>, Init, bool)> {
+        match *self {
+            Op::Conv2d { cin, cout, kernel, groups, bias, .. } => {
+                let fan_in = cin / groups * kernel * kernel;
+                let mut v =
+                    vec![("weight", vec![cout, cin / groups, kernel, kernel], Init::KaimingUniform { fan_in }, false)];
+                if bias {
+                    v.push(("bias", vec![cout], Init::BiasUniform { fan_in }, false));
+                }
+                v
+            }
+            Op::ConvTranspose2d { cin, cout, kernel, bias, .. } => {
+                // PyTorch computes fan_in from weight.size(1) * k * k for transposed convs.
+                let fan_in = cout * kernel * kernel;
+                let mut v = vec![("weight", vec![cin, cout, kernel, kernel], Init::KaimingUniform { fan_in }, false)];
+                if bias {
+                    v.push(("bias", vec![cout], Init::BiasUniform { fan_in }, false));
+                }
+                v
+            }
+            Op::InstanceNorm { channels, affine: true, .. } => {
+                vec![("weight", vec![channels], Init::Ones, false), ("bias", vec![channels], Init::Zeros, false)]
+            }
+            Op::BatchNorm { channels, .. } => vec![
+                ("weight", vec![channels], Init::Ones, false),
+                ("bias", vec![channels], Init::Zeros, false),
+                ("running_mean", vec![channels], Init::Zeros, true),
+                ("running_var", vec![channels], Init::Ones, true),
+            ],
+            Op::Prelu { num } => vec![("weight", vec![num], Init::Constant(0.25), false)],
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// A node: an op applied to earlier values.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Node {
+    pub op: Op,
+    /// Value ids of the inputs (graph inputs first, then node outputs in order).
+    pub args: Vec<usize>,
+    /// Instance path; parameters are `path.weight` etc.
+    pub path: String,
+    /// Output channels.
+    pub channels: usize,
+}
+
+/// A network input.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct GraphInput {
+    pub name: String,
+    pub channels: usize,
+}
+
+/// The elaborated network.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Graph {
+    pub name: String,
+    pub inputs: Vec<GraphInput>,
+    pub nodes: Vec<Node>,
+    /// Output name → value id.
+    pub outputs: Vec<(String, usize)>,
+    /// Instance path of every block call → the value it returned (for activation comparisons).
+    pub activations: Vec<(String, usize)>,
+}
+
+impl Graph {
+    /// The value id produced by node `i`.
+    pub fn node_value(&self, i: usize) -> usize {
+        self.inputs.len() + i
+    }
+
+    /// Every parameter and buffer, in node order.
+    pub fn parameters(&self) -> Vec<ParamSpec> {
+        self.nodes
+            .iter()
+            .flat_map(|n| {
+                n.op.params().into_iter().map(move |(name, shape, init, buffer)| ParamSpec {
+                    path: format!("{}.{name}", n.path),
+                    shape,
+                    init,
+                    buffer,
+                })
+            })
+            .collect()
+    }
+
+    /// Number of trainable parameters.
+    pub fn parameter_count(&self) -> usize {
+        self.parameters().iter().filter(|p| !p.buffer).map(|p| p.shape.iter().product::<usize>()).sum()
+    }
+
+    /// Trainable parameters per top-level instance (the first path component).
+    pub fn block_counts(&self) -> BTreeMap<String, usize> {
+        let mut m = BTreeMap::new();
+        for p in self.parameters().iter().filter(|p| !p.buffer) {
+            let top = p.path.split('.').next().unwrap_or("").to_string();
+            *m.entry(top).or_insert(0) += p.shape.iter().product::<usize>();
+        }
+        m
+    }
+}

@@ -1,0 +1,264 @@
+//! The primitive blocks: their signatures (argument names, types, defaults) and how a bound
+//! call becomes a sized [`Op`]. Positional arguments follow the order listed here.
+
+use crate::check::Value;
+use crate::ir::{Op, PadMode};
+use std::collections::BTreeMap;
+
+/// Argument types.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Tensor,
+    Int,
+    Float,
+    Bool,
+    Str,
+}
+
+impl Kind {
+    pub fn accepts(self, v: &Value) -> bool {
+        matches!(
+            (self, v),
+            (Kind::Tensor, Value::Tensor { .. })
+                | (Kind::Int, Value::Int(_))
+                | (Kind::Float, Value::Float(_))
+                | (Kind::Bool, Value::Bool(_))
+                | (Kind::Str, Value::Str(_))
+        )
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            Kind::Tensor => "a tensor",
+            Kind::Int => "an int",
+            Kind::Float => "a float",
+            Kind::Bool => "a bool",
+            Kind::Str => "a string",
+        }
+    }
+}
+
+/// One argument of a primitive.
+#[derive(Clone, Debug)]
+pub struct P {
+    pub name: &'static str,
+    pub kind: Kind,
+    pub default: Option<Value>,
+}
+
+/// A primitive's signature.
+#[derive(Clone, Debug)]
+pub struct Sig {
+    pub params: Vec<P>,
+    /// Takes any number (≥ 2) of positional tensors (`concat`).
+    pub variadic: bool,
+}
+
+fn req(name: &'static str, kind: Kind) -> P {
+    P { name, kind, default: None }
+}
+fn opt(name: &'static str, kind: Kind, default: Value) -> P {
+    P { name, kind, default: Some(default) }
+}
+
+const NAMES: [&str; 19] = [
+    "conv2d",
+    "conv_transpose2d",
+    "instance_norm",
+    "batch_norm",
+    "leaky_relu",
+    "relu",
+    "sigmoid",
+    "tanh",
+    "gelu",
+    "prelu",
+    "avg_pool2d",
+    "max_pool2d",
+    "dropout",
+    "dropout2d",
+    "concat",
+    "scale",
+    "pad_to_match",
+    "pixel_shuffle",
+    "pixel_unshuffle",
+];
+
+/// Names of all primitives.
+pub fn names() -> impl Iterator<Item = &'static str> {
+    NAMES.iter().copied()
+}
+
+/// The signature of primitive `name`.
+pub fn lookup(name: &str) -> Option<Sig> {
+    use Kind::*;
+    use Value::{Bool as B, Float as F, Int as I, Str as S};
+    let x = || req("x", Tensor);
+    let params = match name {
+        "conv2d" => vec![
+            x(),
+            req("out", Int),
+            opt("kernel", Int, I(3)),
+            opt("stride", Int, I(1)),
+            opt("padding", Int, I(0)),
+            opt("dilation", Int, I(1)),
+            opt("groups", Int, I(1)),
+            opt("bias", Bool, B(true)),
+            opt("padding_mode", Str, S("zeros".into())),
+        ],
+        "conv_transpose2d" => vec![
+            x(),
+            req("out", Int),
+            opt("kernel", Int, I(2)),
+            opt("stride", Int, I(2)),
+            opt("padding", Int, I(0)),
+            opt("output_padding", Int, I(0)),
+            opt("bias", Bool, B(true)),
+        ],
+        "instance_norm" => vec![x(), opt("eps", Float, F(1e-5)), opt("affine", Bool, B(false))],
+        "batch_norm" => vec![x(), opt("eps", Float, F(1e-5)), opt("momentum", Float, F(0.1))],
+        "leaky_relu" => vec![x(), opt("slope", Float, F(0.01))],
+        "relu" | "sigmoid" | "tanh" | "gelu" => vec![x()],
+        "prelu" => vec![x(), opt("num", Int, I(1))],
+        "avg_pool2d" | "max_pool2d" => vec![x(), opt("kernel", Int, I(2)), opt("stride", Int, I(0))],
+        "dropout" | "dropout2d" => vec![x(), opt("p", Float, F(0.5))],
+        "concat" => return Some(Sig { params: vec![], variadic: true }),
+        "scale" => vec![x(), req("factor", Float)],
+        "pad_to_match" => vec![x(), req("like", Tensor), opt("mode", Str, S("reflect".into()))],
+        "pixel_shuffle" | "pixel_unshuffle" => vec![x(), req("factor", Int)],
+        _ => return None,
+    };
+    Some(Sig { params, variadic: false })
+}
+
+type Bound<'a> = BTreeMap<&'static str, Value>;
+
+fn int(b: &Bound, k: &'static str) -> Result<usize, (&'static str, String)> {
+    match b.get(k) {
+        Some(Value::Int(i)) if *i >= 0 => Ok(*i as usize),
+        Some(Value::Int(i)) => Err((k, format!("`{k}` must not be negative, got {i}"))),
+        _ => Err((k, format!("`{k}` is missing"))),
+    }
+}
+fn pos(b: &Bound, k: &'static str) -> Result<usize, (&'static str, String)> {
+    let v = int(b, k)?;
+    if v == 0 {
+        return Err((k, format!("`{k}` must be positive, got 0")));
+    }
+    Ok(v)
+}
+fn float(b: &Bound, k: &'static str) -> f64 {
+    match b.get(k) {
+        Some(Value::Float(f)) => *f,
+        Some(Value::Int(i)) => *i as f64,
+        _ => 0.0,
+    }
+}
+fn boolean(b: &Bound, k: &'static str) -> bool {
+    matches!(b.get(k), Some(Value::Bool(true)))
+}
+fn pad_mode(b: &Bound, k: &'static str) -> Result<PadMode, (&'static str, String)> {
+    match b.get(k) {
+        Some(Value::Str(s)) => match s.as_str() {
+            "zeros" => Ok(PadMode::Zeros),
+            "reflect" => Ok(PadMode::Reflect),
+            "replicate" => Ok(PadMode::Replicate),
+            other => Err((k, format!("`{k}` must be \"zeros\", \"reflect\" or \"replicate\", got \"{other}\""))),
+        },
+        _ => Ok(PadMode::Zeros),
+    }
+}
+fn channels(v: &Value) -> usize {
+    match v {
+        Value::Tensor { channels, .. } => *channels,
+        _ => 0,
+    }
+}
+
+/// Builds the op of a bound call; returns the op and its tensor arguments, or the offending
+/// argument and a message.
+pub fn build(name: &str, b: &Bound) -> Result<(Op, Vec<Value>), (&'static str, String)> {
+    let x = b.get("x").cloned();
+    let cin = x.as_ref().map(channels).unwrap_or(0);
+    let one = |op: Op| Ok((op, vec![x.clone().expect("x is required")]));
+    match name {
+        "conv2d" => {
+            let groups = pos(b, "groups")?;
+            if cin % groups != 0 || pos(b, "out")? % groups != 0 {
+                return Err((
+                    "groups",
+                    format!("{cin} input and {} output channels are not divisible by {groups} groups", int(b, "out")?),
+                ));
+            }
+            one(Op::Conv2d {
+                cin,
+                cout: pos(b, "out")?,
+                kernel: pos(b, "kernel")?,
+                stride: pos(b, "stride")?,
+                padding: int(b, "padding")?,
+                dilation: pos(b, "dilation")?,
+                groups,
+                bias: boolean(b, "bias"),
+                padding_mode: pad_mode(b, "padding_mode")?,
+            })
+        }
+        "conv_transpose2d" => one(Op::ConvTranspose2d {
+            cin,
+            cout: pos(b, "out")?,
+            kernel: pos(b, "kernel")?,
+            stride: pos(b, "stride")?,
+            padding: int(b, "padding")?,
+            output_padding: int(b, "output_padding")?,
+            bias: boolean(b, "bias"),
+        }),
+        "instance_norm" => one(Op::InstanceNorm { channels: cin, eps: float(b, "eps"), affine: boolean(b, "affine") }),
+        "batch_norm" => one(Op::BatchNorm { channels: cin, eps: float(b, "eps"), momentum: float(b, "momentum") }),
+        "leaky_relu" => one(Op::LeakyRelu { slope: float(b, "slope") }),
+        "relu" => one(Op::Relu),
+        "sigmoid" => one(Op::Sigmoid),
+        "tanh" => one(Op::Tanh),
+        "gelu" => one(Op::Gelu),
+        "prelu" => {
+            let num = pos(b, "num")?;
+            if num != 1 && num != cin {
+                return Err(("num", format!("PReLU needs 1 slope or one per channel ({cin}), got {num}")));
+            }
+            one(Op::Prelu { num })
+        }
+        "avg_pool2d" | "max_pool2d" => {
+            let kernel = pos(b, "kernel")?;
+            let stride = match int(b, "stride")? {
+                0 => kernel,
+                s => s,
+            };
+            one(if name == "avg_pool2d" { Op::AvgPool { kernel, stride } } else { Op::MaxPool { kernel, stride } })
+        }
+        "dropout" | "dropout2d" => {
+            let p = float(b, "p");
+            if !(0.0..1.0).contains(&p) {
+                return Err(("p", format!("dropout probability must lie in [0, 1), got {p}")));
+            }
+            one(Op::Dropout { p })
+        }
+        "scale" => one(Op::Scale { factor: float(b, "factor") }),
+        "concat" => match b.get("xs") {
+            Some(Value::List(xs)) => Ok((Op::Concat, xs.clone())),
+            _ => Err(("xs", "`concat` needs tensors".into())),
+        },
+        "pad_to_match" => {
+            let like = b.get("like").cloned().expect("like is required");
+            Ok((Op::PadToMatch { mode: pad_mode(b, "mode")? }, vec![x.expect("x is required"), like]))
+        }
+        "pixel_shuffle" => {
+            let f = pos(b, "factor")?;
+            if cin % (f * f) != 0 {
+                return Err((
+                    "factor",
+                    format!("pixel_shuffle by {f} needs channels divisible by {}, got {cin}", f * f),
+                ));
+            }
+            one(Op::PixelShuffle { factor: f })
+        }
+        "pixel_unshuffle" => one(Op::PixelUnshuffle { factor: pos(b, "factor")? }),
+        other => Err(("x", format!("`{other}` is not a primitive"))),
+    }
+}

@@ -34,7 +34,8 @@ fn unet_has_the_official_parameter_count() {
             "up_transpose_conv.0",
             "up_conv.0",
             "up_transpose_conv.1",
-            "up_conv.1.0"
+            "up_conv.1.0",
+            "up_conv.1"
         ]
     );
 }

@@ -96,6 +96,35 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Check a spec: diagnostics, then parameter counts.
+    CheckSpec {
+        file: PathBuf,
+        /// A variant section of the spec whose settings override network parameters.
+        #[arg(long)]
+        variant: Option<String>,
+        /// Network parameter override, KEY=VALUE (repeatable).
+        #[arg(long = "param", value_parser = parse_kv)]
+        params: Vec<(String, String)>,
+        /// The network to check (default: the last one in the file).
+        #[arg(long)]
+        network: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Compare a compiled spec with the official code's tensors in a fixture folder.
+    Parity {
+        spec: PathBuf,
+        #[arg(long)]
+        fixture: PathBuf,
+        #[arg(long)]
+        variant: Option<String>,
+        #[arg(long = "param", value_parser = parse_kv)]
+        params: Vec<(String, String)>,
+        #[arg(long)]
+        network: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Make or inspect datasets.
     #[command(subcommand)]
     Data(DataCommand),
@@ -165,6 +194,34 @@ enum DataCommand {
     },
 }
 
+fn parse_kv(s: &str) -> std::result::Result<(String, String), String> {
+    s.split_once('=')
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .filter(|(k, _)| !k.is_empty())
+        .ok_or_else(|| format!("`{s}` is not KEY=VALUE"))
+}
+
+/// Reads, parses and elaborates a spec; diagnostics are rendered against the file.
+fn load_spec(
+    file: &std::path::Path,
+    network: Option<&str>,
+    variant: Option<&str>,
+    params: &[(String, String)],
+) -> Result<(mcmr_dsl::ast::Spec, mcmr_dsl::check::Checked, String)> {
+    let text = std::fs::read_to_string(file).with_context(|| format!("cannot read `{}`", file.display()))?;
+    let name = file.display().to_string();
+    let spec = mcmr_dsl::parse(&text).map_err(|d| anyhow::anyhow!("{}", d.render(&text, &name)))?;
+    let overrides: Vec<(String, mcmr_dsl::check::Value)> =
+        params.iter().map(|(k, v)| (k.clone(), mcmr_dsl::check::Value::parse_literal(v))).collect();
+    match mcmr_dsl::check::elaborate(&spec, network, variant, &overrides) {
+        Ok(checked) => Ok((spec, checked, text)),
+        Err(errors) => {
+            let rendered: String = errors.iter().map(|d| d.render(&text, &name)).collect::<Vec<_>>().join("\n");
+            anyhow::bail!("{rendered}\n{} error(s) in `{name}`", errors.len())
+        }
+    }
+}
+
 fn parse_shape(s: &str) -> std::result::Result<[usize; 2], String> {
     let parts: Vec<&str> = s.split(',').map(str::trim).collect();
     match parts.as_slice() {
@@ -228,6 +285,73 @@ fn run(cli: Cli) -> Result<()> {
                 say!("{}", serde_json::to_string(&v)?);
             } else {
                 say!("{}: PSNR {:.4} dB, SSIM {:.5}, NMSE {:.6}", r.protocol, r.psnr, r.ssim, r.nmse);
+            }
+        }
+        Command::CheckSpec { file, variant, params, network, json } => {
+            let (_, checked, text) = load_spec(&file, network.as_deref(), variant.as_deref(), &params)?;
+            let g = &checked.graph;
+            if json {
+                let v = serde_json::json!({
+                    "ok": true,
+                    "network": g.name,
+                    "parameters": g.parameter_count(),
+                    "blocks": g.block_counts(),
+                    "warnings": checked.warnings.iter().map(|w| w.clone().locate(&text)).collect::<Vec<_>>(),
+                });
+                say!("{}", serde_json::to_string(&v)?);
+            } else {
+                for w in &checked.warnings {
+                    eprint!("{}", w.render(&text, &file.display().to_string()));
+                }
+                say!("{}: network `{}` ok, {} parameters", file.display(), g.name, g.parameter_count());
+                for (block, n) in g.block_counts() {
+                    say!("  {block}: {n}");
+                }
+            }
+        }
+        Command::Parity { spec, fixture, variant, params, network, json } => {
+            let (ast, checked, _) = load_spec(&spec, network.as_deref(), variant.as_deref(), &params)?;
+            let device = burn::tensor::Device::flex().autodiff();
+            let model = mcmr::model::CompiledModel::new(checked.graph, 0, &device);
+            let report = mcmr::parity::run(&ast, model, &fixture, &Vec::new(), mcmr::parity::Tolerances::default())
+                .map_err(anyhow::Error::msg)?;
+            if json {
+                say!("{}", serde_json::to_string(&report)?);
+            } else {
+                let show = |title: &str, m: &std::collections::BTreeMap<String, mcmr::parity::Diff>| {
+                    let worst = m.iter().max_by(|a, b| a.1.rel.total_cmp(&b.1.rel));
+                    if let Some((k, d)) = worst {
+                        say!(
+                            "{title}: {} compared, worst rel {:.3e} (max abs {:.3e}) at `{k}`",
+                            m.len(),
+                            d.rel,
+                            d.max_abs
+                        );
+                    }
+                };
+                show("outputs", &report.outputs);
+                show("activations", &report.activations);
+                show("grads", &report.grads);
+                if let Some(g) = report.grads_global_rel_l2 {
+                    say!("grads_global_rel_l2: {g:.3e}");
+                }
+                let worst_step = report.step.iter().map(|(_, d)| d.max_abs).fold(0.0, f64::max);
+                if !report.step.is_empty() {
+                    say!(
+                        "step: {} tensors, worst max abs {worst_step:.3e}; {} entries with |official grad| < {:e} differ by up to {:.3e}",
+                        report.step.len(),
+                        report.step_noise_entries,
+                        mcmr::parity::NOISE_GRAD,
+                        report.step_noise_max_abs
+                    );
+                }
+                for n in &report.notes {
+                    say!("note: {n}");
+                }
+                say!("{}", if report.pass { "PASS" } else { "FAIL" });
+            }
+            if !report.pass {
+                std::process::exit(1);
             }
         }
         Command::Data(DataCommand::Phantom { out, kind, subjects, size, slices, seed, noise, no_lesion }) => {

@@ -1,0 +1,439 @@
+//! A spec's network compiled at run time into a burn module.
+//!
+//! [`CompiledModel::new`] takes an elaborated [`Graph`] (from `mcmr-dsl`) and creates one
+//! parameter per [`ParamSpec`], initialised as PyTorch initialises the same module (Kaiming
+//! uniform with `a = √5` for weights, `±1/√fan_in` for biases) from an explicit seed.
+//! [`CompiledModel::forward`] interprets the graph with burn operations and returns every
+//! value, so outputs and intermediate activations can both be inspected. Parameters are stored
+//! as rank-4 tensors (trailing sizes of 1) and reshaped where they are used; the model is a burn
+//! `Module`, so burn's autodiff and optimisers work on it.
+//!
+//! Weights can be imported from a PyTorch `state_dict` saved as safetensors
+//! ([`CompiledModel::load_safetensors`]) through a key map; missing, unexpected and
+//! shape-mismatched keys are all reported.
+
+use crate::io::safetensors::{read_safetensors, StTensor};
+use crate::rng::{NumpyRng, Seed};
+use burn::module::{Module, Param};
+use burn::tensor::module::{avg_pool2d, conv2d, conv_transpose2d, max_pool2d};
+use burn::tensor::ops::{AvgPoolOptions, ConvOptions, ConvTransposeOptions, MaxPoolOptions};
+use burn::tensor::{activation, Device, Tensor, TensorData};
+use mcmr_dsl::ir::{Graph, Init, Op, PadMode, ParamSpec};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Graph and parameter layout, kept beside the parameters.
+#[derive(Clone, Debug)]
+pub struct ModelMeta {
+    pub graph: Graph,
+    pub specs: Vec<ParamSpec>,
+    /// Parameter path → index into `params`.
+    pub index: BTreeMap<String, usize>,
+}
+
+/// A compiled network.
+#[derive(Module, Debug)]
+pub struct CompiledModel {
+    pub params: Vec<Param<Tensor<4>>>,
+    #[module(skip)]
+    pub meta: ModelMeta,
+}
+
+/// Why a model could not be built, loaded or run.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ModelError {
+    #[error("{0}")]
+    Weights(String),
+    #[error("input `{name}`: {message}")]
+    Input { name: String, message: String },
+    #[error("{0}")]
+    Unsupported(String),
+}
+
+fn rank4(shape: &[usize]) -> [usize; 4] {
+    let mut s = [1usize; 4];
+    s[..shape.len()].copy_from_slice(shape);
+    s
+}
+
+/// A key map from the kit's parameter paths to a checkpoint's keys: `(pattern, replacement)`
+/// pairs applied in order, where `*` in a pattern matches any text and `$1`, `$2`, ... in the
+/// replacement insert what the stars matched. An empty map is the identity.
+pub type KeyMap = Vec<(String, String)>;
+
+fn glob_replace(pattern: &str, replacement: &str, key: &str) -> Option<String> {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    let mut caps = Vec::new();
+    let mut rest = key.strip_prefix(parts[0])?;
+    for (i, part) in parts.iter().enumerate().skip(1) {
+        if i == parts.len() - 1 && part.is_empty() {
+            caps.push(rest.to_string());
+            rest = "";
+            break;
+        }
+        let at = rest.find(part)?;
+        caps.push(rest[..at].to_string());
+        rest = &rest[at + part.len()..];
+    }
+    if !rest.is_empty() {
+        return None;
+    }
+    let mut out = replacement.to_string();
+    for (i, c) in caps.iter().enumerate().rev() {
+        out = out.replace(&format!("${}", i + 1), c);
+    }
+    Some(out)
+}
+
+/// Maps one parameter path through a key map.
+pub fn map_key(map: &KeyMap, path: &str) -> String {
+    let mut key = path.to_string();
+    for (p, r) in map {
+        if let Some(k) = glob_replace(p, r, &key) {
+            key = k;
+        }
+    }
+    key
+}
+
+impl CompiledModel {
+    /// Builds the model with PyTorch's default initialisation drawn from `seed`.
+    pub fn new(graph: Graph, seed: u32, device: &Device) -> Self {
+        let specs = graph.parameters();
+        let mut rng = NumpyRng::new(&Seed::Array(vec![seed, 0x6d6f64]));
+        let params = specs
+            .iter()
+            .map(|s| {
+                let n: usize = s.shape.iter().product();
+                let values: Vec<f32> = match s.init {
+                    Init::KaimingUniform { fan_in } | Init::BiasUniform { fan_in } => {
+                        // Kaiming uniform with a = √5 has bound √(6/((1+5)·fan_in)) = 1/√fan_in,
+                        // the same bound as PyTorch's default bias initialisation.
+                        let bound = 1.0 / (fan_in.max(1) as f64).sqrt();
+                        (0..n).map(|_| ((2.0 * rng.random_sample() - 1.0) * bound) as f32).collect()
+                    }
+                    Init::Ones => vec![1.0; n],
+                    Init::Zeros => vec![0.0; n],
+                    Init::Constant(c) => vec![c as f32; n],
+                };
+                Param::from_tensor(Tensor::<4>::from_data(TensorData::new(values, rank4(&s.shape)), device))
+            })
+            .collect();
+        let index = specs.iter().enumerate().map(|(i, s)| (s.path.clone(), i)).collect();
+        CompiledModel { params, meta: ModelMeta { graph, specs, index } }
+    }
+
+    /// The graph this model runs.
+    pub fn graph(&self) -> &Graph {
+        &self.meta.graph
+    }
+
+    /// Parameter and buffer layout.
+    pub fn param_specs(&self) -> &[ParamSpec] {
+        &self.meta.specs
+    }
+
+    /// Replaces every parameter with the checkpoint's tensor of the mapped name. Errors list
+    /// every missing, unexpected and shape-mismatched key at once.
+    pub fn load_safetensors(self, path: &Path, map: &KeyMap) -> Result<Self, ModelError> {
+        let tensors = read_safetensors(path).map_err(|e| ModelError::Weights(e.to_string()))?;
+        self.load_tensors(&tensors, map, &path.display().to_string())
+    }
+
+    /// As [`CompiledModel::load_safetensors`], from tensors already read.
+    pub fn load_tensors(
+        mut self,
+        tensors: &BTreeMap<String, StTensor>,
+        map: &KeyMap,
+        source: &str,
+    ) -> Result<Self, ModelError> {
+        let mut problems = Vec::new();
+        let mut used = std::collections::BTreeSet::new();
+        for (i, spec) in self.meta.specs.iter().enumerate() {
+            let key = map_key(map, &spec.path);
+            match tensors.get(&key) {
+                None => problems.push(format!("missing `{key}` (for `{}`, shape {:?})", spec.path, spec.shape)),
+                Some(t) if t.shape != spec.shape => {
+                    problems.push(format!("`{key}` has shape {:?} but `{}` needs {:?}", t.shape, spec.path, spec.shape))
+                }
+                Some(t) => {
+                    used.insert(key.clone());
+                    let device = self.params[i].val().device();
+                    let values: Vec<f32> = t.data.iter().map(|&v| v as f32).collect();
+                    self.params[i] = Param::from_tensor(Tensor::<4>::from_data(
+                        TensorData::new(values, rank4(&spec.shape)),
+                        &device,
+                    ));
+                }
+            }
+        }
+        for k in tensors.keys() {
+            if !used.contains(k) && !k.ends_with("num_batches_tracked") {
+                problems.push(format!("unexpected `{k}` (no parameter of the spec maps to it)"));
+            }
+        }
+        if problems.is_empty() {
+            Ok(self)
+        } else {
+            Err(ModelError::Weights(format!(
+                "weights from {source} do not fit the spec:\n  - {}",
+                problems.join("\n  - ")
+            )))
+        }
+    }
+
+    fn param(&self, path: &str) -> Tensor<4> {
+        let i = self.meta.index[path];
+        self.params[i].val()
+    }
+
+    fn param1(&self, path: &str) -> Tensor<1> {
+        let t = self.param(path);
+        let n = t.dims()[0];
+        t.reshape([n])
+    }
+
+    /// Runs the graph on `inputs` (in the order of the graph's inputs) and returns every value:
+    /// inputs first, then one per node. `train` selects batch statistics for batch norm; dropout
+    /// with `p > 0` in training needs the trainer's seeded generator and is refused here.
+    pub fn forward_all(&self, inputs: Vec<Tensor<4>>, train: bool) -> Result<Vec<Tensor<4>>, ModelError> {
+        let g = &self.meta.graph;
+        if inputs.len() != g.inputs.len() {
+            return Err(ModelError::Input {
+                name: g.inputs.iter().map(|i| i.name.clone()).collect::<Vec<_>>().join(", "),
+                message: format!("the network takes {} inputs, got {}", g.inputs.len(), inputs.len()),
+            });
+        }
+        for (x, spec) in inputs.iter().zip(&g.inputs) {
+            if x.dims()[1] != spec.channels {
+                return Err(ModelError::Input {
+                    name: spec.name.clone(),
+                    message: format!("expected {} channels, got shape {:?}", spec.channels, x.dims()),
+                });
+            }
+        }
+        let mut values: Vec<Tensor<4>> = inputs;
+        for node in &g.nodes {
+            let a = |i: usize| values[node.args[i]].clone();
+            let p = |name: &str| format!("{}.{name}", node.path);
+            let out = match &node.op {
+                Op::Conv2d { stride, padding, dilation, groups, bias, padding_mode, .. } => {
+                    let x = match padding_mode {
+                        PadMode::Zeros => a(0),
+                        mode => pad_sides(a(0), *padding, *padding, *padding, *padding, *mode),
+                    };
+                    let pad = if *padding_mode == PadMode::Zeros { *padding } else { 0 };
+                    let b = bias.then(|| self.param1(&p("bias")));
+                    conv2d(
+                        x,
+                        self.param(&p("weight")),
+                        b,
+                        ConvOptions::new([*stride; 2], [pad; 2], [*dilation; 2], *groups),
+                    )
+                }
+                Op::ConvTranspose2d { stride, padding, output_padding, bias, .. } => {
+                    let b = bias.then(|| self.param1(&p("bias")));
+                    let opts = ConvTransposeOptions::new([*stride; 2], [*padding; 2], [*output_padding; 2], [1, 1], 1);
+                    conv_transpose2d(a(0), self.param(&p("weight")), b, opts)
+                }
+                Op::InstanceNorm { channels, eps, affine } => {
+                    let x = a(0);
+                    let mean = x.clone().mean_dim(3).mean_dim(2);
+                    let centred = x - mean;
+                    let var = (centred.clone() * centred.clone()).mean_dim(3).mean_dim(2);
+                    let y = centred / (var + *eps).sqrt();
+                    if *affine {
+                        let w = self.param1(&p("weight")).reshape([1, *channels, 1, 1]);
+                        let b = self.param1(&p("bias")).reshape([1, *channels, 1, 1]);
+                        y * w + b
+                    } else {
+                        y
+                    }
+                }
+                Op::BatchNorm { channels, eps, .. } => {
+                    let x = a(0);
+                    let (mean, var) = if train {
+                        let mean = x.clone().mean_dim(0).mean_dim(2).mean_dim(3);
+                        let c = x.clone() - mean.clone();
+                        (mean, (c.clone() * c).mean_dim(0).mean_dim(2).mean_dim(3))
+                    } else {
+                        (
+                            self.param1(&p("running_mean")).reshape([1, *channels, 1, 1]),
+                            self.param1(&p("running_var")).reshape([1, *channels, 1, 1]),
+                        )
+                    };
+                    let w = self.param1(&p("weight")).reshape([1, *channels, 1, 1]);
+                    let b = self.param1(&p("bias")).reshape([1, *channels, 1, 1]);
+                    (x - mean) / (var + *eps).sqrt() * w + b
+                }
+                Op::LeakyRelu { slope } => activation::leaky_relu(a(0), *slope),
+                Op::Relu => activation::relu(a(0)),
+                Op::Sigmoid => activation::sigmoid(a(0)),
+                Op::Tanh => activation::tanh(a(0)),
+                Op::Gelu => activation::gelu(a(0)),
+                Op::Prelu { .. } => activation::prelu(a(0), self.param1(&p("weight"))),
+                Op::AvgPool { kernel, stride } => avg_pool2d(
+                    a(0),
+                    AvgPoolOptions::new([*kernel; 2]).with_stride([*stride; 2]).with_count_include_pad(true),
+                ),
+                Op::MaxPool { kernel, stride } => {
+                    max_pool2d(a(0), MaxPoolOptions::new([*kernel; 2]).with_stride([*stride; 2]))
+                }
+                Op::Dropout { p } => {
+                    if train && *p > 0.0 {
+                        return Err(ModelError::Unsupported(format!(
+                            "dropout with p = {p} in training at `{}` needs the trainer's seeded generator",
+                            node.path
+                        )));
+                    }
+                    a(0)
+                }
+                Op::Concat => Tensor::cat(node.args.iter().map(|&i| values[i].clone()).collect(), 1),
+                Op::Add => a(0) + a(1),
+                Op::Sub => a(0) - a(1),
+                Op::Mul => a(0) * a(1),
+                Op::Scale { factor } => a(0) * *factor,
+                Op::PadToMatch { mode } => {
+                    let (x, like) = (a(0), a(1));
+                    let [_, _, h, w] = x.dims();
+                    let [_, _, th, tw] = like.dims();
+                    if *mode == PadMode::Reflect && ((tw > w && tw - w >= w) || (th > h && th - h >= h)) {
+                        return Err(ModelError::Unsupported(format!(
+                            "`{}`: reflect padding from {h}x{w} to {th}x{tw} needs padding smaller than the size",
+                            node.path
+                        )));
+                    }
+                    let x = if tw > w { pad_sides(x, 0, 0, 0, tw - w, *mode) } else { x.narrow(3, 0, tw) };
+                    if th > h {
+                        pad_sides(x, 0, th - h, 0, 0, *mode)
+                    } else {
+                        x.narrow(2, 0, th)
+                    }
+                }
+                Op::PixelShuffle { factor } => {
+                    let x = a(0);
+                    let [b, c, h, w] = x.dims();
+                    let r = *factor;
+                    x.reshape([b, c / (r * r), r, r, h, w]).permute([0, 1, 4, 2, 5, 3]).reshape([
+                        b,
+                        c / (r * r),
+                        h * r,
+                        w * r,
+                    ])
+                }
+                Op::PixelUnshuffle { factor } => {
+                    let x = a(0);
+                    let [b, c, h, w] = x.dims();
+                    let r = *factor;
+                    x.reshape([b, c, h / r, r, w / r, r]).permute([0, 1, 3, 5, 2, 4]).reshape([
+                        b,
+                        c * r * r,
+                        h / r,
+                        w / r,
+                    ])
+                }
+            };
+            values.push(out);
+        }
+        Ok(values)
+    }
+
+    /// The named outputs of the graph.
+    pub fn forward(&self, inputs: Vec<Tensor<4>>, train: bool) -> Result<BTreeMap<String, Tensor<4>>, ModelError> {
+        let values = self.forward_all(inputs, train)?;
+        Ok(self.meta.graph.outputs.iter().map(|(n, id)| (n.clone(), values[*id].clone())).collect())
+    }
+}
+
+/// Pads `top`/`bottom` rows and `left`/`right` columns with zeros, reflection (without the
+/// edge, as PyTorch's `reflect`) or replication.
+pub fn pad_sides(x: Tensor<4>, top: usize, bottom: usize, left: usize, right: usize, mode: PadMode) -> Tensor<4> {
+    let side = |x: Tensor<4>, dim: usize, before: usize, after: usize| -> Tensor<4> {
+        if before == 0 && after == 0 {
+            return x;
+        }
+        let n = x.dims()[dim];
+        let edge = |start: usize, len: usize| x.clone().narrow(dim, start, len.max(1)).flip([dim as isize]);
+        let (pre, post) = match mode {
+            PadMode::Zeros => {
+                let mut s = x.dims();
+                s[dim] = before;
+                let pre = Tensor::<4>::zeros(s, &x.device());
+                s[dim] = after;
+                (pre, Tensor::<4>::zeros(s, &x.device()))
+            }
+            // Slices of length 0 are not allowed: a side without padding takes a dummy
+            // one-element slice that is dropped below.
+            PadMode::Reflect => (edge(1, before), edge(n.saturating_sub(1 + after), after)),
+            PadMode::Replicate => {
+                let first = x.clone().narrow(dim, 0, 1);
+                let last = x.clone().narrow(dim, n - 1, 1);
+                let rep = |t: Tensor<4>, k: usize| Tensor::cat(vec![t; k.max(1)], dim);
+                (rep(first, before), rep(last, after))
+            }
+        };
+        let mut parts = Vec::new();
+        if before > 0 {
+            parts.push(pre);
+        }
+        parts.push(x);
+        if after > 0 {
+            parts.push(post);
+        }
+        Tensor::cat(parts, dim)
+    };
+    let x = side(x, 2, top, bottom);
+    side(x, 3, left, right)
+}
+
+/// One RMSprop step as PyTorch computes it (`alpha`, `eps` outside the square root, no
+/// momentum, no centring): `v = α·v + (1 − α)·g²`, `p = p − lr·g/(√v + ε)`; weight decay adds
+/// `wd·p` to `g` first. Parameters without a gradient are skipped, as PyTorch skips them.
+pub struct RmsProp {
+    pub lr: f64,
+    pub alpha: f64,
+    pub eps: f64,
+    pub weight_decay: f64,
+    square_avg: Vec<Option<Vec<f64>>>,
+}
+
+impl RmsProp {
+    pub fn new(lr: f64, alpha: f64, eps: f64, weight_decay: f64) -> Self {
+        RmsProp { lr, alpha, eps, weight_decay, square_avg: Vec::new() }
+    }
+
+    /// Updates host copies of the parameters in place from their gradients.
+    pub fn step(&mut self, params: &mut [Vec<f64>], grads: &[Option<Vec<f64>>]) {
+        self.square_avg.resize(params.len(), None);
+        for ((p, g), v) in params.iter_mut().zip(grads).zip(self.square_avg.iter_mut()) {
+            let Some(g) = g else { continue };
+            let v = v.get_or_insert_with(|| vec![0.0; p.len()]);
+            for i in 0..p.len() {
+                let gi = g[i] + self.weight_decay * p[i];
+                v[i] = self.alpha * v[i] + (1.0 - self.alpha) * gi * gi;
+                p[i] -= self.lr * gi / (v[i].sqrt() + self.eps);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_maps_rewrite_with_captures() {
+        let map: KeyMap = vec![("up.*.conv.*".into(), "decoder.$1.block.$2".into())];
+        assert_eq!(map_key(&map, "up.3.conv.weight"), "decoder.3.block.weight");
+        assert_eq!(map_key(&map, "down.0.weight"), "down.0.weight");
+    }
+
+    #[test]
+    fn reflect_padding_matches_pytorch() {
+        let device = Device::flex();
+        let x = Tensor::<4>::from_data(TensorData::new(vec![1.0f32, 2.0, 3.0], [1, 1, 1, 3]), &device);
+        let y = pad_sides(x, 0, 0, 2, 1, PadMode::Reflect).into_data().try_to_vec::<f32>().unwrap();
+        // torch.nn.functional.pad([1, 2, 3], (2, 1), mode="reflect") == [3, 2, 1, 2, 3, 2]
+        assert_eq!(y, vec![3.0, 2.0, 1.0, 2.0, 3.0, 2.0]);
+    }
+}

@@ -1,0 +1,277 @@
+//! `mcmr parity`: a compiled spec against the official code's tensors.
+//!
+//! A fixture folder (the layout of `shared/fixtures/parity/<model>/<config>/`) holds
+//! `weights.safetensors` (the official `state_dict`), `inputs.safetensors` (by forward-argument
+//! name), `outputs.safetensors` (outputs by name and `act.<module path>.call0` activations),
+//! `target.safetensors`, `grads.safetensors` (`grad.<param>`, before any clipping) and
+//! `weights_after_step.safetensors`. The spec's `parity` section names the loss and optimiser of
+//! the official training step, e.g. `loss = l1(output, target)` and
+//! `optimizer = rmsprop(lr = 1e-3, alpha = 0.99, eps = 1e-8)`.
+//!
+//! Every comparison reports `max_abs = max|a − b|` and `rel = max|a − b| / max|b|`; gradients
+//! also report the global relative L2 error over all gradients (`grads_global_rel_l2`).
+
+use crate::io::safetensors::{read_safetensors, StTensor};
+use crate::model::{CompiledModel, KeyMap, RmsProp};
+use burn::tensor::{Device, Tensor, TensorData};
+use mcmr_dsl::ast::{Entry, ExprKind, Spec};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Official gradients smaller than this are in RMSprop's float32 noise regime (see
+/// [`ParityReport::step_noise_entries`]).
+pub const NOISE_GRAD: f64 = 1e-6;
+
+/// One comparison.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Diff {
+    pub max_abs: f64,
+    pub rel: f64,
+}
+
+/// Tolerances of a parity run.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+pub struct Tolerances {
+    /// Outputs and activations, relative.
+    pub forward_rel: f64,
+    /// Gradients, relative per tensor.
+    pub grad_rel: f64,
+    /// Weights after one optimiser step, absolute.
+    pub step_abs: f64,
+}
+
+impl Default for Tolerances {
+    fn default() -> Self {
+        Tolerances { forward_rel: 1e-4, grad_rel: 1e-3, step_abs: 1e-5 }
+    }
+}
+
+/// The parity report (`mcmr parity --json`).
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct ParityReport {
+    pub outputs: BTreeMap<String, Diff>,
+    pub activations: BTreeMap<String, Diff>,
+    pub grads: BTreeMap<String, Diff>,
+    pub grads_global_rel_l2: Option<f64>,
+    /// Per tensor, over the entries whose official gradient is at least `NOISE_GRAD`.
+    pub step: BTreeMap<String, Diff>,
+    /// Entries whose official |gradient| is below `NOISE_GRAD`: there RMSprop's first step
+    /// `lr·g/(√(1−α)·|g| + ε)` amplifies float32 rounding of `g` (by about 2.5e4 at |g| = 1e-7),
+    /// so they are held to `2·lr` instead of the step tolerance.
+    pub step_noise_entries: usize,
+    pub step_noise_max_abs: f64,
+    pub loss: Option<(f64, f64)>,
+    pub tolerances: Tolerances,
+    pub pass: bool,
+    pub notes: Vec<String>,
+}
+
+fn diff(a: &[f64], b: &[f64]) -> Diff {
+    let max_abs = a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max);
+    let scale = b.iter().map(|v| v.abs()).fold(0.0, f64::max);
+    Diff { max_abs, rel: if scale > 0.0 { max_abs / scale } else { max_abs } }
+}
+
+fn host(t: Tensor<4>) -> Vec<f64> {
+    t.into_data().convert::<f64>().try_to_vec::<f64>().expect("float data")
+}
+
+fn tensor(t: &StTensor, device: &Device) -> Result<Tensor<4>, String> {
+    let mut s = [1usize; 4];
+    if t.shape.len() > 4 {
+        return Err(format!("a tensor of rank {} cannot be a network input", t.shape.len()));
+    }
+    // Left-pad to rank 4 (a [B, H, W] target becomes [B, 1, H, W]).
+    let off = 4 - t.shape.len();
+    s[off..].copy_from_slice(&t.shape);
+    let data: Vec<f32> = t.data.iter().map(|&v| v as f32).collect();
+    Ok(Tensor::<4>::from_data(TensorData::new(data, s), device))
+}
+
+/// The training step the spec's `parity` section declares.
+struct StepSpec {
+    loss: String,
+    output: String,
+    target: String,
+    optimizer: RmsProp,
+}
+
+fn step_spec(spec: &Spec) -> Result<Option<StepSpec>, String> {
+    let Some(sec) = spec.sections.iter().find(|s| s.kind.name == "parity") else { return Ok(None) };
+    let (mut loss, mut opt) = (None, None);
+    for e in &sec.entries {
+        if let Entry::Setting { key, value, .. } = e {
+            match (key.as_str(), &value.kind) {
+                ("loss", ExprKind::Call { name, args, .. }) => {
+                    let names: Vec<String> = args
+                        .iter()
+                        .filter_map(|a| if let ExprKind::Name(n) = &a.value.kind { Some(n.clone()) } else { None })
+                        .collect();
+                    if names.len() != 2 || !["l1", "mse"].contains(&name.name.as_str()) {
+                        return Err("parity `loss` must be `l1(output, target)` or `mse(output, target)`".into());
+                    }
+                    loss = Some((name.name.clone(), names[0].clone(), names[1].clone()));
+                }
+                ("optimizer", ExprKind::Call { name, args, .. }) if name.name == "rmsprop" => {
+                    let mut o = RmsProp::new(1e-2, 0.99, 1e-8, 0.0);
+                    for a in args {
+                        let v = match a.value.kind {
+                            ExprKind::Float(f) => f,
+                            ExprKind::Int(i) => i as f64,
+                            _ => return Err("rmsprop arguments must be numbers".into()),
+                        };
+                        match a.name.as_ref().map(|n| n.name.as_str()) {
+                            Some("lr") => o.lr = v,
+                            Some("alpha") => o.alpha = v,
+                            Some("eps") => o.eps = v,
+                            Some("weight_decay") => o.weight_decay = v,
+                            other => return Err(format!("rmsprop has no argument {other:?}")),
+                        }
+                    }
+                    opt = Some(o);
+                }
+                ("optimizer", _) => return Err("parity `optimizer` supports `rmsprop(...)` so far".into()),
+                (k, _) => return Err(format!("unknown parity setting `{k}` (expected `loss` or `optimizer`)")),
+            }
+        }
+    }
+    match (loss, opt) {
+        (Some((loss, output, target)), Some(optimizer)) => Ok(Some(StepSpec { loss, output, target, optimizer })),
+        _ => Err("the parity section needs both `loss` and `optimizer`".into()),
+    }
+}
+
+/// Runs forward, backward and one optimiser step of the compiled spec against a fixture.
+pub fn run(
+    spec: &Spec,
+    model: CompiledModel,
+    fixture: &Path,
+    map: &KeyMap,
+    tol: Tolerances,
+) -> Result<ParityReport, String> {
+    let read = |name: &str| read_safetensors(&fixture.join(name)).map_err(|e| e.to_string());
+    let device = Device::flex().autodiff();
+    let weights = read("weights.safetensors")?;
+    let model = model
+        .load_tensors(&weights, map, &fixture.join("weights.safetensors").display().to_string())
+        .map_err(|e| e.to_string())?;
+    let graph = model.graph().clone();
+    let inputs = read("inputs.safetensors")?;
+    let mut xs = Vec::new();
+    for i in &graph.inputs {
+        let t = inputs.get(&i.name).ok_or_else(|| {
+            format!(
+                "inputs.safetensors has no `{}` (it has {})",
+                i.name,
+                inputs.keys().cloned().collect::<Vec<_>>().join(", ")
+            )
+        })?;
+        xs.push(tensor(t, &device)?);
+    }
+    let values = model.forward_all(xs, true).map_err(|e| e.to_string())?;
+    let expected = read("outputs.safetensors")?;
+    let mut notes = Vec::new();
+    let mut outputs = BTreeMap::new();
+    for (name, id) in &graph.outputs {
+        match expected.get(name) {
+            Some(t) => {
+                outputs.insert(name.clone(), diff(&host(values[*id].clone()), &t.data));
+            }
+            None => notes.push(format!("output `{name}` is not in outputs.safetensors")),
+        }
+    }
+    let mut activations = BTreeMap::new();
+    for (path, id) in &graph.activations {
+        let key = format!("act.{path}.call0");
+        if let Some(t) = expected.get(&key) {
+            activations.insert(key, diff(&host(values[*id].clone()), &t.data));
+        }
+    }
+    let unmapped = expected.keys().filter(|k| k.starts_with("act.") && !activations.contains_key(*k)).count();
+    if unmapped > 0 {
+        notes.push(format!("{unmapped} fixture activations have no block call with that instance path"));
+    }
+    let mut report = ParityReport {
+        outputs,
+        activations,
+        grads: BTreeMap::new(),
+        grads_global_rel_l2: None,
+        step: BTreeMap::new(),
+        step_noise_entries: 0,
+        step_noise_max_abs: 0.0,
+        loss: None,
+        tolerances: tol,
+        pass: false,
+        notes,
+    };
+    if let Some(step) = step_spec(spec)? {
+        let out_id =
+            graph.outputs.iter().find(|(n, _)| *n == step.output).map(|(_, id)| *id).ok_or_else(|| {
+                format!("the parity loss uses `{}`, which is not an output of the network", step.output)
+            })?;
+        let targets = read("target.safetensors")?;
+        let target = targets.get(&step.target).ok_or_else(|| format!("target.safetensors has no `{}`", step.target))?;
+        let out = values[out_id].clone();
+        let target = tensor(target, &device)?.reshape(out.dims());
+        let d = out - target;
+        let loss = match step.loss.as_str() {
+            "l1" => d.abs().mean(),
+            _ => (d.clone() * d).mean(),
+        };
+        let loss_value = loss.clone().into_data().convert::<f64>().try_to_vec::<f64>().expect("loss")[0];
+        if let Some(l) = expected.get("loss") {
+            report.loss = Some((loss_value, l.data[0]));
+        }
+        let grads = loss.backward();
+        let want_grads = read("grads.safetensors")?;
+        let after = read("weights_after_step.safetensors")?;
+        let (mut num, mut den) = (0.0, 0.0);
+        let mut host_params = Vec::new();
+        let mut host_grads = Vec::new();
+        let specs = model.param_specs().to_vec();
+        for (i, s) in specs.iter().enumerate() {
+            let key = crate::model::map_key(map, &s.path);
+            let p = model.params[i].val();
+            let g = p.grad(&grads).map(|g| g.into_data().convert::<f64>().try_to_vec::<f64>().expect("grad"));
+            if let (Some(g), Some(w)) = (&g, want_grads.get(&format!("grad.{key}"))) {
+                report.grads.insert(key.clone(), diff(g, &w.data));
+                num += g.iter().zip(&w.data).map(|(a, b)| (a - b).powi(2)).sum::<f64>();
+                den += w.data.iter().map(|b| b * b).sum::<f64>();
+            }
+            host_params.push(host(p.inner()));
+            host_grads.push(g);
+        }
+        report.grads_global_rel_l2 = Some(if den > 0.0 { (num / den).sqrt() } else { num.sqrt() });
+        let mut opt = step.optimizer;
+        let lr = opt.lr;
+        opt.step(&mut host_params, &host_grads);
+        for (s, p) in specs.iter().zip(&host_params) {
+            let key = crate::model::map_key(map, &s.path);
+            let (Some(w), Some(g)) = (after.get(&key), want_grads.get(&format!("grad.{key}"))) else { continue };
+            let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+            for ((a, b), gi) in p.iter().zip(&w.data).zip(&g.data) {
+                if gi.abs() >= NOISE_GRAD {
+                    ours.push(*a);
+                    theirs.push(*b);
+                } else {
+                    report.step_noise_entries += 1;
+                    report.step_noise_max_abs = report.step_noise_max_abs.max((a - b).abs());
+                }
+            }
+            report.step.insert(key, diff(&ours, &theirs));
+        }
+        if report.step_noise_max_abs > 2.0 * lr {
+            report.notes.push(format!("noise-regime step entries differ by {:.3e} > 2·lr", report.step_noise_max_abs));
+        }
+    } else {
+        report
+            .notes
+            .push("the spec has no `parity` section: gradients and the optimiser step were not compared".into());
+    }
+    report.pass = !report.outputs.is_empty()
+        && report.outputs.values().chain(report.activations.values()).all(|d| d.rel <= tol.forward_rel)
+        && report.grads.values().all(|d| d.rel <= tol.grad_rel)
+        && report.step.values().all(|d| d.max_abs <= tol.step_abs)
+        && !report.notes.iter().any(|n| n.starts_with("noise-regime"));
+    Ok(report)
+}

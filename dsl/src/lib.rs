@@ -9,6 +9,7 @@
 pub mod ast;
 pub mod check;
 pub mod diag;
+pub mod fmt;
 pub mod ir;
 mod parse;
 pub mod prims;

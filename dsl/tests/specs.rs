@@ -39,3 +39,47 @@ fn unet_has_the_official_parameter_count() {
         ]
     );
 }
+
+fn fmt_text(text: &str) -> String {
+    let s = mcmr_dsl::parse(text).unwrap_or_else(|d| panic!("{}", d.render(text, "input")));
+    mcmr_dsl::fmt::format(&s, text)
+}
+
+#[test]
+fn formatting_is_idempotent_and_keeps_comments() {
+    let messy = "// header comment\nblock b(c:int,d:float=0.5){\n  input x:[c,H,W]\n\n\n  // own-line comment\n  y=conv2d(x,c*2,kernel=3,padding=(1)) as conv.{c-1}  // trailing\n  output o = leaky_relu(y, slope=d)\n}\nnetwork n(k:int=2){input x:[1,H,W]\n for i in 0..k { x = b(x, 1) as blk.{i} }\noutput y = x}\nexperiment e {\n lr = 1e-4 // learning rate\n data { source = \"phantom\" }\n}\n";
+    let once = fmt_text(messy);
+    assert_eq!(fmt_text(&once), once, "not idempotent:\n{once}");
+    for needle in [
+        "// header comment",
+        "// own-line comment",
+        "// trailing",
+        "// learning rate",
+        "padding = 1",
+        "lr = 1e-4",
+        "as conv.{c - 1}",
+    ] {
+        assert!(once.contains(needle), "lost `{needle}`:\n{once}");
+    }
+    assert!(once.contains("    input x: [c, H, W]\n\n    // own-line comment\n"), "{once}");
+}
+
+#[test]
+fn every_spec_in_the_repository_is_formatted() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../papers");
+    let mut stack = vec![root];
+    let mut seen = 0;
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "mcmr") {
+                let text = std::fs::read_to_string(&p).unwrap();
+                assert_eq!(fmt_text(&text), text, "{} is not formatted: run `mcmr fmt {}`", p.display(), p.display());
+                seen += 1;
+            }
+        }
+    }
+    assert!(seen >= 1);
+}

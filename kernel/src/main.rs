@@ -111,6 +111,13 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Format a spec in place (or check that it is formatted).
+    Fmt {
+        files: Vec<PathBuf>,
+        /// Do not write; exit 1 if a file is not formatted.
+        #[arg(long)]
+        check: bool,
+    },
     /// Compare a compiled spec with the official code's tensors in a fixture folder.
     Parity {
         spec: PathBuf,
@@ -307,6 +314,29 @@ fn run(cli: Cli) -> Result<()> {
                 for (block, n) in g.block_counts() {
                     say!("  {block}: {n}");
                 }
+            }
+        }
+        Command::Fmt { files, check } => {
+            anyhow::ensure!(!files.is_empty(), "give at least one spec file");
+            let mut unformatted = Vec::new();
+            for file in &files {
+                let text =
+                    std::fs::read_to_string(file).with_context(|| format!("cannot read `{}`", file.display()))?;
+                let spec = mcmr_dsl::parse(&text)
+                    .map_err(|d| anyhow::anyhow!("{}", d.render(&text, &file.display().to_string())))?;
+                let formatted = mcmr_dsl::fmt::format(&spec, &text);
+                if formatted != text {
+                    if check {
+                        unformatted.push(file.display().to_string());
+                    } else {
+                        mcmr::io::write_atomic(file, formatted.as_bytes())?;
+                        say!("formatted {}", file.display());
+                    }
+                }
+            }
+            if !unformatted.is_empty() {
+                eprintln!("not formatted (run `mcmr fmt` on them): {}", unformatted.join(", "));
+                std::process::exit(1);
             }
         }
         Command::Parity { spec, fixture, variant, params, network, json } => {

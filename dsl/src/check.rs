@@ -69,6 +69,8 @@ struct Frame {
     prefix: String,
     outputs: Vec<(String, Value, Span)>,
     is_network: bool,
+    /// For block frames: the call being expanded and the block's name.
+    call: Option<(Span, String)>,
 }
 
 struct Builder<'a> {
@@ -184,7 +186,7 @@ pub fn elaborate(
         depth: 0,
     };
     let mut frame =
-        Frame { vars: HashMap::new(), read: HashSet::new(), prefix: String::new(), outputs: vec![], is_network: true };
+        Frame { vars: HashMap::new(), read: HashSet::new(), prefix: String::new(), outputs: vec![], is_network: true, call: None };
     for p in &main.params {
         let given = settings.iter().rev().find(|(k, _, _)| *k == p.name.name);
         let value = match (given, &p.default) {
@@ -199,7 +201,7 @@ pub fn elaborate(
                     )
                     .with_help(format!("pass `--param {}=...` or give it a default", p.name.name)),
                 );
-                None
+                Some(Value::Poison)
             }
         };
         if let Some(v) = value {
@@ -319,10 +321,14 @@ impl<'a> Builder<'a> {
                         {
                             if *got as i64 != *want {
                                 let got = *got;
-                                self.err(
-                                    *span,
-                                    format!("input `{}` expects {want} channels but the call passes {got}", name.name),
-                                    "channel mismatch",
+                                let (at, block) = frame.call.clone().unwrap_or((*span, String::new()));
+                                self.errors.push(
+                                    Diagnostic::error(
+                                        at,
+                                        format!("input `{}` of `{block}` expects {want} channels but the call passes {got}", name.name),
+                                        "channel mismatch",
+                                    )
+                                    .with_help(format!("`{block}` declares `input {}` with {want} channels", name.name)),
                                 );
                             }
                         }
@@ -896,10 +902,7 @@ impl<'a> Builder<'a> {
         let mut inner = Frame {
             vars: HashMap::new(),
             read: HashSet::new(),
-            prefix: path.clone(),
-            outputs: vec![],
-            is_network: false,
-        };
+            prefix: path.clone(), outputs: vec![], is_network: false, call: Some((span, name.name.clone())) };
         for (slot, ty) in &slots {
             match bound.remove(slot) {
                 Some(v) => {

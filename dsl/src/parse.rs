@@ -35,6 +35,8 @@ fn rule_name(r: &Rule) -> String {
             "a statement (`input`, `output`, `let`, `for` or `name = ...`)".into()
         }
         Rule::setting | Rule::dotted | Rule::entry => "a setting `key = value` or a nested section".into(),
+        // Operators and the `as` clause could follow almost anything: listing them is noise.
+        Rule::add_op | Rule::mul_op | Rule::cmp_op | Rule::instance | Rule::neg => String::new(),
         other => format!("{other:?}").replace('_', " "),
     }
 }
@@ -48,10 +50,14 @@ pub fn parse(source: &str) -> Result<Spec, Diagnostic> {
         };
         let expected = match &e.variant {
             pest::error::ErrorVariant::ParsingError { positives, .. } => {
-                let mut names: Vec<String> = positives.iter().map(rule_name).collect();
+                let mut names: Vec<String> = positives.iter().map(rule_name).filter(|n| !n.is_empty()).collect();
                 names.sort();
                 names.dedup();
-                names.join(" or ")
+                if names.is_empty() {
+                    "an operator or the end of the expression".into()
+                } else {
+                    names.join(" or ")
+                }
             }
             pest::error::ErrorVariant::CustomError { message } => message.clone(),
         };

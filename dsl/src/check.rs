@@ -80,10 +80,13 @@ struct Builder<'a> {
     errors: Vec<Diagnostic>,
     warnings: Vec<Diagnostic>,
     depth: usize,
+    executed: usize,
 }
 
 const MAX_DEPTH: usize = 64;
 const MAX_LOOP: i64 = 100_000;
+/// Statements executed in all (loops unrolled, blocks inlined) before elaboration gives up.
+const MAX_STATEMENTS: usize = 1_000_000;
 
 /// Elaborates network `network` (default: the last `network` of the spec) with the parameter
 /// overrides of `variant` (a `variant NAME { param = value }` section) and then `overrides`.
@@ -184,9 +187,16 @@ pub fn elaborate(
         errors,
         warnings: Vec::new(),
         depth: 0,
+        executed: 0,
     };
-    let mut frame =
-        Frame { vars: HashMap::new(), read: HashSet::new(), prefix: String::new(), outputs: vec![], is_network: true, call: None };
+    let mut frame = Frame {
+        vars: HashMap::new(),
+        read: HashSet::new(),
+        prefix: String::new(),
+        outputs: vec![],
+        is_network: true,
+        call: None,
+    };
     for p in &main.params {
         let given = settings.iter().rev().find(|(k, _, _)| *k == p.name.name);
         let value = match (given, &p.default) {
@@ -311,6 +321,24 @@ impl<'a> Builder<'a> {
 
     fn exec(&mut self, frame: &mut Frame, stmts: &[Stmt]) {
         for s in stmts {
+            self.executed += 1;
+            if self.executed > MAX_STATEMENTS {
+                if self.executed == MAX_STATEMENTS + 1 {
+                    let span = match s {
+                        Stmt::Input { span, .. }
+                        | Stmt::Output { span, .. }
+                        | Stmt::Let { span, .. }
+                        | Stmt::For { span, .. }
+                        | Stmt::Assign { span, .. } => *span,
+                    };
+                    self.err(
+                        span,
+                        format!("the network unrolls to more than {MAX_STATEMENTS} statements"),
+                        "stopped here",
+                    );
+                }
+                return;
+            }
             match s {
                 Stmt::Input { name, channels, dims, span } => {
                     let ch = self.eval(frame, channels, None);
@@ -325,10 +353,16 @@ impl<'a> Builder<'a> {
                                 self.errors.push(
                                     Diagnostic::error(
                                         at,
-                                        format!("input `{}` of `{block}` expects {want} channels but the call passes {got}", name.name),
+                                        format!(
+                                            "input `{}` of `{block}` expects {want} channels but the call passes {got}",
+                                            name.name
+                                        ),
                                         "channel mismatch",
                                     )
-                                    .with_help(format!("`{block}` declares `input {}` with {want} channels", name.name)),
+                                    .with_help(format!(
+                                        "`{block}` declares `input {}` with {want} channels",
+                                        name.name
+                                    )),
                                 );
                             }
                         }
@@ -336,6 +370,13 @@ impl<'a> Builder<'a> {
                     }
                     let _ = dims;
                     match ch {
+                        Value::Int(c) if c > 1 << 20 => {
+                            self.err(
+                                channels.span,
+                                format!("{c} channels is more than {}", 1 << 20),
+                                "too many channels",
+                            );
+                        }
                         Value::Int(c) if c > 0 => {
                             let id = self.graph.inputs.len();
                             if !self.graph.nodes.is_empty() {
@@ -902,7 +943,11 @@ impl<'a> Builder<'a> {
         let mut inner = Frame {
             vars: HashMap::new(),
             read: HashSet::new(),
-            prefix: path.clone(), outputs: vec![], is_network: false, call: Some((span, name.name.clone())) };
+            prefix: path.clone(),
+            outputs: vec![],
+            is_network: false,
+            call: Some((span, name.name.clone())),
+        };
         for (slot, ty) in &slots {
             match bound.remove(slot) {
                 Some(v) => {

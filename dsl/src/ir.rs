@@ -204,7 +204,11 @@ impl Graph {
 
     /// Number of trainable parameters.
     pub fn parameter_count(&self) -> usize {
-        self.parameters().iter().filter(|p| !p.buffer).map(|p| p.shape.iter().product::<usize>()).sum()
+        self.parameters()
+            .iter()
+            .filter(|p| !p.buffer)
+            .map(|p| p.shape.iter().fold(1usize, |a, &b| a.saturating_mul(b)))
+            .fold(0usize, |a, b| a.saturating_add(b))
     }
 
     /// Trainable parameters per top-level instance (the first path component).
@@ -212,7 +216,9 @@ impl Graph {
         let mut m = BTreeMap::new();
         for p in self.parameters().iter().filter(|p| !p.buffer) {
             let top = p.path.split('.').next().unwrap_or("").to_string();
-            *m.entry(top).or_insert(0) += p.shape.iter().product::<usize>();
+            let n = p.shape.iter().fold(1usize, |a, &b| a.saturating_mul(b));
+            let e = m.entry(top).or_insert(0usize);
+            *e = e.saturating_add(n);
         }
         m
     }

@@ -132,8 +132,12 @@ pub fn lookup(name: &str) -> Option<Sig> {
 
 type Bound<'a> = BTreeMap<&'static str, Value>;
 
+/// Sizes above this are refused (they would not fit in memory anyway).
+const MAX_SIZE: i64 = 1 << 20;
+
 fn int(b: &Bound, k: &'static str) -> Result<usize, (&'static str, String)> {
     match b.get(k) {
+        Some(Value::Int(i)) if *i > MAX_SIZE => Err((k, format!("`{k}` = {i} is larger than {MAX_SIZE}"))),
         Some(Value::Int(i)) if *i >= 0 => Ok(*i as usize),
         Some(Value::Int(i)) => Err((k, format!("`{k}` must not be negative, got {i}"))),
         _ => Err((k, format!("`{k}` is missing"))),

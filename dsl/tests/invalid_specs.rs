@@ -12,15 +12,25 @@ fn diagnostics(text: &str, file: &str) -> (Vec<String>, String) {
         Err(d) => return (vec![d.message.clone()], d.render(text, file)),
     };
     match elaborate(&spec, None, None, &[]) {
-        Ok(c) => (c.warnings.iter().map(|w| w.message.clone()).collect(), c.warnings.iter().map(|w| w.render(text, file)).collect()),
-        Err(errors) => (errors.iter().map(|e| e.message.clone()).collect(), errors.iter().map(|e| e.render(text, file)).collect()),
+        Ok(c) => (
+            c.warnings.iter().map(|w| w.message.clone()).collect(),
+            c.warnings.iter().map(|w| w.render(text, file)).collect(),
+        ),
+        Err(errors) => {
+            (errors.iter().map(|e| e.message.clone()).collect(), errors.iter().map(|e| e.render(text, file)).collect())
+        }
     }
 }
 
 #[test]
 fn every_invalid_spec_produces_its_intended_diagnostic() {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/invalid");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "mcmr")).collect();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "mcmr"))
+        .collect();
     files.sort();
     assert!(files.len() >= 30, "the corpus has {} specs", files.len());
     let update = std::env::var_os("UPDATE_SNAPSHOTS").is_some();
@@ -38,7 +48,10 @@ fn every_invalid_spec_produces_its_intended_diagnostic() {
         let hit = messages.iter().any(|m| m.contains(expect)) || rendered.contains(expect);
         let is_error = mcmr_dsl::parse(&text).map(|s| elaborate(&s, None, None, &[]).is_err()).unwrap_or(true);
         if !hit || is_error == warning {
-            failures.push(format!("{name}: expected {} containing `{expect}`, got:\n{rendered}", if warning { "a warning" } else { "an error" }));
+            failures.push(format!(
+                "{name}: expected {} containing `{expect}`, got:\n{rendered}",
+                if warning { "a warning" } else { "an error" }
+            ));
         }
         let snap = path.with_extension("stderr");
         if update {

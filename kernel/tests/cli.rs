@@ -260,3 +260,66 @@ fn data_phantom_then_inspect_reports_the_contract_keys() {
         assert!((o2 + &e2).contains(needle), "{args:?}");
     }
 }
+
+fn unet_spec() -> String {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../papers/baselines/unet.mcmr").display().to_string()
+}
+
+#[test]
+fn check_spec_reports_parameter_counts_and_fails_cleanly_on_errors() {
+    let spec = unet_spec();
+    let (code, out, err) = mcmr(&["check-spec", &spec, "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["ok"], true);
+    assert_eq!(v["parameters"], 7_756_097);
+    assert_eq!(v["blocks"]["conv"], 3_538_944);
+    let (_, out, _) = mcmr(&["check-spec", &spec, "--variant", "small", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["parameters"], 29_137, "the fixture's n_params for Unet(1, 1, 8, 2)");
+    let (_, out, _) = mcmr(&["check-spec", &spec, "--param", "chans=8", "--param", "num_pool_layers=2", "--json"]);
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&out).unwrap()["parameters"], 29_137);
+
+    for (args, needle) in [
+        (vec!["check-spec", spec.as_str(), "--variant", "smal"], "did you mean `small`"),
+        (vec!["check-spec", spec.as_str(), "--param", "chanz=8"], "did you mean `chans`"),
+        (vec!["check-spec", "/nonexistent.mcmr"], "cannot read"),
+    ] {
+        let (code, _, err) = mcmr(&args);
+        assert_eq!(code, 1, "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
+    let dir = tmp("bad-spec");
+    let bad = dir.join("bad.mcmr");
+    std::fs::write(&bad, "network n() {\n    input x: [1, H, W]\n    output y = conv2(x, 4)\n}\n").unwrap();
+    let (code, _, err) = mcmr(&["check-spec", bad.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(err.contains("bad.mcmr:3:16") && err.contains("did you mean `conv2d`"), "{err}");
+    // fmt --check: exit 1 on an unformatted file, then fmt fixes it.
+    std::fs::write(&bad, "network n(){input x:[1,H,W]\noutput y=relu(x)}\n").unwrap();
+    assert_eq!(mcmr(&["fmt", "--check", bad.to_str().unwrap()]).0, 1);
+    assert_eq!(mcmr(&["fmt", bad.to_str().unwrap()]).0, 0);
+    assert_eq!(mcmr(&["fmt", "--check", bad.to_str().unwrap()]).0, 0);
+}
+
+#[test]
+fn parity_json_has_the_contract_keys() {
+    let Some(shared) = std::env::var_os("MCMR_SHARED").map(std::path::PathBuf::from).or_else(|| {
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared");
+        p.join("fixtures").is_dir().then_some(p)
+    }) else {
+        assert!(std::env::var_os("CI").is_none(), "shared fixtures missing in CI");
+        eprintln!("SKIPPED: shared fixtures not found");
+        return;
+    };
+    let fixture = shared.join("fixtures/parity/fastmri_unet/small");
+    let (code, out, err) =
+        mcmr(&["parity", &unet_spec(), "--fixture", fixture.to_str().unwrap(), "--variant", "small", "--json"]);
+    assert_eq!(code, 0, "{err}{out}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    for key in ["outputs", "activations", "grads", "step", "pass", "grads_global_rel_l2"] {
+        assert!(v.get(key).is_some(), "missing {key}");
+    }
+    assert!(v["outputs"]["output"]["rel"].as_f64().unwrap() < 1e-4);
+    assert_eq!(v["pass"], true);
+}

@@ -149,6 +149,8 @@ pub struct Arg {
 #[derive(Clone, Debug, PartialEq)]
 pub struct InstancePath {
     pub parts: Vec<PathPart>,
+    /// `as shared path`: reuse the weights of the earlier call with this path.
+    pub shared: bool,
     pub span: Span,
 }
 

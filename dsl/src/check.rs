@@ -21,9 +21,11 @@ pub enum Value {
     Bool(bool),
     Str(String),
     List(Vec<Value>),
+    /// A tensor of the graph; `complex` tensors hold real and imaginary parts.
     Tensor {
         id: usize,
         channels: usize,
+        complex: bool,
     },
     /// The result of an expression that already produced an error (suppresses cascades).
     Poison,
@@ -37,6 +39,7 @@ impl Value {
             Value::Bool(_) => "bool",
             Value::Str(_) => "str",
             Value::List(_) => "list",
+            Value::Tensor { complex: true, .. } => "complex tensor",
             Value::Tensor { .. } => "tensor",
             Value::Poison => "error",
         }
@@ -81,6 +84,11 @@ struct Builder<'a> {
     warnings: Vec<Diagnostic>,
     depth: usize,
     executed: usize,
+    /// The call being built reuses the weights of its instance path (`as shared path`).
+    shared_call: bool,
+    /// Instance prefixes of block calls written `as shared ...`.
+    shared_prefixes: Vec<String>,
+    path_ops: HashMap<String, Vec<(&'static str, Vec<usize>)>>,
 }
 
 const MAX_DEPTH: usize = 64;
@@ -188,6 +196,9 @@ pub fn elaborate(
         warnings: Vec::new(),
         depth: 0,
         executed: 0,
+        shared_call: false,
+        shared_prefixes: Vec::new(),
+        path_ops: HashMap::new(),
     };
     let mut frame = Frame {
         vars: HashMap::new(),
@@ -387,9 +398,10 @@ impl<'a> Builder<'a> {
                                 );
                             }
                             self.graph.inputs.push(GraphInput { name: name.name.clone(), channels: c as usize });
-                            frame
-                                .vars
-                                .insert(name.name.clone(), (Value::Tensor { id, channels: c as usize }, name.span));
+                            frame.vars.insert(
+                                name.name.clone(),
+                                (Value::Tensor { id, channels: c as usize, complex: false }, name.span),
+                            );
                         }
                         Value::Poison => {}
                         other => {
@@ -563,7 +575,20 @@ impl<'a> Builder<'a> {
                         )
                     }
                 };
-                let (Tensor { channels: ca, .. }, Tensor { channels: cb, .. }) = (&x, &y) else { unreachable!() };
+                let (Tensor { channels: ca, complex: xa, .. }, Tensor { channels: cb, complex: xb, .. }) = (&x, &y)
+                else {
+                    unreachable!()
+                };
+                if *xa || *xb {
+                    return self.err(
+                        span,
+                        format!(
+                            "`{}` of complex tensors: take `real`, `imag`, `magnitude` or `phase` first",
+                            op.symbol()
+                        ),
+                        "complex",
+                    );
+                }
                 if ca != cb && *ca != 1 && *cb != 1 {
                     return self.err(
                         span,
@@ -573,10 +598,23 @@ impl<'a> Builder<'a> {
                 }
                 self.node(kind, vec![x, y], hint.unwrap_or("binary"), span)
             }
-            (t @ Tensor { .. }, Int(_) | Float(_)) | (Int(_) | Float(_), t @ Tensor { .. }) if op == BinOp::Mul => {
-                // A tensor times a constant (either order).
-                let _ = t;
-                self.err(span, "a tensor times a constant is written `scale(x, factor)`", "use scale()")
+            (t @ Tensor { complex: false, .. }, c @ (Int(_) | Float(_)))
+            | (c @ (Int(_) | Float(_)), t @ Tensor { complex: false, .. })
+                if matches!(op, BinOp::Mul | BinOp::Add) =>
+            {
+                let c = match c {
+                    Int(i) => i as f64,
+                    Float(f) => f,
+                    _ => unreachable!(),
+                };
+                let kind = if op == BinOp::Mul { Op::Scale { factor: c } } else { Op::AddConst { value: c } };
+                self.node(kind, vec![t], hint.unwrap_or("const"), span)
+            }
+            (t @ Tensor { complex: false, .. }, Int(i)) if op == BinOp::Sub => {
+                self.node(Op::AddConst { value: -(i as f64) }, vec![t], hint.unwrap_or("const"), span)
+            }
+            (t @ Tensor { complex: false, .. }, Float(f)) if op == BinOp::Sub => {
+                self.node(Op::AddConst { value: -f }, vec![t], hint.unwrap_or("const"), span)
             }
             (Tensor { .. }, other) | (other, Tensor { .. }) => {
                 self.err(span, format!("`{}` between a tensor and a {}", op.symbol(), other.type_name()), "unsupported")
@@ -670,17 +708,43 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn claim_path(&mut self, path: &str, span: Span) {
-        if let Some(prev) = self.paths.insert(path.to_string(), span) {
-            let _ = prev;
-            self.errors.push(
+    fn claim_path(&mut self, path: &str, span: Span, op: &Op) {
+        let shared =
+            self.shared_call || self.shared_prefixes.iter().any(|p| path == p || path.starts_with(&format!("{p}.")));
+        let shapes: Vec<(&'static str, Vec<usize>)> = op.params().into_iter().map(|(n, s, _, _)| (n, s)).collect();
+        match (self.paths.contains_key(path), shared) {
+            (false, true) => self.errors.push(
+                Diagnostic::error(
+                    span,
+                    format!("`as shared` refers to `{path}`, which no earlier call created"),
+                    "nothing to share",
+                )
+                .with_help("the first call takes `as path`; later calls that reuse its weights take `as shared path`"),
+            ),
+            (false, false) => {
+                self.paths.insert(path.to_string(), span);
+                self.path_ops.insert(path.to_string(), shapes);
+            }
+            (true, true) => {
+                if self.path_ops.get(path) != Some(&shapes) {
+                    self.errors.push(Diagnostic::error(
+                        span,
+                        format!(
+                            "`{path}` is shared, but this call needs parameters {shapes:?} and the first one has {:?}",
+                            self.path_ops[path]
+                        ),
+                        "shapes differ",
+                    ));
+                }
+            }
+            (true, false) => self.errors.push(
                 Diagnostic::error(
                     span,
                     format!("two calls with parameters share the instance path `{path}`"),
                     "duplicate path",
                 )
-                .with_help("name one of them with `as other_name`"),
-            );
+                .with_help("name one of them with `as other_name`, or write `as shared path` to reuse its weights"),
+            ),
         }
     }
 
@@ -698,13 +762,15 @@ impl<'a> Builder<'a> {
             Op::PixelShuffle { factor } => chan(&args[0]) / (factor * factor),
             Op::PixelUnshuffle { factor } => chan(&args[0]) * factor * factor,
             Op::Add | Op::Sub | Op::Mul => chan(&args[0]).max(chan(&args[1])),
+            Op::ChannelMean | Op::ChannelMax => 1,
             _ => chan(&args[0]),
         };
+        let complex = op.output_is_complex(args.first().map(is_complex).unwrap_or(false));
         if !op.params().is_empty() {
-            self.claim_path(path, span);
+            self.claim_path(path, span, &op);
         }
         self.graph.nodes.push(Node { op, args: ids, path: path.to_string(), channels });
-        Value::Tensor { id: self.graph.inputs.len() + self.graph.nodes.len() - 1, channels }
+        Value::Tensor { id: self.graph.inputs.len() + self.graph.nodes.len() - 1, channels, complex }
     }
 
     fn call(
@@ -746,13 +812,48 @@ impl<'a> Builder<'a> {
         if values.iter().any(|(_, v, _)| *v == Value::Poison) {
             return Value::Poison;
         }
+        // Real/complex typing: spectral primitives take complex tensors, the others real ones.
+        let complex_rule = prims::complex_input(&name.name);
+        for (i, (_, v, vspan)) in values.iter().enumerate() {
+            let first = i == 0;
+            match (v, complex_rule) {
+                (Value::Tensor { complex: true, .. }, None) => {
+                    self.errors.push(
+                        Diagnostic::error(
+                            *vspan,
+                            format!("`{}` needs a real tensor, got a complex one", name.name),
+                            "complex",
+                        )
+                        .with_help("take `real`, `imag`, `magnitude` or `phase` of it first"),
+                    );
+                    return Value::Poison;
+                }
+                (Value::Tensor { complex: false, .. }, Some(true)) if first => {
+                    self.errors.push(
+                        Diagnostic::error(
+                            *vspan,
+                            format!("`{}` needs a complex tensor, got a real one", name.name),
+                            "real",
+                        )
+                        .with_help("make one with `fft2`, `rfft2`, `complex` or `polar`"),
+                    );
+                    return Value::Poison;
+                }
+                _ => {}
+            }
+        }
         let bound = match self.bind(&name.name, &sig, &values, span) {
             Some(b) => b,
             None => return Value::Poison,
         };
         let path = self.instance_path(frame, instance, hint, &name.name);
         match prims::build(&name.name, &bound) {
-            Ok((op, tensors)) => self.node(op, tensors, &path, span),
+            Ok((op, tensors)) => {
+                self.shared_call = instance.is_some_and(|i| i.shared);
+                let v = self.node(op, tensors, &path, span);
+                self.shared_call = false;
+                v
+            }
             Err((arg, message)) => {
                 let at = values
                     .iter()
@@ -974,9 +1075,16 @@ impl<'a> Builder<'a> {
             }
             inner.read.insert(slot.to_string());
         }
+        if instance.is_some_and(|i| i.shared) {
+            // Every parameter inside must already exist under this prefix: mark the frame.
+            self.shared_prefixes.push(path.clone());
+        }
         self.depth += 1;
         self.exec(&mut inner, &def.body);
         self.depth -= 1;
+        if instance.is_some_and(|i| i.shared) {
+            self.shared_prefixes.pop();
+        }
         self.unused(&inner);
         match inner.outputs.as_slice() {
             [(_, v, _)] => {
@@ -993,6 +1101,10 @@ impl<'a> Builder<'a> {
             ),
         }
     }
+}
+
+fn is_complex(v: &Value) -> bool {
+    matches!(v, Value::Tensor { complex: true, .. })
 }
 
 fn chan(v: &Value) -> usize {

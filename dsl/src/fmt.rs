@@ -265,7 +265,7 @@ impl<'a> Printer<'a> {
                             PathPart::Expr(e) => format!("{{{}}}", self.expr(e)),
                         })
                         .collect();
-                    s.push_str(" as ");
+                    s.push_str(if path.shared { " as shared " } else { " as " });
                     s.push_str(&parts.join("."));
                 }
                 s

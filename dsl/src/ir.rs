@@ -85,6 +85,64 @@ pub enum Op {
     PixelUnshuffle {
         factor: usize,
     },
+    /// `x + value` (FSMNet's `+ 1e-8` offsets).
+    AddConst {
+        value: f64,
+    },
+    NanToNum {
+        nan: f64,
+        posinf: f64,
+        neginf: f64,
+    },
+    Softmax {
+        dim: usize,
+    },
+    /// Mean or max over channels, keeping a channel of size 1.
+    ChannelMean,
+    ChannelMax,
+    GlobalAvgPool,
+    Upsample {
+        factor: usize,
+        bilinear: bool,
+    },
+    /// `x · s` with one learnable scalar `s` (parameter `scale`).
+    LearnableScale {
+        init: f64,
+    },
+    /// Spectral transforms. Complex tensors are stored with their real and imaginary parts
+    /// stacked along channels.
+    Fft {
+        kind: FftKind,
+        norm: Norm,
+        centered: bool,
+    },
+    Magnitude,
+    Phase,
+    Real,
+    Imag,
+    /// `complex(re, im)`.
+    Complex,
+    /// `polar(magnitude, phase)`.
+    Polar,
+}
+
+/// Which spectral transform.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub enum FftKind {
+    Fft2,
+    Ifft2,
+    Rfft2,
+    /// Output size from the second argument (`irfft2(z, like)`).
+    Irfft2,
+}
+
+/// FFT normalisation (NumPy/PyTorch `norm=`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Norm {
+    Backward,
+    Ortho,
+    Forward,
 }
 
 /// Initialisation of a parameter (PyTorch's defaults for its module).
@@ -114,6 +172,16 @@ pub struct ParamSpec {
 }
 
 impl Op {
+    /// Whether the output is complex, given whether the first input is.
+    pub fn output_is_complex(&self, input_complex: bool) -> bool {
+        match self {
+            Op::Fft { kind: FftKind::Irfft2, .. } => false,
+            Op::Fft { .. } | Op::Complex | Op::Polar => true,
+            Op::Magnitude | Op::Phase | Op::Real | Op::Imag => false,
+            _ => input_complex,
+        }
+    }
+
     /// The parameters of this op, relative to its path.
     pub fn params(&self) -> Vec<(&'static str, Vec<usize>, Init, bool)> {
         match *self {
@@ -145,6 +213,7 @@ impl Op {
                 ("running_var", vec![channels], Init::Ones, true),
             ],
             Op::Prelu { num } => vec![("weight", vec![num], Init::Constant(0.25), false)],
+            Op::LearnableScale { init } => vec![("scale", vec![1], Init::Constant(init), false)],
             _ => Vec::new(),
         }
     }
@@ -187,8 +256,9 @@ impl Graph {
         self.inputs.len() + i
     }
 
-    /// Every parameter and buffer, in node order.
+    /// Every parameter and buffer, in node order; a path shared by several calls appears once.
     pub fn parameters(&self) -> Vec<ParamSpec> {
+        let mut seen = std::collections::HashSet::new();
         self.nodes
             .iter()
             .flat_map(|n| {
@@ -199,6 +269,7 @@ impl Graph {
                     buffer,
                 })
             })
+            .filter(|p| seen.insert(p.path.clone()))
             .collect()
     }
 

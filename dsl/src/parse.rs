@@ -36,7 +36,7 @@ fn rule_name(r: &Rule) -> String {
         }
         Rule::setting | Rule::dotted | Rule::entry => "a setting `key = value` or a nested section".into(),
         // Operators and the `as` clause could follow almost anything: listing them is noise.
-        Rule::add_op | Rule::mul_op | Rule::cmp_op | Rule::instance | Rule::neg => String::new(),
+        Rule::add_op | Rule::mul_op | Rule::cmp_op | Rule::instance | Rule::neg | Rule::shared => String::new(),
         other => format!("{other:?}").replace('_', " "),
     }
 }
@@ -273,7 +273,12 @@ fn expr(p: Pair<Rule>) -> Expr {
                         }
                     }
                     Rule::instance => {
-                        let path = part.into_inner().next().expect("path");
+                        let mut parts = part.into_inner();
+                        let mut path = parts.next().expect("path");
+                        let shared = path.as_rule() == Rule::shared;
+                        if shared {
+                            path = parts.next().expect("path");
+                        }
                         let psp = span(&path);
                         let parts = path
                             .into_inner()
@@ -285,7 +290,7 @@ fn expr(p: Pair<Rule>) -> Expr {
                                 }
                             })
                             .collect();
-                        instance = Some(InstancePath { parts, span: psp });
+                        instance = Some(InstancePath { parts, shared, span: psp });
                     }
                     _ => {}
                 }

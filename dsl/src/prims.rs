@@ -2,7 +2,7 @@
 //! call becomes a sized [`Op`]. Positional arguments follow the order listed here.
 
 use crate::check::Value;
-use crate::ir::{Op, PadMode};
+use crate::ir::{FftKind, Norm, Op, PadMode};
 use std::collections::BTreeMap;
 
 /// Argument types.
@@ -61,7 +61,24 @@ fn opt(name: &'static str, kind: Kind, default: Value) -> P {
     P { name, kind, default: Some(default) }
 }
 
-const NAMES: [&str; 19] = [
+const NAMES: [&str; 36] = [
+    "fft2",
+    "ifft2",
+    "rfft2",
+    "irfft2",
+    "magnitude",
+    "phase",
+    "real",
+    "imag",
+    "complex",
+    "polar",
+    "nan_to_num",
+    "softmax",
+    "channel_mean",
+    "channel_max",
+    "global_avg_pool",
+    "upsample",
+    "learnable_scale",
     "conv2d",
     "conv_transpose2d",
     "instance_norm",
@@ -82,6 +99,16 @@ const NAMES: [&str; 19] = [
     "pixel_shuffle",
     "pixel_unshuffle",
 ];
+
+/// Whether the primitive takes complex tensors (`Some(true)`: requires them; `Some(false)`:
+/// accepts real or complex; `None`: real only).
+pub fn complex_input(name: &str) -> Option<bool> {
+    match name {
+        "irfft2" | "magnitude" | "phase" | "real" | "imag" => Some(true),
+        "fft2" | "ifft2" => Some(false),
+        _ => None,
+    }
+}
 
 /// Names of all primitives.
 pub fn names() -> impl Iterator<Item = &'static str> {
@@ -125,6 +152,21 @@ pub fn lookup(name: &str) -> Option<Sig> {
         "scale" => vec![x(), req("factor", Float)],
         "pad_to_match" => vec![x(), req("like", Tensor), opt("mode", Str, S("reflect".into()))],
         "pixel_shuffle" | "pixel_unshuffle" => vec![x(), req("factor", Int)],
+        "fft2" | "ifft2" => vec![x(), opt("norm", Str, S("ortho".into())), opt("shift", Bool, B(false))],
+        "rfft2" => vec![x(), opt("norm", Str, S("backward".into()))],
+        "irfft2" => vec![x(), req("like", Tensor), opt("norm", Str, S("backward".into()))],
+        "magnitude" | "phase" | "real" | "imag" | "channel_mean" | "channel_max" | "global_avg_pool" => vec![x()],
+        "complex" => vec![req("re", Tensor), req("im", Tensor)],
+        "polar" => vec![req("magnitude", Tensor), req("phase", Tensor)],
+        "nan_to_num" => vec![
+            x(),
+            opt("nan", Float, F(0.0)),
+            opt("posinf", Float, F(f32::MAX as f64)),
+            opt("neginf", Float, F(f32::MIN as f64)),
+        ],
+        "softmax" => vec![x(), opt("dim", Int, I(1))],
+        "upsample" => vec![x(), opt("factor", Int, I(2))],
+        "learnable_scale" => vec![x(), opt("init", Float, F(1.0))],
         _ => return None,
     };
     Some(Sig { params, variadic: false })
@@ -263,6 +305,58 @@ pub fn build(name: &str, b: &Bound) -> Result<(Op, Vec<Value>), (&'static str, S
             one(Op::PixelShuffle { factor: f })
         }
         "pixel_unshuffle" => one(Op::PixelUnshuffle { factor: pos(b, "factor")? }),
+        "fft2" | "ifft2" | "rfft2" | "irfft2" => {
+            let norm = match b.get("norm") {
+                Some(Value::Str(s)) if s == "backward" => Norm::Backward,
+                Some(Value::Str(s)) if s == "ortho" => Norm::Ortho,
+                Some(Value::Str(s)) if s == "forward" => Norm::Forward,
+                other => {
+                    return Err((
+                        "norm",
+                        format!("`norm` must be \"backward\", \"ortho\" or \"forward\", got {other:?}"),
+                    ))
+                }
+            };
+            let kind = match name {
+                "fft2" => FftKind::Fft2,
+                "ifft2" => FftKind::Ifft2,
+                "rfft2" => FftKind::Rfft2,
+                _ => FftKind::Irfft2,
+            };
+            let op = Op::Fft { kind, norm, centered: boolean(b, "shift") };
+            if kind == FftKind::Irfft2 {
+                Ok((op, vec![x.expect("x is required"), b.get("like").cloned().expect("like is required")]))
+            } else {
+                one(op)
+            }
+        }
+        "magnitude" => one(Op::Magnitude),
+        "phase" => one(Op::Phase),
+        "real" => one(Op::Real),
+        "imag" => one(Op::Imag),
+        "complex" | "polar" => {
+            let (a, c) = if name == "complex" { ("re", "im") } else { ("magnitude", "phase") };
+            let (u, v) = (b.get(a).cloned().expect("required"), b.get(c).cloned().expect("required"));
+            if channels(&u) != channels(&v) {
+                return Err((c, format!("`{a}` has {} channels but `{c}` has {}", channels(&u), channels(&v))));
+            }
+            Ok((if name == "complex" { Op::Complex } else { Op::Polar }, vec![u, v]))
+        }
+        "nan_to_num" => {
+            one(Op::NanToNum { nan: float(b, "nan"), posinf: float(b, "posinf"), neginf: float(b, "neginf") })
+        }
+        "softmax" => {
+            let dim = int(b, "dim")?;
+            if !(1..=3).contains(&dim) {
+                return Err(("dim", format!("`dim` must be 1 (channels), 2 (rows) or 3 (columns), got {dim}")));
+            }
+            one(Op::Softmax { dim })
+        }
+        "channel_mean" => one(Op::ChannelMean),
+        "channel_max" => one(Op::ChannelMax),
+        "global_avg_pool" => one(Op::GlobalAvgPool),
+        "upsample" => one(Op::Upsample { factor: pos(b, "factor")?, bilinear: false }),
+        "learnable_scale" => one(Op::LearnableScale { init: float(b, "init") }),
         other => Err(("x", format!("`{other}` is not a primitive"))),
     }
 }

@@ -12,13 +12,14 @@
 //! ([`CompiledModel::load_safetensors`]) through a key map; missing, unexpected and
 //! shape-mismatched keys are all reported.
 
+use crate::fft::Norm as FftNorm;
 use crate::io::safetensors::{read_safetensors, StTensor};
 use crate::rng::{NumpyRng, Seed};
 use burn::module::{Module, Param};
 use burn::tensor::module::{avg_pool2d, conv2d, conv_transpose2d, max_pool2d};
 use burn::tensor::ops::{AvgPoolOptions, ConvOptions, ConvTransposeOptions, MaxPoolOptions};
 use burn::tensor::{activation, Device, Tensor, TensorData};
-use mcmr_dsl::ir::{Graph, Init, Op, PadMode, ParamSpec};
+use mcmr_dsl::ir::{FftKind, Graph, Init, Norm, Op, PadMode, ParamSpec};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -213,7 +214,9 @@ impl CompiledModel {
             }
         }
         let mut values: Vec<Tensor<4>> = inputs;
+        let mut complex: Vec<bool> = vec![false; values.len()];
         for node in &g.nodes {
+            complex.push(node.op.output_is_complex(node.args.first().map(|&a| complex[a]).unwrap_or(false)));
             let a = |i: usize| values[node.args[i]].clone();
             let p = |name: &str| format!("{}.{name}", node.path);
             let out = match &node.op {
@@ -321,6 +324,63 @@ impl CompiledModel {
                         w * r,
                     ])
                 }
+                Op::AddConst { value } => a(0) + *value,
+                Op::NanToNum { nan, posinf, neginf } => {
+                    let x = a(0);
+                    let x = x.clone().mask_fill(x.clone().is_nan(), *nan);
+                    let x = x.clone().mask_fill(x.clone().equal_elem(f32::INFINITY), *posinf);
+                    x.clone().mask_fill(x.equal_elem(f32::NEG_INFINITY), *neginf)
+                }
+                Op::Softmax { dim } => activation::softmax(a(0), *dim),
+                Op::ChannelMean => a(0).mean_dim(1),
+                Op::ChannelMax => a(0).max_dim(1),
+                Op::GlobalAvgPool => a(0).mean_dim(3).mean_dim(2),
+                Op::Upsample { factor, .. } => {
+                    let x = a(0);
+                    let [b, c, h, w] = x.dims();
+                    let f = *factor;
+                    x.reshape([b, c, h, 1, w, 1]).expand([b, c, h, f, w, f]).reshape([b, c, h * f, w * f])
+                }
+                Op::LearnableScale { .. } => a(0) * self.param1(&p("scale")).reshape([1, 1, 1, 1]),
+                Op::Fft { kind, norm, centered } => {
+                    let n = fft_norm(*norm);
+                    let (re, im) = if complex[node.args[0]] {
+                        halves(a(0))
+                    } else {
+                        let x = a(0);
+                        (x.clone(), x.zeros_like())
+                    };
+                    match kind {
+                        FftKind::Fft2 => {
+                            let (r, i) = crate::ops::fft2(re, im, n, *centered);
+                            pack(r, i)
+                        }
+                        FftKind::Ifft2 => {
+                            let (r, i) = crate::ops::ifft2(re, im, n, *centered);
+                            pack(r, i)
+                        }
+                        FftKind::Rfft2 => {
+                            let (r, i) = crate::ops::rfft2(a(0), n);
+                            pack(r, i)
+                        }
+                        FftKind::Irfft2 => crate::ops::irfft2(re, im, a(1).dims()[3], n),
+                    }
+                }
+                Op::Magnitude => {
+                    let (r, i) = halves(a(0));
+                    crate::ops::magnitude(r, i)
+                }
+                Op::Phase => {
+                    let (r, i) = halves(a(0));
+                    crate::ops::phase(r, i)
+                }
+                Op::Real => halves(a(0)).0,
+                Op::Imag => halves(a(0)).1,
+                Op::Complex => pack(a(0), a(1)),
+                Op::Polar => {
+                    let (r, i) = crate::ops::polar(a(0), a(1));
+                    pack(r, i)
+                }
                 Op::PixelUnshuffle { factor } => {
                     let x = a(0);
                     let [b, c, h, w] = x.dims();
@@ -342,6 +402,24 @@ impl CompiledModel {
     pub fn forward(&self, inputs: Vec<Tensor<4>>, train: bool) -> Result<BTreeMap<String, Tensor<4>>, ModelError> {
         let values = self.forward_all(inputs, train)?;
         Ok(self.meta.graph.outputs.iter().map(|(n, id)| (n.clone(), values[*id].clone())).collect())
+    }
+}
+
+/// A complex tensor stored as `[re; im]` along channels → its two halves.
+fn halves(z: Tensor<4>) -> (Tensor<4>, Tensor<4>) {
+    let c = z.dims()[1] / 2;
+    (z.clone().narrow(1, 0, c), z.narrow(1, c, c))
+}
+
+fn pack(re: Tensor<4>, im: Tensor<4>) -> Tensor<4> {
+    Tensor::cat(vec![re, im], 1)
+}
+
+fn fft_norm(n: Norm) -> FftNorm {
+    match n {
+        Norm::Backward => FftNorm::Backward,
+        Norm::Ortho => FftNorm::Ortho,
+        Norm::Forward => FftNorm::Forward,
     }
 }
 

@@ -100,6 +100,16 @@ pub enum Op {
     /// Mean or max over channels, keeping a channel of size 1.
     ChannelMean,
     ChannelMax,
+    /// Population standard deviation over channels (one channel).
+    ChannelStd,
+    /// Explicit padding of rows (top/bottom) and columns (left/right).
+    Pad {
+        top: usize,
+        bottom: usize,
+        left: usize,
+        right: usize,
+        mode: PadMode,
+    },
     GlobalAvgPool,
     Upsample {
         factor: usize,

@@ -61,7 +61,9 @@ fn opt(name: &'static str, kind: Kind, default: Value) -> P {
     P { name, kind, default: Some(default) }
 }
 
-const NAMES: [&str; 36] = [
+const NAMES: [&str; 38] = [
+    "pad",
+    "channel_std",
     "fft2",
     "ifft2",
     "rfft2",
@@ -167,6 +169,15 @@ pub fn lookup(name: &str) -> Option<Sig> {
         "softmax" => vec![x(), opt("dim", Int, I(1))],
         "upsample" => vec![x(), opt("factor", Int, I(2))],
         "learnable_scale" => vec![x(), opt("init", Float, F(1.0))],
+        "pad" => vec![
+            x(),
+            opt("top", Int, I(0)),
+            opt("bottom", Int, I(0)),
+            opt("left", Int, I(0)),
+            opt("right", Int, I(0)),
+            opt("mode", Str, S("zeros".into())),
+        ],
+        "channel_std" => vec![x()],
         _ => return None,
     };
     Some(Sig { params, variadic: false })
@@ -357,6 +368,14 @@ pub fn build(name: &str, b: &Bound) -> Result<(Op, Vec<Value>), (&'static str, S
         "global_avg_pool" => one(Op::GlobalAvgPool),
         "upsample" => one(Op::Upsample { factor: pos(b, "factor")?, bilinear: false }),
         "learnable_scale" => one(Op::LearnableScale { init: float(b, "init") }),
+        "pad" => one(Op::Pad {
+            top: int(b, "top")?,
+            bottom: int(b, "bottom")?,
+            left: int(b, "left")?,
+            right: int(b, "right")?,
+            mode: pad_mode(b, "mode")?,
+        }),
+        "channel_std" => one(Op::ChannelStd),
         other => Err(("x", format!("`{other}` is not a primitive"))),
     }
 }

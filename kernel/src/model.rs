@@ -334,6 +334,21 @@ impl CompiledModel {
                 Op::Softmax { dim } => activation::softmax(a(0), *dim),
                 Op::ChannelMean => a(0).mean_dim(1),
                 Op::ChannelMax => a(0).max_dim(1),
+                Op::ChannelStd => {
+                    let x = a(0);
+                    let c = x.clone() - x.mean_dim(1);
+                    (c.clone() * c).mean_dim(1).sqrt()
+                }
+                Op::Pad { top, bottom, left, right, mode } => {
+                    let [_, _, h, w] = values[node.args[0]].dims();
+                    if *mode == PadMode::Reflect && (top.max(bottom) >= &h || left.max(right) >= &w) {
+                        return Err(ModelError::Unsupported(format!(
+                            "`{}`: reflect padding must be smaller than the size ({h}x{w})",
+                            node.path
+                        )));
+                    }
+                    pad_sides(a(0), *top, *bottom, *left, *right, *mode)
+                }
                 Op::GlobalAvgPool => a(0).mean_dim(3).mean_dim(2),
                 Op::Upsample { factor, .. } => {
                     let x = a(0);

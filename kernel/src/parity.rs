@@ -88,6 +88,45 @@ fn tensor(t: &StTensor, device: &Device) -> Result<Tensor<4>, String> {
     Ok(Tensor::<4>::from_data(TensorData::new(data, s), device))
 }
 
+/// The key map of the spec's `weights` section: `map = [["pattern*", "replacement$1"], ...]`
+/// from the kit's parameter paths to the checkpoint's keys (see [`crate::model::map_key`]).
+pub fn key_map(spec: &Spec) -> Result<KeyMap, String> {
+    let mut map = KeyMap::new();
+    for sec in spec.sections.iter().filter(|s| s.kind.name == "weights") {
+        for e in &sec.entries {
+            match e {
+                Entry::Setting { key, value, .. } if key == "map" => {
+                    let ExprKind::List(rows) = &value.kind else {
+                        return Err("`weights.map` must be a list of [pattern, replacement] pairs".into());
+                    };
+                    for row in rows {
+                        match &row.kind {
+                            ExprKind::List(pair) => {
+                                match (pair.first().map(|e| &e.kind), pair.get(1).map(|e| &e.kind), pair.len()) {
+                                    (Some(ExprKind::Str(a)), Some(ExprKind::Str(b)), 2) => {
+                                        map.push((a.clone(), b.clone()))
+                                    }
+                                    _ => {
+                                        return Err(
+                                            "each `weights.map` entry must be [\"pattern\", \"replacement\"]".into()
+                                        )
+                                    }
+                                }
+                            }
+                            _ => return Err("each `weights.map` entry must be [\"pattern\", \"replacement\"]".into()),
+                        }
+                    }
+                }
+                Entry::Setting { key, .. } => {
+                    return Err(format!("unknown `weights` setting `{key}` (expected `map`)"))
+                }
+                Entry::Section(s) => return Err(format!("unexpected section `{}` in `weights`", s.kind.name)),
+            }
+        }
+    }
+    Ok(map)
+}
+
 /// The training step the spec's `parity` section declares.
 struct StepSpec {
     loss: String,

@@ -112,3 +112,56 @@ network n() {
     let grads = y.sum().backward();
     assert!(model.params[0].val().grad(&grads).is_some(), "the shared weight receives the gradient of both calls");
 }
+
+#[test]
+fn padding_and_channel_statistics() {
+    let src = r#"
+network n() {
+    input x: [3, H, W]
+    output padded = pad(x, top = 1, left = 2, mode = "reflect")
+    output std = channel_std(x)
+}
+"#;
+    let x = input(3, 4, 5);
+    let o = run(src, x.clone());
+    let p = o["padded"].clone();
+    assert_eq!(p.dims(), [2, 3, 5, 7]);
+    // Reflection without the edge: padded row 0 is source row 1, padded column 0 is column 2.
+    assert!(max_abs(p.clone().narrow(2, 0, 1).narrow(3, 2, 5) - x.clone().narrow(2, 1, 1)) == 0.0);
+    assert!(max_abs(p.narrow(2, 1, 4).narrow(3, 0, 1) - x.clone().narrow(3, 2, 1)) == 0.0);
+    let mean = x.clone().mean_dim(1);
+    let var = ((x.clone() - mean.clone()) * (x - mean)).mean_dim(1);
+    assert!(max_abs(o["std"].clone() - var.sqrt()) < 1e-6);
+}
+
+#[test]
+fn a_weights_key_map_renames_parameters_for_import() {
+    let src = r#"
+network n() {
+    input x: [1, H, W]
+    output y = conv2d(x, 2, kernel = 1) as head
+}
+
+weights {
+    map = [["head.*", "module.stem.$1"]]
+}
+"#;
+    let spec = mcmr_dsl::parse(src).unwrap();
+    let map = mcmr::parity::key_map(&spec).unwrap();
+    assert_eq!(mcmr::model::map_key(&map, "head.weight"), "module.stem.weight");
+    let model = compile(src);
+    let mut tensors = std::collections::BTreeMap::new();
+    let t = |shape: Vec<usize>, v: f64| mcmr::io::safetensors::StTensor {
+        dtype: "F32".into(),
+        data: vec![v; shape.iter().product()],
+        shape,
+    };
+    tensors.insert("module.stem.weight".to_string(), t(vec![2, 1, 1, 1], 0.5));
+    tensors.insert("module.stem.bias".to_string(), t(vec![2], 0.25));
+    let loaded = model.load_tensors(&tensors, &map, "test").unwrap();
+    let y = loaded.forward(vec![input(1, 3, 3)], false).unwrap()["y"].clone();
+    assert!(max_abs(y - (input(1, 3, 3) * 0.5 + 0.25).repeat_dim(1, 2)) < 1e-6);
+    // Without the map every key is reported: missing and unexpected alike.
+    let err = compile(src).load_tensors(&tensors, &Vec::new(), "ckpt").unwrap_err().to_string();
+    assert!(err.contains("missing `head.weight`") && err.contains("unexpected `module.stem.bias`"), "{err}");
+}

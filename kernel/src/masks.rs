@@ -101,12 +101,8 @@ impl MaskFamily {
     pub fn parse(name: &str) -> Result<MaskFamily, MaskError> {
         let norm = name.trim().to_ascii_lowercase().replace('-', "_");
         MaskFamily::ALL.iter().copied().find(|f| f.name() == norm).ok_or_else(|| {
-            let suggestion = MaskFamily::ALL
-                .iter()
-                .map(|f| (edit_distance(&norm, f.name()), f.name()))
-                .min()
-                .filter(|(d, _)| *d <= 3)
-                .map(|(_, n)| format!(" — did you mean `{n}`?"))
+            let suggestion = mcmr_dsl::diag::suggest(&norm, MaskFamily::ALL.iter().map(|f| f.name()))
+                .map(|n| format!(" — did you mean `{n}`?"))
                 .unwrap_or_default();
             let known: Vec<&str> = MaskFamily::ALL.iter().map(|f| f.name()).collect();
             MaskError::Param {
@@ -133,19 +129,6 @@ impl MaskFamily {
     fn uses_center_fraction(self) -> bool {
         !matches!(self, MaskFamily::Radial | MaskFamily::Spiral)
     }
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur.push((prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1));
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 /// A mask that could not be made; names the parameter and what was expected.

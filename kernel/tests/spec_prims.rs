@@ -12,7 +12,7 @@ fn compile(src: &str) -> CompiledModel {
 }
 
 fn input(c: usize, h: usize, w: usize) -> Tensor<4> {
-    let v: Vec<f32> = (0..2 * c * h * w).map(|i| ((i * 7919 % 101) as f32 / 50.0 - 1.0)).collect();
+    let v: Vec<f32> = (0..2 * c * h * w).map(|i| (i * 7919 % 101) as f32 / 50.0 - 1.0).collect();
     Tensor::<4>::from_data(TensorData::new(v, [2, c, h, w]), &Device::flex().autodiff())
 }
 

@@ -763,6 +763,7 @@ impl<'a> Builder<'a> {
             Op::PixelUnshuffle { factor } => chan(&args[0]) * factor * factor,
             Op::Add | Op::Sub | Op::Mul => chan(&args[0]).max(chan(&args[1])),
             Op::ChannelMean | Op::ChannelMax | Op::ChannelStd => 1,
+            Op::Narrow { len, .. } => *len,
             _ => chan(&args[0]),
         };
         let complex = op.output_is_complex(args.first().map(is_complex).unwrap_or(false));

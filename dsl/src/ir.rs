@@ -102,6 +102,20 @@ pub enum Op {
     ChannelMax,
     /// Population standard deviation over channels (one channel).
     ChannelStd,
+    Abs,
+    /// Channels `start..start + len` (one chunk of `chunk(x, chunks, index)`).
+    Narrow {
+        start: usize,
+        len: usize,
+    },
+    /// Restormer's transposed (channel) attention, `forward(q, k, v)`: per head, q and k
+    /// (`[C/heads, H·W]`) are L2-normalised along H·W (eps 1e-12), `A = softmax(q kᵀ · t)` over
+    /// channels with a learnable temperature `t` per head (parameter `temperature`, shape
+    /// `[heads, 1, 1]`, initialised to 1), and the output is `A v` reshaped to `[C, H, W]`.
+    ChannelAttention {
+        channels: usize,
+        heads: usize,
+    },
     /// Explicit padding of rows (top/bottom) and columns (left/right).
     Pad {
         top: usize,
@@ -224,6 +238,7 @@ impl Op {
             ],
             Op::Prelu { num } => vec![("weight", vec![num], Init::Constant(0.25), false)],
             Op::LearnableScale { init } => vec![("scale", vec![1], Init::Constant(init), false)],
+            Op::ChannelAttention { heads, .. } => vec![("temperature", vec![heads, 1, 1], Init::Ones, false)],
             _ => Vec::new(),
         }
     }

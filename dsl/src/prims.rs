@@ -61,7 +61,10 @@ fn opt(name: &'static str, kind: Kind, default: Value) -> P {
     P { name, kind, default: Some(default) }
 }
 
-const NAMES: [&str; 38] = [
+const NAMES: [&str; 41] = [
+    "abs",
+    "chunk",
+    "channel_attention",
     "pad",
     "channel_std",
     "fft2",
@@ -177,7 +180,9 @@ pub fn lookup(name: &str) -> Option<Sig> {
             opt("right", Int, I(0)),
             opt("mode", Str, S("zeros".into())),
         ],
-        "channel_std" => vec![x()],
+        "channel_std" | "abs" => vec![x()],
+        "chunk" => vec![x(), req("chunks", Int), req("index", Int)],
+        "channel_attention" => vec![req("q", Tensor), req("k", Tensor), req("v", Tensor), opt("heads", Int, I(8))],
         _ => return None,
     };
     Some(Sig { params, variadic: false })
@@ -376,6 +381,33 @@ pub fn build(name: &str, b: &Bound) -> Result<(Op, Vec<Value>), (&'static str, S
             mode: pad_mode(b, "mode")?,
         }),
         "channel_std" => one(Op::ChannelStd),
+        "abs" => one(Op::Abs),
+        "chunk" => {
+            let (chunks, index) = (pos(b, "chunks")?, int(b, "index")?);
+            if cin % chunks != 0 {
+                return Err(("chunks", format!("{cin} channels do not split into {chunks} equal chunks")));
+            }
+            if index >= chunks {
+                return Err(("index", format!("chunk index {index} is out of range for {chunks} chunks")));
+            }
+            let len = cin / chunks;
+            one(Op::Narrow { start: index * len, len })
+        }
+        "channel_attention" => {
+            let (q, k, v) = (b["q"].clone(), b["k"].clone(), b["v"].clone());
+            let heads = pos(b, "heads")?;
+            let c = channels(&q);
+            if channels(&k) != c || channels(&v) != c {
+                return Err((
+                    "k",
+                    format!("q, k and v need the same channels, got {c}, {} and {}", channels(&k), channels(&v)),
+                ));
+            }
+            if c % heads != 0 {
+                return Err(("heads", format!("{c} channels do not split into {heads} heads")));
+            }
+            Ok((Op::ChannelAttention { channels: c, heads }, vec![q, k, v]))
+        }
         other => Err(("x", format!("`{other}` is not a primitive"))),
     }
 }

@@ -334,6 +334,23 @@ impl CompiledModel {
                 Op::Softmax { dim } => activation::softmax(a(0), *dim),
                 Op::ChannelMean => a(0).mean_dim(1),
                 Op::ChannelMax => a(0).max_dim(1),
+                Op::Abs => a(0).abs(),
+                Op::Narrow { start, len } => a(0).narrow(1, *start, *len),
+                Op::ChannelAttention { channels, heads } => {
+                    let (q, k, v) = (a(0), a(1), a(2));
+                    let [b, _, h, w] = q.dims();
+                    let (c, n) = (*channels / *heads, h * w);
+                    let split = |t: Tensor<4>| t.reshape([b, *heads, c, n]);
+                    // F.normalize: x / max(‖x‖₂, eps) along H·W.
+                    let unit = |t: Tensor<4>| {
+                        let norm = (t.clone() * t.clone()).sum_dim(3).sqrt().clamp_min(1e-12);
+                        t / norm
+                    };
+                    let (q, k, v) = (unit(split(q)), unit(split(k)), split(v));
+                    let t = self.param(&p("temperature")).reshape([1, *heads, 1, 1]);
+                    let attn = activation::softmax(q.matmul(k.swap_dims(2, 3)) * t, 3);
+                    attn.matmul(v).reshape([b, *channels, h, w])
+                }
                 Op::ChannelStd => {
                     let x = a(0);
                     let c = x.clone() - x.mean_dim(1);

@@ -165,3 +165,53 @@ weights {
     let err = compile(src).load_tensors(&tensors, &Vec::new(), "ckpt").unwrap_err().to_string();
     assert!(err.contains("missing `head.weight`") && err.contains("unexpected `module.stem.bias`"), "{err}");
 }
+
+#[test]
+fn abs_chunk_and_channel_attention() {
+    let src = r#"
+network n() {
+    input x: [4, H, W]
+    output magnitude_of = abs(x)
+    output second = chunk(x, 2, 1)
+    output att = channel_attention(x, scale(x, 0.5), x + 1.0, heads = 2) as att
+}
+"#;
+    let model = compile(src);
+    assert_eq!(model.graph().parameter_count(), 2, "one temperature per head");
+    let x = input(4, 2, 3);
+    let o = model.forward(vec![x.clone()], true).unwrap();
+    assert!(max_abs(o["magnitude_of"].clone() - x.clone().abs()) == 0.0);
+    assert!(max_abs(o["second"].clone() - x.clone().narrow(1, 2, 2)) == 0.0);
+
+    // A naive loop implementation of the formula, in f64.
+    let q = x.clone().into_data().convert::<f64>().try_to_vec::<f64>().unwrap();
+    let k: Vec<f64> = q.iter().map(|v| v * 0.5).collect();
+    let v: Vec<f64> = q.iter().map(|v| v + 1.0).collect();
+    let (b, c, n, heads) = (2usize, 4usize, 6usize, 2usize);
+    let ch = c / heads;
+    let at = |t: &[f64], bi: usize, ci: usize, p: usize| t[(bi * c + ci) * n + p];
+    let norm =
+        |t: &[f64], bi: usize, ci: usize| (0..n).map(|p| at(t, bi, ci, p).powi(2)).sum::<f64>().sqrt().max(1e-12);
+    let got = o["att"].clone().into_data().convert::<f64>().try_to_vec::<f64>().unwrap();
+    for bi in 0..b {
+        for hd in 0..heads {
+            for i in 0..ch {
+                let qi = hd * ch + i;
+                let logits: Vec<f64> = (0..ch)
+                    .map(|j| {
+                        let kj = hd * ch + j;
+                        (0..n)
+                            .map(|p| at(&q, bi, qi, p) / norm(&q, bi, qi) * at(&k, bi, kj, p) / norm(&k, bi, kj))
+                            .sum::<f64>()
+                    })
+                    .collect();
+                let z: f64 = logits.iter().map(|l| l.exp()).sum();
+                for p in 0..n {
+                    let want: f64 = (0..ch).map(|j| logits[j].exp() / z * at(&v, bi, hd * ch + j, p)).sum();
+                    let g = got[(bi * c + qi) * n + p];
+                    assert!((g - want).abs() < 1e-5, "b{bi} head{hd} row{i} pixel{p}: {g} vs {want}");
+                }
+            }
+        }
+    }
+}

@@ -17,6 +17,8 @@ pub struct Ident {
 /// A whole spec file.
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct Spec {
+    /// `import "path"` lines, relative to the importing file.
+    pub imports: Vec<(String, Span)>,
     pub defs: Vec<Def>,
     pub sections: Vec<Section>,
     /// Line comments with their spans (kept for the formatter).
@@ -32,6 +34,8 @@ pub enum DefKind {
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Def {
+    /// Which loaded file defines it (0: the main file; see `crate::load`).
+    pub file: usize,
     pub kind: DefKind,
     pub name: Ident,
     pub params: Vec<Param>,

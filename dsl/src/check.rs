@@ -83,6 +83,8 @@ struct Builder<'a> {
     errors: Vec<Diagnostic>,
     warnings: Vec<Diagnostic>,
     depth: usize,
+    /// Files of the definitions being expanded (for diagnostics).
+    files: Vec<usize>,
     executed: usize,
     /// The call being built reuses the weights of its instance path (`as shared path`).
     shared_call: bool,
@@ -108,16 +110,20 @@ pub fn elaborate(
     let mut defs: HashMap<&str, &Def> = HashMap::new();
     for d in &spec.defs {
         if prims::lookup(&d.name.name).is_some() {
-            errors.push(Diagnostic::error(
+            let mut e = Diagnostic::error(
                 d.name.span,
                 format!("`{}` is a primitive and cannot be redefined", d.name.name),
                 "choose another name",
-            ));
-        } else if let Some(prev) = defs.insert(&d.name.name, d) {
-            errors.push(
-                Diagnostic::error(d.name.span, format!("`{}` is defined twice", d.name.name), "second definition")
-                    .with_help(format!("the first definition starts at byte {}", prev.span.start)),
             );
+            e.file = d.file;
+            errors.push(e);
+        } else if let Some(prev) = defs.insert(&d.name.name, d) {
+            let _ = prev;
+            let mut e =
+                Diagnostic::error(d.name.span, format!("`{}` is defined twice", d.name.name), "second definition")
+                    .with_help("rename one of them (imported files share one namespace)");
+            e.file = d.file;
+            errors.push(e);
         }
     }
     let networks: Vec<&Def> = spec.defs.iter().filter(|d| d.kind == DefKind::Network).collect();
@@ -195,6 +201,7 @@ pub fn elaborate(
         errors,
         warnings: Vec::new(),
         depth: 0,
+        files: vec![main.file],
         executed: 0,
         shared_call: false,
         shared_prefixes: Vec::new(),
@@ -289,8 +296,18 @@ fn const_eval(e: &Expr) -> Option<Value> {
 }
 
 impl<'a> Builder<'a> {
+    fn push_err(&mut self, mut d: Diagnostic) {
+        d.file = self.files.last().copied().unwrap_or(0);
+        self.errors.push(d);
+    }
+
+    fn push_warn(&mut self, mut d: Diagnostic) {
+        d.file = self.files.last().copied().unwrap_or(0);
+        self.warnings.push(d);
+    }
+
     fn err(&mut self, span: Span, message: impl Into<String>, label: impl Into<String>) -> Value {
-        self.errors.push(Diagnostic::error(span, message, label));
+        self.push_err(Diagnostic::error(span, message, label));
         Value::Poison
     }
 
@@ -322,7 +339,7 @@ impl<'a> Builder<'a> {
                 && !outputs.contains(name.as_str())
                 && !name.starts_with('_')
             {
-                self.warnings.push(
+                self.push_warn(
                     Diagnostic::warning(*span, format!("value `{name}` is never used"), "unused")
                         .with_help("remove it, use it, or start its name with `_`"),
                 );
@@ -361,7 +378,7 @@ impl<'a> Builder<'a> {
                             if *got as i64 != *want {
                                 let got = *got;
                                 let (at, block) = frame.call.clone().unwrap_or((*span, String::new()));
-                                self.errors.push(
+                                self.push_err(
                                     Diagnostic::error(
                                         at,
                                         format!(
@@ -501,7 +518,7 @@ impl<'a> Builder<'a> {
         if let Some(h) = suggest(name, candidates) {
             d = d.with_help(format!("did you mean `{h}`?"));
         }
-        self.errors.push(d);
+        self.push_err(d);
         Value::Poison
     }
 
@@ -713,7 +730,7 @@ impl<'a> Builder<'a> {
             self.shared_call || self.shared_prefixes.iter().any(|p| path == p || path.starts_with(&format!("{p}.")));
         let shapes: Vec<(&'static str, Vec<usize>)> = op.params().into_iter().map(|(n, s, _, _)| (n, s)).collect();
         match (self.paths.contains_key(path), shared) {
-            (false, true) => self.errors.push(
+            (false, true) => self.push_err(
                 Diagnostic::error(
                     span,
                     format!("`as shared` refers to `{path}`, which no earlier call created"),
@@ -727,7 +744,7 @@ impl<'a> Builder<'a> {
             }
             (true, true) => {
                 if self.path_ops.get(path) != Some(&shapes) {
-                    self.errors.push(Diagnostic::error(
+                    self.push_err(Diagnostic::error(
                         span,
                         format!(
                             "`{path}` is shared, but this call needs parameters {shapes:?} and the first one has {:?}",
@@ -737,7 +754,7 @@ impl<'a> Builder<'a> {
                     ));
                 }
             }
-            (true, false) => self.errors.push(
+            (true, false) => self.push_err(
                 Diagnostic::error(
                     span,
                     format!("two calls with parameters share the instance path `{path}`"),
@@ -804,7 +821,7 @@ impl<'a> Builder<'a> {
             if let Some(h) = suggest(&name.name, names) {
                 d = d.with_help(format!("did you mean `{h}`?"));
             }
-            self.errors.push(d);
+            self.push_err(d);
             return Value::Poison;
         };
         // Evaluate the arguments, then bind them to the signature.
@@ -819,7 +836,7 @@ impl<'a> Builder<'a> {
             let first = i == 0;
             match (v, complex_rule) {
                 (Value::Tensor { complex: true, .. }, None) => {
-                    self.errors.push(
+                    self.push_err(
                         Diagnostic::error(
                             *vspan,
                             format!("`{}` needs a real tensor, got a complex one", name.name),
@@ -830,7 +847,7 @@ impl<'a> Builder<'a> {
                     return Value::Poison;
                 }
                 (Value::Tensor { complex: false, .. }, Some(true)) if first => {
-                    self.errors.push(
+                    self.push_err(
                         Diagnostic::error(
                             *vspan,
                             format!("`{}` needs a complex tensor, got a real one", name.name),
@@ -915,7 +932,7 @@ impl<'a> Builder<'a> {
                         if let Some(h) = suggest(&k.name, sig.params.iter().map(|p| p.name)) {
                             d = d.with_help(format!("did you mean `{h}`?"));
                         }
-                        self.errors.push(d);
+                        self.push_err(d);
                         ok = false;
                         continue;
                     }
@@ -1023,7 +1040,7 @@ impl<'a> Builder<'a> {
                         if let Some(h) = suggest(&k.name, slots.iter().map(|(n, _)| *n)) {
                             d = d.with_help(format!("did you mean `{h}`?"));
                         }
-                        self.errors.push(d);
+                        self.push_err(d);
                         continue;
                     }
                 },
@@ -1081,7 +1098,9 @@ impl<'a> Builder<'a> {
             self.shared_prefixes.push(path.clone());
         }
         self.depth += 1;
+        self.files.push(def.file);
         self.exec(&mut inner, &def.body);
+        self.files.pop();
         self.depth -= 1;
         if instance.is_some_and(|i| i.shared) {
             self.shared_prefixes.pop();

@@ -30,6 +30,9 @@ pub struct Diagnostic {
     /// 1-based line and column, filled in by [`Diagnostic::locate`].
     pub line: usize,
     pub column: usize,
+    /// Which loaded file the span refers to (0: the main file).
+    #[serde(skip)]
+    pub file: usize,
 }
 
 impl Diagnostic {
@@ -42,6 +45,7 @@ impl Diagnostic {
             help: None,
             line: 0,
             column: 0,
+            file: 0,
         }
     }
 

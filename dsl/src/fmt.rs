@@ -22,18 +22,30 @@ pub fn format(spec: &Spec, source: &str) -> String {
     let mut p =
         Printer { source, comments: spec.comments.clone(), next_comment: 0, out: String::new(), last_end: None };
     enum Item<'s> {
+        Import(&'s str, Span),
         Def(&'s Def),
         Section(&'s Section),
     }
-    let mut items: Vec<(usize, Item)> = spec.defs.iter().map(|d| (d.span.start, Item::Def(d))).collect();
+    // Only the file's own definitions (imported ones come from other files).
+    let mut items: Vec<(usize, Item)> =
+        spec.defs.iter().filter(|d| d.file == 0).map(|d| (d.span.start, Item::Def(d))).collect();
+    items.extend(spec.imports.iter().map(|(path, span)| (span.start, Item::Import(path, *span))));
     items.extend(spec.sections.iter().map(|s| (s.span.start, Item::Section(s))));
     items.sort_by_key(|(start, _)| *start);
+    let mut previous_import = false;
     for (i, (start, item)) in items.iter().enumerate() {
-        if i > 0 && !p.out.ends_with("\n\n") {
+        let is_import = matches!(item, Item::Import(..));
+        // Consecutive imports stay together; everything else is separated by a blank line.
+        if i > 0 && !(is_import && previous_import) && !p.out.ends_with("\n\n") {
             p.out.push('\n');
         }
+        previous_import = is_import;
         p.comments_before(*start, 0);
         match item {
+            Item::Import(path, span) => {
+                p.out.push_str(&format!("import \"{path}\""));
+                p.end_line(span.end);
+            }
             Item::Def(d) => p.def(d),
             Item::Section(s) => p.section(s, 0),
         }

@@ -27,8 +27,8 @@ fn rule_name(r: &Rule) -> String {
         Rule::string => "a string".into(),
         Rule::type_name => "a type (int, float, bool, str)".into(),
         Rule::body => "`{`".into(),
-        Rule::item | Rule::block_def | Rule::network_def | Rule::section => {
-            "`block`, `network` or a section such as `experiment name { ... }`".into()
+        Rule::item | Rule::block_def | Rule::network_def | Rule::section | Rule::import => {
+            "`import`, `block`, `network` or a section such as `experiment name { ... }`".into()
         }
         Rule::EOI => "the end of the file".into(),
         Rule::stmt | Rule::input_stmt | Rule::output_stmt | Rule::let_stmt | Rule::for_stmt | Rule::assign_stmt => {
@@ -74,6 +74,10 @@ pub fn parse(source: &str) -> Result<Spec, Diagnostic> {
     let top = pairs.next().expect("spec rule");
     for item in top.into_inner() {
         match item.as_rule() {
+            Rule::import => {
+                let s = item.into_inner().next().expect("string");
+                spec.imports.push((unquote(s.as_str()), span(&s)));
+            }
             Rule::block_def | Rule::network_def => spec.defs.push(def(item)),
             Rule::section => spec.sections.push(section(item)),
             _ => {}
@@ -137,7 +141,7 @@ fn def(p: Pair<Rule>) -> Def {
             _ => {}
         }
     }
-    Def { kind, name, params, body, span: sp }
+    Def { file: 0, kind, name, params, body, span: sp }
 }
 
 fn stmts(body: Pair<Rule>) -> Vec<Stmt> {

@@ -83,3 +83,57 @@ fn every_spec_in_the_repository_is_formatted() {
     }
     assert!(seen >= 1);
 }
+
+fn tmpdir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("mcmr-dsl-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(d.join("baselines")).unwrap();
+    d
+}
+
+const BASE: &str = "// a shared baseline block\nblock twice(c: int) {\n    input x: [c, H, W]\n    a = conv2d(x, c, padding = 1) as first\n    output y = conv2d(a, c, padding = 1) as second\n}\n";
+
+#[test]
+fn imports_share_blocks_between_files() {
+    let d = tmpdir("imports");
+    std::fs::write(d.join("baselines/base.mcmr"), BASE).unwrap();
+    std::fs::write(d.join("baselines/more.mcmr"), "import \"base.mcmr\"\n\nblock thrice(c: int) {\n    input x: [c, H, W]\n    output y = relu(twice(x, c) as inner)\n}\n").unwrap();
+    let main = "import \"baselines/base.mcmr\"\nimport \"baselines/more.mcmr\"\n\nnetwork n() {\n    input x: [2, H, W]\n    output y = thrice(twice(x, 2) as a, 2) as b\n}\n";
+    std::fs::write(d.join("main.mcmr"), main).unwrap();
+    let loaded = mcmr_dsl::load(&d.join("main.mcmr")).unwrap_or_else(|(f, e)| panic!("{} {:?}", e.message, f.len()));
+    assert_eq!(loaded.files.len(), 3, "base.mcmr is read once (diamond import)");
+    let checked = elaborate(&loaded.spec, None, None, &[]).unwrap();
+    assert_eq!(checked.graph.parameter_count(), 4 * (2 * 2 * 9 + 2));
+    // The formatter keeps the imports and leaves imported definitions out of the file.
+    assert_eq!(mcmr_dsl::fmt::format(&loaded.spec, main), main);
+}
+
+#[test]
+fn import_problems_point_at_the_right_file_and_line() {
+    let d = tmpdir("import-errors");
+    std::fs::write(d.join("a.mcmr"), "import \"b.mcmr\"\n").unwrap();
+    std::fs::write(d.join("b.mcmr"), "import \"a.mcmr\"\n").unwrap();
+    let (_, e) = mcmr_dsl::load(&d.join("a.mcmr")).unwrap_err();
+    assert!(e.message.contains("import cycle"), "{}", e.message);
+
+    std::fs::write(d.join("c.mcmr"), "\nimport \"missing.mcmr\"\n").unwrap();
+    let (files, e) = mcmr_dsl::load(&d.join("c.mcmr")).unwrap_err();
+    let text = mcmr_dsl::Loaded { files, spec: Default::default() }.render(&e);
+    assert!(text.contains("cannot read") && text.contains("c.mcmr:2:8"), "{text}");
+
+    // An error inside an imported block is rendered against the imported file.
+    std::fs::write(
+        d.join("baselines/bad.mcmr"),
+        "block broken(c: int) {\n    input x: [c, H, W]\n    output y = conv2(x, c)\n}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("main.mcmr"),
+        "import \"baselines/bad.mcmr\"\n\nnetwork n() {\n    input x: [1, H, W]\n    output y = broken(x, 1)\n}\n",
+    )
+    .unwrap();
+    let loaded = mcmr_dsl::load(&d.join("main.mcmr")).unwrap();
+    let errors = elaborate(&loaded.spec, None, None, &[]).unwrap_err();
+    let text = loaded.render(&errors[0]);
+    assert!(text.contains("bad.mcmr:3:16") && text.contains("did you mean `conv2d`"), "{text}");
+}

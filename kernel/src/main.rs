@@ -208,23 +208,29 @@ fn parse_kv(s: &str) -> std::result::Result<(String, String), String> {
         .ok_or_else(|| format!("`{s}` is not KEY=VALUE"))
 }
 
-/// Reads, parses and elaborates a spec; diagnostics are rendered against the file.
+/// Reads a spec and its imports, then elaborates it; diagnostics are rendered against the file
+/// they refer to.
 fn load_spec(
     file: &std::path::Path,
     network: Option<&str>,
     variant: Option<&str>,
     params: &[(String, String)],
-) -> Result<(mcmr_dsl::ast::Spec, mcmr_dsl::check::Checked, String)> {
-    let text = std::fs::read_to_string(file).with_context(|| format!("cannot read `{}`", file.display()))?;
-    let name = file.display().to_string();
-    let spec = mcmr_dsl::parse(&text).map_err(|d| anyhow::anyhow!("{}", d.render(&text, &name)))?;
+) -> Result<(mcmr_dsl::ast::Spec, mcmr_dsl::check::Checked, mcmr_dsl::Loaded)> {
+    let loaded = match mcmr_dsl::load(file) {
+        Ok(l) => l,
+        Err((files, d)) if files.is_empty() => anyhow::bail!("{}", d.message),
+        Err((files, d)) => {
+            let loaded = mcmr_dsl::Loaded { files, spec: Default::default() };
+            anyhow::bail!("{}", loaded.render(&d))
+        }
+    };
     let overrides: Vec<(String, mcmr_dsl::check::Value)> =
         params.iter().map(|(k, v)| (k.clone(), mcmr_dsl::check::Value::parse_literal(v))).collect();
-    match mcmr_dsl::check::elaborate(&spec, network, variant, &overrides) {
-        Ok(checked) => Ok((spec, checked, text)),
+    match mcmr_dsl::check::elaborate(&loaded.spec, network, variant, &overrides) {
+        Ok(checked) => Ok((loaded.spec.clone(), checked, loaded)),
         Err(errors) => {
-            let rendered: String = errors.iter().map(|d| d.render(&text, &name)).collect::<Vec<_>>().join("\n");
-            anyhow::bail!("{rendered}\n{} error(s) in `{name}`", errors.len())
+            let rendered: String = errors.iter().map(|d| loaded.render(d)).collect::<Vec<_>>().join("\n");
+            anyhow::bail!("{rendered}\n{} error(s) in `{}`", errors.len(), file.display())
         }
     }
 }
@@ -295,7 +301,7 @@ fn run(cli: Cli) -> Result<()> {
             }
         }
         Command::CheckSpec { file, variant, params, network, json } => {
-            let (_, checked, text) = load_spec(&file, network.as_deref(), variant.as_deref(), &params)?;
+            let (_, checked, loaded) = load_spec(&file, network.as_deref(), variant.as_deref(), &params)?;
             let g = &checked.graph;
             if json {
                 let v = serde_json::json!({
@@ -303,12 +309,12 @@ fn run(cli: Cli) -> Result<()> {
                     "network": g.name,
                     "parameters": g.parameter_count(),
                     "blocks": g.block_counts(),
-                    "warnings": checked.warnings.iter().map(|w| w.clone().locate(&text)).collect::<Vec<_>>(),
+                    "warnings": checked.warnings.iter().map(|w| w.clone().locate(&loaded.files[w.file].text)).collect::<Vec<_>>(),
                 });
                 say!("{}", serde_json::to_string(&v)?);
             } else {
                 for w in &checked.warnings {
-                    eprint!("{}", w.render(&text, &file.display().to_string()));
+                    eprint!("{}", loaded.render(w));
                 }
                 say!("{}: network `{}` ok, {} parameters", file.display(), g.name, g.parameter_count());
                 for (block, n) in g.block_counts() {

@@ -349,8 +349,7 @@ fn run(cli: Cli) -> Result<()> {
             let (ast, checked, _) = load_spec(&spec, network.as_deref(), variant.as_deref(), &params)?;
             let device = burn::tensor::Device::flex().autodiff();
             let model = mcmr::model::CompiledModel::new(checked.graph, 0, &device);
-            let map = mcmr::parity::key_map(&ast).map_err(|e| anyhow::anyhow!("{}: {e}", spec.display()))?;
-            let report = mcmr::parity::run(&ast, model, &fixture, &map, mcmr::parity::Tolerances::default())
+            let report = mcmr::parity::run(&ast, model, &fixture, mcmr::parity::Tolerances::default())
                 .map_err(anyhow::Error::msg)?;
             if json {
                 say!("{}", serde_json::to_string(&report)?);

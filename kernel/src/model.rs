@@ -62,6 +62,11 @@ fn rank4(shape: &[usize]) -> [usize; 4] {
 /// replacement insert what the stars matched. An empty map is the identity.
 pub type KeyMap = Vec<(String, String)>;
 
+/// Whether `key` matches a glob pattern (`*` matches any text).
+pub fn glob_match(pattern: &str, key: &str) -> bool {
+    glob_replace(pattern, "", key).is_some()
+}
+
 fn glob_replace(pattern: &str, replacement: &str, key: &str) -> Option<String> {
     let parts: Vec<&str> = pattern.split('*').collect();
     let mut caps = Vec::new();
@@ -136,16 +141,18 @@ impl CompiledModel {
 
     /// Replaces every parameter with the checkpoint's tensor of the mapped name. Errors list
     /// every missing, unexpected and shape-mismatched key at once.
-    pub fn load_safetensors(self, path: &Path, map: &KeyMap) -> Result<Self, ModelError> {
+    pub fn load_safetensors(self, path: &Path, map: &KeyMap, ignore: &[String]) -> Result<Self, ModelError> {
         let tensors = read_safetensors(path).map_err(|e| ModelError::Weights(e.to_string()))?;
-        self.load_tensors(&tensors, map, &path.display().to_string())
+        self.load_tensors(&tensors, map, ignore, &path.display().to_string())
     }
 
-    /// As [`CompiledModel::load_safetensors`], from tensors already read.
+    /// As [`CompiledModel::load_safetensors`], from tensors already read. Checkpoint keys that
+    /// match an `ignore` pattern (modules the official code builds but never calls) are skipped.
     pub fn load_tensors(
         mut self,
         tensors: &BTreeMap<String, StTensor>,
         map: &KeyMap,
+        ignore: &[String],
         source: &str,
     ) -> Result<Self, ModelError> {
         let mut problems = Vec::new();
@@ -169,7 +176,7 @@ impl CompiledModel {
             }
         }
         for k in tensors.keys() {
-            if !used.contains(k) && !k.ends_with("num_batches_tracked") {
+            if !used.contains(k) && !k.ends_with("num_batches_tracked") && !ignore.iter().any(|p| glob_match(p, k)) {
                 problems.push(format!("unexpected `{k}` (no parameter of the spec maps to it)"));
             }
         }

@@ -90,8 +90,9 @@ fn tensor(t: &StTensor, device: &Device) -> Result<Tensor<4>, String> {
 
 /// The key map of the spec's `weights` section: `map = [["pattern*", "replacement$1"], ...]`
 /// from the kit's parameter paths to the checkpoint's keys (see [`crate::model::map_key`]).
-pub fn key_map(spec: &Spec) -> Result<KeyMap, String> {
+pub fn key_map(spec: &Spec) -> Result<(KeyMap, Vec<String>), String> {
     let mut map = KeyMap::new();
+    let mut ignore = Vec::new();
     for sec in spec.sections.iter().filter(|s| s.kind.name == "weights") {
         for e in &sec.entries {
             match e {
@@ -117,14 +118,25 @@ pub fn key_map(spec: &Spec) -> Result<KeyMap, String> {
                         }
                     }
                 }
+                Entry::Setting { key, value, .. } if key == "ignore" => {
+                    let ExprKind::List(items) = &value.kind else {
+                        return Err("`weights.ignore` must be a list of patterns".into());
+                    };
+                    for it in items {
+                        match &it.kind {
+                            ExprKind::Str(p) => ignore.push(p.clone()),
+                            _ => return Err("`weights.ignore` entries must be strings".into()),
+                        }
+                    }
+                }
                 Entry::Setting { key, .. } => {
-                    return Err(format!("unknown `weights` setting `{key}` (expected `map`)"))
+                    return Err(format!("unknown `weights` setting `{key}` (expected `map` or `ignore`)"))
                 }
                 Entry::Section(s) => return Err(format!("unexpected section `{}` in `weights`", s.kind.name)),
             }
         }
     }
-    Ok(map)
+    Ok((map, ignore))
 }
 
 /// The training step the spec's `parity` section declares.
@@ -181,18 +193,15 @@ fn step_spec(spec: &Spec) -> Result<Option<StepSpec>, String> {
 }
 
 /// Runs forward, backward and one optimiser step of the compiled spec against a fixture.
-pub fn run(
-    spec: &Spec,
-    model: CompiledModel,
-    fixture: &Path,
-    map: &KeyMap,
-    tol: Tolerances,
-) -> Result<ParityReport, String> {
+/// The spec's `weights` section supplies the key map and the ignored checkpoint keys.
+pub fn run(spec: &Spec, model: CompiledModel, fixture: &Path, tol: Tolerances) -> Result<ParityReport, String> {
+    let (map, ignore) = key_map(spec)?;
+    let map = &map;
     let read = |name: &str| read_safetensors(&fixture.join(name)).map_err(|e| e.to_string());
     let device = Device::flex().autodiff();
     let weights = read("weights.safetensors")?;
     let model = model
-        .load_tensors(&weights, map, &fixture.join("weights.safetensors").display().to_string())
+        .load_tensors(&weights, map, &ignore, &fixture.join("weights.safetensors").display().to_string())
         .map_err(|e| e.to_string())?;
     let graph = model.graph().clone();
     let inputs = read("inputs.safetensors")?;

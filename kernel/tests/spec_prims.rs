@@ -147,7 +147,7 @@ weights {
 }
 "#;
     let spec = mcmr_dsl::parse(src).unwrap();
-    let map = mcmr::parity::key_map(&spec).unwrap();
+    let (map, _) = mcmr::parity::key_map(&spec).unwrap();
     assert_eq!(mcmr::model::map_key(&map, "head.weight"), "module.stem.weight");
     let model = compile(src);
     let mut tensors = std::collections::BTreeMap::new();
@@ -158,11 +158,11 @@ weights {
     };
     tensors.insert("module.stem.weight".to_string(), t(vec![2, 1, 1, 1], 0.5));
     tensors.insert("module.stem.bias".to_string(), t(vec![2], 0.25));
-    let loaded = model.load_tensors(&tensors, &map, "test").unwrap();
+    let loaded = model.load_tensors(&tensors, &map, &[], "test").unwrap();
     let y = loaded.forward(vec![input(1, 3, 3)], false).unwrap()["y"].clone();
     assert!(max_abs(y - (input(1, 3, 3) * 0.5 + 0.25).repeat_dim(1, 2)) < 1e-6);
     // Without the map every key is reported: missing and unexpected alike.
-    let err = compile(src).load_tensors(&tensors, &Vec::new(), "ckpt").unwrap_err().to_string();
+    let err = compile(src).load_tensors(&tensors, &Vec::new(), &[], "ckpt").unwrap_err().to_string();
     assert!(err.contains("missing `head.weight`") && err.contains("unexpected `module.stem.bias`"), "{err}");
 }
 

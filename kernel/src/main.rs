@@ -129,6 +129,9 @@ enum Command {
         params: Vec<(String, String)>,
         #[arg(long)]
         network: Option<String>,
+        /// Run forward, backward and step in float64 (PyTorch's tensors stay float32).
+        #[arg(long)]
+        float64: bool,
         #[arg(long)]
         json: bool,
     },
@@ -345,11 +348,11 @@ fn run(cli: Cli) -> Result<()> {
                 std::process::exit(1);
             }
         }
-        Command::Parity { spec, fixture, variant, params, network, json } => {
+        Command::Parity { spec, fixture, variant, params, network, float64, json } => {
             let (ast, checked, _) = load_spec(&spec, network.as_deref(), variant.as_deref(), &params)?;
             let device = burn::tensor::Device::flex().autodiff();
             let model = mcmr::model::CompiledModel::new(checked.graph, 0, &device);
-            let report = mcmr::parity::run(&ast, model, &fixture, mcmr::parity::Tolerances::default())
+            let report = mcmr::parity::run(&ast, model, &fixture, mcmr::parity::Tolerances::default(), float64)
                 .map_err(anyhow::Error::msg)?;
             if json {
                 say!("{}", serde_json::to_string(&report)?);

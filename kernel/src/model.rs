@@ -129,6 +129,16 @@ impl CompiledModel {
         CompiledModel { params, meta: ModelMeta { graph, specs, index } }
     }
 
+    /// The same model with every parameter in float64.
+    pub fn to_float64(mut self) -> Self {
+        self.params = self
+            .params
+            .into_iter()
+            .map(|p| Param::from_tensor(p.val().cast(burn::tensor::DType::F64).detach()))
+            .collect();
+        self
+    }
+
     /// The graph this model runs.
     pub fn graph(&self) -> &Graph {
         &self.meta.graph
@@ -532,6 +542,61 @@ impl RmsProp {
             }
         }
     }
+}
+
+/// One AdamW step as PyTorch computes it (`torch.optim.AdamW`, no amsgrad):
+/// `p ← p·(1 − lr·wd)`, `m ← β₁m + (1−β₁)g`, `v ← β₂v + (1−β₂)g²`,
+/// `p ← p − (lr/(1−β₁ᵗ))·m / (√v/√(1−β₂ᵗ) + ε)`. Parameters without a gradient are skipped
+/// (no update, no decay), as PyTorch skips them.
+pub struct AdamW {
+    pub lr: f64,
+    pub beta1: f64,
+    pub beta2: f64,
+    pub eps: f64,
+    pub weight_decay: f64,
+    step: u32,
+    m: Vec<Option<Vec<f64>>>,
+    v: Vec<Option<Vec<f64>>>,
+}
+
+impl AdamW {
+    pub fn new(lr: f64, beta1: f64, beta2: f64, eps: f64, weight_decay: f64) -> Self {
+        AdamW { lr, beta1, beta2, eps, weight_decay, step: 0, m: Vec::new(), v: Vec::new() }
+    }
+
+    /// Updates host copies of the parameters in place from their gradients.
+    pub fn step(&mut self, params: &mut [Vec<f64>], grads: &[Option<Vec<f64>>]) {
+        self.step += 1;
+        self.m.resize(params.len(), None);
+        self.v.resize(params.len(), None);
+        let bc1 = 1.0 - self.beta1.powi(self.step as i32);
+        let bc2 = 1.0 - self.beta2.powi(self.step as i32);
+        for (((p, g), m), v) in params.iter_mut().zip(grads).zip(self.m.iter_mut()).zip(self.v.iter_mut()) {
+            let Some(g) = g else { continue };
+            let m = m.get_or_insert_with(|| vec![0.0; p.len()]);
+            let v = v.get_or_insert_with(|| vec![0.0; p.len()]);
+            for i in 0..p.len() {
+                p[i] *= 1.0 - self.lr * self.weight_decay;
+                m[i] = self.beta1 * m[i] + (1.0 - self.beta1) * g[i];
+                v[i] = self.beta2 * v[i] + (1.0 - self.beta2) * g[i] * g[i];
+                let denom = v[i].sqrt() / bc2.sqrt() + self.eps;
+                p[i] -= self.lr / bc1 * m[i] / denom;
+            }
+        }
+    }
+}
+
+/// `torch.nn.utils.clip_grad_norm_` (L2): scales every gradient by `max_norm/(total + 1e-6)`
+/// when that is below 1. Returns the total norm before clipping.
+pub fn clip_grad_norm(grads: &mut [Option<Vec<f64>>], max_norm: f64) -> f64 {
+    let total = grads.iter().flatten().flat_map(|g| g.iter()).map(|x| x * x).sum::<f64>().sqrt();
+    let coef = max_norm / (total + 1e-6);
+    if coef < 1.0 {
+        for g in grads.iter_mut().flatten() {
+            g.iter_mut().for_each(|x| *x *= coef);
+        }
+    }
+    total
 }
 
 #[cfg(test)]

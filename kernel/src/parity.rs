@@ -29,20 +29,34 @@ pub struct Diff {
     pub rel: f64,
 }
 
-/// Tolerances of a parity run.
+/// Tolerances of a parity run; a spec's `parity { tolerance { ... } }` section overrides them.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
 pub struct Tolerances {
     /// Outputs and activations, relative.
     pub forward_rel: f64,
-    /// Gradients, relative per tensor.
-    pub grad_rel: f64,
+    /// Gradients, relative per tensor (`None`: not checked per tensor).
+    pub grad_rel: Option<f64>,
+    /// Gradients, global relative L2 error over all of them (`None`: not checked).
+    pub grad_global_rel_l2: Option<f64>,
     /// Weights after one optimiser step, absolute.
     pub step_abs: f64,
+    /// With `step_fraction`: at least this fraction of entries within `step_abs`, and all
+    /// within `step_max_abs`. Without it: every entry whose official gradient is at least
+    /// [`NOISE_GRAD`] within `step_abs`, the rest within twice the learning rate.
+    pub step_fraction: Option<f64>,
+    pub step_max_abs: Option<f64>,
 }
 
 impl Default for Tolerances {
     fn default() -> Self {
-        Tolerances { forward_rel: 1e-4, grad_rel: 1e-3, step_abs: 1e-5 }
+        Tolerances {
+            forward_rel: 1e-4,
+            grad_rel: Some(1e-3),
+            grad_global_rel_l2: None,
+            step_abs: 1e-5,
+            step_fraction: None,
+            step_max_abs: None,
+        }
     }
 }
 
@@ -60,6 +74,10 @@ pub struct ParityReport {
     /// so they are held to `2·lr` instead of the step tolerance.
     pub step_noise_entries: usize,
     pub step_noise_max_abs: f64,
+    /// Fraction of all compared step entries within `step_abs`.
+    pub step_fraction_within: Option<f64>,
+    /// Global gradient norm before clipping (when the spec clips).
+    pub grad_norm_before_clip: Option<f64>,
     pub loss: Option<(f64, f64)>,
     pub tolerances: Tolerances,
     pub pass: bool,
@@ -139,62 +157,200 @@ pub fn key_map(spec: &Spec) -> Result<(KeyMap, Vec<String>), String> {
     Ok((map, ignore))
 }
 
-/// The training step the spec's `parity` section declares.
-struct StepSpec {
-    loss: String,
-    output: String,
-    target: String,
-    optimizer: RmsProp,
+enum Optimizer {
+    RmsProp(RmsProp),
+    AdamW(crate::model::AdamW),
 }
 
-fn step_spec(spec: &Spec) -> Result<Option<StepSpec>, String> {
+impl Optimizer {
+    fn lr(&self) -> f64 {
+        match self {
+            Optimizer::RmsProp(o) => o.lr,
+            Optimizer::AdamW(o) => o.lr,
+        }
+    }
+
+    fn step(&mut self, p: &mut [Vec<f64>], g: &[Option<Vec<f64>>]) {
+        match self {
+            Optimizer::RmsProp(o) => o.step(p, g),
+            Optimizer::AdamW(o) => o.step(p, g),
+        }
+    }
+}
+
+/// The training step the spec's `parity` section declares.
+struct StepSpec {
+    loss: mcmr_dsl::ast::Expr,
+    optimizer: Optimizer,
+    clip_grad_norm: Option<f64>,
+}
+
+fn number(e: &mcmr_dsl::ast::Expr) -> Result<f64, String> {
+    match e.kind {
+        ExprKind::Float(f) => Ok(f),
+        ExprKind::Int(i) => Ok(i as f64),
+        _ => Err("expected a number".into()),
+    }
+}
+
+fn optimizer(name: &str, args: &[mcmr_dsl::ast::Arg]) -> Result<Optimizer, String> {
+    let mut get = BTreeMap::new();
+    for a in args {
+        let key = a.name.as_ref().map(|n| n.name.clone()).ok_or(format!("`{name}` takes named arguments"))?;
+        get.insert(key.clone(), number(&a.value).map_err(|e| format!("`{name}({key} = ...)`: {e}"))?);
+    }
+    let known: &[&str] = match name {
+        "rmsprop" => &["lr", "alpha", "eps", "weight_decay"],
+        "adamw" => &["lr", "beta1", "beta2", "eps", "weight_decay"],
+        other => return Err(format!("parity optimizer `{other}` is not supported (rmsprop, adamw)")),
+    };
+    if let Some(k) = get.keys().find(|k| !known.contains(&k.as_str())) {
+        return Err(format!("`{name}` has no argument `{k}` (expected {})", known.join(", ")));
+    }
+    let v = |k: &str, d: f64| get.get(k).copied().unwrap_or(d);
+    Ok(match name {
+        "rmsprop" => {
+            Optimizer::RmsProp(RmsProp::new(v("lr", 1e-2), v("alpha", 0.99), v("eps", 1e-8), v("weight_decay", 0.0)))
+        }
+        _ => Optimizer::AdamW(crate::model::AdamW::new(
+            v("lr", 1e-3),
+            v("beta1", 0.9),
+            v("beta2", 0.999),
+            v("eps", 1e-8),
+            v("weight_decay", 1e-2),
+        )),
+    })
+}
+
+fn step_spec(spec: &Spec, tol: &mut Tolerances) -> Result<Option<StepSpec>, String> {
     let Some(sec) = spec.sections.iter().find(|s| s.kind.name == "parity") else { return Ok(None) };
-    let (mut loss, mut opt) = (None, None);
+    let (mut loss, mut opt, mut clip) = (None, None, None);
     for e in &sec.entries {
-        if let Entry::Setting { key, value, .. } = e {
-            match (key.as_str(), &value.kind) {
-                ("loss", ExprKind::Call { name, args, .. }) => {
-                    let names: Vec<String> = args
-                        .iter()
-                        .filter_map(|a| if let ExprKind::Name(n) = &a.value.kind { Some(n.clone()) } else { None })
-                        .collect();
-                    if names.len() != 2 || !["l1", "mse"].contains(&name.name.as_str()) {
-                        return Err("parity `loss` must be `l1(output, target)` or `mse(output, target)`".into());
-                    }
-                    loss = Some((name.name.clone(), names[0].clone(), names[1].clone()));
+        match e {
+            Entry::Setting { key, value, .. } => match (key.as_str(), &value.kind) {
+                ("loss", _) => loss = Some(value.clone()),
+                ("optimizer", ExprKind::Call { name, args, .. }) => opt = Some(optimizer(&name.name, args)?),
+                ("clip_grad_norm", _) => clip = Some(number(value).map_err(|e| format!("`clip_grad_norm`: {e}"))?),
+                (k, _) => {
+                    return Err(format!(
+                        "unknown parity setting `{k}` (expected `loss`, `optimizer`, `clip_grad_norm`)"
+                    ))
                 }
-                ("optimizer", ExprKind::Call { name, args, .. }) if name.name == "rmsprop" => {
-                    let mut o = RmsProp::new(1e-2, 0.99, 1e-8, 0.0);
-                    for a in args {
-                        let v = match a.value.kind {
-                            ExprKind::Float(f) => f,
-                            ExprKind::Int(i) => i as f64,
-                            _ => return Err("rmsprop arguments must be numbers".into()),
-                        };
-                        match a.name.as_ref().map(|n| n.name.as_str()) {
-                            Some("lr") => o.lr = v,
-                            Some("alpha") => o.alpha = v,
-                            Some("eps") => o.eps = v,
-                            Some("weight_decay") => o.weight_decay = v,
-                            other => return Err(format!("rmsprop has no argument {other:?}")),
+            },
+            Entry::Section(t) if t.kind.name == "tolerance" => {
+                for e in &t.entries {
+                    let Entry::Setting { key, value, .. } = e else {
+                        return Err("`tolerance` holds settings only".into());
+                    };
+                    let x = number(value).map_err(|e| format!("`tolerance.{key}`: {e}"))?;
+                    match key.as_str() {
+                        "forward_rel" => tol.forward_rel = x,
+                        "grad_rel" => tol.grad_rel = Some(x),
+                        "grad_global_rel_l2" => {
+                            tol.grad_global_rel_l2 = Some(x);
+                            tol.grad_rel = None;
                         }
+                        "step_abs" => tol.step_abs = x,
+                        "step_fraction" => tol.step_fraction = Some(x),
+                        "step_max_abs" => tol.step_max_abs = Some(x),
+                        other => return Err(format!("unknown tolerance `{other}`")),
                     }
-                    opt = Some(o);
                 }
-                ("optimizer", _) => return Err("parity `optimizer` supports `rmsprop(...)` so far".into()),
-                (k, _) => return Err(format!("unknown parity setting `{k}` (expected `loss` or `optimizer`)")),
             }
+            Entry::Section(t) => return Err(format!("unexpected section `{}` in `parity`", t.kind.name)),
         }
     }
     match (loss, opt) {
-        (Some((loss, output, target)), Some(optimizer)) => Ok(Some(StepSpec { loss, output, target, optimizer })),
+        (Some(loss), Some(optimizer)) => Ok(Some(StepSpec { loss, optimizer, clip_grad_norm: clip })),
         _ => Err("the parity section needs both `loss` and `optimizer`".into()),
+    }
+}
+
+/// Values of the parity loss language.
+enum LossValue {
+    Tensor(Tensor<4>),
+    Complex(Tensor<4>, Tensor<4>),
+    Scalar(Tensor<1>),
+    Number(f64),
+}
+
+/// Evaluates a loss expression: `l1(a, b)` and `mse(a, b)` (means), `rfft2(x, norm = ...)`,
+/// `magnitude(z)`, `phase(z)`, sums of terms and constant weights; names are network outputs
+/// or `target.safetensors` entries.
+fn eval_loss(e: &mcmr_dsl::ast::Expr, named: &BTreeMap<String, Tensor<4>>) -> Result<LossValue, String> {
+    use mcmr_dsl::ast::BinOp;
+    match &e.kind {
+        ExprKind::Int(_) | ExprKind::Float(_) => Ok(LossValue::Number(number(e)?)),
+        ExprKind::Name(n) => named.get(n).cloned().map(LossValue::Tensor).ok_or_else(|| {
+            format!(
+                "the parity loss uses `{n}`, which is neither an output nor a target (known: {})",
+                named.keys().cloned().collect::<Vec<_>>().join(", ")
+            )
+        }),
+        ExprKind::Binary(op, a, b) => match (op, eval_loss(a, named)?, eval_loss(b, named)?) {
+            (BinOp::Add, LossValue::Scalar(x), LossValue::Scalar(y)) => Ok(LossValue::Scalar(x + y)),
+            (BinOp::Mul, LossValue::Number(w), LossValue::Scalar(x))
+            | (BinOp::Mul, LossValue::Scalar(x), LossValue::Number(w)) => Ok(LossValue::Scalar(x * w)),
+            _ => Err(format!("unsupported `{}` in the parity loss (sums of terms and constant weights)", op.symbol())),
+        },
+        ExprKind::Call { name, args, .. } => {
+            let pos: Vec<&mcmr_dsl::ast::Expr> = args.iter().filter(|a| a.name.is_none()).map(|a| &a.value).collect();
+            let tensor = |v: LossValue| match v {
+                LossValue::Tensor(t) => Ok(t),
+                _ => Err(format!("`{}` needs real tensors", name.name)),
+            };
+            match name.name.as_str() {
+                "l1" | "mse" if pos.len() == 2 => {
+                    let a = tensor(eval_loss(pos[0], named)?)?;
+                    let b = tensor(eval_loss(pos[1], named)?)?;
+                    let b = if a.dims() == b.dims() { b } else { b.reshape(a.dims()) };
+                    let d = a - b;
+                    Ok(LossValue::Scalar(if name.name == "l1" { d.abs().mean() } else { (d.clone() * d).mean() }))
+                }
+                "rfft2" if !pos.is_empty() => {
+                    let norm = match args
+                        .iter()
+                        .find(|a| a.name.as_ref().is_some_and(|n| n.name == "norm"))
+                        .map(|a| &a.value.kind)
+                    {
+                        None => crate::fft::Norm::Backward,
+                        Some(ExprKind::Str(s)) => crate::fft::Norm::parse(s).ok_or(format!("unknown norm `{s}`"))?,
+                        Some(_) => return Err("`norm` must be a string".into()),
+                    };
+                    let (re, im) = crate::ops::rfft2(tensor(eval_loss(pos[0], named)?)?, norm);
+                    Ok(LossValue::Complex(re, im))
+                }
+                "magnitude" | "phase" if pos.len() == 1 => match eval_loss(pos[0], named)? {
+                    LossValue::Complex(re, im) => Ok(LossValue::Tensor(if name.name == "magnitude" {
+                        crate::ops::magnitude(re, im)
+                    } else {
+                        crate::ops::phase(re, im)
+                    })),
+                    _ => Err(format!("`{}` needs a complex value (from rfft2)", name.name)),
+                },
+                other => {
+                    Err(format!("unsupported `{other}(...)` in the parity loss (l1, mse, rfft2, magnitude, phase)"))
+                }
+            }
+        }
+        _ => Err("unsupported expression in the parity loss".into()),
     }
 }
 
 /// Runs forward, backward and one optimiser step of the compiled spec against a fixture.
 /// The spec's `weights` section supplies the key map and the ignored checkpoint keys.
-pub fn run(spec: &Spec, model: CompiledModel, fixture: &Path, tol: Tolerances) -> Result<ParityReport, String> {
+///
+/// With `float64`, the weights and inputs are widened to float64 and the whole run (forward,
+/// backward, step) is done in float64; the comparison is then with PyTorch's float32 tensors.
+pub fn run(
+    spec: &Spec,
+    model: CompiledModel,
+    fixture: &Path,
+    tol: Tolerances,
+    float64: bool,
+) -> Result<ParityReport, String> {
+    let mut tol = tol;
+    let step = step_spec(spec, &mut tol)?;
     let (map, ignore) = key_map(spec)?;
     let map = &map;
     let read = |name: &str| read_safetensors(&fixture.join(name)).map_err(|e| e.to_string());
@@ -203,6 +359,8 @@ pub fn run(spec: &Spec, model: CompiledModel, fixture: &Path, tol: Tolerances) -
     let model = model
         .load_tensors(&weights, map, &ignore, &fixture.join("weights.safetensors").display().to_string())
         .map_err(|e| e.to_string())?;
+    let model = if float64 { model.to_float64() } else { model };
+    let widen = |t: Tensor<4>| if float64 { t.cast(burn::tensor::DType::F64) } else { t };
     let graph = model.graph().clone();
     let inputs = read("inputs.safetensors")?;
     let mut xs = Vec::new();
@@ -214,7 +372,7 @@ pub fn run(spec: &Spec, model: CompiledModel, fixture: &Path, tol: Tolerances) -
                 inputs.keys().cloned().collect::<Vec<_>>().join(", ")
             )
         })?;
-        xs.push(tensor(t, &device)?);
+        xs.push(widen(tensor(t, &device)?));
     }
     let values = model.forward_all(xs, true).map_err(|e| e.to_string())?;
     let expected = read("outputs.safetensors")?;
@@ -247,24 +405,24 @@ pub fn run(spec: &Spec, model: CompiledModel, fixture: &Path, tol: Tolerances) -
         step: BTreeMap::new(),
         step_noise_entries: 0,
         step_noise_max_abs: 0.0,
+        step_fraction_within: None,
+        grad_norm_before_clip: None,
         loss: None,
         tolerances: tol,
         pass: false,
         notes,
     };
-    if let Some(step) = step_spec(spec)? {
-        let out_id =
-            graph.outputs.iter().find(|(n, _)| *n == step.output).map(|(_, id)| *id).ok_or_else(|| {
-                format!("the parity loss uses `{}`, which is not an output of the network", step.output)
-            })?;
-        let targets = read("target.safetensors")?;
-        let target = targets.get(&step.target).ok_or_else(|| format!("target.safetensors has no `{}`", step.target))?;
-        let out = values[out_id].clone();
-        let target = tensor(target, &device)?.reshape(out.dims());
-        let d = out - target;
-        let loss = match step.loss.as_str() {
-            "l1" => d.abs().mean(),
-            _ => (d.clone() * d).mean(),
+    if let Some(step) = step {
+        let mut named: BTreeMap<String, Tensor<4>> =
+            graph.outputs.iter().map(|(n, id)| (n.clone(), values[*id].clone())).collect();
+        for (k, t) in read("target.safetensors")? {
+            if !k.starts_with("aux.") {
+                named.insert(k, widen(tensor(&t, &device)?));
+            }
+        }
+        let loss = match eval_loss(&step.loss, &named)? {
+            LossValue::Scalar(l) => l,
+            _ => return Err("the parity loss must be a scalar: a sum of l1/mse terms".into()),
         };
         let loss_value = loss.clone().into_data().convert::<f64>().try_to_vec::<f64>().expect("loss")[0];
         if let Some(l) = expected.get("loss") {
@@ -290,15 +448,21 @@ pub fn run(spec: &Spec, model: CompiledModel, fixture: &Path, tol: Tolerances) -
             host_grads.push(g);
         }
         report.grads_global_rel_l2 = Some(if den > 0.0 { (num / den).sqrt() } else { num.sqrt() });
+        if let Some(max_norm) = step.clip_grad_norm {
+            report.grad_norm_before_clip = Some(crate::model::clip_grad_norm(&mut host_grads, max_norm));
+        }
         let mut opt = step.optimizer;
-        let lr = opt.lr;
+        let lr = opt.lr();
         opt.step(&mut host_params, &host_grads);
+        let (mut within, mut total) = (0usize, 0usize);
         for (s, p) in specs.iter().zip(&host_params) {
             let key = crate::model::map_key(map, &s.path);
             let (Some(w), Some(g)) = (after.get(&key), want_grads.get(&format!("grad.{key}"))) else { continue };
             let (mut ours, mut theirs) = (Vec::new(), Vec::new());
             for ((a, b), gi) in p.iter().zip(&w.data).zip(&g.data) {
-                if gi.abs() >= NOISE_GRAD {
+                total += 1;
+                within += ((a - b).abs() <= tol.step_abs) as usize;
+                if tol.step_fraction.is_some() || gi.abs() >= NOISE_GRAD {
                     ours.push(*a);
                     theirs.push(*b);
                 } else {
@@ -308,7 +472,8 @@ pub fn run(spec: &Spec, model: CompiledModel, fixture: &Path, tol: Tolerances) -
             }
             report.step.insert(key, diff(&ours, &theirs));
         }
-        if report.step_noise_max_abs > 2.0 * lr {
+        report.step_fraction_within = (total > 0).then(|| within as f64 / total as f64);
+        if tol.step_fraction.is_none() && report.step_noise_max_abs > 2.0 * lr {
             report.notes.push(format!("noise-regime step entries differ by {:.3e} > 2·lr", report.step_noise_max_abs));
         }
     } else {
@@ -316,10 +481,21 @@ pub fn run(spec: &Spec, model: CompiledModel, fixture: &Path, tol: Tolerances) -
             .notes
             .push("the spec has no `parity` section: gradients and the optimiser step were not compared".into());
     }
+    report.tolerances = tol;
+    let step_ok = match tol.step_fraction {
+        Some(fraction) => {
+            report.step_fraction_within.is_none_or(|f| f >= fraction)
+                && report.step.values().all(|d| d.max_abs <= tol.step_max_abs.unwrap_or(f64::INFINITY))
+        }
+        None => {
+            report.step.values().all(|d| d.max_abs <= tol.step_abs)
+                && !report.notes.iter().any(|n| n.starts_with("noise-regime"))
+        }
+    };
     report.pass = !report.outputs.is_empty()
         && report.outputs.values().chain(report.activations.values()).all(|d| d.rel <= tol.forward_rel)
-        && report.grads.values().all(|d| d.rel <= tol.grad_rel)
-        && report.step.values().all(|d| d.max_abs <= tol.step_abs)
-        && !report.notes.iter().any(|n| n.starts_with("noise-regime"));
+        && tol.grad_rel.is_none_or(|t| report.grads.values().all(|d| d.rel <= t))
+        && tol.grad_global_rel_l2.is_none_or(|t| report.grads_global_rel_l2.is_none_or(|g| g <= t))
+        && step_ok;
     Ok(report)
 }

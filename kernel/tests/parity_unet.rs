@@ -22,7 +22,7 @@ fn unet_matches_the_official_forward_gradients_and_rmsprop_step() {
     let Some(fx) = common::fixtures() else { return };
     let (spec, graph) = unet(&[("chans", 8), ("num_pool_layers", 2)]);
     let model = CompiledModel::new(graph, 0, &Device::flex().autodiff());
-    let r = run(&spec, model, &fx.join("parity/fastmri_unet/small"), Tolerances::default()).unwrap();
+    let r = run(&spec, model, &fx.join("parity/fastmri_unet/small"), Tolerances::default(), false).unwrap();
     assert!(r.pass, "{r:#?}");
     assert_eq!((r.outputs.len(), r.activations.len(), r.grads.len(), r.step.len()), (1, 7, 14, 14));
     assert!(r.outputs["output"].rel < 1e-4 && r.grads_global_rel_l2.unwrap() < 1e-4);

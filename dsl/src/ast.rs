@@ -73,7 +73,7 @@ pub struct Param {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Stmt {
     /// `input x: [C, H, W]` — channels and named spatial dimensions.
-    Input { name: Ident, channels: Expr, dims: Vec<Ident>, span: Span },
+    Input { name: Ident, complex: bool, channels: Expr, dims: Vec<Ident>, span: Span },
     /// `output y = expr` or `output y`.
     Output { name: Ident, value: Option<Expr>, span: Span },
     /// `let n = expr` — a compile-time value.

@@ -368,7 +368,7 @@ impl<'a> Builder<'a> {
                 return;
             }
             match s {
-                Stmt::Input { name, channels, dims, span } => {
+                Stmt::Input { name, complex, channels, dims, span } => {
                     let ch = self.eval(frame, channels, None);
                     if !frame.is_network {
                         // Block inputs are bound by the call; check the declared channels.
@@ -414,10 +414,14 @@ impl<'a> Builder<'a> {
                                     "declare it earlier",
                                 );
                             }
-                            self.graph.inputs.push(GraphInput { name: name.name.clone(), channels: c as usize });
+                            self.graph.inputs.push(GraphInput {
+                                name: name.name.clone(),
+                                channels: c as usize,
+                                complex: *complex,
+                            });
                             frame.vars.insert(
                                 name.name.clone(),
-                                (Value::Tensor { id, channels: c as usize, complex: false }, name.span),
+                                (Value::Tensor { id, channels: c as usize, complex: *complex }, name.span),
                             );
                         }
                         Value::Poison => {}

@@ -176,10 +176,11 @@ impl<'a> Printer<'a> {
     fn stmt(&mut self, s: &Stmt, level: usize) {
         self.indent(level);
         match s {
-            Stmt::Input { name, channels, dims, span } => {
+            Stmt::Input { name, complex, channels, dims, span } => {
                 let mut parts = vec![self.expr(channels)];
                 parts.extend(dims.iter().map(|d| d.name.clone()));
-                self.out.push_str(&format!("input {}: [{}]", name.name, parts.join(", ")));
+                let kind = if *complex { "complex " } else { "" };
+                self.out.push_str(&format!("input {}: {kind}[{}]", name.name, parts.join(", ")));
                 self.end_line(span.end);
             }
             Stmt::Output { name, value, span } => {

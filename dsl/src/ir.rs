@@ -148,6 +148,14 @@ pub enum Op {
     Complex,
     /// `polar(magnitude, phase)`.
     Polar,
+    /// `data_consistency(x, k, mask)`: `K = F x`, then `K + w·M·(k − K)` with `w = 1` (hard) or
+    /// `λ/(1 + λ)` (weighted), back with `F⁻¹`; `F` is the centred (`shift`) or plain FFT with
+    /// `norm`. The result is complex.
+    DataConsistency {
+        norm: Norm,
+        centered: bool,
+        lambda: Option<f64>,
+    },
 }
 
 /// Which spectral transform.
@@ -200,7 +208,7 @@ impl Op {
     pub fn output_is_complex(&self, input_complex: bool) -> bool {
         match self {
             Op::Fft { kind: FftKind::Irfft2, .. } => false,
-            Op::Fft { .. } | Op::Complex | Op::Polar => true,
+            Op::Fft { .. } | Op::Complex | Op::Polar | Op::DataConsistency { .. } => true,
             Op::Magnitude | Op::Phase | Op::Real | Op::Imag => false,
             _ => input_complex,
         }
@@ -261,6 +269,8 @@ pub struct Node {
 pub struct GraphInput {
     pub name: String,
     pub channels: usize,
+    /// Complex inputs are passed with real and imaginary parts stacked along channels.
+    pub complex: bool,
 }
 
 /// The elaborated network.

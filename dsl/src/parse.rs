@@ -36,7 +36,9 @@ fn rule_name(r: &Rule) -> String {
         }
         Rule::setting | Rule::dotted | Rule::entry => "a setting `key = value` or a nested section".into(),
         // Operators and the `as` clause could follow almost anything: listing them is noise.
-        Rule::add_op | Rule::mul_op | Rule::cmp_op | Rule::instance | Rule::neg | Rule::shared => String::new(),
+        Rule::add_op | Rule::mul_op | Rule::cmp_op | Rule::instance | Rule::neg | Rule::shared | Rule::complex_kw => {
+            String::new()
+        }
         other => format!("{other:?}").replace('_', " "),
     }
 }
@@ -155,9 +157,14 @@ fn stmt(p: Pair<Rule>) -> Stmt {
     match rule {
         Rule::input_stmt => {
             let name = ident(it.next().expect("name"));
-            let channels = expr(it.next().expect("channels"));
+            let mut next = it.next().expect("channels");
+            let complex = next.as_rule() == Rule::complex_kw;
+            if complex {
+                next = it.next().expect("channels");
+            }
+            let channels = expr(next);
             let dims = it.map(|d| ident(d.into_inner().next().expect("dim"))).collect();
-            Stmt::Input { name, channels, dims, span: sp }
+            Stmt::Input { name, complex, channels, dims, span: sp }
         }
         Rule::output_stmt => {
             let name = ident(it.next().expect("name"));

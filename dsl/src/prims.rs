@@ -61,7 +61,8 @@ fn opt(name: &'static str, kind: Kind, default: Value) -> P {
     P { name, kind, default: Some(default) }
 }
 
-const NAMES: [&str; 41] = [
+const NAMES: [&str; 42] = [
+    "data_consistency",
     "abs",
     "chunk",
     "channel_attention",
@@ -109,6 +110,7 @@ const NAMES: [&str; 41] = [
 /// accepts real or complex; `None`: real only).
 pub fn complex_input(name: &str) -> Option<bool> {
     match name {
+        "data_consistency" => Some(false),
         "irfft2" | "magnitude" | "phase" | "real" | "imag" => Some(true),
         "fft2" | "ifft2" => Some(false),
         _ => None,
@@ -181,6 +183,14 @@ pub fn lookup(name: &str) -> Option<Sig> {
             opt("mode", Str, S("zeros".into())),
         ],
         "channel_std" | "abs" => vec![x()],
+        "data_consistency" => vec![
+            x(),
+            req("k", Tensor),
+            req("mask", Tensor),
+            opt("norm", Str, S("ortho".into())),
+            opt("shift", Bool, B(true)),
+            opt("lambda", Float, F(-1.0)),
+        ],
         "chunk" => vec![x(), req("chunks", Int), req("index", Int)],
         "channel_attention" => vec![req("q", Tensor), req("k", Tensor), req("v", Tensor), opt("heads", Int, I(8))],
         _ => return None,
@@ -382,6 +392,40 @@ pub fn build(name: &str, b: &Bound) -> Result<(Op, Vec<Value>), (&'static str, S
         }),
         "channel_std" => one(Op::ChannelStd),
         "abs" => one(Op::Abs),
+        "data_consistency" => {
+            let norm = match b.get("norm") {
+                Some(Value::Str(s)) if s == "backward" => Norm::Backward,
+                Some(Value::Str(s)) if s == "ortho" => Norm::Ortho,
+                Some(Value::Str(s)) if s == "forward" => Norm::Forward,
+                other => {
+                    return Err((
+                        "norm",
+                        format!("`norm` must be \"backward\", \"ortho\" or \"forward\", got {other:?}"),
+                    ))
+                }
+            };
+            let lambda = float(b, "lambda");
+            let (k, mask) = (b["k"].clone(), b["mask"].clone());
+            if !matches!(k, Value::Tensor { complex: true, .. }) {
+                return Err(("k", "`k` must be complex k-space (declare it `input k: complex [C, H, W]`)".into()));
+            }
+            if matches!(mask, Value::Tensor { complex: true, .. }) {
+                return Err(("mask", "`mask` must be a real tensor of 0s and 1s".into()));
+            }
+            if channels(&k) != cin || (channels(&mask) != 1 && channels(&mask) != cin) {
+                return Err((
+                    "mask",
+                    format!(
+                        "`x` has {cin} channels, `k` {} and `mask` {}: k must match x, mask 1 or match",
+                        channels(&k),
+                        channels(&mask)
+                    ),
+                ));
+            }
+            let op =
+                Op::DataConsistency { norm, centered: boolean(b, "shift"), lambda: (lambda >= 0.0).then_some(lambda) };
+            Ok((op, vec![x.expect("x is required"), k, mask]))
+        }
         "chunk" => {
             let (chunks, index) = (pos(b, "chunks")?, int(b, "index")?);
             if cin % chunks != 0 {

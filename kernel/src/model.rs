@@ -223,15 +223,17 @@ impl CompiledModel {
             });
         }
         for (x, spec) in inputs.iter().zip(&g.inputs) {
-            if x.dims()[1] != spec.channels {
+            let want = if spec.complex { 2 * spec.channels } else { spec.channels };
+            if x.dims()[1] != want {
+                let how = if spec.complex { " (a complex input: real parts, then imaginary parts)" } else { "" };
                 return Err(ModelError::Input {
                     name: spec.name.clone(),
-                    message: format!("expected {} channels, got shape {:?}", spec.channels, x.dims()),
+                    message: format!("expected {want} channels{how}, got shape {:?}", x.dims()),
                 });
             }
         }
         let mut values: Vec<Tensor<4>> = inputs;
-        let mut complex: Vec<bool> = vec![false; values.len()];
+        let mut complex: Vec<bool> = g.inputs.iter().map(|i| i.complex).collect();
         for node in &g.nodes {
             complex.push(node.op.output_is_complex(node.args.first().map(|&a| complex[a]).unwrap_or(false)));
             let a = |i: usize| values[node.args[i]].clone();
@@ -414,6 +416,23 @@ impl CompiledModel {
                         }
                         FftKind::Irfft2 => crate::ops::irfft2(re, im, a(1).dims()[3], n),
                     }
+                }
+                Op::DataConsistency { norm, centered, lambda } => {
+                    let n = fft_norm(*norm);
+                    let (xr, xi) = if complex[node.args[0]] {
+                        halves(a(0))
+                    } else {
+                        let x = a(0);
+                        (x.clone(), x.zeros_like())
+                    };
+                    let (kr, ki) = crate::ops::fft2(xr, xi, n, *centered);
+                    let (mr, mi) = halves(a(1));
+                    let weight = lambda.map(|l| l / (1.0 + l)).unwrap_or(1.0);
+                    let m = a(2) * weight;
+                    let kr = kr.clone() + m.clone() * (mr - kr);
+                    let ki = ki.clone() + m * (mi - ki);
+                    let (r, i) = crate::ops::ifft2(kr, ki, n, *centered);
+                    pack(r, i)
                 }
                 Op::Magnitude => {
                     let (r, i) = halves(a(0));

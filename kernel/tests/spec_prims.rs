@@ -215,3 +215,42 @@ network n() {
         }
     }
 }
+
+#[test]
+fn data_consistency_keeps_measured_samples_and_the_rest_of_the_prediction() {
+    use mcmr::kspace::{hard_data_consistency, weighted_data_consistency};
+    use num_complex::Complex32;
+    let src = r#"
+network n() {
+    input x: [1, H, W]
+    input k: complex [1, H, W]
+    input mask: [1, H, W]
+    output hard = data_consistency(x, k, mask)
+    output soft = data_consistency(x, k, mask, lambda = 3.0)
+}
+"#;
+    let (h, w) = (6usize, 5usize);
+    let device = Device::flex().autodiff();
+    let xv: Vec<f32> = (0..h * w).map(|i| ((i * 37 % 11) as f32) / 7.0).collect();
+    let kv: Vec<Complex32> = (0..h * w).map(|i| Complex32::new((i % 5) as f32 - 2.0, (i % 3) as f32 * 0.5)).collect();
+    let mv: Vec<u8> = (0..h * w).map(|i| (i % 4 == 0) as u8).collect();
+    let t = |v: Vec<f32>, c: usize| Tensor::<4>::from_data(TensorData::new(v, [1, c, h, w]), &device);
+    let packed: Vec<f32> = kv.iter().map(|z| z.re).chain(kv.iter().map(|z| z.im)).collect();
+    let model = compile(src);
+    let o = model
+        .forward(vec![t(xv.clone(), 1), t(packed, 2), t(mv.iter().map(|&m| m as f32).collect(), 1)], true)
+        .unwrap();
+    // The reference: the host k-space functions (fft2c, mask, ifft2c) on the same data.
+    let kx = mcmr::kspace::simulate_kspace(&xv, None, h, w);
+    for (name, lambda) in [("hard", None), ("soft", Some(3.0f32))] {
+        let mixed = match lambda {
+            None => hard_data_consistency(&kx, &kv, &mv, h, w),
+            Some(l) => weighted_data_consistency(&kx, &kv, &mv, h, w, Some(l)),
+        };
+        let want = mcmr::kspace::to_image(&mixed, h, w);
+        let got = o[name].clone().into_data().try_to_vec::<f32>().unwrap();
+        for (i, z) in want.iter().enumerate() {
+            assert!((got[i] - z.re).abs() < 1e-5 && (got[h * w + i] - z.im).abs() < 1e-5, "{name} pixel {i}");
+        }
+    }
+}

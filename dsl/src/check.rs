@@ -785,6 +785,8 @@ impl<'a> Builder<'a> {
             Op::Add | Op::Sub | Op::Mul => chan(&args[0]).max(chan(&args[1])),
             Op::ChannelMean | Op::ChannelMax | Op::ChannelStd => 1,
             Op::Narrow { len, .. } => *len,
+            Op::Linear { cout, .. } => *cout,
+            Op::CoordEncoding { frequencies } => 2 + 4 * frequencies,
             _ => chan(&args[0]),
         };
         let complex = op.output_is_complex(args.first().map(is_complex).unwrap_or(false));

@@ -156,6 +156,32 @@ pub enum Op {
         centered: bool,
         lambda: Option<f64>,
     },
+    /// `nn.Linear` over channels at every pixel: weight `[out, in]` (PyTorch's layout), bias `[out]`.
+    Linear {
+        cin: usize,
+        cout: usize,
+        bias: bool,
+    },
+    /// Layer norm over channels at every pixel (biased variance), affine weight and bias `[C]`.
+    LayerNorm {
+        channels: usize,
+        eps: f64,
+    },
+    /// `nn.AdaptiveAvgPool2d(size)`: bin `i` of `n` input rows spans `⌊i·n/s⌋ .. ⌈(i+1)·n/s⌉`.
+    AdaptiveAvgPool {
+        size: usize,
+    },
+    /// Multi-head scaled dot-product attention over the `H·W` tokens: per head of `C/heads`
+    /// channels, `softmax(q kᵀ/√d) v` (projections are ordinary `linear` calls in the spec).
+    TokenAttention {
+        heads: usize,
+    },
+    /// Fourier features of the normalised pixel coordinates `y, x ∈ [−1, 1]` of `x`'s grid:
+    /// `[y, x, sin(2ˡπy), cos(2ˡπy), sin(2ˡπx), cos(2ˡπx)]` for `l < frequencies`
+    /// (`2 + 4·frequencies` channels, the same for every batch element).
+    CoordEncoding {
+        frequencies: usize,
+    },
 }
 
 /// Which spectral transform.
@@ -247,6 +273,16 @@ impl Op {
             Op::Prelu { num } => vec![("weight", vec![num], Init::Constant(0.25), false)],
             Op::LearnableScale { init } => vec![("scale", vec![1], Init::Constant(init), false)],
             Op::ChannelAttention { heads, .. } => vec![("temperature", vec![heads, 1, 1], Init::Ones, false)],
+            Op::Linear { cin, cout, bias } => {
+                let mut v = vec![("weight", vec![cout, cin], Init::KaimingUniform { fan_in: cin }, false)];
+                if bias {
+                    v.push(("bias", vec![cout], Init::BiasUniform { fan_in: cin }, false));
+                }
+                v
+            }
+            Op::LayerNorm { channels, .. } => {
+                vec![("weight", vec![channels], Init::Ones, false), ("bias", vec![channels], Init::Zeros, false)]
+            }
             _ => Vec::new(),
         }
     }

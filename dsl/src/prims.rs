@@ -61,7 +61,12 @@ fn opt(name: &'static str, kind: Kind, default: Value) -> P {
     P { name, kind, default: Some(default) }
 }
 
-const NAMES: [&str; 42] = [
+const NAMES: [&str; 47] = [
+    "linear",
+    "layer_norm",
+    "adaptive_avg_pool2d",
+    "token_attention",
+    "coord_encoding",
     "data_consistency",
     "abs",
     "chunk",
@@ -183,6 +188,11 @@ pub fn lookup(name: &str) -> Option<Sig> {
             opt("mode", Str, S("zeros".into())),
         ],
         "channel_std" | "abs" => vec![x()],
+        "linear" => vec![x(), req("out", Int), opt("bias", Bool, B(true))],
+        "layer_norm" => vec![x(), opt("eps", Float, F(1e-5))],
+        "adaptive_avg_pool2d" => vec![x(), req("size", Int)],
+        "token_attention" => vec![req("q", Tensor), req("k", Tensor), req("v", Tensor), opt("heads", Int, I(8))],
+        "coord_encoding" => vec![x(), opt("frequencies", Int, I(6))],
         "data_consistency" => vec![
             x(),
             req("k", Tensor),
@@ -392,6 +402,25 @@ pub fn build(name: &str, b: &Bound) -> Result<(Op, Vec<Value>), (&'static str, S
         }),
         "channel_std" => one(Op::ChannelStd),
         "abs" => one(Op::Abs),
+        "linear" => one(Op::Linear { cin, cout: pos(b, "out")?, bias: boolean(b, "bias") }),
+        "layer_norm" => one(Op::LayerNorm { channels: cin, eps: float(b, "eps") }),
+        "adaptive_avg_pool2d" => one(Op::AdaptiveAvgPool { size: pos(b, "size")? }),
+        "coord_encoding" => one(Op::CoordEncoding { frequencies: int(b, "frequencies")? }),
+        "token_attention" => {
+            let (q, k, v) = (b["q"].clone(), b["k"].clone(), b["v"].clone());
+            let heads = pos(b, "heads")?;
+            let c = channels(&q);
+            if channels(&k) != c || channels(&v) != c {
+                return Err((
+                    "k",
+                    format!("q, k and v need the same channels, got {c}, {} and {}", channels(&k), channels(&v)),
+                ));
+            }
+            if c % heads != 0 {
+                return Err(("heads", format!("{c} channels do not split into {heads} heads")));
+            }
+            Ok((Op::TokenAttention { heads }, vec![q, k, v]))
+        }
         "data_consistency" => {
             let norm = match b.get("norm") {
                 Some(Value::Str(s)) if s == "backward" => Norm::Backward,

@@ -354,6 +354,78 @@ impl CompiledModel {
                 Op::ChannelMean => a(0).mean_dim(1),
                 Op::ChannelMax => a(0).max_dim(1),
                 Op::Abs => a(0).abs(),
+                Op::Linear { cin, cout, bias } => {
+                    let x = a(0);
+                    let [b, _, h, w] = x.dims();
+                    let weight = self.param(&p("weight")).reshape([1, 1, *cout, *cin]).swap_dims(2, 3);
+                    let tokens = x.permute([0, 2, 3, 1]).reshape([b, 1, h * w, *cin]);
+                    let mut y = tokens.matmul(weight);
+                    if *bias {
+                        y = y + self.param1(&p("bias")).reshape([1, 1, 1, *cout]);
+                    }
+                    y.reshape([b, h, w, *cout]).permute([0, 3, 1, 2])
+                }
+                Op::LayerNorm { channels, eps } => {
+                    let x = a(0);
+                    let c = x.clone() - x.clone().mean_dim(1);
+                    let var = (c.clone() * c.clone()).mean_dim(1);
+                    let y = c / (var + *eps).sqrt();
+                    y * self.param1(&p("weight")).reshape([1, *channels, 1, 1])
+                        + self.param1(&p("bias")).reshape([1, *channels, 1, 1])
+                }
+                Op::AdaptiveAvgPool { size } => {
+                    let x = a(0);
+                    let [_, _, h, w] = x.dims();
+                    let s = *size;
+                    let bins = |n: usize, i: usize| (i * n / s, ((i + 1) * n).div_ceil(s));
+                    let rows: Vec<Tensor<4>> = (0..s)
+                        .map(|i| {
+                            let (r0, r1) = bins(h, i);
+                            let band = x.clone().narrow(2, r0, r1 - r0).mean_dim(2);
+                            let cols: Vec<Tensor<4>> = (0..s)
+                                .map(|j| {
+                                    let (c0, c1) = bins(w, j);
+                                    band.clone().narrow(3, c0, c1 - c0).mean_dim(3)
+                                })
+                                .collect();
+                            Tensor::cat(cols, 3)
+                        })
+                        .collect();
+                    Tensor::cat(rows, 2)
+                }
+                Op::TokenAttention { heads } => {
+                    let (q, k, v) = (a(0), a(1), a(2));
+                    let [b, c, h, w] = q.dims();
+                    let d = c / *heads;
+                    let split = |t: Tensor<4>| t.reshape([b, *heads, d, h * w]).swap_dims(2, 3);
+                    let attn = activation::softmax(split(q).matmul(split(k).swap_dims(2, 3)) / (d as f64).sqrt(), 3);
+                    attn.matmul(split(v)).swap_dims(2, 3).reshape([b, c, h, w])
+                }
+                Op::CoordEncoding { frequencies } => {
+                    let x = a(0);
+                    let [b, _, h, w] = x.dims();
+                    let coord = |i: usize, n: usize| if n > 1 { 2.0 * i as f64 / (n - 1) as f64 - 1.0 } else { 0.0 };
+                    let mut planes: Vec<f32> = Vec::with_capacity((2 + 4 * frequencies) * h * w);
+                    let mut push = |f: &dyn Fn(f64, f64) -> f64| {
+                        for r in 0..h {
+                            for c in 0..w {
+                                planes.push(f(coord(r, h), coord(c, w)) as f32);
+                            }
+                        }
+                    };
+                    push(&|y, _| y);
+                    push(&|_, x| x);
+                    for l in 0..*frequencies {
+                        let s = std::f64::consts::PI * 2f64.powi(l as i32);
+                        push(&|y, _| (s * y).sin());
+                        push(&|y, _| (s * y).cos());
+                        push(&|_, x| (s * x).sin());
+                        push(&|_, x| (s * x).cos());
+                    }
+                    let ch = 2 + 4 * frequencies;
+                    let data = TensorData::new(planes, [1, ch, h, w]);
+                    Tensor::<4>::from_data(data, (&x.device(), x.dtype())).repeat_dim(0, b)
+                }
                 Op::Narrow { start, len } => a(0).narrow(1, *start, *len),
                 Op::ChannelAttention { channels, heads } => {
                     let (q, k, v) = (a(0), a(1), a(2));

@@ -254,3 +254,81 @@ network n() {
         }
     }
 }
+
+#[test]
+fn linear_layer_norm_adaptive_pool_token_attention_and_coordinates() {
+    let src = r#"
+network n() {
+    input x: [4, H, W]
+    output lin = linear(x, 3) as lin
+    output conv = conv2d(x, 3, kernel = 1) as conv
+    output ln = layer_norm(x) as ln
+    output pooled = adaptive_avg_pool2d(x, 3)
+    output att = token_attention(x, scale(x, 0.5), x + 1.0, heads = 2)
+    output coords = coord_encoding(x, frequencies = 1)
+}
+"#;
+    let model = compile(src);
+    // Give the linear layer and the 1x1 convolution the same weights: their outputs must agree.
+    let mut tensors = std::collections::BTreeMap::new();
+    let w: Vec<f64> = (0..12).map(|i| (i as f64 - 5.0) / 7.0).collect();
+    let st = |shape: Vec<usize>, data: Vec<f64>| mcmr::io::safetensors::StTensor { dtype: "F32".into(), shape, data };
+    tensors.insert("lin.weight".to_string(), st(vec![3, 4], w.clone()));
+    tensors.insert("lin.bias".to_string(), st(vec![3], vec![0.1, -0.2, 0.3]));
+    tensors.insert("conv.weight".to_string(), st(vec![3, 4, 1, 1], w));
+    tensors.insert("conv.bias".to_string(), st(vec![3], vec![0.1, -0.2, 0.3]));
+    tensors.insert("ln.weight".to_string(), st(vec![4], vec![1.0; 4]));
+    tensors.insert("ln.bias".to_string(), st(vec![4], vec![0.0; 4]));
+    let model = model.load_tensors(&tensors, &Vec::new(), &[], "test").unwrap();
+    let (h, w) = (5usize, 6usize);
+    let x = input(4, h, w);
+    let o = model.forward(vec![x.clone()], true).unwrap();
+    assert!(max_abs(o["lin"].clone() - o["conv"].clone()) < 1e-5);
+
+    let ln = o["ln"].clone();
+    assert!(max_abs(ln.clone().mean_dim(1)) < 1e-5);
+    assert!(max_abs((ln.clone() * ln).mean_dim(1) - 1.0) < 1e-3);
+
+    // PyTorch's adaptive bins for 5 rows into 3: [0, 2), [1, 4), [3, 5); 6 columns: [0, 2), [2, 4), [4, 6).
+    let xv = x.clone().into_data().try_to_vec::<f32>().unwrap();
+    let pooled = o["pooled"].clone().into_data().try_to_vec::<f32>().unwrap();
+    let (rows, cols) = ([(0, 2), (1, 4), (3, 5)], [(0, 2), (2, 4), (4, 6)]);
+    for (i, (r0, r1)) in rows.iter().enumerate() {
+        for (j, (c0, c1)) in cols.iter().enumerate() {
+            let mut sum = 0.0f32;
+            for r in *r0..*r1 {
+                for c in *c0..*c1 {
+                    sum += xv[r * w + c];
+                }
+            }
+            let want = sum / ((r1 - r0) * (c1 - c0)) as f32;
+            assert!((pooled[i * 3 + j] - want).abs() < 1e-6, "bin ({i}, {j})");
+        }
+    }
+
+    // Token attention against a naive loop: per head of 2 channels, softmax over the 30 tokens.
+    let att = o["att"].clone().into_data().try_to_vec::<f32>().unwrap();
+    let (n, d) = (h * w, 2usize);
+    let val = |c: usize, t: usize| xv[c * n + t] as f64;
+    for head in 0..2 {
+        for t in [0usize, 7, 29] {
+            let logits: Vec<f64> = (0..n)
+                .map(|u| {
+                    (0..d).map(|e| val(head * d + e, t) * 0.5 * val(head * d + e, u)).sum::<f64>() / (d as f64).sqrt()
+                })
+                .collect();
+            let z: f64 = logits.iter().map(|l| l.exp()).sum();
+            for e in 0..d {
+                let want: f64 = (0..n).map(|u| logits[u].exp() / z * (val(head * d + e, u) + 1.0)).sum();
+                let got = att[(head * d + e) * n + t] as f64;
+                assert!((got - want).abs() < 1e-5, "head {head} token {t}: {got} vs {want}");
+            }
+        }
+    }
+
+    let coords = o["coords"].clone();
+    assert_eq!(coords.dims(), [2, 6, h, w]);
+    let cv = coords.into_data().try_to_vec::<f32>().unwrap();
+    assert_eq!((cv[0], cv[n + w - 1]), (-1.0, 1.0), "y at the top row, x at the last column");
+    assert!((cv[3 * n] - (-1.0f32)).abs() < 1e-6, "cos(pi * y) at y = -1");
+}

@@ -196,6 +196,7 @@ pub fn elaborate(
             nodes: vec![],
             outputs: vec![],
             activations: vec![],
+            frozen: vec![],
         },
         paths: HashMap::new(),
         errors,
@@ -272,6 +273,46 @@ pub fn elaborate(
         ));
     }
     b.unused(&frame);
+    // `freeze { params = ["glob", ...] }`: every pattern must match some parameter.
+    for sec in spec.sections.iter().filter(|s| s.kind.name == "freeze") {
+        for e in &sec.entries {
+            match e {
+                Entry::Setting { key, value, .. } if key == "params" => match &value.kind {
+                    ExprKind::List(items) => {
+                        for it in items {
+                            match &it.kind {
+                                ExprKind::Str(p) => {
+                                    b.graph.frozen.push(p.clone());
+                                    let hits = b.graph.parameters().iter().any(|q| crate::glob::matches(p, &q.path));
+                                    if !hits {
+                                        b.push_err(Diagnostic::error(
+                                            it.span,
+                                            format!("`{p}` matches no parameter"),
+                                            "no match",
+                                        ));
+                                    }
+                                }
+                                _ => b.push_err(Diagnostic::error(
+                                    it.span,
+                                    "freeze patterns are strings",
+                                    "not a string",
+                                )),
+                            }
+                        }
+                    }
+                    _ => b.push_err(Diagnostic::error(value.span, "`params` must be a list of patterns", "not a list")),
+                },
+                Entry::Setting { key_span, key, .. } => b.push_err(Diagnostic::error(
+                    *key_span,
+                    format!("unknown `freeze` setting `{key}` (expected `params`)"),
+                    "unknown",
+                )),
+                Entry::Section(s) => {
+                    b.push_err(Diagnostic::error(s.span, "`freeze` holds settings only", "unexpected section"))
+                }
+            }
+        }
+    }
     if b.errors.is_empty() {
         Ok(Checked { graph: b.graph, warnings: b.warnings })
     } else {

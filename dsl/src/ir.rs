@@ -227,6 +227,8 @@ pub struct ParamSpec {
     pub init: Init,
     /// Buffers (batch-norm running statistics) are state, not trained.
     pub buffer: bool,
+    /// Frozen by the spec's `freeze` section: no gradient, never updated.
+    pub frozen: bool,
 }
 
 impl Op {
@@ -319,6 +321,8 @@ pub struct Graph {
     pub outputs: Vec<(String, usize)>,
     /// Instance path of every block call → the value it returned (for activation comparisons).
     pub activations: Vec<(String, usize)>,
+    /// Glob patterns of frozen parameter paths (the spec's `freeze { params = [...] }`).
+    pub frozen: Vec<String>,
 }
 
 impl Graph {
@@ -338,10 +342,20 @@ impl Graph {
                     shape,
                     init,
                     buffer,
+                    frozen: false,
                 })
             })
             .filter(|p| seen.insert(p.path.clone()))
+            .map(|mut p| {
+                p.frozen = self.frozen.iter().any(|g| crate::glob::matches(g, &p.path));
+                p
+            })
             .collect()
+    }
+
+    /// Number of frozen (untrained) parameters.
+    pub fn frozen_count(&self) -> usize {
+        self.parameters().iter().filter(|p| p.frozen && !p.buffer).map(|p| p.shape.iter().product::<usize>()).sum()
     }
 
     /// Number of trainable parameters.

@@ -10,6 +10,7 @@ pub mod ast;
 pub mod check;
 pub mod diag;
 pub mod fmt;
+pub mod glob;
 pub mod ir;
 mod parse;
 pub mod prims;

@@ -311,6 +311,7 @@ fn run(cli: Cli) -> Result<()> {
                     "ok": true,
                     "network": g.name,
                     "parameters": g.parameter_count(),
+                    "frozen": g.frozen_count(),
                     "blocks": g.block_counts(),
                     "warnings": checked.warnings.iter().map(|w| w.clone().locate(&loaded.files[w.file].text)).collect::<Vec<_>>(),
                 });

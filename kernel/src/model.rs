@@ -64,38 +64,14 @@ pub type KeyMap = Vec<(String, String)>;
 
 /// Whether `key` matches a glob pattern (`*` matches any text).
 pub fn glob_match(pattern: &str, key: &str) -> bool {
-    glob_replace(pattern, "", key).is_some()
-}
-
-fn glob_replace(pattern: &str, replacement: &str, key: &str) -> Option<String> {
-    let parts: Vec<&str> = pattern.split('*').collect();
-    let mut caps = Vec::new();
-    let mut rest = key.strip_prefix(parts[0])?;
-    for (i, part) in parts.iter().enumerate().skip(1) {
-        if i == parts.len() - 1 && part.is_empty() {
-            caps.push(rest.to_string());
-            rest = "";
-            break;
-        }
-        let at = rest.find(part)?;
-        caps.push(rest[..at].to_string());
-        rest = &rest[at + part.len()..];
-    }
-    if !rest.is_empty() {
-        return None;
-    }
-    let mut out = replacement.to_string();
-    for (i, c) in caps.iter().enumerate().rev() {
-        out = out.replace(&format!("${}", i + 1), c);
-    }
-    Some(out)
+    mcmr_dsl::glob::matches(pattern, key)
 }
 
 /// Maps one parameter path through a key map.
 pub fn map_key(map: &KeyMap, path: &str) -> String {
     let mut key = path.to_string();
     for (p, r) in map {
-        if let Some(k) = glob_replace(p, r, &key) {
+        if let Some(k) = mcmr_dsl::glob::replace(p, r, &key) {
             key = k;
         }
     }
@@ -122,7 +98,12 @@ impl CompiledModel {
                     Init::Zeros => vec![0.0; n],
                     Init::Constant(c) => vec![c as f32; n],
                 };
-                Param::from_tensor(Tensor::<4>::from_data(TensorData::new(values, rank4(&s.shape)), device))
+                let p = Param::from_tensor(Tensor::<4>::from_data(TensorData::new(values, rank4(&s.shape)), device));
+                if s.frozen {
+                    p.set_require_grad(false)
+                } else {
+                    p
+                }
             })
             .collect();
         let index = specs.iter().enumerate().map(|(i, s)| (s.path.clone(), i)).collect();

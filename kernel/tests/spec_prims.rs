@@ -332,3 +332,31 @@ network n() {
     assert_eq!((cv[0], cv[n + w - 1]), (-1.0, 1.0), "y at the top row, x at the last column");
     assert!((cv[3 * n] - (-1.0f32)).abs() < 1e-6, "cos(pi * y) at y = -1");
 }
+
+#[test]
+fn frozen_parameters_get_no_gradient() {
+    let src = r#"
+network n() {
+    input x: [2, H, W]
+    a = conv2d(x, 2, padding = 1) as encoder.conv
+    output y = conv2d(a, 2, padding = 1) as decoder.conv
+}
+
+freeze {
+    params = ["encoder.*"]
+}
+"#;
+    let model = compile(src);
+    assert_eq!(model.graph().frozen_count(), 2 * 2 * 9 + 2);
+    let y = model.forward(vec![input(2, 4, 4)], true).unwrap()["y"].clone();
+    let grads = y.sum().backward();
+    let has_grad: Vec<(String, bool)> = model
+        .param_specs()
+        .iter()
+        .zip(&model.params)
+        .map(|(s, p)| (s.path.clone(), p.val().grad(&grads).is_some()))
+        .collect();
+    for (path, g) in has_grad {
+        assert_eq!(g, !path.starts_with("encoder."), "{path}");
+    }
+}

@@ -82,6 +82,22 @@ pub enum Stmt {
     For { var: Ident, start: Expr, end: Expr, body: Vec<Stmt>, span: Span },
     /// `x = expr` or `x[i] = expr`.
     Assign { name: Ident, index: Option<Expr>, value: Expr, span: Span },
+    /// `a, b[i] = expr`: the outputs of a multi-output block (or the items of a list).
+    Destructure { targets: Vec<(Ident, Option<Expr>)>, value: Expr, span: Span },
+}
+
+impl Stmt {
+    /// Where the statement was written.
+    pub fn span(&self) -> Span {
+        match self {
+            Stmt::Input { span, .. }
+            | Stmt::Output { span, .. }
+            | Stmt::Let { span, .. }
+            | Stmt::For { span, .. }
+            | Stmt::Assign { span, .. }
+            | Stmt::Destructure { span, .. } => *span,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -393,13 +393,7 @@ impl<'a> Builder<'a> {
             self.executed += 1;
             if self.executed > MAX_STATEMENTS {
                 if self.executed == MAX_STATEMENTS + 1 {
-                    let span = match s {
-                        Stmt::Input { span, .. }
-                        | Stmt::Output { span, .. }
-                        | Stmt::Let { span, .. }
-                        | Stmt::For { span, .. }
-                        | Stmt::Assign { span, .. } => *span,
-                    };
+                    let span = s.span();
                     self.err(
                         span,
                         format!("the network unrolls to more than {MAX_STATEMENTS} statements"),
@@ -525,6 +519,48 @@ impl<'a> Builder<'a> {
                                 "not ints",
                             );
                         }
+                    }
+                }
+                Stmt::Destructure { targets, value, span } => {
+                    let v = self.eval(frame, value, None);
+                    let items = match v {
+                        Value::List(items) => items,
+                        Value::Poison => vec![Value::Poison; targets.len()],
+                        other => {
+                            self.err(
+                                value.span,
+                                format!(
+                                    "only a multi-output block or a list can be unpacked, not a {}",
+                                    other.type_name()
+                                ),
+                                "single value",
+                            );
+                            vec![Value::Poison; targets.len()]
+                        }
+                    };
+                    let items = if items.len() == targets.len() {
+                        items
+                    } else {
+                        self.err(
+                            *span,
+                            format!("{} names for {} values", targets.len(), items.len()),
+                            "count mismatch",
+                        );
+                        vec![Value::Poison; targets.len()]
+                    };
+                    for ((name, index), item) in targets.iter().zip(items) {
+                        let key = match index {
+                            None => name.name.clone(),
+                            Some(i) => match self.eval(frame, i, None) {
+                                Value::Int(i) => format!("{}[{i}]", name.name),
+                                _ => {
+                                    self.err(i.span, "an index must be an int", "not an int");
+                                    continue;
+                                }
+                            },
+                        };
+                        frame.read.remove(&key);
+                        frame.vars.insert(key, (item, name.span));
                     }
                 }
                 Stmt::Assign { name, index, value, .. } => {
@@ -1161,11 +1197,8 @@ impl<'a> Builder<'a> {
                 v.clone()
             }
             [] => self.err(def.name.span, format!("block `{}` has no `output`", def.name.name), "no output"),
-            _ => self.err(
-                def.name.span,
-                format!("block `{}` has several outputs; blocks return one tensor", def.name.name),
-                "several outputs",
-            ),
+            // Several outputs: a list in declaration order (`a, b = block(...)`).
+            several => Value::List(several.iter().map(|(_, v, _)| v.clone()).collect()),
         }
     }
 }

@@ -202,6 +202,17 @@ impl<'a> Printer<'a> {
                 self.out.push_str(&format!("{target} = {}", self.expr(value)));
                 self.end_line(span.end);
             }
+            Stmt::Destructure { targets, value, span } => {
+                let names: Vec<String> = targets
+                    .iter()
+                    .map(|(n, i)| match i {
+                        Some(i) => format!("{}[{}]", n.name, self.expr(i)),
+                        None => n.name.clone(),
+                    })
+                    .collect();
+                self.out.push_str(&format!("{} = {}", names.join(", "), self.expr(value)));
+                self.end_line(span.end);
+            }
             Stmt::For { var, start, end, body, span } => {
                 self.out.push_str(&format!("for {} in {}..{} {{", var.name, self.expr(start), self.expr(end)));
                 let open = body.first().map(|s| stmt_span(s).start).unwrap_or(span.end);
@@ -298,13 +309,7 @@ impl<'a> Printer<'a> {
 }
 
 fn stmt_span(s: &Stmt) -> Span {
-    match s {
-        Stmt::Input { span, .. }
-        | Stmt::Output { span, .. }
-        | Stmt::Let { span, .. }
-        | Stmt::For { span, .. }
-        | Stmt::Assign { span, .. } => *span,
-    }
+    s.span()
 }
 
 fn entry_start(e: &Entry) -> usize {

@@ -31,9 +31,13 @@ fn rule_name(r: &Rule) -> String {
             "`import`, `block`, `network` or a section such as `experiment name { ... }`".into()
         }
         Rule::EOI => "the end of the file".into(),
-        Rule::stmt | Rule::input_stmt | Rule::output_stmt | Rule::let_stmt | Rule::for_stmt | Rule::assign_stmt => {
-            "a statement (`input`, `output`, `let`, `for` or `name = ...`)".into()
-        }
+        Rule::stmt
+        | Rule::input_stmt
+        | Rule::output_stmt
+        | Rule::let_stmt
+        | Rule::for_stmt
+        | Rule::assign_stmt
+        | Rule::destructure_stmt => "a statement (`input`, `output`, `let`, `for` or `name = ...`)".into(),
         Rule::setting | Rule::dotted | Rule::entry => "a setting `key = value` or a nested section".into(),
         // Operators and the `as` clause could follow almost anything: listing them is noise.
         Rule::add_op | Rule::mul_op | Rule::cmp_op | Rule::instance | Rule::neg | Rule::shared | Rule::complex_kw => {
@@ -179,6 +183,19 @@ fn stmt(p: Pair<Rule>) -> Stmt {
             let start = expr(it.next().expect("start"));
             let end = expr(it.next().expect("end"));
             Stmt::For { var, start, end, body: stmts(it.next().expect("body")), span: sp }
+        }
+        Rule::destructure_stmt => {
+            let mut parts: Vec<Pair<Rule>> = it.collect();
+            let value = expr(parts.pop().expect("value"));
+            let targets = parts
+                .into_iter()
+                .map(|t| {
+                    let mut t = t.into_inner();
+                    let name = ident(t.next().expect("name"));
+                    (name, t.next().map(expr))
+                })
+                .collect();
+            Stmt::Destructure { targets, value, span: sp }
         }
         Rule::assign_stmt => {
             let mut t = it.next().expect("target").into_inner();

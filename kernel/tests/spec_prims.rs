@@ -360,3 +360,29 @@ freeze {
         assert_eq!(g, !path.starts_with("encoder."), "{path}");
     }
 }
+
+#[test]
+fn blocks_with_several_outputs_are_unpacked_in_order() {
+    let src = r#"
+block sum_and_difference(c: int) {
+    input a: [c, H, W]
+    input b: [c, H, W]
+    output s = a + b
+    output d = a - b
+}
+
+network n() {
+    input x: [2, H, W]
+    y = scale(x, 3.0)
+    s, d = sum_and_difference(x, y, 2)
+    output total = s
+    output diff = d
+    output second = sum_and_difference(x, y, 2)[1]
+}
+"#;
+    let x = input(2, 3, 3);
+    let o = run(src, x.clone());
+    assert!(max_abs(o["total"].clone() - x.clone() * 4.0) < 1e-6);
+    assert!(max_abs(o["diff"].clone() + x.clone() * 2.0) < 1e-6);
+    assert!(max_abs(o["second"].clone() - o["diff"].clone()) == 0.0);
+}

@@ -177,7 +177,7 @@ pub fn lookup(name: &str) -> Option<Sig> {
             opt("neginf", Float, F(f32::MIN as f64)),
         ],
         "softmax" => vec![x(), opt("dim", Int, I(1))],
-        "upsample" => vec![x(), opt("factor", Int, I(2))],
+        "upsample" => vec![x(), opt("factor", Int, I(2)), opt("mode", Str, S("nearest".into()))],
         "learnable_scale" => vec![x(), opt("init", Float, F(1.0))],
         "pad" => vec![
             x(),
@@ -391,7 +391,14 @@ pub fn build(name: &str, b: &Bound) -> Result<(Op, Vec<Value>), (&'static str, S
         "channel_mean" => one(Op::ChannelMean),
         "channel_max" => one(Op::ChannelMax),
         "global_avg_pool" => one(Op::GlobalAvgPool),
-        "upsample" => one(Op::Upsample { factor: pos(b, "factor")?, bilinear: false }),
+        "upsample" => {
+            let bilinear = match b.get("mode") {
+                Some(Value::Str(m)) if m == "nearest" => false,
+                Some(Value::Str(m)) if m == "bilinear" => true,
+                other => return Err(("mode", format!("`mode` must be \"nearest\" or \"bilinear\", got {other:?}"))),
+            };
+            one(Op::Upsample { factor: pos(b, "factor")?, bilinear })
+        }
         "learnable_scale" => one(Op::LearnableScale { init: float(b, "init") }),
         "pad" => one(Op::Pad {
             top: int(b, "top")?,

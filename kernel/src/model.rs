@@ -439,6 +439,7 @@ impl CompiledModel {
                     pad_sides(a(0), *top, *bottom, *left, *right, *mode)
                 }
                 Op::GlobalAvgPool => a(0).mean_dim(3).mean_dim(2),
+                Op::Upsample { factor, bilinear: true } => bilinear_upsample(a(0), *factor),
                 Op::Upsample { factor, .. } => {
                     let x = a(0);
                     let [b, c, h, w] = x.dims();
@@ -524,6 +525,32 @@ impl CompiledModel {
         let values = self.forward_all(inputs, train)?;
         Ok(self.meta.graph.outputs.iter().map(|(n, id)| (n.clone(), values[*id].clone())).collect())
     }
+}
+
+/// Bilinear upsampling by an integer factor with PyTorch's default `align_corners = False`:
+/// output pixel `o` samples input position `(o + 0.5)/f − 0.5`, clamped at the border, as a
+/// separable blend of two rows and two columns (differentiable: gathers are `narrow`s and
+/// `cat`s of the input).
+fn bilinear_upsample(x: Tensor<4>, f: usize) -> Tensor<4> {
+    let axis = |x: Tensor<4>, dim: usize| -> Tensor<4> {
+        let n = x.dims()[dim];
+        let parts: Vec<Tensor<4>> = (0..n * f)
+            .map(|o| {
+                let src = ((o as f64 + 0.5) / f as f64 - 0.5).max(0.0);
+                let i0 = (src.floor() as usize).min(n - 1);
+                let i1 = (i0 + 1).min(n - 1);
+                let t = src - i0 as f64;
+                let a = x.clone().narrow(dim, i0, 1);
+                if t == 0.0 || i0 == i1 {
+                    a
+                } else {
+                    a * (1.0 - t) + x.clone().narrow(dim, i1, 1) * t
+                }
+            })
+            .collect();
+        Tensor::cat(parts, dim)
+    };
+    axis(axis(x, 2), 3)
 }
 
 /// A complex tensor stored as `[re; im]` along channels → its two halves.

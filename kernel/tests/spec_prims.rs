@@ -386,3 +386,18 @@ network n() {
     assert!(max_abs(o["diff"].clone() + x.clone() * 2.0) < 1e-6);
     assert!(max_abs(o["second"].clone() - o["diff"].clone()) == 0.0);
 }
+
+#[test]
+fn bilinear_upsampling_matches_pytorchs_align_corners_false() {
+    let src = "network n() {\n    input x: [1, H, W]\n    output y = upsample(x, factor = 2, mode = \"bilinear\")\n}\n";
+    let device = Device::flex().autodiff();
+    let x = Tensor::<4>::from_data(TensorData::new(vec![1.0f32, 2.0, 3.0, 4.0], [1, 1, 2, 2]), &device);
+    let y = run(src, x).remove("y").unwrap().into_data().try_to_vec::<f32>().unwrap();
+    // torch.nn.functional.interpolate([[1, 2], [3, 4]], scale_factor=2, mode="bilinear") gives
+    // rows [1, 1.25, 1.75, 2], [1.5, 1.75, 2.25, 2.5], [2.5, 2.75, 3.25, 3.5], [3, 3.25, 3.75, 4]
+    // (sample positions (o + 0.5)/2 - 0.5, clamped).
+    let want = [1.0, 1.25, 1.75, 2.0, 1.5, 1.75, 2.25, 2.5, 2.5, 2.75, 3.25, 3.5, 3.0, 3.25, 3.75, 4.0];
+    for (g, w) in y.iter().zip(want) {
+        assert!((g - w).abs() < 1e-6, "{y:?}");
+    }
+}

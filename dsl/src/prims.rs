@@ -256,6 +256,24 @@ fn channels(v: &Value) -> usize {
     }
 }
 
+/// The `q`, `k`, `v` arguments of an attention block, checked: equal channel counts that split into `heads`.
+/// Returns the head count, the channel count and the three inputs in order.
+fn attention_inputs(b: &Bound) -> Result<(usize, usize, Vec<Value>), (&'static str, String)> {
+    let (q, k, v) = (b["q"].clone(), b["k"].clone(), b["v"].clone());
+    let heads = pos(b, "heads")?;
+    let c = channels(&q);
+    if channels(&k) != c || channels(&v) != c {
+        return Err((
+            "k",
+            format!("q, k and v need the same channels, got {c}, {} and {}", channels(&k), channels(&v)),
+        ));
+    }
+    if c % heads != 0 {
+        return Err(("heads", format!("{c} channels do not split into {heads} heads")));
+    }
+    Ok((heads, c, vec![q, k, v]))
+}
+
 /// Builds the op of a bound call; returns the op and its tensor arguments, or the offending
 /// argument and a message.
 pub fn build(name: &str, b: &Bound) -> Result<(Op, Vec<Value>), (&'static str, String)> {
@@ -414,19 +432,8 @@ pub fn build(name: &str, b: &Bound) -> Result<(Op, Vec<Value>), (&'static str, S
         "adaptive_avg_pool2d" => one(Op::AdaptiveAvgPool { size: pos(b, "size")? }),
         "coord_encoding" => one(Op::CoordEncoding { frequencies: int(b, "frequencies")? }),
         "token_attention" => {
-            let (q, k, v) = (b["q"].clone(), b["k"].clone(), b["v"].clone());
-            let heads = pos(b, "heads")?;
-            let c = channels(&q);
-            if channels(&k) != c || channels(&v) != c {
-                return Err((
-                    "k",
-                    format!("q, k and v need the same channels, got {c}, {} and {}", channels(&k), channels(&v)),
-                ));
-            }
-            if c % heads != 0 {
-                return Err(("heads", format!("{c} channels do not split into {heads} heads")));
-            }
-            Ok((Op::TokenAttention { heads }, vec![q, k, v]))
+            let (heads, _, inputs) = attention_inputs(b)?;
+            Ok((Op::TokenAttention { heads }, inputs))
         }
         "data_consistency" => {
             let norm = match b.get("norm") {
@@ -474,19 +481,8 @@ pub fn build(name: &str, b: &Bound) -> Result<(Op, Vec<Value>), (&'static str, S
             one(Op::Narrow { start: index * len, len })
         }
         "channel_attention" => {
-            let (q, k, v) = (b["q"].clone(), b["k"].clone(), b["v"].clone());
-            let heads = pos(b, "heads")?;
-            let c = channels(&q);
-            if channels(&k) != c || channels(&v) != c {
-                return Err((
-                    "k",
-                    format!("q, k and v need the same channels, got {c}, {} and {}", channels(&k), channels(&v)),
-                ));
-            }
-            if c % heads != 0 {
-                return Err(("heads", format!("{c} channels do not split into {heads} heads")));
-            }
-            Ok((Op::ChannelAttention { channels: c, heads }, vec![q, k, v]))
+            let (heads, c, inputs) = attention_inputs(b)?;
+            Ok((Op::ChannelAttention { channels: c, heads }, inputs))
         }
         other => Err(("x", format!("`{other}` is not a primitive"))),
     }

@@ -137,3 +137,38 @@ fn import_problems_point_at_the_right_file_and_line() {
     let text = loaded.render(&errors[0]);
     assert!(text.contains("bad.mcmr:3:16") && text.contains("did you mean `conv2d`"), "{text}");
 }
+
+fn warnings_of(text: &str) -> Vec<String> {
+    let s = mcmr_dsl::parse(text).unwrap_or_else(|d| panic!("{}", d.render(text, "input")));
+    let checked = elaborate(&s, None, None, &[])
+        .unwrap_or_else(|e| panic!("{}", e.iter().map(|d| d.render(text, "input")).collect::<String>()));
+    checked.warnings.iter().map(|d| format!("{} | {}", d.message, d.help.clone().unwrap_or_default())).collect()
+}
+
+#[test]
+fn spatial_sizes_are_checked_before_any_tensor_exists() {
+    // Two stride-2 poolings and two ×2 upsamplings meet the input again only for multiples of 4;
+    // the second skip sum needs the same, so there is one warning that counts it.
+    let unpadded = "network n() {\n    input x: [2, H, W]\n    d1 = max_pool2d(x)\n    d2 = max_pool2d(d1)\n    u1 = upsample(d2, 2) + d1\n    output y = upsample(u1, 2) + x\n}\n";
+    let w = warnings_of(unpadded);
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(w[0].contains("multiples of 4") && w[0].contains("1 more place"), "{w:?}");
+    // pad_to_match makes it size-agnostic, and a 1×1 pooled map broadcasts.
+    let padded = "network n() {\n    input x: [2, H, W]\n    d1 = max_pool2d(x)\n    u1 = pad_to_match(upsample(d1, 2), x, mode = \"zeros\")\n    g = global_avg_pool(u1)\n    output y = u1 * g + x\n}\n";
+    assert!(warnings_of(padded).is_empty());
+    // rfft2 halves the last axis (W/2 + 1), irfft2 takes its width from `like`.
+    let spectral = "network n() {\n    input x: [1, H, W]\n    k = rfft2(x)\n    output y = irfft2(k, like = x) + x\n}\n";
+    assert!(warnings_of(spectral).is_empty());
+}
+
+#[test]
+fn fsmnet_needs_input_sizes_that_are_multiples_of_8() {
+    // The official FSMNet downsamples three times by 2 without padding back (research/fsmnet.md):
+    // its skip sums meet only for multiples of 8, which the checker reports once.
+    let (text, s) = spec("papers/fsmnet.mcmr");
+    let checked = elaborate(&s, None, None, &[])
+        .unwrap_or_else(|e| panic!("{}", e.iter().map(|d| d.render(&text, "fsmnet")).collect::<String>()));
+    let w: Vec<&str> = checked.warnings.iter().map(|d| d.message.as_str()).collect();
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(w[0].contains("multiples of 8"), "{w:?}");
+}

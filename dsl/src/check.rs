@@ -113,7 +113,7 @@ pub fn elaborate(
     variant: Option<&str>,
     overrides: &[(String, Value)],
 ) -> Result<Checked, Vec<Diagnostic>> {
-    let mut errors = Vec::new();
+    let mut errors = crate::sections::check(spec);
     let mut defs: HashMap<&str, &Def> = HashMap::new();
     for d in &spec.defs {
         if prims::lookup(&d.name.name).is_some() {
@@ -283,42 +283,20 @@ pub fn elaborate(
         ));
     }
     b.unused(&frame);
-    // `freeze { params = ["glob", ...] }`: every pattern must match some parameter.
+    // `freeze { params = ["glob", ...] }`: every pattern must match some parameter (the section's
+    // shape was checked by `sections::check`).
     for sec in spec.sections.iter().filter(|s| s.kind.name == "freeze") {
         for e in &sec.entries {
-            match e {
-                Entry::Setting { key, value, .. } if key == "params" => match &value.kind {
-                    ExprKind::List(items) => {
-                        for it in items {
-                            match &it.kind {
-                                ExprKind::Str(p) => {
-                                    b.graph.frozen.push(p.clone());
-                                    let hits = b.graph.parameters().iter().any(|q| crate::glob::matches(p, &q.path));
-                                    if !hits {
-                                        b.push_err(Diagnostic::error(
-                                            it.span,
-                                            format!("`{p}` matches no parameter"),
-                                            "no match",
-                                        ));
-                                    }
-                                }
-                                _ => b.push_err(Diagnostic::error(
-                                    it.span,
-                                    "freeze patterns are strings",
-                                    "not a string",
-                                )),
-                            }
-                        }
-                    }
-                    _ => b.push_err(Diagnostic::error(value.span, "`params` must be a list of patterns", "not a list")),
-                },
-                Entry::Setting { key_span, key, .. } => b.push_err(Diagnostic::error(
-                    *key_span,
-                    format!("unknown `freeze` setting `{key}` (expected `params`)"),
-                    "unknown",
-                )),
-                Entry::Section(s) => {
-                    b.push_err(Diagnostic::error(s.span, "`freeze` holds settings only", "unexpected section"))
+            let Entry::Setting { key, value, .. } = e else { continue };
+            let ExprKind::List(items) = &value.kind else { continue };
+            if key != "params" {
+                continue;
+            }
+            for it in items {
+                let ExprKind::Str(p) = &it.kind else { continue };
+                b.graph.frozen.push(p.clone());
+                if !b.graph.parameters().iter().any(|q| crate::glob::matches(p, &q.path)) {
+                    b.push_err(Diagnostic::error(it.span, format!("`{p}` matches no parameter"), "no match"));
                 }
             }
         }

@@ -14,6 +14,7 @@ pub mod glob;
 pub mod ir;
 mod parse;
 pub mod prims;
+pub mod sections;
 pub mod size;
 
 pub use parse::parse;

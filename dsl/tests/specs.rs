@@ -157,7 +157,8 @@ fn spatial_sizes_are_checked_before_any_tensor_exists() {
     let padded = "network n() {\n    input x: [2, H, W]\n    d1 = max_pool2d(x)\n    u1 = pad_to_match(upsample(d1, 2), x, mode = \"zeros\")\n    g = global_avg_pool(u1)\n    output y = u1 * g + x\n}\n";
     assert!(warnings_of(padded).is_empty());
     // rfft2 halves the last axis (W/2 + 1), irfft2 takes its width from `like`.
-    let spectral = "network n() {\n    input x: [1, H, W]\n    k = rfft2(x)\n    output y = irfft2(k, like = x) + x\n}\n";
+    let spectral =
+        "network n() {\n    input x: [1, H, W]\n    k = rfft2(x)\n    output y = irfft2(k, like = x) + x\n}\n";
     assert!(warnings_of(spectral).is_empty());
 }
 
@@ -171,4 +172,65 @@ fn fsmnet_needs_input_sizes_that_are_multiples_of_8() {
     let w: Vec<&str> = checked.warnings.iter().map(|d| d.message.as_str()).collect();
     assert_eq!(w.len(), 1, "{w:?}");
     assert!(w[0].contains("multiples of 8"), "{w:?}");
+}
+
+#[test]
+fn a_complete_experiment_section_passes_the_schema() {
+    let text = r#"network n() {
+    input x: [1, H, W]
+    output y = conv2d(x, 1, kernel = 3, padding = 1)
+}
+
+experiment baseline {
+    seed = 0
+    reproduces = ["table2/unet/4x/psnr"]
+    loss = l1(y, target) + 0.1 * (1 - ssim(y, target))
+    optimizer = adamw(lr = 1e-4, beta1 = 0.9, beta2 = 0.999, weight_decay = 1e-4)
+    schedule = multistep(milestones = [100, 150], gamma = 0.1)
+    schedule_unit = "epoch"
+    clip_grad_norm = 0.01
+    batch_size = 4
+
+    data {
+        source = "phantom"
+        anatomy = "brain"
+        target = "t2"
+        reference = "t1"
+        size = [64, 48]
+        slices = [2, 10]
+        split = [7, 1, 2]
+        normalisation = "min_max"
+    }
+    mask train {
+        policy = "online"
+        pattern { family = "random" acceleration = 4 }
+        pattern { family = "equispaced" acceleration = 8 center_fraction = 0.04 }
+    }
+    mask test {
+        family = "random"
+        acceleration = 4
+        seed = 42
+        policy = "per_volume"
+    }
+    evaluate {
+        protocol = "fastmri-volume"
+        part = "test"
+    }
+    stage warmup {
+        iterations = 100
+        train = ["head.*"]
+    }
+    scale smoke {
+        iterations = 200
+        data { size = 48 }
+    }
+    scale paper {
+        epochs = 200
+        data { source = "folder" path = "/data/brats" layout = "brats" slices = "all" }
+    }
+}
+"#;
+    let s = mcmr_dsl::parse(text).unwrap_or_else(|d| panic!("{}", d.render(text, "input")));
+    let errors = mcmr_dsl::sections::check(&s);
+    assert!(errors.is_empty(), "{}", errors.iter().map(|d| d.render(text, "input")).collect::<String>());
 }

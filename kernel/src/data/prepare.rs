@@ -97,6 +97,10 @@ pub enum Normalisation {
 }
 
 impl Normalisation {
+    /// Every normalisation.
+    pub const ALL: [Normalisation; 4] =
+        [Normalisation::None, Normalisation::MeanStd, Normalisation::Instance, Normalisation::MinMax];
+
     pub fn name(self) -> &'static str {
         match self {
             Normalisation::None => "none",
@@ -107,7 +111,7 @@ impl Normalisation {
     }
 
     pub fn parse(s: &str) -> Result<Self, String> {
-        [Normalisation::None, Normalisation::MeanStd, Normalisation::Instance, Normalisation::MinMax]
+        Normalisation::ALL
             .into_iter()
             .find(|n| n.name() == s)
             .ok_or_else(|| format!("unknown normalisation `{s}` (known: none, mean_std, instance, min_max)"))

@@ -1,0 +1,547 @@
+//! The sections of a spec (`variant`, `parity`, `freeze`, `weights`, `experiment` and what they
+//! nest), checked against one schema: unknown kinds and keys (with suggestions), keys given twice,
+//! value types and ranges, enumerated names, and the functions and arguments of calls such as
+//! `optimizer = adam(lr = 1e-4)`. Consumers (parity, the experiment engine) interpret sections that
+//! passed this check, so their mistakes carry file, line and column.
+//!
+//! Names that the kernel owns (mask families, metric protocols, normalisations) are listed here
+//! too; a kernel test keeps the lists equal.
+
+use crate::ast::{Entry, Expr, ExprKind, Section, Spec};
+use crate::diag::{suggest, Diagnostic};
+use std::collections::HashMap;
+
+/// Mask families (kernel `MaskFamily::ALL`).
+pub const MASK_FAMILIES: &[&str] = &[
+    "random",
+    "equispaced",
+    "equispaced_fraction",
+    "magic",
+    "magic_fraction",
+    "unifs_equispace",
+    "gaussian_1d",
+    "center_square",
+    "random_2d",
+    "gaussian_2d",
+    "radial",
+    "spiral",
+    "poisson_disc",
+];
+/// Metric protocols (kernel `Protocol::ALL`).
+pub const PROTOCOLS: &[&str] = &["fastmri-volume", "slice-mean", "fsmnet-brats-uint8", "unifs-unit"];
+/// Normalisations (kernel `Normalisation`).
+pub const NORMALISATIONS: &[&str] = &["none", "mean_std", "instance", "min_max"];
+/// Folder layouts (kernel `Layout`).
+pub const LAYOUTS: &[&str] = &["brats", "ixi", "hcp", "knee", "fastmri"];
+/// Functions a loss expression may call.
+pub const LOSS_FUNCTIONS: &[&str] = &["l1", "l2", "mse", "ssim", "fft2", "rfft2", "magnitude", "phase", "real", "imag"];
+
+/// What a setting's value must be.
+#[derive(Clone, Copy, Debug)]
+pub enum Val {
+    /// Any number.
+    Number,
+    /// A number > 0.
+    Positive,
+    /// A number in [0, 1].
+    Fraction,
+    /// An integer ≥ 1.
+    Count,
+    /// An integer ≥ 0.
+    Natural,
+    Bool,
+    Str,
+    OneOf(&'static [&'static str]),
+    /// A count, or `[height, width]`.
+    Size,
+    /// A list of integers ≥ 0 (e.g. milestones).
+    Naturals,
+    /// A list of strings (e.g. parameter patterns, table cells).
+    Strings,
+    /// A list of `["pattern", "replacement"]` pairs.
+    Pairs,
+    /// `"all"`, the number of central slices, or `[start, end]`.
+    Slices,
+    /// Ratios such as `[7, 1, 2]`, or a split file's path.
+    Split,
+    /// A loss expression: weighted sums of `LOSS_FUNCTIONS` calls on named tensors.
+    Loss,
+    /// A call of one of these functions with named arguments.
+    Call(&'static [Func]),
+}
+
+/// A function usable in a `Val::Call` setting and its named arguments.
+#[derive(Debug)]
+pub struct Func {
+    pub name: &'static str,
+    pub args: &'static [(&'static str, Val)],
+}
+
+/// Whether a section kind takes a name (`variant small`, `scale smoke`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Naming {
+    None,
+    Optional,
+    Required,
+}
+
+/// One section kind: its settings and the sections it may nest.
+#[derive(Debug)]
+pub struct Schema {
+    pub kind: &'static str,
+    pub naming: Naming,
+    /// Its settings, in groups (kinds share groups such as the training settings).
+    pub settings: &'static [&'static [(&'static str, Val)]],
+    pub children: &'static [&'static Schema],
+    /// Settings are not checked here (variants: their keys are network parameters, checked by
+    /// elaboration).
+    pub open: bool,
+    /// May appear several times unnamed (the patterns of a mask mixture).
+    pub repeatable: bool,
+}
+
+const ADAM_ARGS: &[(&str, Val)] = &[
+    ("lr", Val::Positive),
+    ("beta1", Val::Fraction),
+    ("beta2", Val::Fraction),
+    ("eps", Val::Positive),
+    ("weight_decay", Val::Number),
+];
+const RMSPROP_ARGS: &[(&str, Val)] =
+    &[("lr", Val::Positive), ("alpha", Val::Fraction), ("eps", Val::Positive), ("weight_decay", Val::Number)];
+
+const OPTIMIZERS: &[Func] = &[
+    Func { name: "adam", args: ADAM_ARGS },
+    Func { name: "adamw", args: ADAM_ARGS },
+    Func { name: "rmsprop", args: RMSPROP_ARGS },
+    Func {
+        name: "sgd",
+        args: &[
+            ("lr", Val::Positive),
+            ("momentum", Val::Number),
+            ("weight_decay", Val::Number),
+            ("nesterov", Val::Bool),
+        ],
+    },
+];
+
+/// The optimisers `mcmr parity` steps exactly as PyTorch does.
+const PARITY_OPTIMIZERS: &[Func] =
+    &[Func { name: "rmsprop", args: RMSPROP_ARGS }, Func { name: "adamw", args: ADAM_ARGS }];
+
+const SCHEDULES: &[Func] = &[
+    Func { name: "constant", args: &[] },
+    Func { name: "step", args: &[("step_size", Val::Count), ("gamma", Val::Positive)] },
+    Func { name: "multistep", args: &[("milestones", Val::Naturals), ("gamma", Val::Positive)] },
+    Func { name: "cosine", args: &[("t_max", Val::Count), ("eta_min", Val::Number)] },
+];
+
+/// Training settings shared by experiments, their stages and their scales.
+const TRAINING: &[(&str, Val)] = &[
+    ("loss", Val::Loss),
+    ("optimizer", Val::Call(OPTIMIZERS)),
+    ("schedule", Val::Call(SCHEDULES)),
+    ("schedule_unit", Val::OneOf(&["iteration", "epoch"])),
+    ("clip_grad_norm", Val::Positive),
+    ("batch_size", Val::Count),
+    ("iterations", Val::Count),
+    ("epochs", Val::Count),
+    ("validate_every", Val::Count),
+];
+
+const DATA: Schema = Schema {
+    kind: "data",
+    naming: Naming::None,
+    settings: &[&[
+        ("source", Val::OneOf(&["phantom", "folder", "fastmri"])),
+        ("anatomy", Val::OneOf(&["brain", "knee"])),
+        ("path", Val::Str),
+        ("pairs", Val::Str),
+        ("layout", Val::OneOf(LAYOUTS)),
+        ("target", Val::Str),
+        ("reference", Val::Str),
+        ("subjects", Val::Count),
+        ("slices", Val::Slices),
+        ("size", Val::Size),
+        ("normalisation", Val::OneOf(NORMALISATIONS)),
+        ("split", Val::Split),
+        ("seed", Val::Natural),
+        ("lesion", Val::Bool),
+        ("noise", Val::Fraction),
+    ]],
+    children: &[],
+    open: false,
+    repeatable: false,
+};
+
+const MASK_SETTINGS: &[(&str, Val)] = &[
+    ("family", Val::OneOf(MASK_FAMILIES)),
+    ("acceleration", Val::Positive),
+    ("center_fraction", Val::Fraction),
+    ("seed", Val::Natural),
+];
+
+const PATTERN: Schema = Schema {
+    kind: "pattern",
+    naming: Naming::None,
+    settings: &[MASK_SETTINGS],
+    children: &[],
+    open: false,
+    repeatable: true,
+};
+
+/// `mask { ... }` (every part), `mask train { ... }`, `mask test { ... }`; a mixture lists
+/// `pattern { ... }` sections drawn per call.
+const MASK: Schema = Schema {
+    kind: "mask",
+    naming: Naming::Optional,
+    settings: &[MASK_SETTINGS, &[("policy", Val::OneOf(&["fixed", "per_slice", "per_volume", "online"]))]],
+    children: &[&PATTERN],
+    open: false,
+    repeatable: false,
+};
+
+const EVALUATE: Schema = Schema {
+    kind: "evaluate",
+    naming: Naming::None,
+    settings: &[&[("protocol", Val::OneOf(PROTOCOLS)), ("part", Val::OneOf(&["val", "test"]))]],
+    children: &[],
+    open: false,
+    repeatable: false,
+};
+
+/// One training stage (IGKR trains in four): its own loss, optimiser and trainable parameters.
+const STAGE: Schema = Schema {
+    kind: "stage",
+    naming: Naming::Required,
+    settings: &[TRAINING, &[("train", Val::Strings)]],
+    children: &[],
+    open: false,
+    repeatable: false,
+};
+
+/// `scale smoke { ... }`, `scale paper { ... }`: overrides of the experiment at that scale.
+const SCALE: Schema = Schema {
+    kind: "scale",
+    naming: Naming::Required,
+    settings: &[TRAINING],
+    children: &[&DATA, &MASK, &EVALUATE, &STAGE],
+    open: false,
+    repeatable: false,
+};
+
+const EXPERIMENT: Schema = Schema {
+    kind: "experiment",
+    naming: Naming::Optional,
+    settings: &[TRAINING, &[("seed", Val::Natural), ("network", Val::Str), ("reproduces", Val::Strings)]],
+    children: &[&DATA, &MASK, &EVALUATE, &STAGE, &SCALE],
+    open: false,
+    repeatable: false,
+};
+
+const TOLERANCE: Schema = Schema {
+    kind: "tolerance",
+    naming: Naming::None,
+    settings: &[&[
+        ("forward_rel", Val::Positive),
+        ("grad_rel", Val::Positive),
+        ("grad_global_rel_l2", Val::Positive),
+        ("step_abs", Val::Positive),
+        ("step_fraction", Val::Fraction),
+        ("step_max_abs", Val::Positive),
+    ]],
+    children: &[],
+    open: false,
+    repeatable: false,
+};
+
+const PARITY: Schema = Schema {
+    kind: "parity",
+    naming: Naming::None,
+    settings: &[&[("loss", Val::Loss), ("optimizer", Val::Call(PARITY_OPTIMIZERS)), ("clip_grad_norm", Val::Positive)]],
+    children: &[&TOLERANCE],
+    open: false,
+    repeatable: false,
+};
+
+/// The sections a spec may hold at its top level.
+pub const TOP_LEVEL: &[&Schema] = &[
+    &Schema { kind: "variant", naming: Naming::Required, settings: &[], children: &[], open: true, repeatable: false },
+    &PARITY,
+    &Schema {
+        kind: "freeze",
+        naming: Naming::None,
+        settings: &[&[("params", Val::Strings)]],
+        children: &[],
+        open: false,
+        repeatable: false,
+    },
+    &Schema {
+        kind: "weights",
+        naming: Naming::None,
+        settings: &[&[("map", Val::Pairs), ("ignore", Val::Strings)]],
+        children: &[],
+        open: false,
+        repeatable: false,
+    },
+    &EXPERIMENT,
+];
+
+/// Checks every section of `spec`; diagnostics refer to the main file.
+pub fn check(spec: &Spec) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    check_sections(spec.sections.iter(), TOP_LEVEL, "at the top level", &mut out);
+    out
+}
+
+fn with_suggestion<'a>(d: Diagnostic, name: &str, known: impl Iterator<Item = &'a str> + Clone) -> Diagnostic {
+    match suggest(name, known.clone()) {
+        Some(s) => d.with_help(format!("did you mean `{s}`?")),
+        None => {
+            let all: Vec<&str> = known.collect();
+            d.with_help(if all.is_empty() {
+                "nothing is expected here".to_string()
+            } else {
+                format!("expected one of: {}", all.join(", "))
+            })
+        }
+    }
+}
+
+fn check_sections<'a>(
+    sections: impl Iterator<Item = &'a Section>,
+    allowed: &[&Schema],
+    place: &str,
+    out: &mut Vec<Diagnostic>,
+) {
+    let mut seen: HashMap<(&str, Option<&str>), ()> = HashMap::new();
+    for s in sections {
+        let Some(schema) = allowed.iter().find(|k| k.kind == s.kind.name) else {
+            let d =
+                Diagnostic::error(s.kind.span, format!("unknown section `{}` {place}", s.kind.name), "unknown section");
+            out.push(with_suggestion(d, &s.kind.name, allowed.iter().map(|k| k.kind)));
+            continue;
+        };
+        match (schema.naming, &s.name) {
+            (Naming::None, Some(n)) => out.push(Diagnostic::error(
+                n.span,
+                format!("`{}` sections take no name", schema.kind),
+                "unexpected name",
+            )),
+            (Naming::Required, None) => out.push(
+                Diagnostic::error(s.kind.span, format!("a `{}` section needs a name", schema.kind), "unnamed")
+                    .with_help(format!("write `{} NAME {{ ... }}`", schema.kind)),
+            ),
+            _ => {}
+        }
+        if seen.insert((schema.kind, s.name.as_ref().map(|n| n.name.as_str())), ()).is_some() && !schema.repeatable {
+            let what = match &s.name {
+                Some(n) => format!("`{} {}`", schema.kind, n.name),
+                None => format!("`{}`", schema.kind),
+            };
+            out.push(Diagnostic::error(s.kind.span, format!("a second {what} section {place}"), "given twice"));
+        }
+        check_body(s, schema, out);
+    }
+}
+
+fn check_body(s: &Section, schema: &Schema, out: &mut Vec<Diagnostic>) {
+    let mut keys: HashMap<&str, ()> = HashMap::new();
+    let mut children = Vec::new();
+    for e in &s.entries {
+        match e {
+            Entry::Section(c) => children.push(c),
+            Entry::Setting { .. } if schema.open => {}
+            Entry::Setting { key, key_span, value } => {
+                if keys.insert(key.as_str(), ()).is_some() {
+                    out.push(Diagnostic::error(
+                        *key_span,
+                        format!("`{key}` is set twice in `{}`", schema.kind),
+                        "given twice",
+                    ));
+                    continue;
+                }
+                match schema.settings.iter().flat_map(|g| g.iter()).find(|(k, _)| k == key) {
+                    Some((_, val)) => check_value(value, *val, &format!("{}.{key}", schema.kind), out),
+                    None => {
+                        let d = Diagnostic::error(
+                            *key_span,
+                            format!("`{}` has no setting `{key}`", schema.kind),
+                            "unknown setting",
+                        );
+                        out.push(with_suggestion(
+                            d,
+                            key,
+                            schema.settings.iter().flat_map(|g| g.iter()).map(|(k, _)| *k),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    check_sections(children.into_iter(), schema.children, &format!("in `{}`", schema.kind), out);
+}
+
+fn number(e: &Expr) -> Option<f64> {
+    match &e.kind {
+        ExprKind::Int(i) => Some(*i as f64),
+        ExprKind::Float(f) => Some(*f),
+        ExprKind::Neg(x) => number(x).map(|v| -v),
+        _ => None,
+    }
+}
+
+fn integer(e: &Expr) -> Option<i64> {
+    match &e.kind {
+        ExprKind::Int(i) => Some(*i),
+        ExprKind::Neg(x) => integer(x).map(|v| -v),
+        _ => None,
+    }
+}
+
+/// What `val` expects, for messages.
+fn expected(val: Val) -> String {
+    match val {
+        Val::Number => "a number".into(),
+        Val::Positive => "a number > 0".into(),
+        Val::Fraction => "a number between 0 and 1".into(),
+        Val::Count => "an integer ≥ 1".into(),
+        Val::Natural => "an integer ≥ 0".into(),
+        Val::Bool => "`true` or `false`".into(),
+        Val::Str => "a string".into(),
+        Val::OneOf(names) => {
+            format!("one of {}", names.iter().map(|n| format!("\"{n}\"")).collect::<Vec<_>>().join(", "))
+        }
+        Val::Size => "a size: an integer ≥ 1 or [height, width]".into(),
+        Val::Naturals => "a list of integers ≥ 0".into(),
+        Val::Strings => "a list of strings".into(),
+        Val::Pairs => "a list of [\"pattern\", \"replacement\"] pairs".into(),
+        Val::Slices => "\"all\", a number of central slices, or [start, end]".into(),
+        Val::Split => "ratios such as [7, 1, 2] or the path of a split file".into(),
+        Val::Loss => "a loss expression such as `l1(output, target) + 0.1 * mse(output, target)`".into(),
+        Val::Call(funcs) => {
+            format!("a call of {}", funcs.iter().map(|f| format!("`{}(...)`", f.name)).collect::<Vec<_>>().join(", "))
+        }
+    }
+}
+
+fn check_value(e: &Expr, val: Val, what: &str, out: &mut Vec<Diagnostic>) {
+    let list = |e: &Expr| match &e.kind {
+        ExprKind::List(items) => Some(items.clone()),
+        _ => None,
+    };
+    let ok = match val {
+        Val::Number => number(e).is_some(),
+        Val::Positive => number(e).is_some_and(|v| v > 0.0),
+        Val::Fraction => number(e).is_some_and(|v| (0.0..=1.0).contains(&v)),
+        Val::Count => integer(e).is_some_and(|v| v >= 1),
+        Val::Natural => integer(e).is_some_and(|v| v >= 0),
+        Val::Bool => matches!(e.kind, ExprKind::Bool(_)),
+        Val::Str => matches!(e.kind, ExprKind::Str(_)),
+        Val::OneOf(names) => {
+            if let ExprKind::Str(s) = &e.kind {
+                if !names.contains(&s.as_str()) {
+                    let d = Diagnostic::error(e.span, format!("`{what}` has no value \"{s}\""), "unknown value");
+                    out.push(with_suggestion(d, s, names.iter().copied()));
+                }
+                return;
+            }
+            false
+        }
+        Val::Size => {
+            integer(e).is_some_and(|v| v >= 1)
+                || list(e).is_some_and(|l| l.len() == 2 && l.iter().all(|x| integer(x).is_some_and(|v| v >= 1)))
+        }
+        Val::Naturals => list(e).is_some_and(|l| l.iter().all(|x| integer(x).is_some_and(|v| v >= 0))),
+        Val::Strings => list(e).is_some_and(|l| l.iter().all(|x| matches!(x.kind, ExprKind::Str(_)))),
+        Val::Pairs => list(e).is_some_and(|l| {
+            l.iter()
+                .all(|x| list(x).is_some_and(|p| p.len() == 2 && p.iter().all(|y| matches!(y.kind, ExprKind::Str(_)))))
+        }),
+        Val::Slices => {
+            matches!(&e.kind, ExprKind::Str(s) if s == "all")
+                || integer(e).is_some_and(|v| v >= 1)
+                || list(e).is_some_and(|l| {
+                    l.len() == 2 && matches!((integer(&l[0]), integer(&l[1])), (Some(a), Some(b)) if a >= 0 && b > a)
+                })
+        }
+        Val::Split => {
+            matches!(e.kind, ExprKind::Str(_))
+                || list(e).is_some_and(|l| {
+                    (2..=3).contains(&l.len()) && l.iter().all(|x| number(x).is_some_and(|v| v >= 0.0))
+                })
+        }
+        Val::Loss => {
+            check_loss(e, what, out);
+            return;
+        }
+        Val::Call(funcs) => {
+            check_call(e, funcs, what, out);
+            return;
+        }
+    };
+    if !ok {
+        out.push(Diagnostic::error(e.span, format!("`{what}` expects {}", expected(val)), "wrong value"));
+    }
+}
+
+fn check_loss(e: &Expr, what: &str, out: &mut Vec<Diagnostic>) {
+    match &e.kind {
+        ExprKind::Call { name, args, .. } => {
+            if !LOSS_FUNCTIONS.contains(&name.name.as_str()) {
+                let d = Diagnostic::error(
+                    name.span,
+                    format!("`{what}` cannot call `{}`", name.name),
+                    "not a loss function",
+                );
+                out.push(with_suggestion(d, &name.name, LOSS_FUNCTIONS.iter().copied()));
+            }
+            for a in args {
+                check_loss(&a.value, what, out);
+            }
+        }
+        ExprKind::Binary(_, a, b) => {
+            check_loss(a, what, out);
+            check_loss(b, what, out);
+        }
+        ExprKind::Neg(a) => check_loss(a, what, out),
+        _ => {}
+    }
+}
+
+fn check_call(e: &Expr, funcs: &'static [Func], what: &str, out: &mut Vec<Diagnostic>) {
+    let ExprKind::Call { name, args, .. } = &e.kind else {
+        out.push(Diagnostic::error(e.span, format!("`{what}` expects {}", expected(Val::Call(funcs))), "not a call"));
+        return;
+    };
+    let Some(f) = funcs.iter().find(|f| f.name == name.name) else {
+        let d = Diagnostic::error(name.span, format!("`{what}` has no function `{}`", name.name), "unknown function");
+        out.push(with_suggestion(d, &name.name, funcs.iter().map(|f| f.name)));
+        return;
+    };
+    let mut seen: HashMap<&str, ()> = HashMap::new();
+    for a in args {
+        let Some(arg) = &a.name else {
+            out.push(
+                Diagnostic::error(a.value.span, format!("`{}` takes named arguments", f.name), "unnamed")
+                    .with_help(format!("write `{}({} = ...)`", f.name, f.args.first().map(|a| a.0).unwrap_or("name"))),
+            );
+            continue;
+        };
+        if seen.insert(arg.name.as_str(), ()).is_some() {
+            out.push(Diagnostic::error(arg.span, format!("`{}` is given twice", arg.name), "given twice"));
+            continue;
+        }
+        match f.args.iter().find(|(k, _)| *k == arg.name) {
+            Some((k, v)) => check_value(&a.value, *v, &format!("{}({k})", f.name), out),
+            None => {
+                let d = Diagnostic::error(
+                    arg.span,
+                    format!("`{}` has no argument `{}`", f.name, arg.name),
+                    "unknown argument",
+                );
+                out.push(with_suggestion(d, &arg.name, f.args.iter().map(|(k, _)| *k)));
+            }
+        }
+    }
+}

@@ -98,6 +98,8 @@ struct Builder<'a> {
     /// Places whose sizes agree only for some input sizes, by the multiple that makes them agree;
     /// reported once per multiple when elaboration ends.
     size_warnings: Vec<(Option<i32>, Diagnostic)>,
+    /// Block replacements of the chosen variant (`blocks { old = "new" }`).
+    replace: HashMap<String, String>,
 }
 
 const MAX_DEPTH: usize = 64;
@@ -160,11 +162,17 @@ pub fn elaborate(
     };
     // Parameter values: defaults, then the variant, then the overrides.
     let mut settings: Vec<(String, Value, Span)> = Vec::new();
+    let mut replace: HashMap<String, String> = HashMap::new();
     if let Some(v) = variant {
         let variants: Vec<&Section> = spec.sections.iter().filter(|s| s.kind.name == "variant").collect();
         match variants.iter().find(|s| s.name.as_ref().map(|n| n.name.as_str()) == Some(v)) {
             Some(sec) => {
                 for e in &sec.entries {
+                    if let Entry::Section(blocks) = e {
+                        if blocks.kind.name == "blocks" {
+                            replacements(blocks, &defs, &mut replace, &mut errors);
+                        }
+                    }
                     if let Entry::Setting { key, key_span, value } = e {
                         match const_eval(value) {
                             Some(val) => settings.push((key.clone(), val, *key_span)),
@@ -217,6 +225,7 @@ pub fn elaborate(
         sizes: HashMap::new(),
         size_names: Vec::new(),
         size_warnings: Vec::new(),
+        replace,
     };
     let mut frame = Frame {
         vars: HashMap::new(),
@@ -306,6 +315,44 @@ pub fn elaborate(
         Ok(Checked { graph: b.graph, warnings: b.warnings })
     } else {
         Err(b.errors)
+    }
+}
+
+/// A variant's `blocks { old = "new" }`: both must be blocks of the spec.
+fn replacements(
+    sec: &Section,
+    defs: &HashMap<&str, &Def>,
+    replace: &mut HashMap<String, String>,
+    errors: &mut Vec<Diagnostic>,
+) {
+    let mut blocks: Vec<&str> =
+        defs.values().filter(|d| d.kind == DefKind::Block).map(|d| d.name.name.as_str()).collect();
+    blocks.sort_unstable();
+    let unknown = |span: Span, name: &str, what: &str| {
+        let d = Diagnostic::error(span, format!("{what} `{name}` is not a block of this spec"), "not a block");
+        match suggest(name, blocks.iter().copied()) {
+            Some(h) => d.with_help(format!("did you mean `{h}`?")),
+            None => d,
+        }
+    };
+    let is_block = |name: &str| defs.get(name).is_some_and(|d| d.kind == DefKind::Block);
+    for e in &sec.entries {
+        let Entry::Setting { key, key_span, value } = e else { continue };
+        if !is_block(key) {
+            errors.push(unknown(*key_span, key, "the replaced"));
+            continue;
+        }
+        match &value.kind {
+            ExprKind::Str(new) if is_block(new) => {
+                replace.insert(key.clone(), new.clone());
+            }
+            ExprKind::Str(new) => errors.push(unknown(value.span, new, "the replacement")),
+            _ => errors.push(Diagnostic::error(
+                value.span,
+                format!("`blocks.{key}` takes the name of the replacing block as a string"),
+                "not a block name",
+            )),
+        }
     }
 }
 
@@ -1010,7 +1057,8 @@ impl<'a> Builder<'a> {
         hint: Option<&str>,
         span: Span,
     ) -> Value {
-        if let Some(def) = self.defs.get(name.name.as_str()).copied() {
+        let target = self.replace.get(&name.name).cloned().unwrap_or_else(|| name.name.clone());
+        if let Some(def) = self.defs.get(target.as_str()).copied() {
             if def.kind == DefKind::Network {
                 return self.err(
                     name.span,

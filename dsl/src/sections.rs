@@ -264,28 +264,101 @@ const PARITY: Schema = Schema {
     repeatable: false,
 };
 
+const FREEZE: Schema = Schema {
+    kind: "freeze",
+    naming: Naming::None,
+    settings: &[&[("params", Val::Strings)]],
+    children: &[],
+    open: false,
+    repeatable: false,
+};
+
+const WEIGHTS: Schema = Schema {
+    kind: "weights",
+    naming: Naming::None,
+    settings: &[&[("map", Val::Pairs), ("ignore", Val::Strings)]],
+    children: &[],
+    open: false,
+    repeatable: false,
+};
+
+/// `blocks { old = "new" }` in a variant: every call of block `old` calls `new` instead (checked
+/// by elaboration, which knows the blocks).
+const BLOCKS: Schema =
+    Schema { kind: "blocks", naming: Naming::None, settings: &[], children: &[], open: true, repeatable: false };
+
+/// `variant NAME { param = value ... }`: network parameters (checked by elaboration), block
+/// replacements, and sections that override the spec's own (see [`apply_variant`]).
+const VARIANT: Schema = Schema {
+    kind: "variant",
+    naming: Naming::Required,
+    settings: &[],
+    children: &[&BLOCKS, &EXPERIMENT, &PARITY, &FREEZE, &WEIGHTS],
+    open: true,
+    repeatable: false,
+};
+
 /// The sections a spec may hold at its top level.
-pub const TOP_LEVEL: &[&Schema] = &[
-    &Schema { kind: "variant", naming: Naming::Required, settings: &[], children: &[], open: true, repeatable: false },
-    &PARITY,
-    &Schema {
-        kind: "freeze",
-        naming: Naming::None,
-        settings: &[&[("params", Val::Strings)]],
-        children: &[],
-        open: false,
-        repeatable: false,
-    },
-    &Schema {
-        kind: "weights",
-        naming: Naming::None,
-        settings: &[&[("map", Val::Pairs), ("ignore", Val::Strings)]],
-        children: &[],
-        open: false,
-        repeatable: false,
-    },
-    &EXPERIMENT,
-];
+pub const TOP_LEVEL: &[&Schema] = &[&VARIANT, &PARITY, &FREEZE, &WEIGHTS, &EXPERIMENT];
+
+/// The spec as variant `name` sees it: each section nested in the variant (except `blocks`)
+/// overrides the spec's section of the same kind and name — its settings replace settings with
+/// the same key, its nested sections merge the same way (a mask's `pattern`s replace them all),
+/// and sections the spec lacks are added. A spec without that variant is returned unchanged
+/// (elaboration reports the unknown name).
+pub fn apply_variant(spec: &Spec, name: &str) -> Spec {
+    let mut out = spec.clone();
+    let variant =
+        spec.sections.iter().find(|s| s.kind.name == "variant" && s.name.as_ref().is_some_and(|n| n.name == name));
+    if let Some(v) = variant {
+        for e in &v.entries {
+            if let Entry::Section(over) = e {
+                if over.kind.name != "blocks" {
+                    merge_into(&mut out.sections, over);
+                }
+            }
+        }
+    }
+    out
+}
+
+fn same(a: &Section, b: &Section) -> bool {
+    a.kind.name == b.kind.name && a.name.as_ref().map(|n| &n.name) == b.name.as_ref().map(|n| &n.name)
+}
+
+fn merge_into(list: &mut Vec<Section>, over: &Section) {
+    match list.iter_mut().find(|s| same(s, over)) {
+        Some(target) => merge(target, over),
+        None => list.push(over.clone()),
+    }
+}
+
+fn merge(target: &mut Section, over: &Section) {
+    if over.entries.iter().any(|e| matches!(e, Entry::Section(s) if s.kind.name == "pattern")) {
+        target.entries.retain(|e| !matches!(e, Entry::Section(s) if s.kind.name == "pattern"));
+    }
+    for e in &over.entries {
+        match e {
+            Entry::Setting { key, .. } => {
+                match target.entries.iter_mut().find(|t| matches!(t, Entry::Setting { key: k, .. } if k == key)) {
+                    Some(slot) => *slot = e.clone(),
+                    None => target.entries.push(e.clone()),
+                }
+            }
+            Entry::Section(s) if s.kind.name == "pattern" => target.entries.push(e.clone()),
+            Entry::Section(s) => {
+                let slot = target.entries.iter_mut().find_map(|t| match t {
+                    Entry::Section(c) if same(c, s) => Some(c),
+                    _ => None,
+                });
+                match slot {
+                    Some(c) => merge(c, s),
+                    None => target.entries.push(e.clone()),
+                }
+            }
+        }
+    }
+}
 
 /// Checks every section of `spec`; diagnostics refer to the main file.
 pub fn check(spec: &Spec) -> Vec<Diagnostic> {

@@ -1,5 +1,6 @@
 //! The repository's specs parse and check; their parameter counts match the official modules.
 
+use mcmr_dsl::ast::{Entry, ExprKind};
 use mcmr_dsl::check::{elaborate, Value};
 use std::path::PathBuf;
 
@@ -233,4 +234,82 @@ experiment baseline {
     let s = mcmr_dsl::parse(text).unwrap_or_else(|d| panic!("{}", d.render(text, "input")));
     let errors = mcmr_dsl::sections::check(&s);
     assert!(errors.is_empty(), "{}", errors.iter().map(|d| d.render(text, "input")).collect::<String>());
+}
+
+fn setting(sec: &mcmr_dsl::ast::Section, key: &str) -> Option<ExprKind> {
+    sec.entries.iter().find_map(|e| match e {
+        Entry::Setting { key: k, value, .. } if k == key => Some(value.kind.clone()),
+        _ => None,
+    })
+}
+
+const VARIANTS: &str = r#"block plain(c: int) {
+    input x: [c, H, W]
+    output y = conv2d(x, c, kernel = 3, padding = 1) as conv
+}
+
+block wide(c: int) {
+    input x: [c, H, W]
+    output y = conv2d(x, c, kernel = 5, padding = 2) as conv
+}
+
+network n() {
+    input x: [1, H, W]
+    output y = plain(x, 1) as body
+}
+
+experiment {
+    batch_size = 4
+    optimizer = adam(lr = 1e-3)
+    mask {
+        family = "random"
+        acceleration = 4
+    }
+}
+
+variant wider {
+    blocks {
+        plain = "wide"
+    }
+    experiment {
+        batch_size = 8
+        mask {
+            acceleration = 8
+        }
+    }
+}
+
+variant typo {
+    blocks {
+        plian = "wide"
+    }
+}
+"#;
+
+#[test]
+fn variants_replace_blocks_and_override_experiment_settings() {
+    let s = mcmr_dsl::parse(VARIANTS).unwrap_or_else(|d| panic!("{}", d.render(VARIANTS, "input")));
+    // 3×3 conv 1→1 with bias: 10 parameters; 5×5: 26.
+    assert_eq!(elaborate(&s, None, None, &[]).unwrap().graph.parameter_count(), 10);
+    let wider = elaborate(&s, None, Some("wider"), &[]).unwrap();
+    assert_eq!(wider.graph.parameter_count(), 26);
+    assert_eq!(wider.graph.parameters()[0].path, "body.conv.weight");
+    let errors = elaborate(&s, None, Some("typo"), &[]).unwrap_err();
+    assert!(errors[0].message.contains("`plian` is not a block"), "{errors:?}");
+    assert_eq!(errors[0].help.as_deref(), Some("did you mean `plain`?"));
+
+    let merged = mcmr_dsl::sections::apply_variant(&s, "wider");
+    let experiment = merged.sections.iter().find(|x| x.kind.name == "experiment").unwrap();
+    let mask = experiment.entries.iter().find_map(|e| match e {
+        Entry::Section(m) if m.kind.name == "mask" => Some(m),
+        _ => None,
+    });
+    assert_eq!(setting(experiment, "batch_size"), Some(ExprKind::Int(8)));
+    assert!(matches!(setting(experiment, "optimizer"), Some(ExprKind::Call { .. })));
+    assert_eq!(setting(mask.unwrap(), "family"), Some(ExprKind::Str("random".into())));
+    assert_eq!(setting(mask.unwrap(), "acceleration"), Some(ExprKind::Int(8)));
+    let settings =
+        |sec: &mcmr_dsl::ast::Section| sec.entries.iter().filter(|e| matches!(e, Entry::Setting { .. })).count();
+    assert_eq!((settings(experiment), settings(mask.unwrap())), (2, 2), "overrides replace, not append");
+    assert_eq!(mcmr_dsl::sections::apply_variant(&s, "nonexistent"), s);
 }

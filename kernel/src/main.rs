@@ -230,7 +230,14 @@ fn load_spec(
     let overrides: Vec<(String, mcmr_dsl::check::Value)> =
         params.iter().map(|(k, v)| (k.clone(), mcmr_dsl::check::Value::parse_literal(v))).collect();
     match mcmr_dsl::check::elaborate(&loaded.spec, network, variant, &overrides) {
-        Ok(checked) => Ok((loaded.spec.clone(), checked, loaded)),
+        Ok(checked) => {
+            // Sections (parity, experiment, ...) as the variant overrides them.
+            let spec = match variant {
+                Some(v) => mcmr_dsl::sections::apply_variant(&loaded.spec, v),
+                None => loaded.spec.clone(),
+            };
+            Ok((spec, checked, loaded))
+        }
         Err(errors) => {
             let rendered: String = errors.iter().map(|d| loaded.render(d)).collect::<Vec<_>>().join("\n");
             anyhow::bail!("{rendered}\n{} error(s) in `{}`", errors.len(), file.display())

@@ -313,6 +313,16 @@ fn run(cli: Cli) -> Result<()> {
         Command::CheckSpec { file, variant, params, network, json } => {
             let (_, checked, loaded) = load_spec(&file, network.as_deref(), variant.as_deref(), &params)?;
             let g = &checked.graph;
+            // Without --variant, every variant is checked too (an ablation row must not rot).
+            let mut variants = std::collections::BTreeMap::new();
+            if variant.is_none() {
+                let names = loaded.spec.sections.iter().filter(|s| s.kind.name == "variant");
+                for name in names.filter_map(|s| s.name.as_ref()).map(|n| n.name.clone()) {
+                    let (_, c, _) = load_spec(&file, network.as_deref(), Some(&name), &params)
+                        .map_err(|e| anyhow::anyhow!("with --variant {name}:\n{e}"))?;
+                    variants.insert(name, c.graph.parameter_count());
+                }
+            }
             if json {
                 let v = serde_json::json!({
                     "ok": true,
@@ -320,6 +330,7 @@ fn run(cli: Cli) -> Result<()> {
                     "parameters": g.parameter_count(),
                     "frozen": g.frozen_count(),
                     "blocks": g.block_counts(),
+                    "variants": variants,
                     "warnings": checked.warnings.iter().map(|w| w.clone().locate(&loaded.files[w.file].text)).collect::<Vec<_>>(),
                 });
                 say!("{}", serde_json::to_string(&v)?);
@@ -330,6 +341,9 @@ fn run(cli: Cli) -> Result<()> {
                 say!("{}: network `{}` ok, {} parameters", file.display(), g.name, g.parameter_count());
                 for (block, n) in g.block_counts() {
                     say!("  {block}: {n}");
+                }
+                for (name, n) in &variants {
+                    say!("variant `{name}` ok, {n} parameters");
                 }
             }
         }

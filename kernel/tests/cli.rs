@@ -274,6 +274,7 @@ fn check_spec_reports_parameter_counts_and_fails_cleanly_on_errors() {
     assert_eq!(v["ok"], true);
     assert_eq!(v["parameters"], 7_756_097);
     assert_eq!(v["blocks"]["conv"], 3_538_944);
+    assert_eq!(v["variants"]["small"], 29_137, "every variant is checked without --variant");
     let (_, out, _) = mcmr(&["check-spec", &spec, "--variant", "small", "--json"]);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["parameters"], 29_137, "the fixture's n_params for Unet(1, 1, 8, 2)");
@@ -295,6 +296,15 @@ fn check_spec_reports_parameter_counts_and_fails_cleanly_on_errors() {
     let (code, _, err) = mcmr(&["check-spec", bad.to_str().unwrap()]);
     assert_eq!(code, 1);
     assert!(err.contains("bad.mcmr:3:16") && err.contains("did you mean `conv2d`"), "{err}");
+    // A broken variant fails the plain check too, naming the variant.
+    std::fs::write(
+        &bad,
+        "network n(c: int = 1) {\n    input x: [1, H, W]\n    output y = conv2d(x, c)\n}\n\nvariant zero {\n    c = 0\n}\n",
+    )
+    .unwrap();
+    let (code, _, err) = mcmr(&["check-spec", bad.to_str().unwrap()]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("with --variant zero"), "{err}");
     // fmt --check: exit 1 on an unformatted file, then fmt fixes it.
     std::fs::write(&bad, "network n(){input x:[1,H,W]\noutput y=relu(x)}\n").unwrap();
     assert_eq!(mcmr(&["fmt", "--check", bad.to_str().unwrap()]).0, 1);

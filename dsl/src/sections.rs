@@ -33,8 +33,10 @@ pub const PROTOCOLS: &[&str] = &["fastmri-volume", "slice-mean", "fsmnet-brats-u
 pub const NORMALISATIONS: &[&str] = &["none", "mean_std", "instance", "min_max"];
 /// Folder layouts (kernel `Layout`).
 pub const LAYOUTS: &[&str] = &["brats", "ixi", "hcp", "knee", "fastmri"];
-/// Functions a loss expression may call.
+/// Functions an experiment's loss expression may call.
 pub const LOSS_FUNCTIONS: &[&str] = &["l1", "l2", "mse", "ssim", "fft2", "rfft2", "magnitude", "phase", "real", "imag"];
+/// Functions `mcmr parity` evaluates in its loss.
+pub const PARITY_LOSS_FUNCTIONS: &[&str] = &["l1", "mse", "rfft2", "magnitude", "phase"];
 
 /// What a setting's value must be.
 #[derive(Clone, Copy, Debug)]
@@ -64,8 +66,8 @@ pub enum Val {
     Slices,
     /// Ratios such as `[7, 1, 2]`, or a split file's path.
     Split,
-    /// A loss expression: weighted sums of `LOSS_FUNCTIONS` calls on named tensors.
-    Loss,
+    /// A loss expression: weighted sums of calls of these functions on named tensors.
+    Loss(&'static [&'static str]),
     /// A call of one of these functions with named arguments.
     Call(&'static [Func]),
 }
@@ -125,10 +127,6 @@ const OPTIMIZERS: &[Func] = &[
     },
 ];
 
-/// The optimisers `mcmr parity` steps exactly as PyTorch does.
-const PARITY_OPTIMIZERS: &[Func] =
-    &[Func { name: "rmsprop", args: RMSPROP_ARGS }, Func { name: "adamw", args: ADAM_ARGS }];
-
 const SCHEDULES: &[Func] = &[
     Func { name: "constant", args: &[] },
     Func { name: "step", args: &[("step_size", Val::Count), ("gamma", Val::Positive)] },
@@ -138,7 +136,7 @@ const SCHEDULES: &[Func] = &[
 
 /// Training settings shared by experiments, their stages and their scales.
 const TRAINING: &[(&str, Val)] = &[
-    ("loss", Val::Loss),
+    ("loss", Val::Loss(LOSS_FUNCTIONS)),
     ("optimizer", Val::Call(OPTIMIZERS)),
     ("schedule", Val::Call(SCHEDULES)),
     ("schedule_unit", Val::OneOf(&["iteration", "epoch"])),
@@ -258,7 +256,11 @@ const TOLERANCE: Schema = Schema {
 const PARITY: Schema = Schema {
     kind: "parity",
     naming: Naming::None,
-    settings: &[&[("loss", Val::Loss), ("optimizer", Val::Call(PARITY_OPTIMIZERS)), ("clip_grad_norm", Val::Positive)]],
+    settings: &[&[
+        ("loss", Val::Loss(PARITY_LOSS_FUNCTIONS)),
+        ("optimizer", Val::Call(OPTIMIZERS)),
+        ("clip_grad_norm", Val::Positive),
+    ]],
     children: &[&TOLERANCE],
     open: false,
     repeatable: false,
@@ -491,7 +493,7 @@ fn expected(val: Val) -> String {
         Val::Pairs => "a list of [\"pattern\", \"replacement\"] pairs".into(),
         Val::Slices => "\"all\", a number of central slices, or [start, end]".into(),
         Val::Split => "ratios such as [7, 1, 2] or the path of a split file".into(),
-        Val::Loss => "a loss expression such as `l1(output, target) + 0.1 * mse(output, target)`".into(),
+        Val::Loss(_) => "a loss expression such as `l1(output, target) + 0.1 * mse(output, target)`".into(),
         Val::Call(funcs) => {
             format!("a call of {}", funcs.iter().map(|f| format!("`{}(...)`", f.name)).collect::<Vec<_>>().join(", "))
         }
@@ -544,8 +546,8 @@ fn check_value(e: &Expr, val: Val, what: &str, out: &mut Vec<Diagnostic>) {
                     (2..=3).contains(&l.len()) && l.iter().all(|x| number(x).is_some_and(|v| v >= 0.0))
                 })
         }
-        Val::Loss => {
-            check_loss(e, what, out);
+        Val::Loss(functions) => {
+            check_loss(e, functions, what, out);
             return;
         }
         Val::Call(funcs) => {
@@ -558,26 +560,26 @@ fn check_value(e: &Expr, val: Val, what: &str, out: &mut Vec<Diagnostic>) {
     }
 }
 
-fn check_loss(e: &Expr, what: &str, out: &mut Vec<Diagnostic>) {
+fn check_loss(e: &Expr, functions: &[&str], what: &str, out: &mut Vec<Diagnostic>) {
     match &e.kind {
         ExprKind::Call { name, args, .. } => {
-            if !LOSS_FUNCTIONS.contains(&name.name.as_str()) {
+            if !functions.contains(&name.name.as_str()) {
                 let d = Diagnostic::error(
                     name.span,
                     format!("`{what}` cannot call `{}`", name.name),
                     "not a loss function",
                 );
-                out.push(with_suggestion(d, &name.name, LOSS_FUNCTIONS.iter().copied()));
+                out.push(with_suggestion(d, &name.name, functions.iter().copied()));
             }
             for a in args {
-                check_loss(&a.value, what, out);
+                check_loss(&a.value, functions, what, out);
             }
         }
         ExprKind::Binary(_, a, b) => {
-            check_loss(a, what, out);
-            check_loss(b, what, out);
+            check_loss(a, functions, what, out);
+            check_loss(b, functions, what, out);
         }
-        ExprKind::Neg(a) => check_loss(a, what, out),
+        ExprKind::Neg(a) => check_loss(a, functions, what, out),
         _ => {}
     }
 }

@@ -12,7 +12,7 @@
 //! also report the global relative L2 error over all gradients (`grads_global_rel_l2`).
 
 use crate::io::safetensors::{read_safetensors, StTensor};
-use crate::model::{CompiledModel, KeyMap, RmsProp};
+use crate::model::{Adam, CompiledModel, KeyMap, RmsProp, Sgd};
 use burn::tensor::{Device, Tensor, TensorData};
 use mcmr_dsl::ast::{Entry, ExprKind, Spec};
 use std::collections::BTreeMap;
@@ -159,21 +159,24 @@ pub fn key_map(spec: &Spec) -> Result<(KeyMap, Vec<String>), String> {
 
 enum Optimizer {
     RmsProp(RmsProp),
-    AdamW(crate::model::AdamW),
+    Adam(crate::model::Adam),
+    Sgd(crate::model::Sgd),
 }
 
 impl Optimizer {
     fn lr(&self) -> f64 {
         match self {
             Optimizer::RmsProp(o) => o.lr,
-            Optimizer::AdamW(o) => o.lr,
+            Optimizer::Adam(o) => o.lr,
+            Optimizer::Sgd(o) => o.lr,
         }
     }
 
     fn step(&mut self, p: &mut [Vec<f64>], g: &[Option<Vec<f64>>]) {
         match self {
             Optimizer::RmsProp(o) => o.step(p, g),
-            Optimizer::AdamW(o) => o.step(p, g),
+            Optimizer::Adam(o) => o.step(p, g),
+            Optimizer::Sgd(o) => o.step(p, g),
         }
     }
 }
@@ -193,31 +196,39 @@ fn number(e: &mcmr_dsl::ast::Expr) -> Result<f64, String> {
     }
 }
 
+/// The optimiser of a parity section, with PyTorch's defaults for arguments left out.
 fn optimizer(name: &str, args: &[mcmr_dsl::ast::Arg]) -> Result<Optimizer, String> {
     let mut get = BTreeMap::new();
     for a in args {
         let key = a.name.as_ref().map(|n| n.name.clone()).ok_or(format!("`{name}` takes named arguments"))?;
-        get.insert(key.clone(), number(&a.value).map_err(|e| format!("`{name}({key} = ...)`: {e}"))?);
+        let value = match &a.value.kind {
+            ExprKind::Bool(b) => f64::from(u8::from(*b)),
+            _ => number(&a.value).map_err(|e| format!("`{name}({key} = ...)`: {e}"))?,
+        };
+        get.insert(key, value);
     }
     let known: &[&str] = match name {
         "rmsprop" => &["lr", "alpha", "eps", "weight_decay"],
-        "adamw" => &["lr", "beta1", "beta2", "eps", "weight_decay"],
-        other => return Err(format!("parity optimizer `{other}` is not supported (rmsprop, adamw)")),
+        "adam" | "adamw" => &["lr", "beta1", "beta2", "eps", "weight_decay"],
+        "sgd" => &["lr", "momentum", "weight_decay", "nesterov"],
+        other => return Err(format!("parity optimizer `{other}` is not supported (rmsprop, adam, adamw, sgd)")),
     };
     if let Some(k) = get.keys().find(|k| !known.contains(&k.as_str())) {
         return Err(format!("`{name}` has no argument `{k}` (expected {})", known.join(", ")));
     }
     let v = |k: &str, d: f64| get.get(k).copied().unwrap_or(d);
+    let (b1, b2, eps) = (v("beta1", 0.9), v("beta2", 0.999), v("eps", 1e-8));
     Ok(match name {
         "rmsprop" => {
             Optimizer::RmsProp(RmsProp::new(v("lr", 1e-2), v("alpha", 0.99), v("eps", 1e-8), v("weight_decay", 0.0)))
         }
-        _ => Optimizer::AdamW(crate::model::AdamW::new(
+        "adam" => Optimizer::Adam(Adam::adam(v("lr", 1e-3), b1, b2, eps, v("weight_decay", 0.0))),
+        "adamw" => Optimizer::Adam(Adam::adamw(v("lr", 1e-3), b1, b2, eps, v("weight_decay", 1e-2))),
+        _ => Optimizer::Sgd(Sgd::new(
             v("lr", 1e-3),
-            v("beta1", 0.9),
-            v("beta2", 0.999),
-            v("eps", 1e-8),
-            v("weight_decay", 1e-2),
+            v("momentum", 0.0),
+            v("weight_decay", 0.0),
+            v("nesterov", 0.0) != 0.0,
         )),
     })
 }

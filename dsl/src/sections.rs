@@ -218,12 +218,23 @@ const STAGE: Schema = Schema {
     repeatable: false,
 };
 
+/// `tolerance { psnr = 0.5 }` in an experiment: how far a reproduced value may be from the
+/// published cell it `reproduces` (absolute, in the metric's unit).
+const TABLE_TOLERANCE: Schema = Schema {
+    kind: "tolerance",
+    naming: Naming::None,
+    settings: &[&[("psnr", Val::Positive), ("ssim", Val::Positive), ("nmse", Val::Positive), ("nrmse", Val::Positive)]],
+    children: &[],
+    open: false,
+    repeatable: false,
+};
+
 /// `scale smoke { ... }`, `scale paper { ... }`: overrides of the experiment at that scale.
 const SCALE: Schema = Schema {
     kind: "scale",
     naming: Naming::Required,
     settings: &[TRAINING],
-    children: &[&DATA, &MASK, &EVALUATE, &STAGE],
+    children: &[&DATA, &MASK, &EVALUATE, &STAGE, &TABLE_TOLERANCE],
     open: false,
     repeatable: false,
 };
@@ -232,7 +243,7 @@ const EXPERIMENT: Schema = Schema {
     kind: "experiment",
     naming: Naming::Optional,
     settings: &[TRAINING, &[("seed", Val::Natural), ("network", Val::Str), ("reproduces", Val::Strings)]],
-    children: &[&DATA, &MASK, &EVALUATE, &STAGE, &SCALE],
+    children: &[&DATA, &MASK, &EVALUATE, &STAGE, &SCALE, &TABLE_TOLERANCE],
     open: false,
     repeatable: false,
 };

@@ -221,6 +221,10 @@ experiment baseline {
         iterations = 100
         train = ["head.*"]
     }
+    tolerance {
+        psnr = 0.5
+        ssim = 0.01
+    }
     scale smoke {
         iterations = 200
         data { size = 48 }

@@ -12,6 +12,7 @@
 //! * [`metrics`] and [`protocols`] — PSNR/SSIM/NMSE and the named protocols that aggregate them.
 //! * [`io`] — `.npy`, NIfTI and PNG, with atomic writes.
 //! * [`report`] — the zero-filled baseline report that `mcmr zero-filled` writes.
+//! * [`schedule`] — learning-rate schedules (step, multi-step, cosine) as PyTorch computes them.
 //!
 //! ```
 //! use mcmr::masks::{generate, MaskFamily, MaskParams};
@@ -33,3 +34,4 @@ pub mod parity;
 pub mod protocols;
 pub mod report;
 pub mod rng;
+pub mod schedule;

@@ -65,6 +65,9 @@ impl Value {
 pub struct Checked {
     pub graph: Graph,
     pub warnings: Vec<Diagnostic>,
+    /// The multiple that input heights and widths must have for the network's sizes to agree
+    /// (a power of two; `None`: any size).
+    pub size_multiple: Option<i32>,
 }
 
 struct Frame {
@@ -310,9 +313,22 @@ pub fn elaborate(
             }
         }
     }
-    b.report_size_warnings();
+    let size_multiple = b.report_size_warnings();
+    if let Some(m) = size_multiple {
+        let merged = variant.map(|v| crate::sections::apply_variant(spec, v));
+        let sections = merged.as_ref().unwrap_or(spec).sections.iter().filter(|s| s.kind.name == "experiment");
+        // Experiments that name another network (`network = "..."`) are that network's business.
+        let ours = |s: &&Section| {
+            !s.entries.iter().any(|e| {
+                matches!(e, Entry::Setting { key, value, .. }
+                    if key == "network" && !matches!(&value.kind, ExprKind::Str(n) if *n == b.graph.name))
+            })
+        };
+        let experiments: Vec<Section> = sections.filter(ours).cloned().collect();
+        b.check_data_sizes(&experiments, m);
+    }
     if b.errors.is_empty() {
-        Ok(Checked { graph: b.graph, warnings: b.warnings })
+        Ok(Checked { graph: b.graph, warnings: b.warnings, size_multiple })
     } else {
         Err(b.errors)
     }
@@ -916,7 +932,8 @@ impl<'a> Builder<'a> {
     }
 
     /// One warning per size constraint (the first place that needs it), counting the others.
-    fn report_size_warnings(&mut self) {
+    /// Returns the largest multiple the input sizes must have (all are powers of two).
+    fn report_size_warnings(&mut self) -> Option<i32> {
         let found = std::mem::take(&mut self.size_warnings);
         let mut seen: Vec<Option<i32>> = Vec::new();
         for (multiple, d) in &found {
@@ -933,6 +950,45 @@ impl<'a> Builder<'a> {
             self.warnings.push(d.clone().with_help(format!(
                 "{more}`pad_to_match` makes such networks work for any size, as fastMRI's U-Net does"
             )));
+        }
+        found.iter().filter_map(|(m, _)| *m).max()
+    }
+
+    /// Experiment data sizes (`data { size = ... }`, at any scale) that the network's size
+    /// constraint rejects are errors at the size.
+    fn check_data_sizes(&mut self, sections: &[Section], multiple: i32) {
+        for sec in sections {
+            for e in &sec.entries {
+                match e {
+                    Entry::Section(child) => self.check_data_sizes(std::slice::from_ref(child), multiple),
+                    Entry::Setting { key, value, .. } if key == "size" && sec.kind.name == "data" => {
+                        let sizes: Vec<i64> = match &value.kind {
+                            ExprKind::Int(n) => vec![*n],
+                            ExprKind::List(items) => items
+                                .iter()
+                                .filter_map(|i| if let ExprKind::Int(n) = i.kind { Some(n) } else { None })
+                                .collect(),
+                            _ => vec![],
+                        };
+                        let m = i64::from(multiple);
+                        if let Some(bad) = sizes.iter().find(|&&n| n > 0 && n % m != 0) {
+                            let up = (bad + m - 1) / m * m;
+                            self.push_err(
+                                Diagnostic::error(
+                                    value.span,
+                                    format!(
+                                        "network `{}` needs input sizes that are multiples of {m}, and {bad} is not",
+                                        self.graph.name
+                                    ),
+                                    "does not fit the network",
+                                )
+                                .with_help(format!("use {up} (or pad the network with `pad_to_match`)")),
+                            );
+                        }
+                    }
+                    _ => {}
+                }
+            }
         }
     }
 

@@ -256,6 +256,16 @@ fn channels(v: &Value) -> usize {
     }
 }
 
+/// The `norm` argument of the FFT family and data consistency.
+fn fft_norm(b: &Bound) -> Result<Norm, (&'static str, String)> {
+    match b.get("norm") {
+        Some(Value::Str(s)) if s == "backward" => Ok(Norm::Backward),
+        Some(Value::Str(s)) if s == "ortho" => Ok(Norm::Ortho),
+        Some(Value::Str(s)) if s == "forward" => Ok(Norm::Forward),
+        other => Err(("norm", format!("`norm` must be \"backward\", \"ortho\" or \"forward\", got {other:?}"))),
+    }
+}
+
 /// The `q`, `k`, `v` arguments of an attention block, checked: equal channel counts that split into `heads`.
 /// Returns the head count, the channel count and the three inputs in order.
 fn attention_inputs(b: &Bound) -> Result<(usize, usize, Vec<Value>), (&'static str, String)> {
@@ -360,17 +370,7 @@ pub fn build(name: &str, b: &Bound) -> Result<(Op, Vec<Value>), (&'static str, S
         }
         "pixel_unshuffle" => one(Op::PixelUnshuffle { factor: pos(b, "factor")? }),
         "fft2" | "ifft2" | "rfft2" | "irfft2" => {
-            let norm = match b.get("norm") {
-                Some(Value::Str(s)) if s == "backward" => Norm::Backward,
-                Some(Value::Str(s)) if s == "ortho" => Norm::Ortho,
-                Some(Value::Str(s)) if s == "forward" => Norm::Forward,
-                other => {
-                    return Err((
-                        "norm",
-                        format!("`norm` must be \"backward\", \"ortho\" or \"forward\", got {other:?}"),
-                    ))
-                }
-            };
+            let norm = fft_norm(b)?;
             let kind = match name {
                 "fft2" => FftKind::Fft2,
                 "ifft2" => FftKind::Ifft2,
@@ -436,17 +436,7 @@ pub fn build(name: &str, b: &Bound) -> Result<(Op, Vec<Value>), (&'static str, S
             Ok((Op::TokenAttention { heads }, inputs))
         }
         "data_consistency" => {
-            let norm = match b.get("norm") {
-                Some(Value::Str(s)) if s == "backward" => Norm::Backward,
-                Some(Value::Str(s)) if s == "ortho" => Norm::Ortho,
-                Some(Value::Str(s)) if s == "forward" => Norm::Forward,
-                other => {
-                    return Err((
-                        "norm",
-                        format!("`norm` must be \"backward\", \"ortho\" or \"forward\", got {other:?}"),
-                    ))
-                }
-            };
+            let norm = fft_norm(b)?;
             let lambda = float(b, "lambda");
             let (k, mask) = (b["k"].clone(), b["mask"].clone());
             if !matches!(k, Value::Tensor { complex: true, .. }) {

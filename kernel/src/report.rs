@@ -8,10 +8,9 @@
 //! unchanged by a common scale. It writes `report.md`, `results.json` and PNG pictures (target,
 //! reference contrast, mask, zero-filled image, error map, k-space log-magnitude).
 
-use crate::data::dataset::{DataError, Dataset, DatasetConfig, MaskPolicy, Source, Split};
+use crate::data::dataset::{DataError, Dataset, DatasetConfig, MaskPolicy, Source};
 use crate::data::layout::Layout;
 use crate::data::phantom::{Kind, PhantomOptions};
-use crate::data::prepare::{Normalisation, Orientation, SliceSelection};
 use crate::io::{png, volume::Volume, write_atomic};
 use crate::masks::MaskParams;
 use crate::protocols::{evaluate, MetricReport, Protocol};
@@ -48,19 +47,8 @@ pub struct ZeroFilledReport {
 fn dataset_for(data: &ReportData, mask: &MaskParams) -> Result<(Dataset, String, String, String), DataError> {
     let policy = MaskPolicy::Fixed(mask.clone());
     let base = |source, target: &str, reference: &str| DatasetConfig {
-        source,
-        target: target.into(),
-        reference: reference.into(),
-        slices: SliceSelection::All,
-        orientation: Orientation::default(),
-        size: None,
-        normalisation: Normalisation::None,
-        mask: policy.clone(),
-        augment: None,
-        split: Split::None,
-        part: None,
-        seed: 0,
         skip_bad_subjects: true,
+        ..DatasetConfig::new(source, target, reference, policy.clone())
     };
     match data {
         ReportData::Phantom { kind, size, seed } => {

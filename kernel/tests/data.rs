@@ -3,7 +3,7 @@
 use mcmr::data::dataset::{Augment, DataError, Dataset, DatasetConfig, MaskPolicy, Source, Split};
 use mcmr::data::layout::{discover, inspect, Layout};
 use mcmr::data::phantom::{self, Kind, PhantomOptions};
-use mcmr::data::prepare::{Normalisation, Orientation, Part, SliceSelection};
+use mcmr::data::prepare::{Normalisation, Part};
 use mcmr::io::volume::{read_volume, write_nifti, Volume};
 use mcmr::masks::{MaskFamily, MaskParams};
 use mcmr::rng::Seed;
@@ -21,22 +21,10 @@ fn opts() -> PhantomOptions {
 }
 
 fn config(source: Source, target: &str, reference: &str) -> DatasetConfig {
+    let mask = MaskParams::new(MaskFamily::Random, [0, 0], 4.0).center_fraction(0.1).seed(Seed::Int(1337));
     DatasetConfig {
-        source,
-        target: target.into(),
-        reference: reference.into(),
-        slices: SliceSelection::All,
-        orientation: Orientation::default(),
-        size: None,
         normalisation: Normalisation::MeanStd,
-        mask: MaskPolicy::Fixed(
-            MaskParams::new(MaskFamily::Random, [0, 0], 4.0).center_fraction(0.1).seed(Seed::Int(1337)),
-        ),
-        augment: None,
-        split: Split::None,
-        part: None,
-        seed: 0,
-        skip_bad_subjects: false,
+        ..DatasetConfig::new(source, target, reference, MaskPolicy::Fixed(mask))
     }
 }
 

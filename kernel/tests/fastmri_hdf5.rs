@@ -55,24 +55,13 @@ fn bad_hdf5_inputs_name_the_file_and_the_problem() {
 
 #[test]
 fn fastmri_pairs_feed_the_dataset_interface() {
-    use mcmr::data::dataset::{Dataset, DatasetConfig, MaskPolicy, Source, Split};
-    use mcmr::data::prepare::{Normalisation, Orientation, SliceSelection};
+    use mcmr::data::dataset::{Dataset, DatasetConfig, MaskPolicy, Source};
+    use mcmr::data::prepare::Normalisation;
     use mcmr::masks::{MaskFamily, MaskParams};
-    let cfg = DatasetConfig {
-        source: Source::FastMri { root: fixtures(), pairs: fixtures().join("pairs.csv") },
-        target: "pdfs".into(),
-        reference: "pd".into(),
-        slices: SliceSelection::All,
-        orientation: Orientation::default(),
-        size: None,
-        normalisation: Normalisation::Instance,
-        mask: MaskPolicy::PerVolume(MaskParams::new(MaskFamily::Random, [0, 0], 4.0).center_fraction(0.08)),
-        augment: None,
-        split: Split::None,
-        part: None,
-        seed: 0,
-        skip_bad_subjects: false,
-    };
+    let source = Source::FastMri { root: fixtures(), pairs: fixtures().join("pairs.csv") };
+    let mask = MaskPolicy::PerVolume(MaskParams::new(MaskFamily::Random, [0, 0], 4.0).center_fraction(0.08));
+    let cfg =
+        DatasetConfig { normalisation: Normalisation::Instance, ..DatasetConfig::new(source, "pdfs", "pd", mask) };
     let ds = Dataset::open(cfg.clone()).unwrap();
     assert_eq!(ds.len(), 2);
     assert_eq!(ds.subject_ids(), vec!["file_pdfs".to_string()]);

@@ -102,6 +102,28 @@ pub struct DatasetConfig {
     pub skip_bad_subjects: bool,
 }
 
+impl DatasetConfig {
+    /// Every slice as stored, no crop, no normalisation, no augmentation, no split, seed 0,
+    /// broken subjects an error; change fields with struct update syntax.
+    pub fn new(source: Source, target: &str, reference: &str, mask: MaskPolicy) -> Self {
+        DatasetConfig {
+            source,
+            target: target.into(),
+            reference: reference.into(),
+            slices: SliceSelection::All,
+            orientation: Orientation::default(),
+            size: None,
+            normalisation: Normalisation::None,
+            mask,
+            augment: None,
+            split: Split::None,
+            part: None,
+            seed: 0,
+            skip_bad_subjects: false,
+        }
+    }
+}
+
 /// Where an item came from and how it was normalised.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct SliceMeta {

@@ -142,7 +142,7 @@ const TRAINING: &[(&str, Val)] = &[
     ("schedule_unit", Val::OneOf(&["iteration", "epoch"])),
     ("clip_grad_norm", Val::Positive),
     ("batch_size", Val::Count),
-    ("iterations", Val::Count),
+    ("iterations", Val::Natural),
     ("epochs", Val::Count),
     ("validate_every", Val::Count),
 ];
@@ -229,21 +229,38 @@ const TABLE_TOLERANCE: Schema = Schema {
     repeatable: false,
 };
 
+/// `params { in_chans = 2 }` in an experiment: network parameter overrides for that experiment
+/// (checked by elaboration, which knows the network's parameters).
+const PARAMS: Schema =
+    Schema { kind: "params", naming: Naming::None, settings: &[], children: &[], open: true, repeatable: false };
+
 /// `scale smoke { ... }`, `scale paper { ... }`: overrides of the experiment at that scale.
 const SCALE: Schema = Schema {
     kind: "scale",
     naming: Naming::Required,
     settings: &[TRAINING],
-    children: &[&DATA, &MASK, &EVALUATE, &STAGE, &TABLE_TOLERANCE],
+    children: &[&DATA, &MASK, &EVALUATE, &STAGE, &TABLE_TOLERANCE, &PARAMS],
     open: false,
     repeatable: false,
 };
 
+/// An experiment. Unnamed, it is the whole run (or, beside named ones, what they share); named
+/// (`experiment x4 { ... }`), it is one run whose settings override the unnamed one's (see
+/// [`experiments`]).
 const EXPERIMENT: Schema = Schema {
     kind: "experiment",
     naming: Naming::Optional,
-    settings: &[TRAINING, &[("seed", Val::Natural), ("network", Val::Str), ("reproduces", Val::Strings)]],
-    children: &[&DATA, &MASK, &EVALUATE, &STAGE, &SCALE, &TABLE_TOLERANCE],
+    settings: &[
+        TRAINING,
+        &[
+            ("seed", Val::Natural),
+            ("network", Val::Str),
+            ("reproduces", Val::Strings),
+            ("inputs", Val::Strings),
+            ("prediction", Val::Str),
+        ],
+    ],
+    children: &[&DATA, &MASK, &EVALUATE, &STAGE, &SCALE, &TABLE_TOLERANCE, &PARAMS],
     open: false,
     repeatable: false,
 };
@@ -333,6 +350,60 @@ pub fn apply_variant(spec: &Spec, name: &str) -> Spec {
         }
     }
     out
+}
+
+/// The runs a spec declares: each named experiment merged onto the unnamed one (its settings
+/// replace the unnamed one's, its sections merge as in [`apply_variant`]), or the unnamed one
+/// alone as `default` when no experiment is named. Empty when the spec has no experiment.
+pub fn experiments(spec: &Spec) -> Vec<(String, Section)> {
+    let all: Vec<&Section> = spec.sections.iter().filter(|s| s.kind.name == "experiment").collect();
+    let base = all.iter().find(|s| s.name.is_none());
+    let named: Vec<&&Section> = all.iter().filter(|s| s.name.is_some()).collect();
+    if named.is_empty() {
+        return base.map(|b| vec![("default".to_string(), (*b).clone())]).unwrap_or_default();
+    }
+    named
+        .into_iter()
+        .map(|n| {
+            let name = n.name.as_ref().map(|i| i.name.clone()).unwrap_or_default();
+            let mut merged = match base {
+                Some(b) => {
+                    let mut m = (*b).clone();
+                    m.name = n.name.clone();
+                    merge(&mut m, n);
+                    m
+                }
+                None => (*n).clone(),
+            };
+            merged.name = n.name.clone();
+            (name, merged)
+        })
+        .collect()
+}
+
+/// An experiment at a scale: the settings and sections of its `scale NAME { ... }` merged onto
+/// it, and every `scale` section removed. `None` when the experiment has no such scale.
+pub fn apply_scale(experiment: &Section, scale: &str) -> Option<Section> {
+    let over = experiment.entries.iter().find_map(|e| match e {
+        Entry::Section(s) if s.kind.name == "scale" && s.name.as_ref().is_some_and(|n| n.name == scale) => Some(s),
+        _ => None,
+    });
+    let mut out = experiment.clone();
+    out.entries.retain(|e| !matches!(e, Entry::Section(s) if s.kind.name == "scale"));
+    merge(&mut out, over?);
+    Some(out)
+}
+
+/// The scales an experiment declares (`scale NAME { ... }`), in order.
+pub fn scales(experiment: &Section) -> Vec<String> {
+    experiment
+        .entries
+        .iter()
+        .filter_map(|e| match e {
+            Entry::Section(s) if s.kind.name == "scale" => s.name.as_ref().map(|n| n.name.clone()),
+            _ => None,
+        })
+        .collect()
 }
 
 fn same(a: &Section, b: &Section) -> bool {

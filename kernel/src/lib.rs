@@ -23,15 +23,19 @@
 //! ```
 
 pub mod data;
+pub mod experiment;
 pub mod fft;
 pub mod io;
 pub mod kspace;
+pub mod loss;
 pub mod masks;
 pub mod metrics;
 pub mod model;
 pub mod ops;
+pub mod optim;
 pub mod parity;
 pub mod protocols;
 pub mod report;
 pub mod rng;
 pub mod schedule;
+pub mod spec;

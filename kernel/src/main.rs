@@ -138,6 +138,59 @@ enum Command {
     /// Make or inspect datasets.
     #[command(subcommand)]
     Data(DataCommand),
+    /// Train and evaluate what a spec declares; write run folders and print the table.
+    Reproduce {
+        spec: PathBuf,
+        /// smoke (CPU minutes, phantom data) or paper (the paper's settings and data).
+        #[arg(long, default_value = "smoke")]
+        scale: String,
+        /// A variant of the spec, or `all` (the spec as written and every variant).
+        #[arg(long)]
+        variant: Option<String>,
+        /// Only this experiment (repeatable; default: all of them).
+        #[arg(long = "experiment")]
+        experiments: Vec<String>,
+        /// cpu, or cuda (a build with `--features mcmr-kernel/cuda`).
+        #[arg(long, default_value = "cpu")]
+        device: String,
+        /// Runs go to OUT/<paper>/<variant>/<scale>/<experiment>/.
+        #[arg(long, default_value = "runs")]
+        out: PathBuf,
+        /// Data folder replacing the spec's data path (or the phantom).
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Replace existing run folders.
+        #[arg(long)]
+        overwrite: bool,
+    },
+    /// Continue a run from its last checkpoint and finish it.
+    Resume { run_dir: PathBuf },
+    /// Evaluate a finished run's model again (optionally on other data).
+    Evaluate {
+        run_dir: PathBuf,
+        #[arg(long)]
+        data: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Compare a run with the expected and published numbers of reference_results.
+    Compare {
+        run_dir: PathBuf,
+        /// The reference_results folder.
+        #[arg(long, default_value = "reference_results")]
+        references: PathBuf,
+    },
+    /// Run the smoke reproductions reference_results expects and check every cell and claim.
+    Check {
+        /// Only this paper (a folder of reference_results).
+        #[arg(long)]
+        paper: Option<String>,
+        #[arg(long, default_value = "reference_results")]
+        references: PathBuf,
+        /// Where the check's runs go (replaced on every check).
+        #[arg(long, default_value = "runs/check")]
+        out: PathBuf,
+    },
     /// Zero-filled reconstruction of one slice (embedded phantom or --data), scored under every protocol.
     ZeroFilled {
         /// Mask family.
@@ -211,38 +264,15 @@ fn parse_kv(s: &str) -> std::result::Result<(String, String), String> {
         .ok_or_else(|| format!("`{s}` is not KEY=VALUE"))
 }
 
-/// Reads a spec and its imports, then elaborates it; diagnostics are rendered against the file
-/// they refer to.
 fn load_spec(
     file: &std::path::Path,
     network: Option<&str>,
     variant: Option<&str>,
     params: &[(String, String)],
 ) -> Result<(mcmr_dsl::ast::Spec, mcmr_dsl::check::Checked, mcmr_dsl::Loaded)> {
-    let loaded = match mcmr_dsl::load(file) {
-        Ok(l) => l,
-        Err((files, d)) if files.is_empty() => anyhow::bail!("{}", d.message),
-        Err((files, d)) => {
-            let loaded = mcmr_dsl::Loaded { files, spec: Default::default() };
-            anyhow::bail!("{}", loaded.render(&d))
-        }
-    };
     let overrides: Vec<(String, mcmr_dsl::check::Value)> =
         params.iter().map(|(k, v)| (k.clone(), mcmr_dsl::check::Value::parse_literal(v))).collect();
-    match mcmr_dsl::check::elaborate(&loaded.spec, network, variant, &overrides) {
-        Ok(checked) => {
-            // Sections (parity, experiment, ...) as the variant overrides them.
-            let spec = match variant {
-                Some(v) => mcmr_dsl::sections::apply_variant(&loaded.spec, v),
-                None => loaded.spec.clone(),
-            };
-            Ok((spec, checked, loaded))
-        }
-        Err(errors) => {
-            let rendered: String = errors.iter().map(|d| loaded.render(d)).collect::<Vec<_>>().join("\n");
-            anyhow::bail!("{rendered}\n{} error(s) in `{}`", errors.len(), file.display())
-        }
-    }
+    mcmr::spec::load_spec(file, network, variant, &overrides).map_err(|e| anyhow::anyhow!(e))
 }
 
 fn parse_shape(s: &str) -> std::result::Result<[usize; 2], String> {
@@ -412,6 +442,64 @@ fn run(cli: Cli) -> Result<()> {
                 say!("{}", if report.pass { "PASS" } else { "FAIL" });
             }
             if !report.pass {
+                std::process::exit(1);
+            }
+        }
+        Command::Reproduce { spec, scale, variant, experiments, device, out, data, overwrite } => {
+            use mcmr::experiment::{reproduce, ReproduceOptions, Variants};
+            let opts = ReproduceOptions {
+                scale,
+                variants: match variant.as_deref() {
+                    None => Variants::Base,
+                    Some("all") => Variants::All,
+                    Some(v) => Variants::One(v.to_string()),
+                },
+                experiments,
+                device,
+                out,
+                data,
+                overwrite,
+                progress: std::io::IsTerminal::is_terminal(&std::io::stderr()),
+            };
+            let outcomes = reproduce(&spec, &opts).map_err(anyhow::Error::msg)?;
+            let rows: Vec<(String, mcmr::experiment::evaluate::EvalResult)> = outcomes
+                .iter()
+                .map(|o| (format!("{}/{}", o.manifest.variant, o.manifest.experiment), o.results.clone()))
+                .collect();
+            say_raw!("{}", mcmr::experiment::report::runs_table(&rows).0);
+            for o in &outcomes {
+                say!("{}: {:.1} s", o.dir.display(), o.manifest.wall_time_s);
+            }
+            let refs = PathBuf::from("reference_results");
+            for o in &outcomes {
+                if let Ok(text) = mcmr::experiment::reference::compare_run(&o.dir, &refs) {
+                    say_raw!("{text}");
+                }
+            }
+        }
+        Command::Resume { run_dir } => {
+            let o = mcmr::experiment::resume(&run_dir, std::io::IsTerminal::is_terminal(&std::io::stderr()))
+                .map_err(anyhow::Error::msg)?;
+            let rows = vec![(format!("{}/{}", o.manifest.variant, o.manifest.experiment), o.results.clone())];
+            say_raw!("{}", mcmr::experiment::report::runs_table(&rows).0);
+        }
+        Command::Evaluate { run_dir, data, json } => {
+            let r = mcmr::experiment::evaluate_run(&run_dir, data.as_deref()).map_err(anyhow::Error::msg)?;
+            if json {
+                say!("{}", serde_json::to_string(&r)?);
+            } else {
+                say_raw!("{}", mcmr::experiment::report::runs_table(&[(run_dir.display().to_string(), r)]).0);
+            }
+        }
+        Command::Compare { run_dir, references } => {
+            let text = mcmr::experiment::reference::compare_run(&run_dir, &references).map_err(anyhow::Error::msg)?;
+            say_raw!("{text}");
+        }
+        Command::Check { paper, references, out } => {
+            let report = mcmr::experiment::reference::check(&references, paper.as_deref(), &out, |line| say!("{line}"))
+                .map_err(anyhow::Error::msg)?;
+            say!("{} passed, {} failed", report.passed, report.failed);
+            if report.failed > 0 {
                 std::process::exit(1);
             }
         }

@@ -620,7 +620,7 @@ pub struct RmsProp {
     pub alpha: f64,
     pub eps: f64,
     pub weight_decay: f64,
-    square_avg: Vec<Option<Vec<f64>>>,
+    pub(crate) square_avg: Vec<Option<Vec<f64>>>,
 }
 
 impl RmsProp {
@@ -656,9 +656,9 @@ pub struct Adam {
     pub weight_decay: f64,
     /// AdamW's decoupled decay rather than Adam's L2 term.
     pub decoupled: bool,
-    step: u32,
-    m: Vec<Option<Vec<f64>>>,
-    v: Vec<Option<Vec<f64>>>,
+    pub(crate) step: u32,
+    pub(crate) m: Vec<Option<Vec<f64>>>,
+    pub(crate) v: Vec<Option<Vec<f64>>>,
 }
 
 impl Adam {
@@ -707,7 +707,7 @@ pub struct Sgd {
     pub momentum: f64,
     pub weight_decay: f64,
     pub nesterov: bool,
-    buf: Vec<Option<Vec<f64>>>,
+    pub(crate) buf: Vec<Option<Vec<f64>>>,
 }
 
 impl Sgd {

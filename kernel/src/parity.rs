@@ -12,7 +12,8 @@
 //! also report the global relative L2 error over all gradients (`grads_global_rel_l2`).
 
 use crate::io::safetensors::{read_safetensors, StTensor};
-use crate::model::{Adam, CompiledModel, KeyMap, RmsProp, Sgd};
+use crate::model::{CompiledModel, KeyMap};
+use crate::optim::Optimizer;
 use burn::tensor::{Device, Tensor, TensorData};
 use mcmr_dsl::ast::{Entry, ExprKind, Spec};
 use std::collections::BTreeMap;
@@ -157,30 +158,6 @@ pub fn key_map(spec: &Spec) -> Result<(KeyMap, Vec<String>), String> {
     Ok((map, ignore))
 }
 
-enum Optimizer {
-    RmsProp(RmsProp),
-    Adam(crate::model::Adam),
-    Sgd(crate::model::Sgd),
-}
-
-impl Optimizer {
-    fn lr(&self) -> f64 {
-        match self {
-            Optimizer::RmsProp(o) => o.lr,
-            Optimizer::Adam(o) => o.lr,
-            Optimizer::Sgd(o) => o.lr,
-        }
-    }
-
-    fn step(&mut self, p: &mut [Vec<f64>], g: &[Option<Vec<f64>>]) {
-        match self {
-            Optimizer::RmsProp(o) => o.step(p, g),
-            Optimizer::Adam(o) => o.step(p, g),
-            Optimizer::Sgd(o) => o.step(p, g),
-        }
-    }
-}
-
 /// The training step the spec's `parity` section declares.
 struct StepSpec {
     loss: mcmr_dsl::ast::Expr,
@@ -196,43 +173,6 @@ fn number(e: &mcmr_dsl::ast::Expr) -> Result<f64, String> {
     }
 }
 
-/// The optimiser of a parity section, with PyTorch's defaults for arguments left out.
-fn optimizer(name: &str, args: &[mcmr_dsl::ast::Arg]) -> Result<Optimizer, String> {
-    let mut get = BTreeMap::new();
-    for a in args {
-        let key = a.name.as_ref().map(|n| n.name.clone()).ok_or(format!("`{name}` takes named arguments"))?;
-        let value = match &a.value.kind {
-            ExprKind::Bool(b) => f64::from(u8::from(*b)),
-            _ => number(&a.value).map_err(|e| format!("`{name}({key} = ...)`: {e}"))?,
-        };
-        get.insert(key, value);
-    }
-    let known: &[&str] = match name {
-        "rmsprop" => &["lr", "alpha", "eps", "weight_decay"],
-        "adam" | "adamw" => &["lr", "beta1", "beta2", "eps", "weight_decay"],
-        "sgd" => &["lr", "momentum", "weight_decay", "nesterov"],
-        other => return Err(format!("parity optimizer `{other}` is not supported (rmsprop, adam, adamw, sgd)")),
-    };
-    if let Some(k) = get.keys().find(|k| !known.contains(&k.as_str())) {
-        return Err(format!("`{name}` has no argument `{k}` (expected {})", known.join(", ")));
-    }
-    let v = |k: &str, d: f64| get.get(k).copied().unwrap_or(d);
-    let (b1, b2, eps) = (v("beta1", 0.9), v("beta2", 0.999), v("eps", 1e-8));
-    Ok(match name {
-        "rmsprop" => {
-            Optimizer::RmsProp(RmsProp::new(v("lr", 1e-2), v("alpha", 0.99), v("eps", 1e-8), v("weight_decay", 0.0)))
-        }
-        "adam" => Optimizer::Adam(Adam::adam(v("lr", 1e-3), b1, b2, eps, v("weight_decay", 0.0))),
-        "adamw" => Optimizer::Adam(Adam::adamw(v("lr", 1e-3), b1, b2, eps, v("weight_decay", 1e-2))),
-        _ => Optimizer::Sgd(Sgd::new(
-            v("lr", 1e-3),
-            v("momentum", 0.0),
-            v("weight_decay", 0.0),
-            v("nesterov", 0.0) != 0.0,
-        )),
-    })
-}
-
 fn step_spec(spec: &Spec, tol: &mut Tolerances) -> Result<Option<StepSpec>, String> {
     let Some(sec) = spec.sections.iter().find(|s| s.kind.name == "parity") else { return Ok(None) };
     let (mut loss, mut opt, mut clip) = (None, None, None);
@@ -240,7 +180,7 @@ fn step_spec(spec: &Spec, tol: &mut Tolerances) -> Result<Option<StepSpec>, Stri
         match e {
             Entry::Setting { key, value, .. } => match (key.as_str(), &value.kind) {
                 ("loss", _) => loss = Some(value.clone()),
-                ("optimizer", ExprKind::Call { name, args, .. }) => opt = Some(optimizer(&name.name, args)?),
+                ("optimizer", _) => opt = Some(Optimizer::from_call(value)?),
                 ("clip_grad_norm", _) => clip = Some(number(value).map_err(|e| format!("`clip_grad_norm`: {e}"))?),
                 (k, _) => {
                     return Err(format!(
@@ -274,77 +214,6 @@ fn step_spec(spec: &Spec, tol: &mut Tolerances) -> Result<Option<StepSpec>, Stri
     match (loss, opt) {
         (Some(loss), Some(optimizer)) => Ok(Some(StepSpec { loss, optimizer, clip_grad_norm: clip })),
         _ => Err("the parity section needs both `loss` and `optimizer`".into()),
-    }
-}
-
-/// Values of the parity loss language.
-enum LossValue {
-    Tensor(Tensor<4>),
-    Complex(Tensor<4>, Tensor<4>),
-    Scalar(Tensor<1>),
-    Number(f64),
-}
-
-/// Evaluates a loss expression: `l1(a, b)` and `mse(a, b)` (means), `rfft2(x, norm = ...)`,
-/// `magnitude(z)`, `phase(z)`, sums of terms and constant weights; names are network outputs
-/// or `target.safetensors` entries.
-fn eval_loss(e: &mcmr_dsl::ast::Expr, named: &BTreeMap<String, Tensor<4>>) -> Result<LossValue, String> {
-    use mcmr_dsl::ast::BinOp;
-    match &e.kind {
-        ExprKind::Int(_) | ExprKind::Float(_) => Ok(LossValue::Number(number(e)?)),
-        ExprKind::Name(n) => named.get(n).cloned().map(LossValue::Tensor).ok_or_else(|| {
-            format!(
-                "the parity loss uses `{n}`, which is neither an output nor a target (known: {})",
-                named.keys().cloned().collect::<Vec<_>>().join(", ")
-            )
-        }),
-        ExprKind::Binary(op, a, b) => match (op, eval_loss(a, named)?, eval_loss(b, named)?) {
-            (BinOp::Add, LossValue::Scalar(x), LossValue::Scalar(y)) => Ok(LossValue::Scalar(x + y)),
-            (BinOp::Mul, LossValue::Number(w), LossValue::Scalar(x))
-            | (BinOp::Mul, LossValue::Scalar(x), LossValue::Number(w)) => Ok(LossValue::Scalar(x * w)),
-            _ => Err(format!("unsupported `{}` in the parity loss (sums of terms and constant weights)", op.symbol())),
-        },
-        ExprKind::Call { name, args, .. } => {
-            let pos: Vec<&mcmr_dsl::ast::Expr> = args.iter().filter(|a| a.name.is_none()).map(|a| &a.value).collect();
-            let tensor = |v: LossValue| match v {
-                LossValue::Tensor(t) => Ok(t),
-                _ => Err(format!("`{}` needs real tensors", name.name)),
-            };
-            match name.name.as_str() {
-                "l1" | "mse" if pos.len() == 2 => {
-                    let a = tensor(eval_loss(pos[0], named)?)?;
-                    let b = tensor(eval_loss(pos[1], named)?)?;
-                    let b = if a.dims() == b.dims() { b } else { b.reshape(a.dims()) };
-                    let d = a - b;
-                    Ok(LossValue::Scalar(if name.name == "l1" { d.abs().mean() } else { (d.clone() * d).mean() }))
-                }
-                "rfft2" if !pos.is_empty() => {
-                    let norm = match args
-                        .iter()
-                        .find(|a| a.name.as_ref().is_some_and(|n| n.name == "norm"))
-                        .map(|a| &a.value.kind)
-                    {
-                        None => crate::fft::Norm::Backward,
-                        Some(ExprKind::Str(s)) => crate::fft::Norm::parse(s).ok_or(format!("unknown norm `{s}`"))?,
-                        Some(_) => return Err("`norm` must be a string".into()),
-                    };
-                    let (re, im) = crate::ops::rfft2(tensor(eval_loss(pos[0], named)?)?, norm);
-                    Ok(LossValue::Complex(re, im))
-                }
-                "magnitude" | "phase" if pos.len() == 1 => match eval_loss(pos[0], named)? {
-                    LossValue::Complex(re, im) => Ok(LossValue::Tensor(if name.name == "magnitude" {
-                        crate::ops::magnitude(re, im)
-                    } else {
-                        crate::ops::phase(re, im)
-                    })),
-                    _ => Err(format!("`{}` needs a complex value (from rfft2)", name.name)),
-                },
-                other => {
-                    Err(format!("unsupported `{other}(...)` in the parity loss (l1, mse, rfft2, magnitude, phase)"))
-                }
-            }
-        }
-        _ => Err("unsupported expression in the parity loss".into()),
     }
 }
 
@@ -431,10 +300,7 @@ pub fn run(
                 named.insert(k, widen(tensor(&t, &device)?));
             }
         }
-        let loss = match eval_loss(&step.loss, &named)? {
-            LossValue::Scalar(l) => l,
-            _ => return Err("the parity loss must be a scalar: a sum of l1/mse terms".into()),
-        };
+        let (loss, _) = crate::loss::Loss::parse(&step.loss)?.evaluate(&named)?;
         let loss_value = loss.clone().into_data().convert::<f64>().try_to_vec::<f64>().expect("loss")[0];
         if let Some(l) = expected.get("loss") {
             report.loss = Some((loss_value, l.data[0]));

@@ -55,3 +55,73 @@ pub fn read_safetensors(path: &Path) -> Result<BTreeMap<String, StTensor>, IoErr
     }
     Ok(out)
 }
+
+/// A tensor to write: float32 or float64 values and a shape.
+#[derive(Clone, Debug, PartialEq)]
+pub enum StWrite {
+    F32(Vec<usize>, Vec<f32>),
+    F64(Vec<usize>, Vec<f64>),
+}
+
+/// Writes tensors (by name) and string metadata as a `.safetensors` file, atomically.
+pub fn write_safetensors(
+    path: &Path,
+    tensors: &BTreeMap<String, StWrite>,
+    metadata: &BTreeMap<String, String>,
+) -> Result<(), IoError> {
+    let mut header = serde_json::Map::new();
+    if !metadata.is_empty() {
+        header.insert("__metadata__".into(), serde_json::json!(metadata));
+    }
+    let mut body = Vec::new();
+    for (name, t) in tensors {
+        let start = body.len();
+        let (dtype, shape) = match t {
+            StWrite::F32(shape, data) => {
+                body.extend(data.iter().flat_map(|v| v.to_le_bytes()));
+                ("F32", shape)
+            }
+            StWrite::F64(shape, data) => {
+                body.extend(data.iter().flat_map(|v| v.to_le_bytes()));
+                ("F64", shape)
+            }
+        };
+        header.insert(
+            name.clone(),
+            serde_json::json!({"dtype": dtype, "shape": shape, "data_offsets": [start, body.len()]}),
+        );
+    }
+    let mut head = serde_json::to_vec(&serde_json::Value::Object(header)).expect("JSON header");
+    // Pad the header with spaces so the data start 8-byte aligned, as the format recommends.
+    while (8 + head.len()) % 8 != 0 {
+        head.push(b' ');
+    }
+    let mut bytes = (head.len() as u64).to_le_bytes().to_vec();
+    bytes.extend(head);
+    bytes.extend(body);
+    crate::io::write_atomic(path, &bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn written_tensors_read_back_exactly() {
+        let dir = std::env::temp_dir().join(format!("mcmr-st-{}", std::process::id()));
+        let path = dir.join("t.safetensors");
+        let mut t = BTreeMap::new();
+        t.insert("a".to_string(), StWrite::F32(vec![2, 2], vec![1.0, -2.5, 3.25, f32::MIN_POSITIVE]));
+        t.insert("b.c".to_string(), StWrite::F64(vec![3], vec![0.1, 1e-300, -7.0]));
+        let meta = BTreeMap::from([("step".to_string(), "12".to_string())]);
+        write_safetensors(&path, &t, &meta).unwrap();
+        let r = read_safetensors(&path).unwrap();
+        assert_eq!(r["a"].shape, vec![2, 2]);
+        assert_eq!(r["a"].data, vec![1.0, -2.5, 3.25, f32::MIN_POSITIVE as f64]);
+        assert_eq!((r["b.c"].dtype.as_str(), r["b.c"].data.clone()), ("F64", vec![0.1, 1e-300, -7.0]));
+        let bytes = std::fs::read(&path).unwrap();
+        let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+        assert_eq!((8 + n) % 8, 0, "data start aligned");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}

@@ -1,0 +1,439 @@
+//! One run's configuration, read from a spec's `experiment` section at a scale (after the
+//! schema check of `mcmr_dsl::sections`): training settings, the datasets of each part, masks,
+//! the evaluation protocol and tolerances. Defaults are stated beside each field; every
+//! semantic problem is a diagnostic pointing at the setting.
+
+use crate::data::dataset::{DatasetConfig, MaskPolicy, Source, Split};
+use crate::data::phantom::{Kind, PhantomOptions};
+use crate::data::prepare::{Normalisation, Part, SliceSelection};
+use crate::loss::Loss;
+use crate::masks::{MaskFamily, MaskParams};
+use crate::protocols::Protocol;
+use crate::rng::Seed;
+use crate::schedule::Schedule;
+use mcmr_dsl::ast::{Entry, Expr, ExprKind, Section, Span};
+use mcmr_dsl::check::Value;
+use mcmr_dsl::diag::Diagnostic;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// Whether the schedule steps per iteration or per epoch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub enum ScheduleUnit {
+    Iteration,
+    Epoch,
+}
+
+/// How long to train.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub enum Length {
+    Iterations(usize),
+    Epochs(usize),
+}
+
+/// The training part of a run (absent when the spec gives no loss, or 0 iterations).
+#[derive(Clone, Debug)]
+pub struct Training {
+    pub loss: Loss,
+    /// `optimizer = ...` (checked by `Optimizer::from_call` when the run starts).
+    pub optimizer: Expr,
+    pub schedule: Schedule,
+    /// Default: iteration.
+    pub schedule_unit: ScheduleUnit,
+    pub clip_grad_norm: Option<f64>,
+    /// Default: 1 (PyTorch's `DataLoader`).
+    pub batch_size: usize,
+    pub length: Length,
+    /// Validate every N iterations (default: once, at the end).
+    pub validate_every: Option<usize>,
+}
+
+/// One run of a spec: an experiment at a scale.
+#[derive(Clone, Debug)]
+pub struct RunConfig {
+    pub experiment: String,
+    pub scale: String,
+    /// Seed of the network's initialisation and of the data order (default 0).
+    pub seed: u32,
+    /// The network to train (default: the spec's last network).
+    pub network: Option<String>,
+    /// Network parameter overrides (`params { in_chans = 2 }`).
+    pub params: Vec<(String, Value)>,
+    /// Published table cells this run reproduces (`table1/fsmnet/4x`).
+    pub reproduces: Vec<String>,
+    /// The data fields stacked as channels into each network input, in the graph's input order
+    /// (`inputs = ["input+reference"]`); default: `input` for the first input, `reference` for a
+    /// second one.
+    pub inputs: Vec<Vec<String>>,
+    /// The network output that is the reconstruction (default: the first output).
+    pub prediction: Option<String>,
+    pub training: Option<Training>,
+    pub train_data: DatasetConfig,
+    pub val_data: DatasetConfig,
+    pub test_data: DatasetConfig,
+    /// Default: `fastmri-volume`.
+    pub protocol: Protocol,
+    /// Default: test.
+    pub eval_part: Part,
+    /// Allowed distance from published cells, per metric.
+    pub tolerance: BTreeMap<String, f64>,
+}
+
+/// Data fields a network input or the loss may name.
+pub const FIELDS: &[&str] = &["input", "reference", "target"];
+
+fn err(span: Span, message: impl Into<String>) -> Diagnostic {
+    Diagnostic::error(span, message, "here")
+}
+
+struct Settings<'a> {
+    map: BTreeMap<&'a str, &'a Expr>,
+    sections: Vec<&'a Section>,
+}
+
+fn settings(sec: &Section) -> Settings<'_> {
+    let mut map = BTreeMap::new();
+    let mut sections = Vec::new();
+    for e in &sec.entries {
+        match e {
+            Entry::Setting { key, value, .. } => {
+                map.insert(key.as_str(), value);
+            }
+            Entry::Section(s) => sections.push(s),
+        }
+    }
+    Settings { map, sections }
+}
+
+impl<'a> Settings<'a> {
+    fn num(&self, key: &str) -> Option<f64> {
+        self.map.get(key).and_then(|e| match e.kind {
+            ExprKind::Int(i) => Some(i as f64),
+            ExprKind::Float(f) => Some(f),
+            _ => None,
+        })
+    }
+    fn int(&self, key: &str) -> Option<usize> {
+        self.map.get(key).and_then(|e| match e.kind {
+            ExprKind::Int(i) if i >= 0 => Some(i as usize),
+            _ => None,
+        })
+    }
+    fn str(&self, key: &str) -> Option<&'a str> {
+        self.map.get(key).and_then(|e| match &e.kind {
+            ExprKind::Str(s) => Some(s.as_str()),
+            _ => None,
+        })
+    }
+    fn bool(&self, key: &str) -> Option<bool> {
+        self.map.get(key).and_then(|e| match e.kind {
+            ExprKind::Bool(b) => Some(b),
+            _ => None,
+        })
+    }
+    fn strings(&self, key: &str) -> Vec<String> {
+        match self.map.get(key).map(|e| &e.kind) {
+            Some(ExprKind::List(items)) => items
+                .iter()
+                .filter_map(|i| match &i.kind {
+                    ExprKind::Str(s) => Some(s.clone()),
+                    _ => None,
+                })
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+    fn section(&self, kind: &str, name: Option<&str>) -> Option<&'a Section> {
+        self.sections.iter().copied().find(|s| s.kind.name == kind && s.name.as_ref().map(|n| n.name.as_str()) == name)
+    }
+    fn span(&self, key: &str, fallback: Span) -> Span {
+        self.map.get(key).map(|e| e.span).unwrap_or(fallback)
+    }
+}
+
+fn literal(e: &Expr) -> Option<Value> {
+    Some(match &e.kind {
+        ExprKind::Int(i) => Value::Int(*i),
+        ExprKind::Float(f) => Value::Float(*f),
+        ExprKind::Bool(b) => Value::Bool(*b),
+        ExprKind::Str(s) => Value::Str(s.clone()),
+        ExprKind::Neg(a) => match literal(a)? {
+            Value::Int(i) => Value::Int(-i),
+            Value::Float(f) => Value::Float(-f),
+            _ => return None,
+        },
+        ExprKind::List(items) => Value::List(items.iter().map(literal).collect::<Option<Vec<_>>>()?),
+        _ => return None,
+    })
+}
+
+/// A mask section (`mask`, `mask train`, `mask test`) as a policy.
+fn mask_policy(sec: &Section, default_seed: u32) -> Result<MaskPolicy, Diagnostic> {
+    let s = settings(sec);
+    let params = |p: &Settings| -> Result<MaskParams, Diagnostic> {
+        let family = p.str("family").unwrap_or("random");
+        let family = MaskFamily::parse(family).map_err(|e| err(p.span("family", sec.span), e.to_string()))?;
+        let acceleration =
+            p.num("acceleration").ok_or_else(|| err(sec.span, "a mask needs `acceleration` (e.g. 4)"))?;
+        Ok(MaskParams {
+            family,
+            shape: [0, 0],
+            acceleration,
+            center_fraction: p.num("center_fraction"),
+            seed: Seed::Int(p.int("seed").map(|v| v as u32).unwrap_or(default_seed)),
+        })
+    };
+    let patterns: Vec<&Section> = s.sections.iter().copied().filter(|c| c.kind.name == "pattern").collect();
+    if !patterns.is_empty() {
+        return Ok(MaskPolicy::OnlineChoice(
+            patterns.iter().map(|p| params(&settings(p))).collect::<Result<Vec<_>, _>>()?,
+        ));
+    }
+    let p = params(&s)?;
+    Ok(match s.str("policy").unwrap_or("fixed") {
+        "per_slice" => MaskPolicy::PerSlice(p),
+        "per_volume" => MaskPolicy::PerVolume(p),
+        "online" => MaskPolicy::Online(p),
+        _ => MaskPolicy::Fixed(p),
+    })
+}
+
+/// The `data` section as a dataset configuration (the mask and part are set by the caller).
+fn dataset(sec: Option<&Section>, seed: u32, fallback: Span) -> Result<DatasetConfig, Diagnostic> {
+    let empty = Section {
+        kind: mcmr_dsl::ast::Ident { name: "data".into(), span: fallback },
+        name: None,
+        entries: vec![],
+        span: fallback,
+    };
+    let sec = sec.unwrap_or(&empty);
+    let s = settings(sec);
+    let size: Option<[usize; 2]> = match s.map.get("size").map(|e| &e.kind) {
+        Some(ExprKind::Int(n)) => Some([*n as usize; 2]),
+        Some(ExprKind::List(l)) => match l.as_slice() {
+            [a, b] => match (&a.kind, &b.kind) {
+                (ExprKind::Int(h), ExprKind::Int(w)) => Some([*h as usize, *w as usize]),
+                _ => None,
+            },
+            _ => None,
+        },
+        _ => None,
+    };
+    let slices = match s.map.get("slices").map(|e| &e.kind) {
+        Some(ExprKind::Int(n)) => SliceSelection::Central(*n as usize),
+        Some(ExprKind::List(l)) => match l.as_slice() {
+            [a, b] => match (&a.kind, &b.kind) {
+                (ExprKind::Int(x), ExprKind::Int(y)) => SliceSelection::Range(*x as usize, *y as usize),
+                _ => SliceSelection::All,
+            },
+            _ => SliceSelection::All,
+        },
+        _ => SliceSelection::All,
+    };
+    let anatomy = s.str("anatomy").unwrap_or("brain");
+    let (kind, target, reference) = match anatomy {
+        "knee" => (Kind::Knee, "pdfs", "pd"),
+        _ => (Kind::Brain, "t2", "t1"),
+    };
+    let path = || -> Result<PathBuf, Diagnostic> {
+        s.str("path")
+            .map(PathBuf::from)
+            .ok_or_else(|| err(sec.span, "this data source needs `path` (or `mcmr reproduce --data PATH`)"))
+    };
+    let source = match s.str("source").unwrap_or("phantom") {
+        "folder" => Source::Folder {
+            root: path()?,
+            layout: match s.str("layout") {
+                Some(l) => Some(crate::data::layout::Layout::parse(l).map_err(|e| err(s.span("layout", sec.span), e))?),
+                None => None,
+            },
+        },
+        "fastmri" => Source::FastMri {
+            root: path()?,
+            pairs: s
+                .str("pairs")
+                .map(PathBuf::from)
+                .ok_or_else(|| err(sec.span, "a fastMRI source needs `pairs` (the PD,PDFS pair list)"))?,
+        },
+        _ => {
+            let depth = match slices {
+                SliceSelection::Central(n) => n,
+                SliceSelection::Range(_, b) => b,
+                SliceSelection::All => 16,
+            };
+            Source::Phantom {
+                kind,
+                subjects: s.int("subjects").unwrap_or(4),
+                size: size.map(|[h, w]| h.max(w)).unwrap_or(64),
+                slices: depth,
+                seed: s.int("seed").map(|v| v as u32).unwrap_or(seed),
+                options: PhantomOptions {
+                    lesion: s.bool("lesion").unwrap_or(true),
+                    noise: s.num("noise").unwrap_or(0.0),
+                    ..PhantomOptions::default()
+                },
+            }
+        }
+    };
+    let split = match s.map.get("split").map(|e| &e.kind) {
+        Some(ExprKind::List(l)) => Split::Ratios(
+            l.iter()
+                .map(|v| match v.kind {
+                    ExprKind::Int(i) => i as f64,
+                    ExprKind::Float(f) => f,
+                    _ => 0.0,
+                })
+                .collect(),
+            seed,
+        ),
+        Some(ExprKind::Str(p)) => Split::File(PathBuf::from(p)),
+        _ => Split::None,
+    };
+    let normalisation = Normalisation::parse(s.str("normalisation").unwrap_or("none"))
+        .map_err(|e| err(s.span("normalisation", sec.span), e))?;
+    Ok(DatasetConfig {
+        slices,
+        size,
+        normalisation,
+        split,
+        seed,
+        ..DatasetConfig::new(
+            source,
+            s.str("target").unwrap_or(target),
+            s.str("reference").unwrap_or(reference),
+            MaskPolicy::Fixed(MaskParams::new(MaskFamily::Random, [0, 0], 4.0)),
+        )
+    })
+}
+
+impl RunConfig {
+    /// Reads experiment `name` (already merged onto the unnamed one and brought to `scale`).
+    pub fn from_section(name: &str, scale: &str, sec: &Section) -> Result<RunConfig, Diagnostic> {
+        let s = settings(sec);
+        let seed = s.int("seed").unwrap_or(0) as u32;
+        if let Some(st) = s.sections.iter().find(|c| c.kind.name == "stage") {
+            return Err(err(st.kind.span, "multi-stage training (`stage`) is not supported by the engine yet"));
+        }
+        let params = s
+            .section("params", None)
+            .map(|p| {
+                p.entries
+                    .iter()
+                    .filter_map(|e| match e {
+                        Entry::Setting { key, value, .. } => Some((key, value)),
+                        _ => None,
+                    })
+                    .map(|(k, v)| {
+                        literal(v)
+                            .map(|l| (k.clone(), l))
+                            .ok_or_else(|| err(v.span, format!("`params.{k}` must be a literal value")))
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .transpose()?
+            .unwrap_or_default();
+        let inputs: Vec<Vec<String>> =
+            s.strings("inputs").iter().map(|i| i.split('+').map(|f| f.trim().to_string()).collect()).collect();
+        for f in inputs.iter().flatten() {
+            if !FIELDS.contains(&f.as_str()) {
+                return Err(err(
+                    s.span("inputs", sec.span),
+                    format!("`inputs`: `{f}` is not a data field (expected {}, joined by `+`)", FIELDS.join(", ")),
+                ));
+            }
+        }
+        let training = match s.map.get("loss") {
+            None => None,
+            Some(loss) => {
+                let length = match (s.int("iterations"), s.int("epochs")) {
+                    (Some(0), _) => None,
+                    (Some(n), None) => Some(Length::Iterations(n)),
+                    (None, Some(n)) => Some(Length::Epochs(n)),
+                    (Some(_), Some(_)) => {
+                        return Err(err(s.span("epochs", sec.span), "give `iterations` or `epochs`, not both"))
+                    }
+                    (None, None) => {
+                        return Err(err(sec.span, "an experiment with a `loss` needs `iterations` or `epochs`"))
+                    }
+                };
+                match length {
+                    None => None,
+                    Some(length) => Some(Training {
+                        loss: Loss::parse(loss).map_err(|e| err(loss.span, e))?,
+                        optimizer: (*s
+                            .map
+                            .get("optimizer")
+                            .ok_or_else(|| err(sec.span, "an experiment with a `loss` needs an `optimizer`"))?)
+                        .clone(),
+                        schedule: match s.map.get("schedule") {
+                            Some(e) => Schedule::from_call(e).map_err(|m| err(e.span, m))?,
+                            None => Schedule::Constant,
+                        },
+                        schedule_unit: match s.str("schedule_unit") {
+                            Some("epoch") => ScheduleUnit::Epoch,
+                            _ => ScheduleUnit::Iteration,
+                        },
+                        clip_grad_norm: s.num("clip_grad_norm"),
+                        batch_size: s.int("batch_size").unwrap_or(1),
+                        length,
+                        validate_every: s.int("validate_every"),
+                    }),
+                }
+            }
+        };
+        if let Some(t) = &training {
+            crate::optim::Optimizer::from_call(&t.optimizer).map_err(|m| err(t.optimizer.span, m))?;
+        }
+        let data = dataset(s.section("data", None), seed, sec.span)?;
+        let mask_for = |part: &str| -> Result<MaskPolicy, Diagnostic> {
+            let m = s.section("mask", Some(part)).or_else(|| s.section("mask", None));
+            match m {
+                Some(m) => mask_policy(m, 0),
+                None => Err(err(
+                    sec.span,
+                    format!("the experiment has no mask for {part} (`mask {{ ... }}` or `mask {part} {{ ... }}`)"),
+                )),
+            }
+        };
+        let train_mask = mask_for("train")?;
+        let test_mask = mask_for("test")?;
+        let part = |p: Part, m: &MaskPolicy| DatasetConfig {
+            part: if data.split == Split::None { None } else { Some(p) },
+            mask: m.clone(),
+            ..data.clone()
+        };
+        let ev = s.section("evaluate", None).map(settings);
+        let protocol = match ev.as_ref().and_then(|e| e.str("protocol")) {
+            Some(p) => Protocol::parse(p).map_err(|e| err(sec.span, e.to_string()))?,
+            None => Protocol::FastMriVolume,
+        };
+        let eval_part = match ev.as_ref().and_then(|e| e.str("part")) {
+            Some("val") => Part::Val,
+            _ => Part::Test,
+        };
+        let tolerance = s
+            .section("tolerance", None)
+            .map(|t| {
+                let t = settings(t);
+                t.map.keys().filter_map(|k| t.num(k).map(|v| (k.to_string(), v))).collect()
+            })
+            .unwrap_or_default();
+        Ok(RunConfig {
+            experiment: name.to_string(),
+            scale: scale.to_string(),
+            seed,
+            network: s.str("network").map(String::from),
+            params,
+            reproduces: s.strings("reproduces"),
+            inputs,
+            prediction: s.str("prediction").map(String::from),
+            training,
+            train_data: part(Part::Train, &train_mask),
+            val_data: part(Part::Val, &test_mask),
+            test_data: part(Part::Test, &test_mask),
+            protocol,
+            eval_part,
+            tolerance,
+        })
+    }
+}

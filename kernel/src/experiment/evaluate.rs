@@ -1,0 +1,183 @@
+//! Evaluation of a model on a dataset part under a metric protocol.
+//!
+//! Predictions and targets are brought back to the data's intensities first (the inverse of
+//! each item's target normalisation), then grouped into volumes by subject (slices in order)
+//! and scored with [`crate::protocols::evaluate`]. Volume protocols (`fastmri-volume`) report
+//! mean ± std over volumes; per-slice protocols over every slice of every volume.
+
+use crate::data::dataset::{Dataset, SliceItem};
+use crate::experiment::batch::tensors;
+use crate::io::volume::Volume;
+use crate::model::CompiledModel;
+use crate::protocols::{evaluate, mean_std, Protocol};
+use burn::tensor::Device;
+use std::collections::BTreeMap;
+
+/// Mean and population standard deviation of one metric.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct MeanStd {
+    pub mean: f64,
+    pub std: f64,
+}
+
+/// One slice's scores.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SliceScore {
+    pub subject: String,
+    pub slice: usize,
+    pub psnr: f64,
+    pub ssim: f64,
+    pub nmse: f64,
+}
+
+/// One volume's scores under the protocol.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct VolumeScore {
+    pub subject: String,
+    pub slices: usize,
+    pub psnr: f64,
+    pub ssim: f64,
+    pub nmse: f64,
+}
+
+/// The results of one evaluation (`results.json`).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct EvalResult {
+    pub protocol: String,
+    pub protocol_version: u32,
+    pub part: String,
+    /// What the mean and std run over: `volumes` or `slices`.
+    pub unit: String,
+    pub metrics: BTreeMap<String, MeanStd>,
+    pub per_volume: Vec<VolumeScore>,
+    pub per_slice: Vec<SliceScore>,
+}
+
+impl EvalResult {
+    /// The mean of `metric` (`psnr`, `ssim`, `nmse`).
+    pub fn mean(&self, metric: &str) -> Option<f64> {
+        self.metrics.get(metric).map(|m| m.mean)
+    }
+}
+
+/// One evaluated slice in data intensities, kept for figures.
+pub struct Example {
+    pub item: SliceItem,
+    pub prediction: Vec<f64>,
+    pub target: Vec<f64>,
+    pub zero_filled: Vec<f64>,
+    pub reference: Vec<f64>,
+}
+
+/// Runs `model` on every item of `data` (epoch 0) and scores output `prediction` against the
+/// targets. Returns the result and the slice `example` (for figures) when asked.
+#[allow(clippy::too_many_arguments)]
+pub fn evaluate_model(
+    model: &CompiledModel,
+    data: &Dataset,
+    bindings: &[Vec<String>],
+    prediction: &str,
+    protocol: Protocol,
+    part: &str,
+    batch: usize,
+    device: &Device,
+    example: Option<usize>,
+) -> Result<(EvalResult, Option<Example>), String> {
+    let mut volumes: Vec<(String, Vec<(usize, Vec<f64>, Vec<f64>)>)> = Vec::new();
+    let (mut h, mut w) = (0, 0);
+    let mut kept = None;
+    let n = data.len();
+    if n == 0 {
+        return Err(format!("the {part} part of the data is empty"));
+    }
+    let mut start = 0;
+    while start < n {
+        let end = (start + batch.max(1)).min(n);
+        let items: Vec<SliceItem> =
+            (start..end).map(|i| data.get(i, 0).map_err(|e| e.to_string())).collect::<Result<_, _>>()?;
+        let (inputs, _) = tensors(&items, bindings, device);
+        let out = model.forward(inputs.into_iter().map(|t| t.detach()).collect(), false).map_err(|e| e.to_string())?;
+        let y =
+            out.get(prediction).ok_or_else(|| format!("the network has no output `{prediction}`"))?.clone().detach();
+        let [b, c, yh, yw] = y.dims();
+        if c != 1 || yh != items[0].height || yw != items[0].width {
+            return Err(format!(
+                "output `{prediction}` has shape [{c}, {yh}, {yw}] per item but the targets are [1, {}, {}]",
+                items[0].height, items[0].width
+            ));
+        }
+        let values = y.into_data().convert::<f64>().try_to_vec::<f64>().map_err(|e| format!("{e:?}"))?;
+        for (k, item) in items.into_iter().enumerate().take(b) {
+            (h, w) = (item.height, item.width);
+            let stats = item.meta.target_stats;
+            let mut pred = values[k * yh * yw..(k + 1) * yh * yw].to_vec();
+            let mut gt: Vec<f64> = item.target.iter().map(|&v| f64::from(v)).collect();
+            stats.invert(&mut pred);
+            stats.invert(&mut gt);
+            if example == Some(start + k) {
+                let mut zf: Vec<f64> = item.input.iter().map(|&v| f64::from(v)).collect();
+                item.meta.input_stats.invert(&mut zf);
+                let mut reference: Vec<f64> = item.reference.iter().map(|&v| f64::from(v)).collect();
+                item.meta.reference_stats.invert(&mut reference);
+                kept = Some(Example {
+                    prediction: pred.clone(),
+                    target: gt.clone(),
+                    zero_filled: zf,
+                    reference,
+                    item: item.clone(),
+                });
+            }
+            let subject = item.meta.subject.clone();
+            match volumes.last_mut() {
+                Some((s, v)) if *s == subject => v.push((item.meta.slice, gt, pred)),
+                _ => volumes.push((subject, vec![(item.meta.slice, gt, pred)])),
+            }
+        }
+        start = end;
+    }
+    let volume_unit = protocol == Protocol::FastMriVolume;
+    let (mut per_volume, mut per_slice) = (Vec::new(), Vec::new());
+    for (subject, mut slices) in volumes {
+        slices.sort_by_key(|s| s.0);
+        let gt = Volume::new(slices.len(), h, w, slices.iter().flat_map(|s| s.1.iter().copied()).collect());
+        let pred = Volume::new(slices.len(), h, w, slices.iter().flat_map(|s| s.2.iter().copied()).collect());
+        let r = evaluate(protocol, &gt, &pred).map_err(|e| format!("subject {subject}: {e}"))?;
+        for (s, m) in slices.iter().zip(&r.per_slice) {
+            per_slice.push(SliceScore {
+                subject: subject.clone(),
+                slice: s.0,
+                psnr: m.psnr,
+                ssim: m.ssim,
+                nmse: m.nmse,
+            });
+        }
+        per_volume.push(VolumeScore { subject, slices: slices.len(), psnr: r.psnr, ssim: r.ssim, nmse: r.nmse });
+    }
+    let mut metrics = BTreeMap::new();
+    for name in ["psnr", "ssim", "nmse"] {
+        let pick = |psnr: f64, ssim: f64, nmse: f64| match name {
+            "psnr" => psnr,
+            "ssim" => ssim,
+            _ => nmse,
+        };
+        let values: Vec<f64> = if volume_unit {
+            per_volume.iter().map(|v| pick(v.psnr, v.ssim, v.nmse)).collect()
+        } else {
+            per_slice.iter().map(|v| pick(v.psnr, v.ssim, v.nmse)).collect()
+        };
+        let (mean, std) = mean_std(&values);
+        metrics.insert(name.to_string(), MeanStd { mean, std });
+    }
+    Ok((
+        EvalResult {
+            protocol: protocol.name().into(),
+            protocol_version: crate::protocols::PROTOCOLS_VERSION,
+            part: part.into(),
+            unit: if volume_unit { "volumes" } else { "slices" }.into(),
+            metrics,
+            per_volume,
+            per_slice,
+        },
+        kept,
+    ))
+}

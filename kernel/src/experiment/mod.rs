@@ -1,0 +1,244 @@
+//! The experiment engine: a spec's experiments → trained models → results, reports, figures and
+//! comparisons with expected and published numbers.
+//!
+//! * [`config`] reads an experiment section (merged onto the unnamed one, at a scale);
+//! * [`batch`], [`train`] and [`evaluate`] train and score a compiled network;
+//! * [`run`] owns a run folder (manifest, log, checkpoints, results, reports, figures);
+//! * [`reference`] reads `reference_results/<paper>/` and runs `mcmr check`.
+//!
+//! The notebook-facing entry points are [`reproduce`], [`resume`], [`evaluate_run`] and
+//! [`reference::check`]: plain functions of paths and options.
+
+pub mod batch;
+pub mod config;
+pub mod evaluate;
+pub mod figures;
+pub mod reference;
+pub mod report;
+pub mod run;
+pub mod train;
+
+use crate::data::dataset::{DatasetConfig, Source};
+use config::RunConfig;
+use evaluate::EvalResult;
+use run::{execute, read_manifest, RunOutcome, RunSpec};
+use std::path::{Path, PathBuf};
+
+/// Which variants to run.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Variants {
+    /// The spec as written.
+    Base,
+    One(String),
+    /// The spec as written and every variant.
+    All,
+}
+
+/// Options of `mcmr reproduce`.
+#[derive(Clone, Debug)]
+pub struct ReproduceOptions {
+    pub scale: String,
+    pub variants: Variants,
+    /// Only these experiments (all when empty).
+    pub experiments: Vec<String>,
+    pub device: String,
+    /// Runs go to `<out>/<paper>/<variant>/<scale>/<experiment>/`.
+    pub out: PathBuf,
+    /// Replace the data source's path (a folder of NIfTI volumes for phantom specs).
+    pub data: Option<PathBuf>,
+    /// Replace existing run folders instead of refusing.
+    pub overwrite: bool,
+    pub progress: bool,
+}
+
+impl Default for ReproduceOptions {
+    fn default() -> Self {
+        ReproduceOptions {
+            scale: "smoke".into(),
+            variants: Variants::Base,
+            experiments: Vec::new(),
+            device: "cpu".into(),
+            out: PathBuf::from("runs"),
+            data: None,
+            overwrite: false,
+            progress: false,
+        }
+    }
+}
+
+fn with_data(d: &mut DatasetConfig, path: &Path) {
+    d.source = match &d.source {
+        Source::FastMri { pairs, .. } => Source::FastMri { root: path.to_path_buf(), pairs: pairs.clone() },
+        Source::Folder { layout, .. } => Source::Folder { root: path.to_path_buf(), layout: *layout },
+        Source::Phantom { .. } => Source::Folder { root: path.to_path_buf(), layout: None },
+    };
+}
+
+/// The runs `mcmr reproduce` would make, without running them.
+pub fn plan_runs(spec_path: &Path, opts: &ReproduceOptions) -> Result<Vec<RunSpec>, String> {
+    let loaded = crate::spec::read_spec(spec_path)?;
+    let errors = mcmr_dsl::sections::check(&loaded.spec);
+    if let Some(d) = errors.first() {
+        return Err(format!("{}\n{} error(s) in `{}`", loaded.render(d), errors.len(), spec_path.display()));
+    }
+    let variants: Vec<Option<String>> = match &opts.variants {
+        Variants::Base => vec![None],
+        Variants::One(v) => vec![Some(v.clone())],
+        Variants::All => std::iter::once(None)
+            .chain(
+                loaded
+                    .spec
+                    .sections
+                    .iter()
+                    .filter(|s| s.kind.name == "variant")
+                    .filter_map(|s| s.name.as_ref().map(|n| Some(n.name.clone()))),
+            )
+            .collect(),
+    };
+    let paper = spec_path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let mut runs = Vec::new();
+    for variant in variants {
+        if let Some(v) = &variant {
+            if !loaded
+                .spec
+                .sections
+                .iter()
+                .any(|s| s.kind.name == "variant" && s.name.as_ref().is_some_and(|n| n.name == *v))
+            {
+                return Err(format!("`{}` has no variant `{v}`", spec_path.display()));
+            }
+        }
+        let spec = match &variant {
+            Some(v) => mcmr_dsl::sections::apply_variant(&loaded.spec, v),
+            None => loaded.spec.clone(),
+        };
+        let experiments = mcmr_dsl::sections::experiments(&spec);
+        if experiments.is_empty() {
+            return Err(format!("`{}` declares no `experiment`: there is nothing to reproduce", spec_path.display()));
+        }
+        for (name, sec) in experiments {
+            if !opts.experiments.is_empty() && !opts.experiments.contains(&name) {
+                continue;
+            }
+            let scaled = if mcmr_dsl::sections::scales(&sec).is_empty() {
+                sec.clone()
+            } else {
+                mcmr_dsl::sections::apply_scale(&sec, &opts.scale).ok_or_else(|| {
+                    format!(
+                        "experiment `{name}` of `{}` has no scale `{}` (it has {})",
+                        spec_path.display(),
+                        opts.scale,
+                        mcmr_dsl::sections::scales(&sec).join(", ")
+                    )
+                })?
+            };
+            let mut config = RunConfig::from_section(&name, &opts.scale, &scaled).map_err(|d| loaded.render(&d))?;
+            if let Some(p) = &opts.data {
+                if !p.exists() {
+                    return Err(format!("the data path `{}` does not exist", p.display()));
+                }
+                for d in [&mut config.train_data, &mut config.val_data, &mut config.test_data] {
+                    with_data(d, p);
+                }
+            }
+            let dir = opts.out.join(&paper).join(variant.as_deref().unwrap_or("base")).join(&opts.scale).join(&name);
+            runs.push(RunSpec {
+                spec: spec_path.to_path_buf(),
+                variant: variant.clone(),
+                config,
+                dir,
+                device: opts.device.clone(),
+                progress: opts.progress,
+            });
+        }
+    }
+    if runs.is_empty() {
+        return Err(format!("no experiment of `{}` matches {:?}", spec_path.display(), opts.experiments));
+    }
+    Ok(runs)
+}
+
+/// Trains and evaluates every run the spec declares at the scale; writes the run folders and a
+/// summary table `<out>/<paper>/<scale>-summary.{md,tex}`.
+pub fn reproduce(spec_path: &Path, opts: &ReproduceOptions) -> Result<Vec<RunOutcome>, String> {
+    let runs = plan_runs(spec_path, opts)?;
+    for r in &runs {
+        if r.dir.join("manifest.json").exists() && !opts.overwrite {
+            return Err(format!(
+                "`{}` already holds a run: `mcmr resume {0}` continues it, `--overwrite` replaces it",
+                r.dir.display()
+            ));
+        }
+    }
+    let mut outcomes = Vec::new();
+    for r in &runs {
+        if opts.overwrite && r.dir.exists() {
+            std::fs::remove_dir_all(&r.dir).map_err(|e| format!("cannot replace `{}`: {e}", r.dir.display()))?;
+        }
+        if opts.progress {
+            eprintln!("run {}", r.dir.display());
+        }
+        outcomes.push(execute(r, false)?);
+    }
+    write_summary(spec_path, opts, &outcomes)?;
+    Ok(outcomes)
+}
+
+fn write_summary(spec_path: &Path, opts: &ReproduceOptions, outcomes: &[RunOutcome]) -> Result<(), String> {
+    let paper = spec_path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let rows: Vec<(String, EvalResult)> = outcomes
+        .iter()
+        .map(|o| (format!("{}/{}", o.manifest.variant, o.manifest.experiment), o.results.clone()))
+        .collect();
+    let (md, tex) = report::runs_table(&rows);
+    let header = format!(
+        "# {paper}: reproduced at {} scale\n\nThese numbers come from the kit's own runs on the data each manifest names; \
+         at smoke scale that is the embedded phantom, so they are not the paper's numbers.\n\n",
+        opts.scale
+    );
+    let dir = opts.out.join(&paper);
+    let io = |p: PathBuf, s: String| crate::io::write_atomic(&p, s.as_bytes()).map_err(|e| e.to_string());
+    io(dir.join(format!("{}-summary.md", opts.scale)), header + &md)?;
+    io(dir.join(format!("{}-summary.tex", opts.scale)), tex)
+}
+
+/// The run of an existing folder, as its manifest describes it.
+fn run_of(dir: &Path) -> Result<RunSpec, String> {
+    let m = read_manifest(dir)?;
+    let opts = ReproduceOptions {
+        scale: m.scale.clone(),
+        variants: if m.variant == "base" { Variants::Base } else { Variants::One(m.variant.clone()) },
+        experiments: vec![m.experiment.clone()],
+        device: m.device.clone(),
+        out: PathBuf::from("."),
+        data: m.data_override.as_ref().map(PathBuf::from),
+        overwrite: false,
+        progress: false,
+    };
+    let mut runs = plan_runs(Path::new(&m.spec), &opts)?;
+    let mut r = runs.pop().ok_or("the manifest names no run")?;
+    r.dir = dir.to_path_buf();
+    Ok(r)
+}
+
+/// Continues a run from its last checkpoint (after a crash or kill) and finishes it.
+pub fn resume(dir: &Path, progress: bool) -> Result<RunOutcome, String> {
+    let mut r = run_of(dir)?;
+    r.progress = progress;
+    execute(&r, true)
+}
+
+/// Evaluates a finished run's model again (on `data` instead of its own data when given).
+pub fn evaluate_run(dir: &Path, data: Option<&Path>) -> Result<EvalResult, String> {
+    let mut r = run_of(dir)?;
+    let m = read_manifest(dir)?;
+    if m.status != "complete" {
+        return Err(format!("`{}` is not complete (status `{}`): `mcmr resume` it first", dir.display(), m.status));
+    }
+    if let Some(p) = data {
+        for d in [&mut r.config.train_data, &mut r.config.val_data, &mut r.config.test_data] {
+            with_data(d, p);
+        }
+    }
+    run::evaluate_saved(&r)
+}

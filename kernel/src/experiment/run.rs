@@ -1,0 +1,376 @@
+//! One run end to end: its folder, manifest, training, evaluation, results, report and figures.
+//!
+//! A run folder `runs/<paper>/<variant>/<scale>/<experiment>/` holds
+//! `manifest.json` (provenance, status), `log.jsonl` (every step and validation),
+//! `checkpoints/{last,best}.safetensors`, `results.json` (per slice and volume, mean ± std),
+//! `report.md`/`report.tex` and `figures/*.png`. Every file is written atomically; the
+//! manifest's `status` goes from `running` to `complete`.
+
+use crate::data::dataset::Dataset;
+use crate::experiment::config::RunConfig;
+use crate::experiment::evaluate::{evaluate_model, EvalResult};
+use crate::experiment::train::{load_checkpoint, plan, save_checkpoint, train, Progress, TrainContext, TrainFiles};
+use crate::io::write_atomic;
+use crate::model::CompiledModel;
+use crate::optim::Optimizer;
+use burn::tensor::Device;
+use std::path::{Path, PathBuf};
+
+/// Where and how a run goes.
+#[derive(Clone, Debug)]
+pub struct RunSpec {
+    /// The spec file and the variant (`None`: the spec as written).
+    pub spec: PathBuf,
+    pub variant: Option<String>,
+    pub config: RunConfig,
+    pub dir: PathBuf,
+    /// `cpu` or `cuda`.
+    pub device: String,
+    pub progress: bool,
+}
+
+/// The manifest (`manifest.json`).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Manifest {
+    pub kit_version: String,
+    pub git_commit: String,
+    pub spec: String,
+    pub spec_hash: String,
+    pub paper: String,
+    pub variant: String,
+    pub experiment: String,
+    pub scale: String,
+    pub network: String,
+    pub parameters: usize,
+    pub data: serde_json::Value,
+    pub mask: serde_json::Value,
+    pub protocol: String,
+    pub backend: String,
+    pub device: String,
+    pub seed: u32,
+    pub reproduces: Vec<String>,
+    pub status: String,
+    pub wall_time_s: f64,
+    /// `--data` given on the command line, if any.
+    pub data_override: Option<String>,
+}
+
+/// What a finished run reports.
+#[derive(Clone, Debug)]
+pub struct RunOutcome {
+    pub dir: PathBuf,
+    pub manifest: Manifest,
+    pub results: EvalResult,
+}
+
+fn fnv(bytes: &[u8], mut h: u64) -> u64 {
+    for &b in bytes {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+/// FNV-1a of every file of a loaded spec (main file first).
+pub fn spec_hash(loaded: &mcmr_dsl::Loaded) -> String {
+    let h = loaded.files.iter().fold(0xcbf2_9ce4_8422_2325, |h, f| fnv(f.text.as_bytes(), h));
+    format!("{h:016x}")
+}
+
+fn git_commit() -> String {
+    std::process::Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// The burn device of `--device`.
+pub fn device(name: &str) -> Result<Device, String> {
+    match name {
+        "cpu" => Ok(Device::flex().autodiff()),
+        #[cfg(feature = "cuda")]
+        "cuda" => Ok(Device::cuda(0).autodiff()),
+        #[cfg(not(feature = "cuda"))]
+        "cuda" => Err("this build has no CUDA support: rebuild with `--features mcmr-kernel/cuda`".into()),
+        other => Err(format!("unknown device `{other}` (cpu or cuda)")),
+    }
+}
+
+fn write_json(path: &Path, v: &impl serde::Serialize) -> Result<(), String> {
+    let text = serde_json::to_string_pretty(v).map_err(|e| e.to_string())?;
+    write_atomic(path, format!("{text}\n").as_bytes()).map_err(|e| e.to_string())
+}
+
+/// Reads a run's manifest.
+pub fn read_manifest(dir: &Path) -> Result<Manifest, String> {
+    let path = dir.join("manifest.json");
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("`{}` is not a run folder: {e}", dir.display()))?;
+    serde_json::from_str(&text).map_err(|e| format!("`{}`: {e}", path.display()))
+}
+
+/// The network's input bindings: the spec's `inputs`, or `input` then `reference`; checked
+/// against the graph's inputs and their channel counts.
+fn bindings(config: &RunConfig, graph: &mcmr_dsl::ir::Graph) -> Result<Vec<Vec<String>>, String> {
+    let b = if config.inputs.is_empty() {
+        let defaults = [["input".to_string()], ["reference".to_string()]];
+        if graph.inputs.len() > 2 {
+            return Err(format!(
+                "network `{}` has {} inputs: say which data feed them with `inputs = [...]`",
+                graph.name,
+                graph.inputs.len()
+            ));
+        }
+        defaults.iter().take(graph.inputs.len()).map(|d| d.to_vec()).collect()
+    } else {
+        config.inputs.clone()
+    };
+    if b.len() != graph.inputs.len() {
+        return Err(format!(
+            "`inputs` binds {} network input(s) but network `{}` has {} ({})",
+            b.len(),
+            graph.name,
+            graph.inputs.len(),
+            graph.inputs.iter().map(|i| i.name.as_str()).collect::<Vec<_>>().join(", ")
+        ));
+    }
+    for (fields, input) in b.iter().zip(&graph.inputs) {
+        if fields.len() != input.channels || input.complex {
+            return Err(format!(
+                "network input `{}` takes {} {}channel(s) but the experiment gives it {} ({}): the spec does not fit the data",
+                input.name,
+                input.channels,
+                if input.complex { "complex " } else { "" },
+                fields.len(),
+                fields.join("+")
+            ));
+        }
+    }
+    Ok(b)
+}
+
+fn open(config: &crate::data::dataset::DatasetConfig, what: &str) -> Result<Dataset, String> {
+    Dataset::open(config.clone()).map_err(|e| format!("{what} data: {e}"))
+}
+
+/// What a run needs before training: the network, its input bindings, the prediction output,
+/// the device and the evaluation data, all checked against each other.
+struct Setup {
+    graph: mcmr_dsl::ir::Graph,
+    bindings: Vec<Vec<String>>,
+    prediction: String,
+    dev: Device,
+    eval_data: Dataset,
+    hash: String,
+}
+
+fn setup(run: &RunSpec) -> Result<Setup, String> {
+    let loaded = crate::spec::read_spec(&run.spec)?;
+    let hash = spec_hash(&loaded);
+    let checked = crate::spec::elaborate(
+        &loaded,
+        &run.spec,
+        run.config.network.as_deref(),
+        run.variant.as_deref(),
+        &run.config.params,
+    )?;
+    let graph = checked.graph;
+    let bindings = bindings(&run.config, &graph)?;
+    let prediction = run.config.prediction.clone().unwrap_or_else(|| graph.outputs[0].0.clone());
+    if !graph.outputs.iter().any(|(n, _)| *n == prediction) {
+        return Err(format!("network `{}` has no output `{prediction}`", graph.name));
+    }
+    if let Some(t) = &run.config.training {
+        let mut known: Vec<String> = graph.outputs.iter().map(|(n, _)| n.clone()).collect();
+        known.extend(crate::experiment::config::FIELDS.iter().map(|s| s.to_string()));
+        let unknown = t.loss.unknown_names(&known);
+        if !unknown.is_empty() {
+            return Err(format!(
+                "the loss names {unknown:?}, which are neither network outputs nor data fields ({})",
+                known.join(", ")
+            ));
+        }
+    }
+    let dev = device(&run.device)?;
+    let eval_data = match run.config.eval_part {
+        crate::data::prepare::Part::Val => open(&run.config.val_data, "validation")?,
+        _ => open(&run.config.test_data, "test")?,
+    };
+    if eval_data.is_empty() {
+        return Err("the evaluated part of the data is empty (check `split` and `subjects`)".into());
+    }
+    let item = eval_data.get(0, 0).map_err(|e| e.to_string())?;
+    if let Some(m) = checked.size_multiple.map(|m| m as usize) {
+        if item.height % m != 0 || item.width % m != 0 {
+            return Err(format!(
+                "the data's slices are {}x{} but network `{}` needs sizes that are multiples of {m}: set `data {{ size = ... }}`",
+                item.height, item.width, graph.name
+            ));
+        }
+    }
+    Ok(Setup { graph, bindings, prediction, dev, eval_data, hash })
+}
+
+fn part_name(run: &RunSpec) -> &'static str {
+    if run.config.eval_part == crate::data::prepare::Part::Val {
+        "val"
+    } else {
+        "test"
+    }
+}
+
+/// Evaluates the model saved in a run folder (the best checkpoint, else the last).
+pub fn evaluate_saved(run: &RunSpec) -> Result<EvalResult, String> {
+    let s = setup(run)?;
+    let mut model = CompiledModel::new(s.graph.clone(), run.config.seed, &s.dev);
+    let files = TrainFiles::in_dir(&run.dir);
+    let path = if files.best.exists() { &files.best } else { &files.last };
+    load_checkpoint(path, &mut model, None)?;
+    let (r, _) = evaluate_model(
+        &model,
+        &s.eval_data,
+        &s.bindings,
+        &s.prediction,
+        run.config.protocol,
+        part_name(run),
+        4,
+        &s.dev,
+        None,
+    )?;
+    Ok(r)
+}
+
+/// Starts (or, with `resume`, continues) a run and finishes it.
+pub fn execute(run: &RunSpec, resume: bool) -> Result<RunOutcome, String> {
+    let started = std::time::Instant::now();
+    let Setup { graph, bindings, prediction, dev, eval_data, hash } = setup(run)?;
+    std::fs::create_dir_all(&run.dir)
+        .map_err(|e| format!("cannot create the run folder `{}`: {e}", run.dir.display()))?;
+    let paper = run.spec.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let sample_mask = eval_data.get(0, 0).ok().map(|i| i.mask);
+    let mut manifest = Manifest {
+        kit_version: env!("CARGO_PKG_VERSION").into(),
+        git_commit: git_commit(),
+        spec: run.spec.display().to_string(),
+        spec_hash: hash.clone(),
+        paper,
+        variant: run.variant.clone().unwrap_or_else(|| "base".into()),
+        experiment: run.config.experiment.clone(),
+        scale: run.config.scale.clone(),
+        network: graph.name.clone(),
+        parameters: graph.parameter_count(),
+        data: serde_json::json!({
+            "source": format!("{:?}", run.config.test_data.source),
+            "target": run.config.test_data.target,
+            "reference": run.config.test_data.reference,
+            "normalisation": run.config.test_data.normalisation.name(),
+            "split": format!("{:?}", run.config.test_data.split),
+            "size": run.config.test_data.size,
+            "evaluated_items": eval_data.len(),
+            "files": eval_data.file_hashes(),
+        }),
+        mask: serde_json::json!({
+            "train": format!("{:?}", run.config.train_data.mask),
+            "test": format!("{:?}", run.config.test_data.mask),
+            "first_test_mask_hash": sample_mask.as_ref().map(|m| m.hash_hex()),
+            "first_test_mask_acceleration": sample_mask.as_ref().map(|m| m.achieved_acceleration()),
+        }),
+        protocol: run.config.protocol.name().into(),
+        backend: "burn 0.22 (flex)".replace("flex", if run.device == "cuda" { "cuda" } else { "flex" }),
+        device: run.device.clone(),
+        seed: run.config.seed,
+        reproduces: run.config.reproduces.clone(),
+        status: "running".into(),
+        wall_time_s: 0.0,
+        data_override: None,
+    };
+    let mut previous_time = 0.0;
+    if resume {
+        let old = read_manifest(&run.dir)?;
+        if old.kit_version != manifest.kit_version {
+            return Err(format!(
+                "`{}` was made by mcmr-kit {} and this is {}: rerun it instead of resuming",
+                run.dir.display(),
+                old.kit_version,
+                manifest.kit_version
+            ));
+        }
+        if old.spec_hash != hash {
+            return Err(format!(
+                "the spec `{}` changed since the run started (hash {} then, {hash} now): rerun it instead of resuming",
+                run.spec.display(),
+                old.spec_hash
+            ));
+        }
+        previous_time = old.wall_time_s;
+    }
+    write_json(&run.dir.join("manifest.json"), &manifest)?;
+    let mut model = CompiledModel::new(graph.clone(), run.config.seed, &dev);
+    let files = TrainFiles::in_dir(&run.dir);
+    let mut trained = false;
+    if let Some(t) = run.config.training.as_ref().filter(|_| graph.parameter_count() > 0) {
+        let train_data = open(&run.config.train_data, "training")?;
+        if train_data.is_empty() {
+            return Err("the training part of the data is empty (check `split` and `subjects`)".into());
+        }
+        let val = open(&run.config.val_data, "validation")?;
+        let val = (!val.is_empty() && run.config.val_data.part.is_some()).then_some(val);
+        let mut opt = Optimizer::from_call(&t.optimizer)?;
+        let start = if resume && files.last.exists() {
+            load_checkpoint(&files.last, &mut model, Some(&mut opt))?
+        } else {
+            if !resume {
+                let _ = std::fs::remove_file(&files.log);
+            }
+            Progress::default()
+        };
+        let (total, _) = plan(t, train_data.len());
+        let ctx = TrainContext {
+            training: t,
+            train: &train_data,
+            val: val.as_ref(),
+            bindings: &bindings,
+            prediction: &prediction,
+            protocol: run.config.protocol,
+            device: &dev,
+            files: &files,
+            checkpoint_every: (total / 10).max(1),
+            progress: run.progress,
+        };
+        let end = train(&mut model, &mut opt, &ctx, start)?;
+        if end.best_step.is_some() && files.best.exists() {
+            load_checkpoint(&files.best, &mut model, None)?;
+        }
+        trained = true;
+    }
+    if !trained {
+        // Nothing to train (zero-filled, or 0 iterations): keep the untrained state for `evaluate`.
+        save_checkpoint(&files.last, &model, None, &Progress::default())?;
+    }
+    let part = part_name(run);
+    let (results, example) = evaluate_model(
+        &model,
+        &eval_data,
+        &bindings,
+        &prediction,
+        run.config.protocol,
+        part,
+        4,
+        &dev,
+        Some(eval_data.len() / 2),
+    )?;
+    write_json(&run.dir.join("results.json"), &results)?;
+    if let Some(ex) = &example {
+        crate::experiment::figures::write_run_figures(&run.dir.join("figures"), ex, &files.log)?;
+    }
+    manifest.status = "complete".into();
+    manifest.wall_time_s = previous_time + started.elapsed().as_secs_f64();
+    write_json(&run.dir.join("manifest.json"), &manifest)?;
+    let report = crate::experiment::report::run_markdown(&manifest, &results);
+    write_atomic(&run.dir.join("report.md"), report.as_bytes()).map_err(|e| e.to_string())?;
+    let tex = crate::experiment::report::run_latex(&manifest, &results);
+    write_atomic(&run.dir.join("report.tex"), tex.as_bytes()).map_err(|e| e.to_string())?;
+    Ok(RunOutcome { dir: run.dir.clone(), manifest, results })
+}

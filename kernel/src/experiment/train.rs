@@ -1,0 +1,330 @@
+//! The training loop: batches in a fixed, seeded order, the spec's loss, host-side optimiser
+//! steps exactly as PyTorch computes them, schedules, validation, checkpoints and resumption.
+//!
+//! Every random choice is a function of the seeds, the epoch and the item index (data order,
+//! online masks, augmentation) or of the initialisation seed, so the state to resume is the
+//! parameters, the optimiser's buffers and the step counter: a run resumed from a checkpoint
+//! takes exactly the steps the uninterrupted run would have taken.
+
+use crate::data::dataset::Dataset;
+use crate::experiment::batch::{prefetch, tensors};
+use crate::experiment::config::{Length, ScheduleUnit, Training};
+use crate::experiment::evaluate::{evaluate_model, EvalResult};
+use crate::io::safetensors::{read_safetensors, write_safetensors, StWrite};
+use crate::model::CompiledModel;
+use crate::optim::Optimizer;
+use crate::protocols::Protocol;
+use burn::module::Param;
+use burn::tensor::{Device, Tensor, TensorData};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// What a checkpoint records besides tensors.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Progress {
+    /// Steps taken.
+    pub step: usize,
+    /// Best validation PSNR so far and its step.
+    pub best_psnr: Option<f64>,
+    pub best_step: Option<usize>,
+    pub kit_version: String,
+}
+
+/// Where a run keeps its training files.
+pub struct TrainFiles {
+    pub log: PathBuf,
+    pub last: PathBuf,
+    pub best: PathBuf,
+}
+
+impl TrainFiles {
+    pub fn in_dir(dir: &Path) -> TrainFiles {
+        TrainFiles {
+            log: dir.join("log.jsonl"),
+            last: dir.join("checkpoints").join("last.safetensors"),
+            best: dir.join("checkpoints").join("best.safetensors"),
+        }
+    }
+}
+
+/// Everything the loop needs besides the model.
+pub struct TrainContext<'a> {
+    pub training: &'a Training,
+    pub train: &'a Dataset,
+    pub val: Option<&'a Dataset>,
+    pub bindings: &'a [Vec<String>],
+    pub prediction: &'a str,
+    pub protocol: Protocol,
+    pub device: &'a Device,
+    pub files: &'a TrainFiles,
+    /// Save `last` every N steps (and at every validation and at the end).
+    pub checkpoint_every: usize,
+    /// Show a progress line on stderr.
+    pub progress: bool,
+}
+
+fn host(t: Tensor<4>) -> Vec<f64> {
+    t.into_data().convert::<f64>().try_to_vec::<f64>().expect("float tensor")
+}
+
+/// Saves parameters, optimiser state and progress in one file (atomically).
+pub fn save_checkpoint(
+    path: &Path,
+    model: &CompiledModel,
+    opt: Option<&Optimizer>,
+    progress: &Progress,
+) -> Result<(), String> {
+    let mut t = BTreeMap::new();
+    for (s, p) in model.param_specs().iter().zip(&model.params) {
+        let v = p.val().into_data().convert::<f32>().try_to_vec::<f32>().expect("float tensor");
+        t.insert(s.path.clone(), StWrite::F32(s.shape.clone(), v));
+    }
+    if let Some(o) = opt {
+        for (k, v) in o.state() {
+            t.insert(k, StWrite::F64(vec![v.len()], v));
+        }
+    }
+    let meta = BTreeMap::from([("progress".to_string(), serde_json::to_string(progress).expect("JSON"))]);
+    write_safetensors(path, &t, &meta).map_err(|e| e.to_string())
+}
+
+/// Loads a checkpoint's parameters into `model` and its state into `opt`; returns its progress.
+pub fn load_checkpoint(
+    path: &Path,
+    model: &mut CompiledModel,
+    opt: Option<&mut Optimizer>,
+) -> Result<Progress, String> {
+    let tensors = read_safetensors(path).map_err(|e| e.to_string())?;
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+    let n = u64::from_le_bytes(bytes[..8].try_into().map_err(|_| "truncated checkpoint")?) as usize;
+    let header: serde_json::Value = serde_json::from_slice(&bytes[8..8 + n]).map_err(|e| e.to_string())?;
+    let progress: Progress = header["__metadata__"]["progress"]
+        .as_str()
+        .and_then(|s| serde_json::from_str(s).ok())
+        .ok_or_else(|| format!("`{}` has no training progress (not a checkpoint of this kit?)", path.display()))?;
+    let device = model.params.first().map(|p| p.val().device());
+    for (i, s) in model.param_specs().to_vec().iter().enumerate() {
+        let t = tensors.get(&s.path).ok_or_else(|| format!("`{}` lacks parameter `{}`", path.display(), s.path))?;
+        if t.shape != s.shape {
+            return Err(format!(
+                "`{}`: `{}` has shape {:?}, the network needs {:?}",
+                path.display(),
+                s.path,
+                t.shape,
+                s.shape
+            ));
+        }
+        let values: Vec<f32> = t.data.iter().map(|&v| v as f32).collect();
+        let tensor = Tensor::<4>::from_data(TensorData::new(values, rank4(&s.shape)), device.as_ref().expect("params"));
+        model.params[i] =
+            if s.frozen { Param::from_tensor(tensor).set_require_grad(false) } else { Param::from_tensor(tensor) };
+    }
+    if let Some(o) = opt {
+        let state: BTreeMap<String, Vec<f64>> =
+            tensors.into_iter().filter(|(k, _)| k.starts_with("optim.")).map(|(k, v)| (k, v.data)).collect();
+        o.load_state(&state, model.params.len()).map_err(|e| format!("`{}`: {e}", path.display()))?;
+    }
+    Ok(progress)
+}
+
+fn rank4(shape: &[usize]) -> [usize; 4] {
+    let mut s = [1usize; 4];
+    s[..shape.len()].copy_from_slice(shape);
+    s
+}
+
+/// Total steps and steps per epoch.
+pub fn plan(training: &Training, n_items: usize) -> (usize, usize) {
+    let per_epoch = n_items.div_ceil(training.batch_size.max(1)).max(1);
+    let total = match training.length {
+        Length::Iterations(n) => n,
+        Length::Epochs(e) => e * per_epoch,
+    };
+    (total, per_epoch)
+}
+
+/// Keeps the log lines of steps before `step` (and validations at or before it), dropping any
+/// torn last line, so a resumed run's log equals an uninterrupted one's.
+fn truncate_log(path: &Path, step: usize) -> Result<(), String> {
+    let Ok(text) = std::fs::read_to_string(path) else { return Ok(()) };
+    let keep: Vec<&str> = text
+        .lines()
+        .filter(|l| {
+            serde_json::from_str::<serde_json::Value>(l).ok().is_some_and(|v| {
+                match (v["step"].as_u64(), v["validation"].as_bool()) {
+                    (Some(s), Some(true)) => (s as usize) <= step,
+                    (Some(s), _) => (s as usize) < step,
+                    _ => false,
+                }
+            })
+        })
+        .collect();
+    let mut out = keep.join("\n");
+    if !out.is_empty() {
+        out.push('\n');
+    }
+    crate::io::write_atomic(path, out.as_bytes()).map_err(|e| e.to_string())
+}
+
+/// Trains `model` from `start` (a fresh run: `Progress::default()`), validating and saving
+/// checkpoints as configured. Returns the final progress. A non-finite loss or gradient stops
+/// the run with an error naming the step and the loss term or parameter.
+pub fn train(
+    model: &mut CompiledModel,
+    opt: &mut Optimizer,
+    ctx: &TrainContext,
+    start: Progress,
+) -> Result<Progress, String> {
+    let t = ctx.training;
+    let (total, per_epoch) = plan(t, ctx.train.len());
+    let base_lr = opt.lr();
+    let mut progress = start;
+    progress.kit_version = env!("CARGO_PKG_VERSION").into();
+    truncate_log(&ctx.files.log, progress.step)?;
+    let mut log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&ctx.files.log)
+        .map_err(|e| format!("cannot write `{}`: {e}", ctx.files.log.display()))?;
+    let log_path = ctx.files.log.display().to_string();
+    let line = |log: &mut std::fs::File, v: serde_json::Value| -> Result<(), String> {
+        writeln!(log, "{v}").map_err(|e| format!("cannot write `{log_path}`: {e}"))
+    };
+    let batches: Vec<(usize, Vec<usize>)> = (progress.step..total)
+        .map(|s| {
+            let (epoch, pos) = (s / per_epoch, s % per_epoch);
+            let order = ctx.train.order(epoch, true);
+            let b = t.batch_size.max(1);
+            (epoch, order[pos * b..((pos + 1) * b).min(order.len())].to_vec())
+        })
+        .collect();
+    let started = std::time::Instant::now();
+    let first = progress.step;
+    std::thread::scope(|scope| -> Result<(), String> {
+        let rx = prefetch(scope, ctx.train, batches, 2);
+        for step in first..total {
+            let items = rx.recv().map_err(|_| "the data reader stopped".to_string())??;
+            let epoch = step / per_epoch;
+            let lr = t.schedule.lr(
+                base_lr,
+                match t.schedule_unit {
+                    ScheduleUnit::Iteration => step as u64,
+                    ScheduleUnit::Epoch => epoch as u64,
+                },
+            );
+            opt.set_lr(lr);
+            let (inputs, mut named) = tensors(&items, ctx.bindings, ctx.device);
+            let outputs = model.forward(inputs, true).map_err(|e| e.to_string())?;
+            named.extend(outputs);
+            let (loss, terms) = t.loss.evaluate(&named)?;
+            let scalar = |x: Tensor<1>| x.into_data().convert::<f64>().try_to_vec::<f64>().expect("float")[0];
+            let term_values: Vec<f64> = terms.into_iter().map(scalar).collect();
+            let loss_value = scalar(loss.clone());
+            if !loss_value.is_finite() {
+                let bad: Vec<&str> = t
+                    .loss
+                    .terms
+                    .iter()
+                    .zip(&term_values)
+                    .filter(|(_, v)| !v.is_finite())
+                    .map(|(t, _)| t.label.as_str())
+                    .collect();
+                return Err(format!(
+                    "step {step}: the loss is {loss_value} (non-finite term(s): {}); the last good checkpoint is `{}`",
+                    if bad.is_empty() {
+                        "none alone; their weighted sum overflowed".to_string()
+                    } else {
+                        bad.join(", ")
+                    },
+                    ctx.files.last.display()
+                ));
+            }
+            let grads = loss.backward();
+            let mut params = Vec::with_capacity(model.params.len());
+            let mut host_grads = Vec::with_capacity(model.params.len());
+            for (p, s) in model.params.iter().zip(model.param_specs()) {
+                let g = p.val().grad(&grads).map(host);
+                if let Some(g) = &g {
+                    if g.iter().any(|v| !v.is_finite()) {
+                        return Err(format!(
+                            "step {step}: the gradient of `{}` is not finite (loss {loss_value}); the last good checkpoint is `{}`",
+                            s.path,
+                            ctx.files.last.display()
+                        ));
+                    }
+                }
+                params.push(if g.is_some() { host(p.val().inner()) } else { Vec::new() });
+                host_grads.push(g);
+            }
+            let grad_norm = match t.clip_grad_norm {
+                Some(max) => crate::model::clip_grad_norm(&mut host_grads, max),
+                None => host_grads.iter().flatten().flat_map(|g| g.iter()).map(|x| x * x).sum::<f64>().sqrt(),
+            };
+            opt.step(&mut params, &host_grads);
+            for (i, (p, g)) in params.into_iter().zip(&host_grads).enumerate() {
+                if g.is_none() {
+                    continue;
+                }
+                let shape = rank4(&model.param_specs()[i].shape);
+                let values: Vec<f32> = p.into_iter().map(|v| v as f32).collect();
+                model.params[i] =
+                    Param::from_tensor(Tensor::<4>::from_data(TensorData::new(values, shape), ctx.device));
+            }
+            progress.step = step + 1;
+            let terms_json: serde_json::Map<String, serde_json::Value> =
+                t.loss.terms.iter().zip(&term_values).map(|(t, v)| (t.label.clone(), serde_json::json!(v))).collect();
+            line(
+                &mut log,
+                serde_json::json!({"step": step, "epoch": epoch, "lr": lr, "loss": loss_value, "terms": terms_json, "grad_norm": grad_norm}),
+            )?;
+            let done = progress.step == total;
+            let validate =
+                ctx.val.is_some() && (done || t.validate_every.is_some_and(|n| n > 0 && progress.step % n == 0));
+            if validate {
+                let (r, _) = evaluate_model(
+                    model,
+                    ctx.val.expect("checked"),
+                    ctx.bindings,
+                    ctx.prediction,
+                    ctx.protocol,
+                    "val",
+                    t.batch_size,
+                    ctx.device,
+                    None,
+                )?;
+                let psnr = r.mean("psnr").unwrap_or(f64::NAN);
+                line(
+                    &mut log,
+                    serde_json::json!({"step": progress.step, "validation": true, "psnr": psnr, "ssim": r.mean("ssim")}),
+                )?;
+                if progress.best_psnr.is_none_or(|b| psnr > b) {
+                    progress.best_psnr = Some(psnr);
+                    progress.best_step = Some(progress.step);
+                    save_checkpoint(&ctx.files.best, model, None, &progress)?;
+                }
+            }
+            if validate || done || progress.step % ctx.checkpoint_every.max(1) == 0 {
+                log.flush().map_err(|e| e.to_string())?;
+                save_checkpoint(&ctx.files.last, model, Some(opt), &progress)?;
+            }
+            if ctx.progress {
+                let rate = (progress.step - first) as f64 / started.elapsed().as_secs_f64().max(1e-9);
+                let eta = (total - progress.step) as f64 / rate.max(1e-9);
+                let val = progress.best_psnr.map(|p| format!(" | val PSNR {p:.2}")).unwrap_or_default();
+                eprint!(
+                    "\r  step {}/{total} | loss {loss_value:.4e}{val} | {rate:.1} it/s | ETA {eta:.0} s   ",
+                    progress.step
+                );
+            }
+        }
+        if ctx.progress {
+            eprintln!();
+        }
+        Ok(())
+    })?;
+    Ok(progress)
+}
+
+/// Evaluation results paired with what the run evaluated.
+pub type Evaluated = (EvalResult, Option<crate::experiment::evaluate::Example>);

@@ -1,0 +1,52 @@
+//! Loading a spec for the kernel: read it with its imports, elaborate one network (with a
+//! variant and parameter overrides), and return the sections as that variant sees them.
+//! Diagnostics are rendered against the file they refer to.
+
+use mcmr_dsl::ast::Spec;
+use mcmr_dsl::check::{Checked, Value};
+use mcmr_dsl::Loaded;
+use std::path::Path;
+
+/// Reads `file` and its imports, then elaborates `network` (the last network of the file when
+/// `None`) under `variant` and parameter `overrides`. Returns the sections with the variant
+/// applied, the elaborated graph and the loaded files; errors are rendered diagnostics.
+pub fn load_spec(
+    file: &Path,
+    network: Option<&str>,
+    variant: Option<&str>,
+    overrides: &[(String, Value)],
+) -> Result<(Spec, Checked, Loaded), String> {
+    let loaded = read_spec(file)?;
+    let checked = elaborate(&loaded, file, network, variant, overrides)?;
+    let spec = match variant {
+        Some(v) => mcmr_dsl::sections::apply_variant(&loaded.spec, v),
+        None => loaded.spec.clone(),
+    };
+    Ok((spec, checked, loaded))
+}
+
+/// Reads `file` and its imports.
+pub fn read_spec(file: &Path) -> Result<Loaded, String> {
+    match mcmr_dsl::load(file) {
+        Ok(l) => Ok(l),
+        Err((files, d)) if files.is_empty() => Err(d.message),
+        Err((files, d)) => {
+            let loaded = Loaded { files, spec: Default::default() };
+            Err(loaded.render(&d))
+        }
+    }
+}
+
+/// Elaborates a network of a loaded spec.
+pub fn elaborate(
+    loaded: &Loaded,
+    file: &Path,
+    network: Option<&str>,
+    variant: Option<&str>,
+    overrides: &[(String, Value)],
+) -> Result<Checked, String> {
+    mcmr_dsl::check::elaborate(&loaded.spec, network, variant, overrides).map_err(|errors| {
+        let rendered: String = errors.iter().map(|d| loaded.render(d)).collect::<Vec<_>>().join("\n");
+        format!("{rendered}\n{} error(s) in `{}`", errors.len(), file.display())
+    })
+}

@@ -295,9 +295,15 @@ pub fn run(
     if let Some(step) = step {
         let mut named: BTreeMap<String, Tensor<4>> =
             graph.outputs.iter().map(|(n, id)| (n.clone(), values[*id].clone())).collect();
+        // Targets are stored as [B, H, W] or [B, 1, H, W]: give them the first output's shape.
+        let out_dims = graph.outputs.first().map(|(_, id)| values[*id].dims());
         for (k, t) in read("target.safetensors")? {
             if !k.starts_with("aux.") {
-                named.insert(k, widen(tensor(&t, &device)?));
+                let mut x = widen(tensor(&t, &device)?);
+                if let Some(d) = out_dims.filter(|d| d.iter().product::<usize>() == t.data.len()) {
+                    x = x.reshape(d);
+                }
+                named.insert(k, x);
             }
         }
         let (loss, _) = crate::loss::Loss::parse(&step.loss)?.evaluate(&named)?;

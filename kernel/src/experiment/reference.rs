@@ -22,6 +22,7 @@ use std::path::{Path, PathBuf};
 
 /// An expected value and how far a reproduction may be from it.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Cell {
     pub value: f64,
     pub tolerance: f64,
@@ -29,6 +30,7 @@ pub struct Cell {
 
 /// One run a paper's smoke check makes.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ExpectedRun {
     pub spec: String,
     pub variant: Option<String>,
@@ -38,6 +40,7 @@ pub struct ExpectedRun {
 
 /// A comparison that must hold between two runs.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Claim {
     pub text: String,
     pub metric: String,
@@ -49,10 +52,14 @@ pub struct Claim {
 
 /// `expected.json`.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Expected {
     pub paper: String,
     pub scale: String,
     pub command: String,
+    /// The command that produced the expected numbers.
+    #[serde(default)]
+    pub produced_by: String,
     /// What the numbers were computed on (never the paper's data at smoke scale).
     pub data: String,
     pub runs: BTreeMap<String, ExpectedRun>,

@@ -224,7 +224,7 @@ fn part_name(run: &RunSpec) -> &'static str {
 /// Evaluates the model saved in a run folder (the best checkpoint, else the last).
 pub fn evaluate_saved(run: &RunSpec) -> Result<EvalResult, String> {
     let s = setup(run)?;
-    let mut model = CompiledModel::new(s.graph.clone(), run.config.seed, &s.dev);
+    let mut model = CompiledModel::new(s.graph.clone(), run.config.seed, &s.dev).with_matmul_conv(run.device == "cpu");
     let files = TrainFiles::in_dir(&run.dir);
     let path = if files.best.exists() { &files.best } else { &files.last };
     load_checkpoint(path, &mut model, None)?;
@@ -307,7 +307,7 @@ pub fn execute(run: &RunSpec, resume: bool) -> Result<RunOutcome, String> {
         previous_time = old.wall_time_s;
     }
     write_json(&run.dir.join("manifest.json"), &manifest)?;
-    let mut model = CompiledModel::new(graph.clone(), run.config.seed, &dev);
+    let mut model = CompiledModel::new(graph.clone(), run.config.seed, &dev).with_matmul_conv(run.device == "cpu");
     let files = TrainFiles::in_dir(&run.dir);
     let mut trained = false;
     if let Some(t) = run.config.training.as_ref().filter(|_| graph.parameter_count() > 0) {

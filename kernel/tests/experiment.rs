@@ -1,0 +1,216 @@
+//! The experiment engine end to end on a tiny spec: bit-reproducible runs, exact resumption
+//! after a kill, `mcmr check` failing when an expected number or a loss weight changes, and
+//! clear errors for runs that cannot work.
+
+use mcmr::experiment::{reproduce, ReproduceOptions};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const TINY: &str = r#"network tiny() {
+    input image: [1, H, W]
+    x = conv2d(image, 4, kernel = 3, padding = 1) as head
+    x = relu(x)
+    output output = conv2d(x, 1, kernel = 3, padding = 1) as tail
+}
+
+experiment {
+    seed = 3
+    loss = l1(output, target) + 0.5 * mse(output, target)
+    optimizer = adam(lr = 3e-2)
+    batch_size = 2
+    iterations = ITERATIONS
+    validate_every = 4
+    data {
+        subjects = 4
+        slices = 2
+        size = 32
+        split = [2, 1, 1]
+        normalisation = "instance"
+    }
+    mask {
+        family = "random"
+        acceleration = 4
+        policy = "per_slice"
+    }
+    evaluate {
+        protocol = "slice-mean"
+    }
+}
+"#;
+
+fn temp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("mcmr-exp-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn write_spec(dir: &Path, iterations: usize, text: &str) -> PathBuf {
+    let p = dir.join("papers").join("tiny.mcmr");
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(&p, text.replace("ITERATIONS", &iterations.to_string())).unwrap();
+    p
+}
+
+fn opts(out: &Path) -> ReproduceOptions {
+    ReproduceOptions { out: out.to_path_buf(), ..ReproduceOptions::default() }
+}
+
+fn run_dir(out: &Path) -> PathBuf {
+    out.join("tiny/base/smoke/default")
+}
+
+#[test]
+fn same_seed_gives_bit_identical_results_and_checkpoints() {
+    let d = temp("repro");
+    let spec = write_spec(&d, 30, TINY);
+    let a = reproduce(&spec, &opts(&d.join("a"))).unwrap();
+    let b = reproduce(&spec, &opts(&d.join("b"))).unwrap();
+    assert_eq!(a[0].results, b[0].results);
+    for f in ["results.json", "checkpoints/last.safetensors", "checkpoints/best.safetensors"] {
+        let read = |o: &str| std::fs::read(run_dir(&d.join(o)).join(f)).unwrap();
+        assert_eq!(read("a"), read("b"), "{f} differs between two runs with the same seed");
+    }
+    // The log has every step and the validations every 4 steps and at the end.
+    let log = std::fs::read_to_string(run_dir(&d.join("a")).join("log.jsonl")).unwrap();
+    assert_eq!(log.lines().filter(|l| l.contains("\"validation\":true")).count(), 8);
+    assert_eq!(log.lines().filter(|l| l.contains("\"terms\"")).count(), 30);
+    // Training helped: the trained network beats the untrained one on the same data.
+    let untrained = reproduce(&write_spec(&d.join("u"), 0, TINY), &opts(&d.join("u"))).unwrap();
+    assert!(a[0].results.mean("psnr").unwrap() > untrained[0].results.mean("psnr").unwrap() + 1.0);
+    // A different seed gives different numbers (the comparison above can fail).
+    let other = write_spec(&d.join("s"), 30, &TINY.replace("seed = 3", "seed = 4"));
+    let c = reproduce(&other, &opts(&d.join("s"))).unwrap();
+    assert_ne!(a[0].results.metrics, c[0].results.metrics);
+    std::fs::remove_dir_all(d).unwrap();
+}
+
+#[test]
+fn a_killed_run_resumes_to_the_same_final_numbers() {
+    let d = temp("resume");
+    let spec = write_spec(&d, 3000, TINY);
+    let mcmr = env!("CARGO_BIN_EXE_mcmr");
+    let reference = reproduce(&spec, &opts(&d.join("full"))).unwrap();
+    let out = d.join("killed");
+    let mut child = Command::new(mcmr)
+        .args(["reproduce", spec.to_str().unwrap(), "--out", out.to_str().unwrap()])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let log = run_dir(&out).join("log.jsonl");
+    let started = std::time::Instant::now();
+    loop {
+        let lines = std::fs::read_to_string(&log).map(|t| t.lines().count()).unwrap_or(0);
+        if lines >= 700 {
+            break;
+        }
+        assert!(started.elapsed().as_secs() < 300, "the run did not progress");
+        assert!(child.try_wait().unwrap().is_none(), "the run finished before it could be killed");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    assert!(!run_dir(&out).join("results.json").exists(), "killed before the end");
+    let status = Command::new(mcmr).args(["resume", run_dir(&out).to_str().unwrap()]).status().unwrap();
+    assert!(status.success());
+    let read = |o: &Path, f: &str| std::fs::read(run_dir(o).join(f)).unwrap();
+    assert_eq!(read(&out, "results.json"), read(&d.join("full"), "results.json"));
+    assert_eq!(read(&out, "checkpoints/last.safetensors"), read(&d.join("full"), "checkpoints/last.safetensors"));
+    assert_eq!(read(&out, "log.jsonl"), read(&d.join("full"), "log.jsonl"), "the log is whole, without repeats");
+    assert!(reference[0].results.mean("psnr").is_some());
+    std::fs::remove_dir_all(d).unwrap();
+}
+
+fn write_expected(root: &Path, psnr: f64) {
+    let dir = root.join("reference_results").join("tiny");
+    std::fs::create_dir_all(&dir).unwrap();
+    let json = serde_json::json!({
+        "paper": "tiny",
+        "scale": "smoke",
+        "command": "mcmr check --paper tiny",
+        "data": "embedded brain phantom, 32x32",
+        "runs": {
+            "tiny": {"spec": "papers/tiny.mcmr", "variant": null, "experiment": "default",
+                     "cells": {"psnr": {"value": psnr, "tolerance": 1e-6}}},
+            "untrained": {"spec": "papers/untrained.mcmr", "variant": null, "experiment": "default", "cells": {}}
+        },
+        "claims": [{"text": "training beats no training", "metric": "psnr", "better": "tiny", "worse": "untrained", "margin": 1.0}]
+    });
+    std::fs::write(dir.join("expected.json"), serde_json::to_string_pretty(&json).unwrap()).unwrap();
+}
+
+#[test]
+fn check_fails_when_an_expected_number_or_a_loss_weight_changes() {
+    let d = temp("check");
+    let spec = write_spec(&d, 30, TINY);
+    std::fs::write(d.join("papers/untrained.mcmr"), TINY.replace("ITERATIONS", "0")).unwrap();
+    let psnr = reproduce(&spec, &opts(&d.join("measure"))).unwrap()[0].results.mean("psnr").unwrap();
+    let refs = d.join("reference_results");
+    let check = || mcmr::experiment::reference::check(&refs, Some("tiny"), &d.join("runs"), |_| {}).unwrap();
+    write_expected(&d, psnr);
+    let r = check();
+    assert_eq!((r.passed, r.failed), (2, 0), "{:?}", r.lines);
+    write_expected(&d, psnr + 0.01);
+    let r = check();
+    assert_eq!((r.passed, r.failed), (1, 1), "{:?}", r.lines);
+    write_expected(&d, psnr);
+    std::fs::write(&spec, TINY.replace("ITERATIONS", "30").replace("0.5 * mse", "5.0 * mse")).unwrap();
+    let r = check();
+    assert_eq!((r.passed, r.failed), (1, 1), "{:?}", r.lines);
+    assert!(r.lines[0].starts_with("FAIL tiny: tiny psnr"), "{:?}", r.lines);
+    // The command line prints the same verdicts and ends with the count.
+    let out = Command::new(env!("CARGO_BIN_EXE_mcmr"))
+        .args([
+            "check",
+            "--paper",
+            "tiny",
+            "--references",
+            refs.to_str().unwrap(),
+            "--out",
+            d.join("cli").to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(text.lines().last(), Some("1 passed, 1 failed"), "{text}");
+    assert!(!out.status.success());
+    std::fs::remove_dir_all(d).unwrap();
+}
+
+#[test]
+fn runs_that_cannot_work_fail_before_training_with_the_reason() {
+    let d = temp("bad");
+    // Two input channels but the data give one.
+    let two = TINY.replace("input image: [1, H, W]", "input image: [2, H, W]");
+    let e = reproduce(&write_spec(&d.join("a"), 5, &two), &opts(&d.join("a"))).unwrap_err();
+    assert!(e.contains("does not fit the data") && e.contains("image"), "{e}");
+    // A loss naming something that does not exist.
+    let typo = TINY.replace("l1(output, target)", "l1(outptu, target)");
+    let e = reproduce(&write_spec(&d.join("b"), 5, &typo), &opts(&d.join("b"))).unwrap_err();
+    assert!(e.contains("outptu"), "{e}");
+    // A loss that explodes stops the run, naming the step and the term.
+    let boom = TINY.replace("adam(lr = 3e-2)", "sgd(lr = 1e30)");
+    let e = reproduce(&write_spec(&d.join("c"), 20, &boom), &opts(&d.join("c"))).unwrap_err();
+    assert!(e.contains("step ") && (e.contains("l1(output, target)") || e.contains("gradient of")), "{e}");
+    assert!(!run_dir(&d.join("c")).join("results.json").exists());
+    // An existing run is not overwritten silently.
+    let ok = write_spec(&d.join("e"), 2, TINY);
+    reproduce(&ok, &opts(&d.join("e"))).unwrap();
+    let e = reproduce(&ok, &opts(&d.join("e"))).unwrap_err();
+    assert!(e.contains("mcmr resume") && e.contains("--overwrite"), "{e}");
+    // A run folder from another kit version is refused by resume.
+    let m = run_dir(&d.join("e")).join("manifest.json");
+    let text = std::fs::read_to_string(&m).unwrap().replace(env!("CARGO_PKG_VERSION"), "0.0.0-other");
+    std::fs::write(&m, text).unwrap();
+    let e = mcmr::experiment::resume(&run_dir(&d.join("e")), false).unwrap_err();
+    assert!(e.contains("0.0.0-other"), "{e}");
+    // An output folder that cannot be made (a file is in the way).
+    std::fs::write(d.join("file"), "x").unwrap();
+    let e = reproduce(&ok, &opts(&d.join("file").join("runs"))).unwrap_err();
+    assert!(e.contains("cannot create the run folder"), "{e}");
+    // A missing data path.
+    let o = ReproduceOptions { data: Some(d.join("nowhere")), ..opts(&d.join("f")) };
+    let e = reproduce(&ok, &o).unwrap_err();
+    assert!(e.contains("nowhere") && e.contains("does not exist"), "{e}");
+    std::fs::remove_dir_all(d).unwrap();
+}

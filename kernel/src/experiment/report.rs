@@ -33,7 +33,7 @@ pub fn run_markdown(m: &Manifest, r: &EvalResult) -> String {
         params = m.parameters,
         seed = m.seed,
         device = m.device,
-        data = m.data["source"].as_str().unwrap_or("?"),
+        data = m.data["source"],
         protocol = r.protocol,
         part = r.part,
         unit = r.unit,

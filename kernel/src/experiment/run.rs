@@ -151,6 +151,60 @@ fn bindings(config: &RunConfig, graph: &mcmr_dsl::ir::Graph) -> Result<Vec<Vec<S
     Ok(b)
 }
 
+/// The data source as manifest JSON.
+fn describe_source(d: &crate::data::dataset::DatasetConfig) -> serde_json::Value {
+    use crate::data::dataset::Source;
+    match &d.source {
+        Source::Phantom { kind, subjects, size, slices, seed, options } => serde_json::json!({
+            "kind": "phantom",
+            "anatomy": format!("{kind:?}").to_lowercase(),
+            "subjects": subjects,
+            "size": size,
+            "slices": slices,
+            "seed": seed,
+            "lesion": options.lesion,
+            "noise": options.noise,
+            "bias": options.bias,
+        }),
+        Source::Folder { root, layout } => serde_json::json!({
+            "kind": "folder",
+            "path": root.display().to_string(),
+            "layout": layout.map(|l| l.name()),
+        }),
+        Source::FastMri { root, pairs } => serde_json::json!({
+            "kind": "fastmri",
+            "path": root.display().to_string(),
+            "pairs": pairs.display().to_string(),
+        }),
+    }
+}
+
+/// A mask policy as manifest JSON.
+fn describe_mask(m: &crate::data::dataset::MaskPolicy) -> serde_json::Value {
+    use crate::data::dataset::MaskPolicy;
+    let params = |p: &crate::masks::MaskParams| {
+        serde_json::json!({
+            "family": p.family.name(),
+            "acceleration": p.acceleration,
+            "center_fraction": p.center_fraction,
+            "seed": p.seed.describe(),
+        })
+    };
+    let (policy, patterns) = match m {
+        MaskPolicy::Fixed(p) => ("fixed", vec![params(p)]),
+        MaskPolicy::PerSlice(p) => ("per_slice", vec![params(p)]),
+        MaskPolicy::PerVolume(p) => {
+            // fastMRI's per-file seed: the volume's name, whatever the spec's seed.
+            let mut v = params(p);
+            v["seed"] = serde_json::json!("per volume: the character codes of its name");
+            ("per_volume", vec![v])
+        }
+        MaskPolicy::Online(p) => ("online", vec![params(p)]),
+        MaskPolicy::OnlineChoice(list) => ("online_choice", list.iter().map(params).collect()),
+    };
+    serde_json::json!({ "policy": policy, "patterns": patterns })
+}
+
 fn open(config: &crate::data::dataset::DatasetConfig, what: &str) -> Result<Dataset, String> {
     Dataset::open(config.clone()).map_err(|e| format!("{what} data: {e}"))
 }
@@ -262,18 +316,22 @@ pub fn execute(run: &RunSpec, resume: bool) -> Result<RunOutcome, String> {
         network: graph.name.clone(),
         parameters: graph.parameter_count(),
         data: serde_json::json!({
-            "source": format!("{:?}", run.config.test_data.source),
+            "source": describe_source(&run.config.test_data),
             "target": run.config.test_data.target,
             "reference": run.config.test_data.reference,
             "normalisation": run.config.test_data.normalisation.name(),
-            "split": format!("{:?}", run.config.test_data.split),
+            "split": match &run.config.test_data.split {
+                crate::data::dataset::Split::None => serde_json::json!("none"),
+                crate::data::dataset::Split::Ratios(r, seed) => serde_json::json!({"ratios": r, "seed": seed}),
+                crate::data::dataset::Split::File(p) => serde_json::json!({"file": p.display().to_string()}),
+            },
             "size": run.config.test_data.size,
             "evaluated_items": eval_data.len(),
             "files": eval_data.file_hashes(),
         }),
         mask: serde_json::json!({
-            "train": format!("{:?}", run.config.train_data.mask),
-            "test": format!("{:?}", run.config.test_data.mask),
+            "train": describe_mask(&run.config.train_data.mask),
+            "test": describe_mask(&run.config.test_data.mask),
             "first_test_mask_hash": sample_mask.as_ref().map(|m| m.hash_hex()),
             "first_test_mask_acceleration": sample_mask.as_ref().map(|m| m.achieved_acceleration()),
         }),

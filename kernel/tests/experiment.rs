@@ -193,6 +193,8 @@ fn runs_that_cannot_work_fail_before_training_with_the_reason() {
     let e = reproduce(&write_spec(&d.join("c"), 20, &boom), &opts(&d.join("c"))).unwrap_err();
     assert!(e.contains("step ") && (e.contains("l1(output, target)") || e.contains("gradient of")), "{e}");
     assert!(!run_dir(&d.join("c")).join("results.json").exists());
+    let manifest = std::fs::read_to_string(run_dir(&d.join("c")).join("manifest.json")).unwrap();
+    assert!(manifest.contains("\"status\": \"failed: step "), "{manifest}");
     // An existing run is not overwritten silently.
     let ok = write_spec(&d.join("e"), 2, TINY);
     reproduce(&ok, &opts(&d.join("e"))).unwrap();

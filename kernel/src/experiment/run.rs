@@ -397,7 +397,16 @@ pub fn execute(run: &RunSpec, resume: bool) -> Result<RunOutcome, String> {
             checkpoint_every: (total / 10).max(1),
             progress: run.progress,
         };
-        let end = train(&mut model, &mut opt, &ctx, start)?;
+        let end = match train(&mut model, &mut opt, &ctx, start) {
+            Ok(end) => end,
+            Err(e) => {
+                // Keep the failure in the manifest; the last good checkpoint stays for resuming.
+                manifest.status = format!("failed: {e}");
+                manifest.wall_time_s = previous_time + started.elapsed().as_secs_f64();
+                write_json(&run.dir.join("manifest.json"), &manifest)?;
+                return Err(e);
+            }
+        };
         if end.best_step.is_some() && files.best.exists() {
             load_checkpoint(&files.best, &mut model, None)?;
         }

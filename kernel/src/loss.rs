@@ -5,8 +5,11 @@
 //! element, as PyTorch's `L1Loss`/`MSELoss`) on real tensors, which may be built from network
 //! outputs and data (`target`, `reference`, `input`) with `rfft2(x, norm = ...)` (PyTorch's
 //! un-shifted real FFT), `fft2(x, norm = ..., centered = true)` (complex FFT of a real image),
-//! `magnitude`, `phase` (`atan2`), `real` and `imag`. [`Loss::terms`] names each term by its
-//! text so training logs can report every term's value.
+//! `magnitude`, `phase` (`atan2`), `real` and `imag`. `ssim(x, y)` is the structural similarity
+//! as fastMRI's `SSIMLoss` computes it (7×7 uniform window over the valid region, k1 = 0.01,
+//! k2 = 0.03, sample covariance, data range = the maximum of each item of `y`), so a loss term
+//! is written `1 - ssim(x, y)`; constants in the sum only shift the reported value.
+//! [`Loss::terms`] names each term by its text so training logs can report every term's value.
 
 use crate::fft::Norm;
 use burn::tensor::Tensor;
@@ -29,10 +32,11 @@ pub struct Term {
     pub expr: Expr,
 }
 
-/// A parsed loss: a weighted sum of terms.
+/// A parsed loss: a weighted sum of terms plus a constant.
 #[derive(Clone, Debug)]
 pub struct Loss {
     pub terms: Vec<Term>,
+    pub constant: f64,
 }
 
 /// The text of an expression, for labels.
@@ -71,32 +75,36 @@ fn constant(e: &Expr) -> Option<f64> {
     }
 }
 
-fn flatten(e: &Expr, weight: f64, out: &mut Vec<Term>) -> Result<(), String> {
+fn flatten(e: &Expr, weight: f64, out: &mut Vec<Term>, constant_sum: &mut f64) -> Result<(), String> {
+    if let Some(c) = constant(e) {
+        *constant_sum += weight * c;
+        return Ok(());
+    }
     match &e.kind {
         ExprKind::Binary(BinOp::Add, a, b) => {
-            flatten(a, weight, out)?;
-            flatten(b, weight, out)
+            flatten(a, weight, out, constant_sum)?;
+            flatten(b, weight, out, constant_sum)
         }
         ExprKind::Binary(BinOp::Sub, a, b) => {
-            flatten(a, weight, out)?;
-            flatten(b, -weight, out)
+            flatten(a, weight, out, constant_sum)?;
+            flatten(b, -weight, out, constant_sum)
         }
+        ExprKind::Neg(a) => flatten(a, -weight, out, constant_sum),
         ExprKind::Binary(BinOp::Mul, a, b) => match (constant(a), constant(b)) {
-            (Some(w), None) => flatten(b, weight * w, out),
-            (None, Some(w)) => flatten(a, weight * w, out),
+            (Some(w), None) => flatten(b, weight * w, out, constant_sum),
+            (None, Some(w)) => flatten(a, weight * w, out, constant_sum),
             _ => Err(format!("`{}`: a loss term may be multiplied by a constant weight only", render(e))),
         },
         ExprKind::Binary(BinOp::Div, a, b) => match constant(b) {
-            Some(w) => flatten(a, weight / w, out),
+            Some(w) => flatten(a, weight / w, out, constant_sum),
             None => Err(format!("`{}`: a loss term may be divided by a constant only", render(e))),
         },
         ExprKind::Call { name, .. } => match name.name.as_str() {
-            "l1" | "l2" | "mse" => {
+            "l1" | "l2" | "mse" | "ssim" => {
                 out.push(Term { label: render(e), weight, expr: e.clone() });
                 Ok(())
             }
-            "ssim" => Err("`ssim(...)` loss terms are not supported by the training engine yet".into()),
-            other => Err(format!("`{other}(...)` is not a loss term: terms are l1, l2 or mse of two tensors")),
+            other => Err(format!("`{other}(...)` is not a loss term: terms are l1, l2, mse or ssim of two tensors")),
         },
         _ => Err(format!("`{}` is not a loss term: write a weighted sum of l1/l2/mse calls", render(e))),
     }
@@ -105,9 +113,12 @@ fn flatten(e: &Expr, weight: f64, out: &mut Vec<Term>) -> Result<(), String> {
 impl Loss {
     /// Parses a loss expression into weighted terms.
     pub fn parse(e: &Expr) -> Result<Loss, String> {
-        let mut terms = Vec::new();
-        flatten(e, 1.0, &mut terms)?;
-        Ok(Loss { terms })
+        let (mut terms, mut constant) = (Vec::new(), 0.0);
+        flatten(e, 1.0, &mut terms, &mut constant)?;
+        if terms.is_empty() {
+            return Err(format!("`{}` has no loss term (l1, l2, mse or ssim of two tensors)", render(e)));
+        }
+        Ok(Loss { terms, constant })
     }
 
     /// The total loss and each term's (unweighted) value, from tensors by name.
@@ -115,7 +126,7 @@ impl Loss {
         let mut total: Option<Tensor<1>> = None;
         let mut values = Vec::new();
         for t in &self.terms {
-            let Value::Scalar(v) = eval(&t.expr, named)? else { unreachable!("terms are l1/l2/mse calls") };
+            let Value::Scalar(v) = eval(&t.expr, named)? else { unreachable!("terms are l1/l2/mse/ssim calls") };
             let weighted = v.clone() * t.weight;
             total = Some(match total {
                 Some(s) => s + weighted,
@@ -123,7 +134,7 @@ impl Loss {
             });
             values.push(v);
         }
-        total.map(|t| (t, values)).ok_or_else(|| "the loss has no terms".to_string())
+        total.map(|t| (t + self.constant, values)).ok_or_else(|| "the loss has no terms".to_string())
     }
 
     /// Names the loss reads that are not in `known` (checked before training starts).
@@ -188,6 +199,14 @@ fn eval(e: &Expr, named: &BTreeMap<String, Tensor<4>>) -> Result<Value, String> 
                     let d = a - b;
                     Ok(Value::Scalar(if name.name == "l1" { d.abs().mean() } else { (d.clone() * d).mean() }))
                 }
+                "ssim" if pos.len() == 2 => {
+                    let a = real(eval(pos[0], named)?)?;
+                    let b = real(eval(pos[1], named)?)?;
+                    if a.dims() != b.dims() {
+                        return Err(format!("`{}`: shapes {:?} and {:?} differ", render(e), a.dims(), b.dims()));
+                    }
+                    Ok(Value::Scalar(ssim(a, b)?))
+                }
                 "rfft2" => {
                     let (re, im) = crate::ops::rfft2(real(eval(one()?, named)?)?, norm_arg(args, Norm::Backward)?);
                     Ok(Value::Complex(re, im))
@@ -217,6 +236,33 @@ fn eval(e: &Expr, named: &BTreeMap<String, Tensor<4>>) -> Result<Value, String> 
     }
 }
 
+/// Mean SSIM of `x` against `y` (`[B, C, H, W]`), fastMRI's `SSIMLoss` similarity: 7×7 uniform
+/// windows over the valid region, sample covariance, `data_range` = the maximum of each item of `y`.
+fn ssim(x: Tensor<4>, y: Tensor<4>) -> Result<Tensor<1>, String> {
+    use burn::tensor::module::avg_pool2d;
+    use burn::tensor::ops::AvgPoolOptions;
+    const WIN: usize = 7;
+    let [b, _, h, w] = y.dims();
+    if h < WIN || w < WIN {
+        return Err(format!("`ssim` needs images of at least {WIN}x{WIN}, not {h}x{w}"));
+    }
+    let mean = |t: Tensor<4>| avg_pool2d(t, AvgPoolOptions::new([WIN; 2]).with_stride([1, 1]));
+    let range = y.clone().detach().max_dims(&[1, 2, 3]).reshape([b, 1, 1, 1]);
+    let (c1, c2) = ((range.clone() * 0.01).powi_scalar(2), (range * 0.03).powi_scalar(2));
+    let n = (WIN * WIN) as f64;
+    let cov_norm = n / (n - 1.0);
+    let (ux, uy) = (mean(x.clone()), mean(y.clone()));
+    let uxx = mean(x.clone() * x.clone());
+    let uyy = mean(y.clone() * y.clone());
+    let uxy = mean(x * y);
+    let vx = (uxx - ux.clone() * ux.clone()) * cov_norm;
+    let vy = (uyy - uy.clone() * uy.clone()) * cov_norm;
+    let vxy = (uxy - ux.clone() * uy.clone()) * cov_norm;
+    let num = (ux.clone() * uy.clone() * 2.0 + c1.clone()) * (vxy * 2.0 + c2.clone());
+    let den = (ux.clone() * ux + uy.clone() * uy + c1) * (vx + vy + c2);
+    Ok((num / den).mean())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -243,6 +289,27 @@ mod tests {
         assert_eq!(parts.into_iter().map(v).collect::<Vec<_>>(), vec![2.0, 5.0, 0.0]);
         assert_eq!(v(total), 4.5);
         assert_eq!(l.unknown_names(&["y".into()]), vec!["target".to_string()]);
+    }
+
+    #[test]
+    fn ssim_term_matches_the_host_ssim_metric() {
+        let l = loss_of("1 - ssim(y, target)");
+        assert_eq!((l.constant, l.terms[0].weight), (1.0, -1.0));
+        let (h, w) = (12, 10);
+        let gt: Vec<f64> = (0..h * w).map(|i| ((i * 37) % 17) as f64 / 4.0).collect();
+        let pred: Vec<f64> = gt.iter().enumerate().map(|(i, v)| v + ((i * 13) % 7) as f64 / 10.0 - 0.3).collect();
+        let d = Device::flex();
+        let t = |v: &[f64]| {
+            Tensor::<4>::from_data(TensorData::new(v.iter().map(|&x| x as f32).collect::<Vec<f32>>(), [1, 1, h, w]), &d)
+        };
+        let named = BTreeMap::from([("y".to_string(), t(&pred)), ("target".to_string(), t(&gt))]);
+        let (total, parts) = l.evaluate(&named).unwrap();
+        let v = |x: Tensor<1>| x.into_data().convert::<f64>().try_to_vec::<f64>().unwrap()[0];
+        let range = gt.iter().cloned().fold(0.0, f64::max);
+        let map = crate::metrics::ssim_map_valid(&gt, &pred, h, w, range, &crate::metrics::SsimParams::default());
+        let host = map.iter().sum::<f64>() / map.len() as f64;
+        assert!((v(parts[0].clone()) - host).abs() < 1e-5, "{} vs {host}", v(parts[0].clone()));
+        assert!((v(total) - (1.0 - host)).abs() < 1e-5);
     }
 
     #[test]

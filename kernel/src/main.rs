@@ -470,11 +470,11 @@ fn run(cli: Cli) -> Result<()> {
             for o in &outcomes {
                 say!("{}: {:.1} s", o.dir.display(), o.manifest.wall_time_s);
             }
-            let refs = PathBuf::from("reference_results");
-            for o in &outcomes {
-                if let Ok(text) = mcmr::experiment::reference::compare_run(&o.dir, &refs) {
-                    say_raw!("{text}");
-                }
+            let paper = spec.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+            let comparison = opts.out.join(&paper).join(format!("{}-comparison.md", opts.scale));
+            if let Ok(text) = std::fs::read_to_string(&comparison) {
+                say!("\n{text}");
+                say!("(written to {})", comparison.display());
             }
         }
         Command::Resume { run_dir } => {

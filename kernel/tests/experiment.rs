@@ -150,6 +150,9 @@ fn check_fails_when_an_expected_number_or_a_loss_weight_changes() {
     write_expected(&d, psnr);
     let r = check();
     assert_eq!((r.passed, r.failed), (2, 0), "{:?}", r.lines);
+    // Each reproduction also writes its comparison with the expected cells and claims.
+    let report = std::fs::read_to_string(d.join("runs/tiny/tiny/smoke-comparison.md")).unwrap();
+    assert!(report.contains("| tiny | psnr |") && report.contains("within"), "{report}");
     write_expected(&d, psnr + 0.01);
     let r = check();
     assert_eq!((r.passed, r.failed), (1, 1), "{:?}", r.lines);

@@ -199,7 +199,30 @@ fn write_summary(spec_path: &Path, opts: &ReproduceOptions, outcomes: &[RunOutco
     let dir = opts.out.join(&paper);
     let io = |p: PathBuf, s: String| crate::io::write_atomic(&p, s.as_bytes()).map_err(|e| e.to_string());
     io(dir.join(format!("{}-summary.md", opts.scale)), header + &md)?;
-    io(dir.join(format!("{}-summary.tex", opts.scale)), tex)
+    io(dir.join(format!("{}-summary.tex", opts.scale)), tex)?;
+    // Beside the expected numbers of reference_results/<paper>/, when the repository has them.
+    let references = spec_path
+        .ancestors()
+        .map(|a| a.join("reference_results").join(&paper).join("expected.json"))
+        .find(|p| p.exists());
+    if let Some(path) = references {
+        let expected = reference::read_expected(&path)?;
+        let results = outcomes
+            .iter()
+            .filter_map(|o| {
+                let variant = (o.manifest.variant != "base").then(|| o.manifest.variant.clone());
+                expected
+                    .runs
+                    .iter()
+                    .find(|(_, r)| {
+                        r.experiment == o.manifest.experiment && r.variant == variant && expected.scale == opts.scale
+                    })
+                    .map(|(id, _)| (id.clone(), o.results.clone()))
+            })
+            .collect();
+        io(dir.join(format!("{}-comparison.md", opts.scale)), reference::comparison_markdown(&expected, &results))?;
+    }
+    Ok(())
 }
 
 /// The run of an existing folder, as its manifest describes it.

@@ -219,3 +219,41 @@ fn runs_that_cannot_work_fail_before_training_with_the_reason() {
     assert!(e.contains("nowhere") && e.contains("does not exist"), "{e}");
     std::fs::remove_dir_all(d).unwrap();
 }
+
+#[test]
+fn stages_train_their_parameters_in_order_with_fresh_optimisers() {
+    let d = temp("stages");
+    let staged = TINY.replace(
+        "    iterations = ITERATIONS\n",
+        "    stage tail_only {\n        iterations = 5\n        train = [\"tail.*\"]\n    }\n    stage all {\n        iterations = 4\n        optimizer = sgd(lr = 1e-2, momentum = 0.9)\n    }\n",
+    );
+    let spec = write_spec(&d.join("s"), 0, &staged);
+    let out = reproduce(&spec, &opts(&d.join("s"))).unwrap();
+    let log = std::fs::read_to_string(run_dir(&d.join("s")).join("log.jsonl")).unwrap();
+    let steps: Vec<(u64, u64)> = log
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v["validation"].is_null())
+        .map(|v| (v["stage"].as_u64().unwrap(), v["step"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(steps, vec![(0, 0), (0, 1), (0, 2), (0, 3), (0, 4), (1, 0), (1, 1), (1, 2), (1, 3)]);
+    assert!(out[0].results.mean("psnr").is_some());
+    // Only the tail moves in a tail-only stage: compare with the untrained network.
+    let only_tail = TINY.replace(
+        "    iterations = ITERATIONS\n",
+        "    stage t {\n        iterations = 5\n        train = [\"tail.*\"]\n    }\n",
+    );
+    reproduce(&write_spec(&d.join("t"), 0, &only_tail), &opts(&d.join("t"))).unwrap();
+    reproduce(&write_spec(&d.join("u"), 0, TINY), &opts(&d.join("u"))).unwrap();
+    let read = |o: &str| {
+        mcmr::io::safetensors::read_safetensors(&run_dir(&d.join(o)).join("checkpoints/last.safetensors")).unwrap()
+    };
+    let (trained, untrained) = (read("t"), read("u"));
+    assert_eq!(trained["head.weight"].data, untrained["head.weight"].data, "the head is not trained");
+    assert_ne!(trained["tail.weight"].data, untrained["tail.weight"].data, "the tail is");
+    // A pattern that matches nothing is an error before training.
+    let typo = only_tail.replace("tail.*", "tial.*");
+    let e = reproduce(&write_spec(&d.join("x"), 0, &typo), &opts(&d.join("x"))).unwrap_err();
+    assert!(e.contains("tial.*") && e.contains("matches no parameter"), "{e}");
+    std::fs::remove_dir_all(d).unwrap();
+}

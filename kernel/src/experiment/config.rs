@@ -31,9 +31,13 @@ pub enum Length {
     Epochs(usize),
 }
 
-/// The training part of a run (absent when the spec gives no loss, or 0 iterations).
+/// One training stage (a run without `stage` sections has one, `main`; none when the spec gives
+/// no loss, or 0 iterations). Each stage starts a fresh optimiser, as IGKR-Net's official code does.
 #[derive(Clone, Debug)]
 pub struct Training {
+    pub name: String,
+    /// Glob patterns of the parameters this stage trains (empty: all); the others keep their values.
+    pub train: Vec<String>,
     pub loss: Loss,
     /// `optimizer = ...` (checked by `Optimizer::from_call` when the run starts).
     pub optimizer: Expr,
@@ -67,7 +71,9 @@ pub struct RunConfig {
     pub inputs: Vec<Vec<String>>,
     /// The network output that is the reconstruction (default: the first output).
     pub prediction: Option<String>,
-    pub training: Option<Training>,
+    /// Training stages in order (empty: nothing to train). Without `stage` sections, one stage
+    /// named `main` that trains every parameter.
+    pub stages: Vec<Training>,
     pub train_data: DatasetConfig,
     pub val_data: DatasetConfig,
     pub test_data: DatasetConfig,
@@ -306,14 +312,44 @@ fn dataset(sec: Option<&Section>, seed: u32, fallback: Span) -> Result<DatasetCo
     })
 }
 
+/// The training settings of `s` (an experiment, or a stage merged onto it).
+fn training(s: &Settings, name: &str, train: Vec<String>, span: Span) -> Result<Option<Training>, Diagnostic> {
+    let Some(loss) = s.map.get("loss") else { return Ok(None) };
+    let length = match (s.int("iterations"), s.int("epochs")) {
+        (Some(0), _) => return Ok(None),
+        (Some(n), None) => Length::Iterations(n),
+        (None, Some(n)) => Length::Epochs(n),
+        (Some(_), Some(_)) => return Err(err(s.span("epochs", span), "give `iterations` or `epochs`, not both")),
+        (None, None) => return Err(err(span, "training with a `loss` needs `iterations` or `epochs`")),
+    };
+    let optimizer =
+        (*s.map.get("optimizer").ok_or_else(|| err(span, "training with a `loss` needs an `optimizer`"))?).clone();
+    crate::optim::Optimizer::from_call(&optimizer).map_err(|m| err(optimizer.span, m))?;
+    Ok(Some(Training {
+        name: name.to_string(),
+        train,
+        loss: Loss::parse(loss).map_err(|e| err(loss.span, e))?,
+        optimizer,
+        schedule: match s.map.get("schedule") {
+            Some(e) => Schedule::from_call(e).map_err(|m| err(e.span, m))?,
+            None => Schedule::Constant,
+        },
+        schedule_unit: match s.str("schedule_unit") {
+            Some("epoch") => ScheduleUnit::Epoch,
+            _ => ScheduleUnit::Iteration,
+        },
+        clip_grad_norm: s.num("clip_grad_norm"),
+        batch_size: s.int("batch_size").unwrap_or(1),
+        length,
+        validate_every: s.int("validate_every"),
+    }))
+}
+
 impl RunConfig {
     /// Reads experiment `name` (already merged onto the unnamed one and brought to `scale`).
     pub fn from_section(name: &str, scale: &str, sec: &Section) -> Result<RunConfig, Diagnostic> {
         let s = settings(sec);
         let seed = s.int("seed").unwrap_or(0) as u32;
-        if let Some(st) = s.sections.iter().find(|c| c.kind.name == "stage") {
-            return Err(err(st.kind.span, "multi-stage training (`stage`) is not supported by the engine yet"));
-        }
         let params = s
             .section("params", None)
             .map(|p| {
@@ -342,47 +378,26 @@ impl RunConfig {
                 ));
             }
         }
-        let training = match s.map.get("loss") {
-            None => None,
-            Some(loss) => {
-                let length = match (s.int("iterations"), s.int("epochs")) {
-                    (Some(0), _) => None,
-                    (Some(n), None) => Some(Length::Iterations(n)),
-                    (None, Some(n)) => Some(Length::Epochs(n)),
-                    (Some(_), Some(_)) => {
-                        return Err(err(s.span("epochs", sec.span), "give `iterations` or `epochs`, not both"))
+        // Stages in order, each reading its own settings first and the experiment's after; no
+        // stage section: one stage, `main`, training every parameter.
+        let stage_sections: Vec<&Section> = s.sections.iter().copied().filter(|c| c.kind.name == "stage").collect();
+        let mut stages = Vec::new();
+        if stage_sections.is_empty() {
+            stages.extend(training(&s, "main", Vec::new(), sec.span)?);
+        } else {
+            for st in stage_sections {
+                let own = settings(st);
+                let mut merged = Settings { map: s.map.clone(), sections: Vec::new() };
+                merged.map.extend(own.map.iter().map(|(k, v)| (*k, *v)));
+                let name = st.name.as_ref().map(|n| n.name.clone()).unwrap_or_default();
+                let train = own.strings("train");
+                match training(&merged, &name, train, st.span)? {
+                    Some(t) => stages.push(t),
+                    None => {
+                        return Err(err(st.kind.span, format!("stage `{name}` has no `loss` or trains for 0 steps")))
                     }
-                    (None, None) => {
-                        return Err(err(sec.span, "an experiment with a `loss` needs `iterations` or `epochs`"))
-                    }
-                };
-                match length {
-                    None => None,
-                    Some(length) => Some(Training {
-                        loss: Loss::parse(loss).map_err(|e| err(loss.span, e))?,
-                        optimizer: (*s
-                            .map
-                            .get("optimizer")
-                            .ok_or_else(|| err(sec.span, "an experiment with a `loss` needs an `optimizer`"))?)
-                        .clone(),
-                        schedule: match s.map.get("schedule") {
-                            Some(e) => Schedule::from_call(e).map_err(|m| err(e.span, m))?,
-                            None => Schedule::Constant,
-                        },
-                        schedule_unit: match s.str("schedule_unit") {
-                            Some("epoch") => ScheduleUnit::Epoch,
-                            _ => ScheduleUnit::Iteration,
-                        },
-                        clip_grad_norm: s.num("clip_grad_norm"),
-                        batch_size: s.int("batch_size").unwrap_or(1),
-                        length,
-                        validate_every: s.int("validate_every"),
-                    }),
                 }
             }
-        };
-        if let Some(t) = &training {
-            crate::optim::Optimizer::from_call(&t.optimizer).map_err(|m| err(t.optimizer.span, m))?;
         }
         let data = dataset(s.section("data", None), seed, sec.span)?;
         let mask_for = |part: &str| -> Result<MaskPolicy, Diagnostic> {
@@ -427,7 +442,7 @@ impl RunConfig {
             reproduces: s.strings("reproduces"),
             inputs,
             prediction: s.str("prediction").map(String::from),
-            training,
+            stages,
             train_data: part(Part::Train, &train_mask),
             val_data: part(Part::Val, &test_mask),
             test_data: part(Part::Test, &test_mask),

@@ -12,7 +12,6 @@ use crate::experiment::evaluate::{evaluate_model, EvalResult};
 use crate::experiment::train::{load_checkpoint, plan, save_checkpoint, train, Progress, TrainContext, TrainFiles};
 use crate::io::write_atomic;
 use crate::model::CompiledModel;
-use crate::optim::Optimizer;
 use burn::tensor::Device;
 use std::path::{Path, PathBuf};
 
@@ -236,13 +235,14 @@ fn setup(run: &RunSpec) -> Result<Setup, String> {
     if !graph.outputs.iter().any(|(n, _)| *n == prediction) {
         return Err(format!("network `{}` has no output `{prediction}`", graph.name));
     }
-    if let Some(t) = &run.config.training {
+    for t in &run.config.stages {
         let mut known: Vec<String> = graph.outputs.iter().map(|(n, _)| n.clone()).collect();
         known.extend(crate::experiment::config::FIELDS.iter().map(|s| s.to_string()));
         let unknown = t.loss.unknown_names(&known);
         if !unknown.is_empty() {
             return Err(format!(
-                "the loss names {unknown:?}, which are neither network outputs nor data fields ({})",
+                "the loss of stage `{}` names {unknown:?}, which are neither network outputs nor data fields ({})",
+                t.name,
                 known.join(", ")
             ));
         }
@@ -368,25 +368,35 @@ pub fn execute(run: &RunSpec, resume: bool) -> Result<RunOutcome, String> {
     let mut model = CompiledModel::new(graph.clone(), run.config.seed, &dev).with_matmul_conv(run.device == "cpu");
     let files = TrainFiles::in_dir(&run.dir);
     let mut trained = false;
-    if let Some(t) = run.config.training.as_ref().filter(|_| graph.parameter_count() > 0) {
+    for t in &run.config.stages {
+        for pattern in &t.train {
+            if !graph.parameters().iter().any(|p| crate::model::glob_match(pattern, &p.path)) {
+                return Err(format!(
+                    "stage `{}`: `train` pattern `{pattern}` matches no parameter of network `{}`",
+                    t.name, graph.name
+                ));
+            }
+        }
+    }
+    if !run.config.stages.is_empty() && graph.parameter_count() > 0 {
         let train_data = open(&run.config.train_data, "training")?;
         if train_data.is_empty() {
             return Err("the training part of the data is empty (check `split` and `subjects`)".into());
         }
         let val = open(&run.config.val_data, "validation")?;
         let val = (!val.is_empty() && run.config.val_data.part.is_some()).then_some(val);
-        let mut opt = Optimizer::from_call(&t.optimizer)?;
-        let start = if resume && files.last.exists() {
-            load_checkpoint(&files.last, &mut model, Some(&mut opt))?
+        let resume_from = (resume && files.last.exists()).then_some(files.last.as_path());
+        let start = if let Some(path) = resume_from {
+            load_checkpoint(path, &mut model, None)?
         } else {
             if !resume {
                 let _ = std::fs::remove_file(&files.log);
             }
             Progress::default()
         };
-        let (total, _) = plan(t, train_data.len());
+        let total = run.config.stages.iter().map(|t| plan(t, train_data.len()).0).max().unwrap_or(1);
         let ctx = TrainContext {
-            training: t,
+            stages: &run.config.stages,
             train: &train_data,
             val: val.as_ref(),
             bindings: &bindings,
@@ -397,7 +407,7 @@ pub fn execute(run: &RunSpec, resume: bool) -> Result<RunOutcome, String> {
             checkpoint_every: (total / 10).max(1),
             progress: run.progress,
         };
-        let end = match train(&mut model, &mut opt, &ctx, start) {
+        let end = match train(&mut model, &ctx, start, resume_from) {
             Ok(end) => end,
             Err(e) => {
                 // Keep the failure in the manifest; the last good checkpoint stays for resuming.

@@ -23,7 +23,10 @@ use std::path::{Path, PathBuf};
 /// What a checkpoint records besides tensors.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Progress {
-    /// Steps taken.
+    /// The stage being trained (index into the run's stages).
+    #[serde(default)]
+    pub stage: usize,
+    /// Steps taken in that stage.
     pub step: usize,
     /// Best validation PSNR so far and its step.
     pub best_psnr: Option<f64>,
@@ -50,7 +53,7 @@ impl TrainFiles {
 
 /// Everything the loop needs besides the model.
 pub struct TrainContext<'a> {
-    pub training: &'a Training,
+    pub stages: &'a [Training],
     pub train: &'a Dataset,
     pub val: Option<&'a Dataset>,
     pub bindings: &'a [Vec<String>],
@@ -146,15 +149,16 @@ pub fn plan(training: &Training, n_items: usize) -> (usize, usize) {
 
 /// Keeps the log lines of steps before `step` (and validations at or before it), dropping any
 /// torn last line, so a resumed run's log equals an uninterrupted one's.
-fn truncate_log(path: &Path, step: usize) -> Result<(), String> {
+fn truncate_log(path: &Path, stage: usize, step: usize) -> Result<(), String> {
     let Ok(text) = std::fs::read_to_string(path) else { return Ok(()) };
     let keep: Vec<&str> = text
         .lines()
         .filter(|l| {
             serde_json::from_str::<serde_json::Value>(l).ok().is_some_and(|v| {
-                match (v["step"].as_u64(), v["validation"].as_bool()) {
-                    (Some(s), Some(true)) => (s as usize) <= step,
-                    (Some(s), _) => (s as usize) < step,
+                let at = (v["stage"].as_u64().unwrap_or(0) as usize, v["step"].as_u64().map(|s| s as usize));
+                match (at, v["validation"].as_bool()) {
+                    ((st, Some(s)), Some(true)) => (st, s) <= (stage, step),
+                    ((st, Some(s)), _) => (st, s) < (stage, step),
                     _ => false,
                 }
             })
@@ -167,21 +171,52 @@ fn truncate_log(path: &Path, step: usize) -> Result<(), String> {
     crate::io::write_atomic(path, out.as_bytes()).map_err(|e| e.to_string())
 }
 
-/// Trains `model` from `start` (a fresh run: `Progress::default()`), validating and saving
-/// checkpoints as configured. Returns the final progress. A non-finite loss or gradient stops
-/// the run with an error naming the step and the loss term or parameter.
+/// Trains `model` through the run's stages from `start` (a fresh run: `Progress::default()`),
+/// validating and saving checkpoints as configured; each stage starts a fresh optimiser (on
+/// resumption mid-stage, restored from `resume_from`). Returns the final progress. A non-finite
+/// loss or gradient stops the run with an error naming the step and the loss term or parameter.
 pub fn train(
+    model: &mut CompiledModel,
+    ctx: &TrainContext,
+    start: Progress,
+    resume_from: Option<&Path>,
+) -> Result<Progress, String> {
+    let mut progress = start;
+    progress.kit_version = env!("CARGO_PKG_VERSION").into();
+    truncate_log(&ctx.files.log, progress.stage, progress.step)?;
+    while progress.stage < ctx.stages.len() {
+        let t = &ctx.stages[progress.stage];
+        let mut opt = Optimizer::from_call(&t.optimizer)?;
+        match resume_from.filter(|_| progress.step > 0) {
+            Some(path) => {
+                let mut scratch = CompiledModel::new(model.graph().clone(), 0, &ctx.device.clone());
+                load_checkpoint(path, &mut scratch, Some(&mut opt))?;
+            }
+            // A new stage: its own best validation.
+            None => (progress.best_psnr, progress.best_step) = (None, None),
+        }
+        train_stage(model, &mut opt, ctx, t, &mut progress)?;
+        if progress.stage + 1 < ctx.stages.len() {
+            progress.stage += 1;
+            progress.step = 0;
+        } else {
+            break;
+        }
+    }
+    Ok(progress)
+}
+
+fn train_stage(
     model: &mut CompiledModel,
     opt: &mut Optimizer,
     ctx: &TrainContext,
-    start: Progress,
-) -> Result<Progress, String> {
-    let t = ctx.training;
+    t: &Training,
+    progress: &mut Progress,
+) -> Result<(), String> {
     let (total, per_epoch) = plan(t, ctx.train.len());
     let base_lr = opt.lr();
-    let mut progress = start;
-    progress.kit_version = env!("CARGO_PKG_VERSION").into();
-    truncate_log(&ctx.files.log, progress.step)?;
+    let stage = progress.stage;
+    let trains = |path: &str| t.train.is_empty() || t.train.iter().any(|p| crate::model::glob_match(p, path));
     let mut log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -231,7 +266,8 @@ pub fn train(
                     .map(|(t, _)| t.label.as_str())
                     .collect();
                 return Err(format!(
-                    "step {step}: the loss is {loss_value} (non-finite term(s): {}); the last good checkpoint is `{}`",
+                    "step {step} of stage `{}`: the loss is {loss_value} (non-finite term(s): {}); the last good checkpoint is `{}`",
+                    t.name,
                     if bad.is_empty() {
                         "none alone; their weighted sum overflowed".to_string()
                     } else {
@@ -244,11 +280,12 @@ pub fn train(
             let mut params = Vec::with_capacity(model.params.len());
             let mut host_grads = Vec::with_capacity(model.params.len());
             for (p, s) in model.params.iter().zip(model.param_specs()) {
-                let g = p.val().grad(&grads).map(host);
+                let g = p.val().grad(&grads).map(host).filter(|_| trains(&s.path));
                 if let Some(g) = &g {
                     if g.iter().any(|v| !v.is_finite()) {
                         return Err(format!(
-                            "step {step}: the gradient of `{}` is not finite (loss {loss_value}); the last good checkpoint is `{}`",
+                            "step {step} of stage `{}`: the gradient of `{}` is not finite (loss {loss_value}); the last good checkpoint is `{}`",
+                            t.name,
                             s.path,
                             ctx.files.last.display()
                         ));
@@ -276,7 +313,7 @@ pub fn train(
                 t.loss.terms.iter().zip(&term_values).map(|(t, v)| (t.label.clone(), serde_json::json!(v))).collect();
             line(
                 &mut log,
-                serde_json::json!({"step": step, "epoch": epoch, "lr": lr, "loss": loss_value, "terms": terms_json, "grad_norm": grad_norm}),
+                serde_json::json!({"stage": stage, "step": step, "epoch": epoch, "lr": lr, "loss": loss_value, "terms": terms_json, "grad_norm": grad_norm}),
             )?;
             let done = progress.step == total;
             let validate =
@@ -296,17 +333,17 @@ pub fn train(
                 let psnr = r.mean("psnr").unwrap_or(f64::NAN);
                 line(
                     &mut log,
-                    serde_json::json!({"step": progress.step, "validation": true, "psnr": psnr, "ssim": r.mean("ssim")}),
+                    serde_json::json!({"stage": stage, "step": progress.step, "validation": true, "psnr": psnr, "ssim": r.mean("ssim")}),
                 )?;
                 if progress.best_psnr.is_none_or(|b| psnr > b) {
                     progress.best_psnr = Some(psnr);
                     progress.best_step = Some(progress.step);
-                    save_checkpoint(&ctx.files.best, model, None, &progress)?;
+                    save_checkpoint(&ctx.files.best, model, None, progress)?;
                 }
             }
             if validate || done || progress.step % ctx.checkpoint_every.max(1) == 0 {
                 log.flush().map_err(|e| e.to_string())?;
-                save_checkpoint(&ctx.files.last, model, Some(opt), &progress)?;
+                save_checkpoint(&ctx.files.last, model, Some(opt), progress)?;
             }
             if ctx.progress {
                 let rate = (progress.step - first) as f64 / started.elapsed().as_secs_f64().max(1e-9);
@@ -322,8 +359,7 @@ pub fn train(
             eprintln!();
         }
         Ok(())
-    })?;
-    Ok(progress)
+    })
 }
 
 /// Evaluation results paired with what the run evaluated.

@@ -13,16 +13,16 @@ use crate::experiment::evaluate::Example;
 use crate::io::png::{write_gray8, write_scaled};
 use std::path::Path;
 
-fn tile(images: &[&[f64]], h: usize, w: usize, lo: f64, hi: f64, gap: usize) -> (Vec<f64>, usize, usize) {
+/// Images side by side with `gap` columns of `background` between them.
+fn tile(images: &[&[f64]], h: usize, w: usize, background: f64, gap: usize) -> (Vec<f64>, usize, usize) {
     let (th, tw) = (h, images.len() * w + (images.len() - 1) * gap);
-    let mut out = vec![lo; th * tw];
+    let mut out = vec![background; th * tw];
     for (k, img) in images.iter().enumerate() {
         for r in 0..h {
             let o = r * tw + k * (w + gap);
             out[o..o + w].copy_from_slice(&img[r * w..(r + 1) * w]);
         }
     }
-    let _ = hi;
     (out, th, tw)
 }
 
@@ -44,15 +44,15 @@ pub fn write_run_figures(dir: &Path, ex: &Example, log: &Path) -> Result<(), Str
     let hi = ex.target.iter().cloned().fold(0.0, f64::max);
     let row = [&ex.reference[..], &ex.zero_filled, &ex.prediction, &ex.target];
     let zooms: Vec<Vec<f64>> = row.iter().map(|i| zoom(i, h, w)).collect();
-    let (top, th, tw) = tile(&row, h, w, 0.0, hi, 2);
+    let (top, th, tw) = tile(&row, h, w, 0.0, 2);
     let zrow: Vec<&[f64]> = zooms.iter().map(|v| v.as_slice()).collect();
-    let (bottom, _, _) = tile(&zrow, h, w, 0.0, hi, 2);
+    let (bottom, _, _) = tile(&zrow, h, w, 0.0, 2);
     let mut grid = top;
     grid.extend(vec![0.0; 2 * tw]);
     grid.extend(bottom);
     let e = |a: &[f64]| a.iter().zip(&ex.target).map(|(x, y)| (x - y).abs()).collect::<Vec<f64>>();
     let (zf_err, rec_err) = (e(&ex.zero_filled), e(&ex.prediction));
-    let (err, eh, ew) = tile(&[&zf_err, &rec_err], h, w, 0.0, hi, 2);
+    let (err, eh, ew) = tile(&[&zf_err, &rec_err], h, w, 0.0, 2);
     let io = |r: Result<(), crate::io::IoError>| r.map_err(|e| e.to_string());
     io(write_scaled(&dir.join("reconstruction.png"), tw, 2 * th + 2, &grid, 0.0, hi))?;
     io(write_scaled(&dir.join("error.png"), ew, eh, &err, 0.0, 0.1 * hi))?;

@@ -336,7 +336,7 @@ pub fn execute(run: &RunSpec, resume: bool) -> Result<RunOutcome, String> {
             "first_test_mask_acceleration": sample_mask.as_ref().map(|m| m.achieved_acceleration()),
         }),
         protocol: run.config.protocol.name().into(),
-        backend: "burn 0.22 (flex)".replace("flex", if run.device == "cuda" { "cuda" } else { "flex" }),
+        backend: format!("burn 0.22 ({})", if run.device == "cuda" { "cuda" } else { "flex" }),
         device: run.device.clone(),
         seed: run.config.seed,
         reproduces: run.config.reproduces.clone(),

@@ -9,7 +9,7 @@
 use crate::data::dataset::Dataset;
 use crate::experiment::batch::{prefetch, tensors};
 use crate::experiment::config::{Length, ScheduleUnit, Training};
-use crate::experiment::evaluate::{evaluate_model, EvalResult};
+use crate::experiment::evaluate::evaluate_model;
 use crate::io::safetensors::{read_safetensors, write_safetensors, StWrite};
 use crate::model::CompiledModel;
 use crate::optim::Optimizer;
@@ -361,6 +361,3 @@ fn train_stage(
         Ok(())
     })
 }
-
-/// Evaluation results paired with what the run evaluated.
-pub type Evaluated = (EvalResult, Option<crate::experiment::evaluate::Example>);

@@ -12,21 +12,9 @@ use burn::tensor::{Device, Tensor, TensorData};
 use mcmr::fft::Norm;
 use mcmr::metrics::{ssim, ssim_naive};
 use mcmr::ops::{fft2_using, FftImpl};
-use std::time::Instant;
 
-/// Median wall time of `reps` runs of `f`, in milliseconds (after one warm-up run).
-fn median_ms(reps: usize, mut f: impl FnMut()) -> f64 {
-    f();
-    let mut times: Vec<f64> = (0..reps)
-        .map(|_| {
-            let t = Instant::now();
-            f();
-            t.elapsed().as_secs_f64() * 1e3
-        })
-        .collect();
-    times.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    times[times.len() / 2]
-}
+mod common;
+use common::median_ms;
 
 fn fft_fwd_bwd(imp: FftImpl, x: &Tensor<4>) {
     let re = x.clone().require_grad();

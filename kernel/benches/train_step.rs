@@ -8,20 +8,9 @@
 use burn::tensor::{Device, Tensor, TensorData};
 use mcmr::model::CompiledModel;
 use mcmr_dsl::check::Value;
-use std::time::Instant;
 
-fn median_ms(reps: usize, mut f: impl FnMut()) -> f64 {
-    f();
-    let mut times: Vec<f64> = (0..reps)
-        .map(|_| {
-            let t = Instant::now();
-            f();
-            t.elapsed().as_secs_f64() * 1e3
-        })
-        .collect();
-    times.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    times[times.len() / 2]
-}
+mod common;
+use common::median_ms;
 
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");

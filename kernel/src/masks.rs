@@ -248,16 +248,11 @@ impl Mask {
 
     /// A stable 64-bit FNV-1a hash of the shape and the pattern, as hex (for manifests).
     pub fn hash_hex(&self) -> String {
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        let mut eat = |b: u8| {
-            h ^= b as u64;
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        };
+        let mut h = crate::io::FNV_OFFSET;
         for v in [self.height as u64, self.width as u64] {
-            v.to_le_bytes().iter().for_each(|&b| eat(b));
+            h = crate::io::fnv1a(h, &v.to_le_bytes());
         }
-        self.data.iter().for_each(|&b| eat(b));
-        format!("{h:016x}")
+        format!("{:016x}", crate::io::fnv1a(h, &self.data))
     }
 
     /// The mask as 8-bit pixels (sampled = 255).

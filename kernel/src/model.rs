@@ -53,7 +53,7 @@ pub enum ModelError {
     Unsupported(String),
 }
 
-fn rank4(shape: &[usize]) -> [usize; 4] {
+pub(crate) fn rank4(shape: &[usize]) -> [usize; 4] {
     let mut s = [1usize; 4];
     s[..shape.len()].copy_from_slice(shape);
     s
@@ -159,6 +159,18 @@ impl CompiledModel {
         ignore: &[String],
         source: &str,
     ) -> Result<Self, ModelError> {
+        self.set_tensors(tensors, map, ignore, source)?;
+        Ok(self)
+    }
+
+    /// As [`CompiledModel::load_tensors`], in place; frozen parameters stay frozen.
+    pub fn set_tensors(
+        &mut self,
+        tensors: &BTreeMap<String, StTensor>,
+        map: &KeyMap,
+        ignore: &[String],
+        source: &str,
+    ) -> Result<(), ModelError> {
         let mut problems = Vec::new();
         let mut used = std::collections::BTreeSet::new();
         for (i, spec) in self.meta.specs.iter().enumerate() {
@@ -172,10 +184,11 @@ impl CompiledModel {
                     used.insert(key.clone());
                     let device = self.params[i].val().device();
                     let values: Vec<f32> = t.data.iter().map(|&v| v as f32).collect();
-                    self.params[i] = Param::from_tensor(Tensor::<4>::from_data(
+                    let p = Param::from_tensor(Tensor::<4>::from_data(
                         TensorData::new(values, rank4(&spec.shape)),
                         &device,
                     ));
+                    self.params[i] = if spec.frozen { p.set_require_grad(false) } else { p };
                 }
             }
         }
@@ -185,7 +198,7 @@ impl CompiledModel {
             }
         }
         if problems.is_empty() {
-            Ok(self)
+            Ok(())
         } else {
             Err(ModelError::Weights(format!(
                 "weights from {source} do not fit the spec:\n  - {}",

@@ -90,7 +90,7 @@ fn a_killed_run_resumes_to_the_same_final_numbers() {
     let d = temp("resume");
     let spec = write_spec(&d, 3000, TINY);
     let mcmr = env!("CARGO_BIN_EXE_mcmr");
-    let reference = reproduce(&spec, &opts(&d.join("full"))).unwrap();
+    reproduce(&spec, &opts(&d.join("full"))).unwrap();
     let out = d.join("killed");
     let mut child = Command::new(mcmr)
         .args(["reproduce", spec.to_str().unwrap(), "--out", out.to_str().unwrap()])
@@ -117,7 +117,6 @@ fn a_killed_run_resumes_to_the_same_final_numbers() {
     assert_eq!(read(&out, "results.json"), read(&d.join("full"), "results.json"));
     assert_eq!(read(&out, "checkpoints/last.safetensors"), read(&d.join("full"), "checkpoints/last.safetensors"));
     assert_eq!(read(&out, "log.jsonl"), read(&d.join("full"), "log.jsonl"), "the log is whole, without repeats");
-    assert!(reference[0].results.mean("psnr").is_some());
     std::fs::remove_dir_all(d).unwrap();
 }
 

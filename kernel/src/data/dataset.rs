@@ -195,12 +195,7 @@ pub struct Dataset {
 
 fn fnv_file(path: &std::path::Path) -> String {
     let bytes = std::fs::read(path).unwrap_or_default();
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in bytes {
-        h ^= b as u64;
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("{h:016x}")
+    format!("{:016x}", crate::io::fnv1a(crate::io::FNV_OFFSET, &bytes))
 }
 
 impl Dataset {

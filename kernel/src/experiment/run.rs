@@ -62,17 +62,9 @@ pub struct RunOutcome {
     pub results: EvalResult,
 }
 
-fn fnv(bytes: &[u8], mut h: u64) -> u64 {
-    for &b in bytes {
-        h ^= b as u64;
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    h
-}
-
 /// FNV-1a of every file of a loaded spec (main file first).
 pub fn spec_hash(loaded: &mcmr_dsl::Loaded) -> String {
-    let h = loaded.files.iter().fold(0xcbf2_9ce4_8422_2325, |h, f| fnv(f.text.as_bytes(), h));
+    let h = loaded.files.iter().fold(crate::io::FNV_OFFSET, |h, f| crate::io::fnv1a(h, f.text.as_bytes()));
     format!("{h:016x}")
 }
 
@@ -281,7 +273,7 @@ pub fn evaluate_saved(run: &RunSpec) -> Result<EvalResult, String> {
     let mut model = CompiledModel::new(s.graph.clone(), run.config.seed, &s.dev).with_matmul_conv(run.device == "cpu");
     let files = TrainFiles::in_dir(&run.dir);
     let path = if files.best.exists() { &files.best } else { &files.last };
-    load_checkpoint(path, &mut model, None)?;
+    load_checkpoint(path, &mut model)?;
     let (r, _) = evaluate_model(
         &model,
         &s.eval_data,
@@ -387,7 +379,7 @@ pub fn execute(run: &RunSpec, resume: bool) -> Result<RunOutcome, String> {
         let val = (!val.is_empty() && run.config.val_data.part.is_some()).then_some(val);
         let resume_from = (resume && files.last.exists()).then_some(files.last.as_path());
         let start = if let Some(path) = resume_from {
-            load_checkpoint(path, &mut model, None)?
+            load_checkpoint(path, &mut model)?
         } else {
             if !resume {
                 let _ = std::fs::remove_file(&files.log);
@@ -418,7 +410,7 @@ pub fn execute(run: &RunSpec, resume: bool) -> Result<RunOutcome, String> {
             }
         };
         if end.best_step.is_some() && files.best.exists() {
-            load_checkpoint(&files.best, &mut model, None)?;
+            load_checkpoint(&files.best, &mut model)?;
         }
         trained = true;
     }

@@ -10,8 +10,8 @@ use crate::data::dataset::Dataset;
 use crate::experiment::batch::{prefetch, tensors};
 use crate::experiment::config::{Length, ScheduleUnit, Training};
 use crate::experiment::evaluate::evaluate_model;
-use crate::io::safetensors::{read_safetensors, write_safetensors, StWrite};
-use crate::model::CompiledModel;
+use crate::io::safetensors::{read_safetensors_with_metadata, write_safetensors, StTensor, StWrite};
+use crate::model::{rank4, CompiledModel};
 use crate::optim::Optimizer;
 use crate::protocols::Protocol;
 use burn::module::Param;
@@ -92,49 +92,30 @@ pub fn save_checkpoint(
     write_safetensors(path, &t, &meta).map_err(|e| e.to_string())
 }
 
-/// Loads a checkpoint's parameters into `model` and its state into `opt`; returns its progress.
-pub fn load_checkpoint(
-    path: &Path,
-    model: &mut CompiledModel,
-    opt: Option<&mut Optimizer>,
-) -> Result<Progress, String> {
-    let tensors = read_safetensors(path).map_err(|e| e.to_string())?;
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
-    let n = u64::from_le_bytes(bytes[..8].try_into().map_err(|_| "truncated checkpoint")?) as usize;
-    let header: serde_json::Value = serde_json::from_slice(&bytes[8..8 + n]).map_err(|e| e.to_string())?;
-    let progress: Progress = header["__metadata__"]["progress"]
-        .as_str()
+fn read_checkpoint(path: &Path) -> Result<(BTreeMap<String, StTensor>, Progress), String> {
+    let (tensors, meta) = read_safetensors_with_metadata(path).map_err(|e| e.to_string())?;
+    let progress = meta
+        .get("progress")
         .and_then(|s| serde_json::from_str(s).ok())
         .ok_or_else(|| format!("`{}` has no training progress (not a checkpoint of this kit?)", path.display()))?;
-    let device = model.params.first().map(|p| p.val().device());
-    for (i, s) in model.param_specs().to_vec().iter().enumerate() {
-        let t = tensors.get(&s.path).ok_or_else(|| format!("`{}` lacks parameter `{}`", path.display(), s.path))?;
-        if t.shape != s.shape {
-            return Err(format!(
-                "`{}`: `{}` has shape {:?}, the network needs {:?}",
-                path.display(),
-                s.path,
-                t.shape,
-                s.shape
-            ));
-        }
-        let values: Vec<f32> = t.data.iter().map(|&v| v as f32).collect();
-        let tensor = Tensor::<4>::from_data(TensorData::new(values, rank4(&s.shape)), device.as_ref().expect("params"));
-        model.params[i] =
-            if s.frozen { Param::from_tensor(tensor).set_require_grad(false) } else { Param::from_tensor(tensor) };
-    }
-    if let Some(o) = opt {
-        let state: BTreeMap<String, Vec<f64>> =
-            tensors.into_iter().filter(|(k, _)| k.starts_with("optim.")).map(|(k, v)| (k, v.data)).collect();
-        o.load_state(&state, model.params.len()).map_err(|e| format!("`{}`: {e}", path.display()))?;
-    }
+    Ok((tensors, progress))
+}
+
+/// Loads a checkpoint's parameters into `model`; returns its progress.
+pub fn load_checkpoint(path: &Path, model: &mut CompiledModel) -> Result<Progress, String> {
+    let (tensors, progress) = read_checkpoint(path)?;
+    model
+        .set_tensors(&tensors, &Vec::new(), &["optim.*".to_string()], &path.display().to_string())
+        .map_err(|e| e.to_string())?;
     Ok(progress)
 }
 
-fn rank4(shape: &[usize]) -> [usize; 4] {
-    let mut s = [1usize; 4];
-    s[..shape.len()].copy_from_slice(shape);
-    s
+/// Loads a checkpoint's optimiser state into `opt` (for `n_params` parameters).
+fn load_optimizer(path: &Path, opt: &mut Optimizer, n_params: usize) -> Result<(), String> {
+    let (tensors, _) = read_checkpoint(path)?;
+    let state: BTreeMap<String, Vec<f64>> =
+        tensors.into_iter().filter(|(k, _)| k.starts_with("optim.")).map(|(k, v)| (k, v.data)).collect();
+    opt.load_state(&state, n_params).map_err(|e| format!("`{}`: {e}", path.display()))
 }
 
 /// Total steps and steps per epoch.
@@ -188,10 +169,7 @@ pub fn train(
         let t = &ctx.stages[progress.stage];
         let mut opt = Optimizer::from_call(&t.optimizer)?;
         match resume_from.filter(|_| progress.step > 0) {
-            Some(path) => {
-                let mut scratch = CompiledModel::new(model.graph().clone(), 0, &ctx.device.clone());
-                load_checkpoint(path, &mut scratch, Some(&mut opt))?;
-            }
+            Some(path) => load_optimizer(path, &mut opt, model.params.len())?,
             // A new stage: its own best validation.
             None => (progress.best_psnr, progress.best_step) = (None, None),
         }

@@ -24,6 +24,19 @@ pub enum IoError {
     Format { path: PathBuf, message: String },
 }
 
+/// 64-bit FNV-1a of `bytes`, continuing from `h` (start with [`FNV_OFFSET`]): the hash the
+/// kit records for files, masks and specs.
+pub fn fnv1a(mut h: u64, bytes: &[u8]) -> u64 {
+    for &b in bytes {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+/// FNV-1a's starting value.
+pub const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+
 /// Writes `bytes` to `path` through a temporary file in the same folder and a rename.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), IoError> {
     let wrap = |e| IoError::Write { path: path.to_path_buf(), source: e };

@@ -15,6 +15,14 @@ pub struct StTensor {
 
 /// Reads every tensor of a `.safetensors` file, by name.
 pub fn read_safetensors(path: &Path) -> Result<BTreeMap<String, StTensor>, IoError> {
+    read_safetensors_with_metadata(path).map(|(t, _)| t)
+}
+
+/// Reads every tensor of a `.safetensors` file and its string metadata (`__metadata__`).
+#[allow(clippy::type_complexity)]
+pub fn read_safetensors_with_metadata(
+    path: &Path,
+) -> Result<(BTreeMap<String, StTensor>, BTreeMap<String, String>), IoError> {
     let bytes = std::fs::read(path).map_err(|e| IoError::Read { path: path.to_path_buf(), source: e })?;
     let bad = |m: String| IoError::Format { path: path.to_path_buf(), message: m };
     if bytes.len() < 8 {
@@ -26,8 +34,12 @@ pub fn read_safetensors(path: &Path) -> Result<BTreeMap<String, StTensor>, IoErr
         serde_json::from_slice(header).map_err(|e| bad(format!("the safetensors header is not JSON: {e}")))?;
     let body = &bytes[8 + n..];
     let mut out = BTreeMap::new();
+    let mut metadata = BTreeMap::new();
     for (name, info) in header.as_object().ok_or_else(|| bad("the header is not a JSON object".into()))? {
         if name == "__metadata__" {
+            for (k, v) in info.as_object().into_iter().flatten() {
+                metadata.insert(k.clone(), v.as_str().unwrap_or_default().to_string());
+            }
             continue;
         }
         let field = |k: &str| info.get(k).ok_or_else(|| bad(format!("tensor `{name}` has no `{k}`")));
@@ -53,7 +65,7 @@ pub fn read_safetensors(path: &Path) -> Result<BTreeMap<String, StTensor>, IoErr
         };
         out.insert(name.clone(), StTensor { dtype, shape, data });
     }
-    Ok(out)
+    Ok((out, metadata))
 }
 
 /// A tensor to write: float32 or float64 values and a shape.
@@ -115,7 +127,8 @@ mod tests {
         t.insert("b.c".to_string(), StWrite::F64(vec![3], vec![0.1, 1e-300, -7.0]));
         let meta = BTreeMap::from([("step".to_string(), "12".to_string())]);
         write_safetensors(&path, &t, &meta).unwrap();
-        let r = read_safetensors(&path).unwrap();
+        let (r, m) = read_safetensors_with_metadata(&path).unwrap();
+        assert_eq!(m, meta);
         assert_eq!(r["a"].shape, vec![2, 2]);
         assert_eq!(r["a"].data, vec![1.0, -2.5, 3.25, f32::MIN_POSITIVE as f64]);
         assert_eq!((r["b.c"].dtype.as_str(), r["b.c"].data.clone()), ("F64", vec![0.1, 1e-300, -7.0]));

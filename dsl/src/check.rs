@@ -110,12 +110,31 @@ const MAX_LOOP: i64 = 100_000;
 /// Statements executed in all (loops unrolled, blocks inlined) before elaboration gives up.
 const MAX_STATEMENTS: usize = 1_000_000;
 
-/// Elaborates network `network` (default: the last `network` of the spec) with the parameter
-/// overrides of `variant` (a `variant NAME { param = value }` section) and then `overrides`.
+/// The network elaboration builds when none is named: the last `network` of the main file,
+/// else the last imported one.
+pub fn default_network(spec: &Spec) -> Option<String> {
+    let networks: Vec<&Def> = spec.defs.iter().filter(|d| d.kind == DefKind::Network).collect();
+    networks.iter().rev().find(|d| d.file == 0).or(networks.last()).map(|d| d.name.name.clone())
+}
+
+/// Elaborates network `network` (default: the last `network` of the main file, else the last
+/// imported one) with the parameter overrides of `variant` (a `variant NAME { param = value }`
+/// section) and then `overrides`.
 pub fn elaborate(
     spec: &Spec,
     network: Option<&str>,
     variant: Option<&str>,
+    overrides: &[(String, Value)],
+) -> Result<Checked, Vec<Diagnostic>> {
+    elaborate_variants(spec, network, variant.as_slice(), overrides)
+}
+
+/// [`elaborate`] under several variants applied in order (a run's `--variant` and then the
+/// variant its experiment names): later parameter values and block replacements win.
+pub fn elaborate_variants(
+    spec: &Spec,
+    network: Option<&str>,
+    variants: &[&str],
     overrides: &[(String, Value)],
 ) -> Result<Checked, Vec<Diagnostic>> {
     let mut errors = crate::sections::check(spec);
@@ -152,7 +171,7 @@ pub fn elaborate(
                 return Err(errors);
             }
         },
-        None => match networks.last() {
+        None => match networks.iter().rev().find(|d| d.file == 0).or(networks.last()) {
             Some(d) => d,
             None => {
                 errors.push(
@@ -166,9 +185,9 @@ pub fn elaborate(
     // Parameter values: defaults, then the variant, then the overrides.
     let mut settings: Vec<(String, Value, Span)> = Vec::new();
     let mut replace: HashMap<String, String> = HashMap::new();
-    if let Some(v) = variant {
-        let variants: Vec<&Section> = spec.sections.iter().filter(|s| s.kind.name == "variant").collect();
-        match variants.iter().find(|s| s.name.as_ref().map(|n| n.name.as_str()) == Some(v)) {
+    let declared: Vec<&Section> = spec.sections.iter().filter(|s| s.kind.name == "variant").collect();
+    for &v in variants {
+        match declared.iter().find(|s| s.name.as_ref().map(|n| n.name.as_str()) == Some(v)) {
             Some(sec) => {
                 for e in &sec.entries {
                     if let Entry::Section(blocks) = e {
@@ -190,7 +209,7 @@ pub fn elaborate(
             }
             None => {
                 let names: Vec<&str> =
-                    variants.iter().filter_map(|s| s.name.as_ref().map(|n| n.name.as_str())).collect();
+                    declared.iter().filter_map(|s| s.name.as_ref().map(|n| n.name.as_str())).collect();
                 let mut e = Diagnostic::error(Span::default(), format!("the spec has no variant `{v}`"), "");
                 e = match suggest(v, names.iter().copied()) {
                     Some(h) => e.with_help(format!("did you mean `{h}`?")),
@@ -315,8 +334,8 @@ pub fn elaborate(
     }
     let size_multiple = b.report_size_warnings();
     if let Some(m) = size_multiple {
-        let merged = variant.map(|v| crate::sections::apply_variant(spec, v));
-        let sections = merged.as_ref().unwrap_or(spec).sections.iter().filter(|s| s.kind.name == "experiment");
+        let merged = variants.iter().fold(spec.clone(), |s, v| crate::sections::apply_variant(&s, v));
+        let sections = merged.sections.iter().filter(|s| s.kind.name == "experiment");
         // Experiments that name another network (`network = "..."`) are that network's business.
         let ours = |s: &&Section| {
             !s.entries.iter().any(|e| {

@@ -45,6 +45,8 @@ pub enum Val {
     Number,
     /// A number > 0.
     Positive,
+    /// A number ≥ 0.
+    NonNegative,
     /// A number in [0, 1].
     Fraction,
     /// An integer ≥ 1.
@@ -140,7 +142,8 @@ const TRAINING: &[(&str, Val)] = &[
     ("optimizer", Val::Call(OPTIMIZERS)),
     ("schedule", Val::Call(SCHEDULES)),
     ("schedule_unit", Val::OneOf(&["iteration", "epoch"])),
-    ("clip_grad_norm", Val::Positive),
+    // 0 turns clipping off (how a variant drops the clipping of the spec it overrides).
+    ("clip_grad_norm", Val::NonNegative),
     ("batch_size", Val::Count),
     ("iterations", Val::Natural),
     ("epochs", Val::Count),
@@ -230,9 +233,10 @@ const TABLE_TOLERANCE: Schema = Schema {
 };
 
 /// `params { in_chans = 2 }` in an experiment: network parameter overrides for that experiment
-/// (checked by elaboration, which knows the network's parameters).
+/// (checked by elaboration, which knows the network's parameters); `params NETWORK { ... }`
+/// applies only to runs of that network.
 const PARAMS: Schema =
-    Schema { kind: "params", naming: Naming::None, settings: &[], children: &[], open: true, repeatable: false };
+    Schema { kind: "params", naming: Naming::Optional, settings: &[], children: &[], open: true, repeatable: false };
 
 /// `scale smoke { ... }`, `scale paper { ... }`: overrides of the experiment at that scale.
 const SCALE: Schema = Schema {
@@ -255,6 +259,8 @@ const EXPERIMENT: Schema = Schema {
         &[
             ("seed", Val::Natural),
             ("network", Val::Str),
+            // The variant of the spec this run's network is built under (an ablation row).
+            ("variant", Val::Str),
             ("reproduces", Val::Strings),
             ("inputs", Val::Strings),
             ("prediction", Val::Str),
@@ -561,6 +567,7 @@ fn expected(val: Val) -> String {
     match val {
         Val::Number => "a number".into(),
         Val::Positive => "a number > 0".into(),
+        Val::NonNegative => "a number ≥ 0".into(),
         Val::Fraction => "a number between 0 and 1".into(),
         Val::Count => "an integer ≥ 1".into(),
         Val::Natural => "an integer ≥ 0".into(),
@@ -590,6 +597,7 @@ fn check_value(e: &Expr, val: Val, what: &str, out: &mut Vec<Diagnostic>) {
     let ok = match val {
         Val::Number => number(e).is_some(),
         Val::Positive => number(e).is_some_and(|v| v > 0.0),
+        Val::NonNegative => number(e).is_some_and(|v| v >= 0.0),
         Val::Fraction => number(e).is_some_and(|v| (0.0..=1.0).contains(&v)),
         Val::Count => integer(e).is_some_and(|v| v >= 1),
         Val::Natural => integer(e).is_some_and(|v| v >= 0),

@@ -61,7 +61,10 @@ pub struct RunConfig {
     pub seed: u32,
     /// The network to train (default: the spec's last network).
     pub network: Option<String>,
-    /// Network parameter overrides (`params { in_chans = 2 }`).
+    /// The variant the run's network is built under (`variant = "..."`: an ablation row),
+    /// applied after the command line's `--variant`.
+    pub variant: Option<String>,
+    /// Network parameter overrides (`params { in_chans = 2 }`, then `params NETWORK { ... }`).
     pub params: Vec<(String, Value)>,
     /// Published table cells this run reproduces (`table1/fsmnet/4x`).
     pub reproduces: Vec<String>,
@@ -338,7 +341,7 @@ fn training(s: &Settings, name: &str, train: Vec<String>, span: Span) -> Result<
             Some("epoch") => ScheduleUnit::Epoch,
             _ => ScheduleUnit::Iteration,
         },
-        clip_grad_norm: s.num("clip_grad_norm"),
+        clip_grad_norm: s.num("clip_grad_norm").filter(|&c| c > 0.0),
         batch_size: s.int("batch_size").unwrap_or(1),
         length,
         validate_every: s.int("validate_every"),
@@ -347,27 +350,27 @@ fn training(s: &Settings, name: &str, train: Vec<String>, span: Span) -> Result<
 
 impl RunConfig {
     /// Reads experiment `name` (already merged onto the unnamed one and brought to `scale`).
-    pub fn from_section(name: &str, scale: &str, sec: &Section) -> Result<RunConfig, Diagnostic> {
+    pub fn from_section(
+        name: &str,
+        scale: &str,
+        sec: &Section,
+        default_network: &str,
+    ) -> Result<RunConfig, Diagnostic> {
         let s = settings(sec);
         let seed = s.int("seed").unwrap_or(0) as u32;
-        let params = s
-            .section("params", None)
-            .map(|p| {
-                p.entries
-                    .iter()
-                    .filter_map(|e| match e {
-                        Entry::Setting { key, value, .. } => Some((key, value)),
-                        _ => None,
-                    })
-                    .map(|(k, v)| {
-                        literal(v)
-                            .map(|l| (k.clone(), l))
-                            .ok_or_else(|| err(v.span, format!("`params.{k}` must be a literal value")))
-                    })
-                    .collect::<Result<Vec<_>, _>>()
-            })
-            .transpose()?
-            .unwrap_or_default();
+        // `params { ... }` applies to any network, `params NAME { ... }` only when the run
+        // trains network NAME (so one smoke scale can size several networks).
+        let network = s.str("network").unwrap_or(default_network);
+        let mut params = Vec::new();
+        for p in [s.section("params", None), s.section("params", Some(network))].into_iter().flatten() {
+            for e in &p.entries {
+                let Entry::Setting { key, value, .. } = e else { continue };
+                let l =
+                    literal(value).ok_or_else(|| err(value.span, format!("`params.{key}` must be a literal value")))?;
+                params.retain(|(k, _): &(String, Value)| k != key);
+                params.push((key.clone(), l));
+            }
+        }
         let inputs: Vec<Vec<String>> =
             s.strings("inputs").iter().map(|i| i.split('+').map(|f| f.trim().to_string()).collect()).collect();
         for f in inputs.iter().flatten() {
@@ -438,6 +441,7 @@ impl RunConfig {
             scale: scale.to_string(),
             seed,
             network: s.str("network").map(String::from),
+            variant: s.str("variant").map(String::from),
             params,
             reproduces: s.strings("reproduces"),
             inputs,

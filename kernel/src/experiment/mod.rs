@@ -13,6 +13,7 @@ pub mod batch;
 pub mod config;
 pub mod evaluate;
 pub mod figures;
+pub mod published;
 pub mod reference;
 pub mod report;
 pub mod run;
@@ -74,6 +75,21 @@ fn with_data(d: &mut DatasetConfig, path: &Path) {
     };
 }
 
+fn has_variant(spec: &mcmr_dsl::ast::Spec, name: &str) -> bool {
+    spec.sections.iter().any(|s| s.kind.name == "variant" && s.name.as_ref().is_some_and(|n| n.name == name))
+}
+
+/// The `variant = "..."` an experiment section names.
+fn experiment_variant(sec: &mcmr_dsl::ast::Section) -> Option<String> {
+    sec.entries.iter().find_map(|e| match e {
+        mcmr_dsl::ast::Entry::Setting { key, value, .. } if key == "variant" => match &value.kind {
+            mcmr_dsl::ast::ExprKind::Str(v) => Some(v.clone()),
+            _ => None,
+        },
+        _ => None,
+    })
+}
+
 /// The runs `mcmr reproduce` would make, without running them.
 pub fn plan_runs(spec_path: &Path, opts: &ReproduceOptions) -> Result<Vec<RunSpec>, String> {
     let loaded = crate::spec::read_spec(spec_path)?;
@@ -96,15 +112,11 @@ pub fn plan_runs(spec_path: &Path, opts: &ReproduceOptions) -> Result<Vec<RunSpe
             .collect(),
     };
     let paper = spec_path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let default_network = mcmr_dsl::check::default_network(&loaded.spec).unwrap_or_default();
     let mut runs = Vec::new();
     for variant in variants {
         if let Some(v) = &variant {
-            if !loaded
-                .spec
-                .sections
-                .iter()
-                .any(|s| s.kind.name == "variant" && s.name.as_ref().is_some_and(|n| n.name == *v))
-            {
+            if !has_variant(&loaded.spec, v) {
                 return Err(format!("`{}` has no variant `{v}`", spec_path.display()));
             }
         }
@@ -120,6 +132,25 @@ pub fn plan_runs(spec_path: &Path, opts: &ReproduceOptions) -> Result<Vec<RunSpe
             if !opts.experiments.is_empty() && !opts.experiments.contains(&name) {
                 continue;
             }
+            // An experiment that names a variant (an ablation row) sees the spec as that
+            // variant makes it, on top of the command line's.
+            let sec = match experiment_variant(&sec) {
+                Some(v) => {
+                    if !has_variant(&loaded.spec, &v) {
+                        return Err(format!(
+                            "experiment `{name}` of `{}` names variant `{v}`, which the spec lacks",
+                            spec_path.display()
+                        ));
+                    }
+                    let over = mcmr_dsl::sections::apply_variant(&spec, &v);
+                    mcmr_dsl::sections::experiments(&over)
+                        .into_iter()
+                        .find(|(n, _)| *n == name)
+                        .map(|(_, s)| s)
+                        .unwrap_or(sec)
+                }
+                None => sec,
+            };
             let scaled = if mcmr_dsl::sections::scales(&sec).is_empty() {
                 sec.clone()
             } else {
@@ -132,7 +163,8 @@ pub fn plan_runs(spec_path: &Path, opts: &ReproduceOptions) -> Result<Vec<RunSpe
                     )
                 })?
             };
-            let mut config = RunConfig::from_section(&name, &opts.scale, &scaled).map_err(|d| loaded.render(&d))?;
+            let mut config = RunConfig::from_section(&name, &opts.scale, &scaled, &default_network)
+                .map_err(|d| loaded.render(&d))?;
             if let Some(p) = &opts.data {
                 if !p.exists() {
                     return Err(format!("the data path `{}` does not exist", p.display()));
@@ -200,7 +232,45 @@ fn write_summary(spec_path: &Path, opts: &ReproduceOptions, outcomes: &[RunOutco
     let io = |p: PathBuf, s: String| crate::io::write_atomic(&p, s.as_bytes()).map_err(|e| e.to_string());
     io(dir.join(format!("{}-summary.md", opts.scale)), header + &md)?;
     io(dir.join(format!("{}-summary.tex", opts.scale)), tex)?;
-    // Beside the expected numbers of reference_results/<paper>/, when the repository has them.
+    // Beside the published tables and the expected numbers of reference_results/<paper>/, when
+    // the repository has them.
+    let published = spec_path
+        .ancestors()
+        .map(|a| a.join("reference_results").join(&paper).join("published.json"))
+        .find(|p| p.exists());
+    if let Some(path) = published {
+        let p = published::read_published(&path)?;
+        let runs: Vec<published::RunCells> = outcomes
+            .iter()
+            .map(|o| published::RunCells {
+                run: format!("{}/{}", o.manifest.variant, o.manifest.experiment),
+                scale: o.manifest.scale.clone(),
+                reproduces: o.manifest.reproduces.clone(),
+                tolerance: o.manifest.tolerance.clone(),
+                results: o.results.clone(),
+            })
+            .collect();
+        let data = outcomes.first().map(|o| describe_data(&o.manifest.data)).unwrap_or_else(|| "no runs".into());
+        io(
+            dir.join(format!("{}-published.md", opts.scale)),
+            published::comparison_markdown(&p, &runs, &opts.scale, &data),
+        )?;
+        let figures = dir.join("figures");
+        std::fs::create_dir_all(&figures).map_err(|e| format!("cannot create `{}`: {e}", figures.display()))?;
+        for (table, t) in &p.tables {
+            let metrics: std::collections::BTreeSet<&String> =
+                t.rows.iter().flat_map(|r| r.cells.values().flat_map(|m| m.keys())).collect();
+            for metric in metrics {
+                published::dot_chart(
+                    &figures.join(format!("{}-{table}-{metric}.png", opts.scale)),
+                    &p,
+                    table,
+                    metric,
+                    &runs,
+                )?;
+            }
+        }
+    }
     let references = spec_path
         .ancestors()
         .map(|a| a.join("reference_results").join(&paper).join("expected.json"))
@@ -223,6 +293,31 @@ fn write_summary(spec_path: &Path, opts: &ReproduceOptions, outcomes: &[RunOutco
         io(dir.join(format!("{}-comparison.md", opts.scale)), reference::comparison_markdown(&expected, &results))?;
     }
     Ok(())
+}
+
+/// A manifest's data in words: "the kit's brain phantom (10 subjects x 8 slices, seed 0), t2 from
+/// t1 at 32x32".
+fn describe_data(data: &serde_json::Value) -> String {
+    let src = &data["source"];
+    let size = match &data["size"] {
+        serde_json::Value::Array(a) if a.len() == 2 => format!(" at {}x{}", a[0], a[1]),
+        _ => String::new(),
+    };
+    let what = match src["kind"].as_str() {
+        Some("phantom") => format!(
+            "the kit's {} phantom ({} subjects x {} slices, seed {})",
+            src["anatomy"].as_str().unwrap_or("?"),
+            src["subjects"],
+            src["slices"],
+            src["seed"]
+        ),
+        _ => src.to_string(),
+    };
+    format!(
+        "{what}, {} from {}{size}",
+        data["target"].as_str().unwrap_or("?"),
+        data["reference"].as_str().unwrap_or("?")
+    )
 }
 
 /// The run of an existing folder, as its manifest describes it.

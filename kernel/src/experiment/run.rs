@@ -48,6 +48,12 @@ pub struct Manifest {
     pub device: String,
     pub seed: u32,
     pub reproduces: Vec<String>,
+    /// The variant the experiment itself names (an ablation row), if any.
+    #[serde(default)]
+    pub network_variant: Option<String>,
+    /// How far each metric may be from the published cells it reproduces.
+    #[serde(default)]
+    pub tolerance: std::collections::BTreeMap<String, f64>,
     pub status: String,
     pub wall_time_s: f64,
     /// `--data` given on the command line, if any.
@@ -214,13 +220,13 @@ struct Setup {
 fn setup(run: &RunSpec) -> Result<Setup, String> {
     let loaded = crate::spec::read_spec(&run.spec)?;
     let hash = spec_hash(&loaded);
-    let checked = crate::spec::elaborate(
-        &loaded,
-        &run.spec,
-        run.config.network.as_deref(),
-        run.variant.as_deref(),
-        &run.config.params,
-    )?;
+    let variants: Vec<&str> = run.variant.iter().chain(&run.config.variant).map(String::as_str).collect();
+    let checked =
+        mcmr_dsl::check::elaborate_variants(&loaded.spec, run.config.network.as_deref(), &variants, &run.config.params)
+            .map_err(|errors| {
+                let rendered: Vec<String> = errors.iter().map(|d| loaded.render(d)).collect();
+                format!("{}\n{} error(s) in `{}`", rendered.join("\n"), errors.len(), run.spec.display())
+            })?;
     let graph = checked.graph;
     let bindings = bindings(&run.config, &graph)?;
     let prediction = run.config.prediction.clone().unwrap_or_else(|| graph.outputs[0].0.clone());
@@ -332,6 +338,8 @@ pub fn execute(run: &RunSpec, resume: bool) -> Result<RunOutcome, String> {
         device: run.device.clone(),
         seed: run.config.seed,
         reproduces: run.config.reproduces.clone(),
+        network_variant: run.config.variant.clone(),
+        tolerance: run.config.tolerance.clone(),
         status: "running".into(),
         wall_time_s: 0.0,
         data_override: None,

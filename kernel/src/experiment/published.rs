@@ -1,0 +1,511 @@
+//! `reference_results/<paper>/published.json`: a paper's published tables as data (every row and
+//! column, mean ± std, dataset, contrasts, masks, protocol, training recipe) and its claims as
+//! data. The claims are checked on the published numbers themselves (which catches
+//! transcription errors) and on a reproduction's numbers.
+//!
+//! A run says which published cells it reproduces with `reproduces = ["table1_brats/fsmnet/4x"]`
+//! (`TABLE/ROW/COLUMN`, every metric of the cell). Claims come in four kinds:
+//!
+//! * `best`: that row is above every other row of the table in each column;
+//! * `increasing`: each row is above the previous one (`ties: true` allows equal values);
+//! * `difference`: `better − worse` is the stated `value` (to the table's rounding);
+//! * `same`: the row repeats a row of another table (the same experiment reported twice).
+//!
+//! "Above" means higher for PSNR and SSIM and lower for NMSE.
+
+use crate::experiment::evaluate::EvalResult;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Mean ± standard deviation of a published cell.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Stat {
+    pub mean: f64,
+    pub std: f64,
+}
+
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Column {
+    pub id: String,
+    pub acceleration: f64,
+    pub mask: String,
+}
+
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Row {
+    pub id: String,
+    pub method: String,
+    #[serde(default)]
+    pub year: String,
+    /// Column id → metric → value.
+    pub cells: BTreeMap<String, BTreeMap<String, Stat>>,
+}
+
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Table {
+    pub caption: String,
+    pub dataset: String,
+    pub target: String,
+    pub reference: String,
+    pub size: [usize; 2],
+    pub protocol: String,
+    pub training: String,
+    pub columns: Vec<Column>,
+    pub rows: Vec<Row>,
+}
+
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Difference {
+    pub better: String,
+    pub worse: String,
+    pub value: f64,
+}
+
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Same {
+    pub row: String,
+    pub table: String,
+    #[serde(rename = "as")]
+    pub as_row: String,
+}
+
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Claim {
+    pub text: String,
+    pub table: String,
+    pub metric: String,
+    pub columns: Vec<String>,
+    #[serde(default)]
+    pub best: Option<String>,
+    #[serde(default)]
+    pub increasing: Option<Vec<String>>,
+    #[serde(default)]
+    pub ties: bool,
+    #[serde(default)]
+    pub difference: Option<Difference>,
+    #[serde(default)]
+    pub same: Option<Same>,
+}
+
+/// `published.json`.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Published {
+    pub paper: String,
+    pub title: String,
+    pub citation: String,
+    pub source: String,
+    pub spec: String,
+    pub tables: BTreeMap<String, Table>,
+    #[serde(default)]
+    pub claims: Vec<Claim>,
+}
+
+impl Published {
+    /// A published value: `table/row/column` and a metric.
+    pub fn value(&self, table: &str, row: &str, column: &str, metric: &str) -> Option<f64> {
+        let t = self.tables.get(table)?;
+        t.rows.iter().find(|r| r.id == row)?.cells.get(column)?.get(metric).map(|s| s.mean)
+    }
+}
+
+/// Reads a `published.json`, checking that every claim names tables, rows, columns and metrics
+/// the file has; errors name the file and what is wrong.
+pub fn read_published(path: &Path) -> Result<Published, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+    let p: Published =
+        serde_json::from_str(&text).map_err(|e| format!("`{}`:{}:{}: {e}", path.display(), e.line(), e.column()))?;
+    let bad = |what: String| format!("`{}`: {what}", path.display());
+    for (tid, t) in &p.tables {
+        for r in &t.rows {
+            for c in &t.columns {
+                if !r.cells.contains_key(&c.id) {
+                    return Err(bad(format!("table `{tid}` row `{}` has no cells for column `{}`", r.id, c.id)));
+                }
+            }
+            for (cid, metrics) in &r.cells {
+                if !t.columns.iter().any(|c| c.id == *cid) {
+                    return Err(bad(format!(
+                        "table `{tid}` row `{}`: `{cid}` is not one of the table's columns",
+                        r.id
+                    )));
+                }
+                if let Some(m) = metrics.keys().find(|m| !["psnr", "ssim", "nmse"].contains(&m.as_str())) {
+                    return Err(bad(format!("table `{tid}` row `{}`: unknown metric `{m}` (psnr, ssim, nmse)", r.id)));
+                }
+            }
+        }
+    }
+    for c in &p.claims {
+        let t = p
+            .tables
+            .get(&c.table)
+            .ok_or_else(|| bad(format!("claim \"{}\" names table `{}`, which `tables` lacks", c.text, c.table)))?;
+        let kinds = [c.best.is_some(), c.increasing.is_some(), c.difference.is_some(), c.same.is_some()];
+        if kinds.iter().filter(|k| **k).count() != 1 {
+            return Err(bad(format!(
+                "claim \"{}\" needs exactly one of `best`, `increasing`, `difference`, `same`",
+                c.text
+            )));
+        }
+        let mut rows: Vec<&String> = c.best.iter().chain(c.increasing.iter().flatten()).collect();
+        if let Some(d) = &c.difference {
+            rows.extend([&d.better, &d.worse]);
+        }
+        if let Some(s) = &c.same {
+            rows.push(&s.row);
+            let other = p
+                .tables
+                .get(&s.table)
+                .ok_or_else(|| bad(format!("claim \"{}\" names table `{}`, which `tables` lacks", c.text, s.table)))?;
+            if !other.rows.iter().any(|r| r.id == s.as_row) {
+                return Err(bad(format!("claim \"{}\": table `{}` has no row `{}`", c.text, s.table, s.as_row)));
+            }
+        }
+        for r in rows {
+            if !t.rows.iter().any(|x| x.id == *r) {
+                return Err(bad(format!("claim \"{}\": table `{}` has no row `{r}`", c.text, c.table)));
+            }
+        }
+        for col in &c.columns {
+            if !t.columns.iter().any(|x| x.id == *col) {
+                return Err(bad(format!("claim \"{}\": table `{}` has no column `{col}`", c.text, c.table)));
+            }
+        }
+    }
+    Ok(p)
+}
+
+/// How a claim came out.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Verdict {
+    Held(String),
+    NotHeld(String),
+    /// The claim cannot be decided on these numbers (rows not run, or a stated number).
+    Undecided(String),
+}
+
+fn above(metric: &str, a: f64, b: f64, ties: bool) -> bool {
+    let (a, b) = if metric == "nmse" { (b, a) } else { (a, b) };
+    if ties {
+        a >= b
+    } else {
+        a > b
+    }
+}
+
+/// Decides `claim` of `paper` on values from `value(table, row, column, metric)`; `published`
+/// says whether those are the published numbers (where `difference` and `same` apply) or a
+/// reproduction's (where only the orderings do, among the rows that were run).
+pub fn decide(
+    paper: &Published,
+    claim: &Claim,
+    value: &dyn Fn(&str, &str, &str, &str) -> Option<f64>,
+    published: bool,
+) -> Verdict {
+    let rows: Vec<String> =
+        paper.tables.get(&claim.table).map(|t| t.rows.iter().map(|r| r.id.clone()).collect()).unwrap_or_default();
+    let m = claim.metric.as_str();
+    let get = |row: &str, col: &str| value(&claim.table, row, col, m);
+    let mut notes = Vec::new();
+    let mut held = true;
+    for col in &claim.columns {
+        if let Some(best) = &claim.best {
+            let Some(b) = get(best, col) else { return Verdict::Undecided(format!("`{best}` not run at {col}")) };
+            let others: Vec<(String, f64)> =
+                rows.iter().filter(|r| *r != best).filter_map(|r| get(r, col).map(|v| (r.clone(), v))).collect();
+            if others.is_empty() {
+                return Verdict::Undecided(format!("no other row run at {col}"));
+            }
+            for (r, v) in &others {
+                if !above(m, b, *v, claim.ties) {
+                    held = false;
+                    notes.push(format!("{col}: {best} {b:.4} vs {r} {v:.4}"));
+                }
+            }
+            if held && !published {
+                notes.push(format!(
+                    "{col}: {best} {b:.4} above {}",
+                    others.iter().map(|(r, _)| r.as_str()).collect::<Vec<_>>().join(", ")
+                ));
+            }
+        }
+        if let Some(order) = &claim.increasing {
+            let vals: Vec<(String, f64)> = order.iter().filter_map(|r| get(r, col).map(|v| (r.clone(), v))).collect();
+            if vals.len() < 2 {
+                return Verdict::Undecided(format!("fewer than two of its rows run at {col}"));
+            }
+            for w in vals.windows(2) {
+                if !above(m, w[1].1, w[0].1, claim.ties) {
+                    held = false;
+                    notes.push(format!("{col}: {} {:.4} after {} {:.4}", w[1].0, w[1].1, w[0].0, w[0].1));
+                }
+            }
+            if !published {
+                notes.push(format!(
+                    "{col}: {}",
+                    vals.iter().map(|(r, v)| format!("{r} {v:.4}")).collect::<Vec<_>>().join(" → ")
+                ));
+            }
+        }
+        if let Some(d) = &claim.difference {
+            if !published {
+                return Verdict::Undecided("a stated number of the paper's data".into());
+            }
+            let (Some(b), Some(w)) = (get(&d.better, col), get(&d.worse, col)) else {
+                return Verdict::Undecided("missing cells".into());
+            };
+            if ((b - w) - d.value).abs() > 0.011 {
+                held = false;
+                notes.push(format!("{col}: {b} − {w} = {:.3}, stated {}", b - w, d.value));
+            }
+        }
+        if let Some(s) = &claim.same {
+            if !published {
+                return Verdict::Undecided("a property of the published tables".into());
+            }
+            let metrics = ["psnr", "ssim", "nmse"];
+            for metric in metrics {
+                let a = value(&claim.table, &s.row, col, metric);
+                let b = value(&s.table, &s.as_row, col, metric);
+                if a != b {
+                    held = false;
+                    notes.push(format!("{col} {metric}: {a:?} vs {b:?}"));
+                }
+            }
+        }
+    }
+    if held {
+        Verdict::Held(notes.join("; "))
+    } else {
+        Verdict::NotHeld(notes.join("; "))
+    }
+}
+
+/// One finished run as the published comparison sees it.
+#[derive(Clone, Debug)]
+pub struct RunCells {
+    /// `variant/experiment`.
+    pub run: String,
+    pub scale: String,
+    /// The run's `reproduces` (`TABLE/ROW/COLUMN`).
+    pub reproduces: Vec<String>,
+    /// The experiment's `tolerance { psnr = ... }`.
+    pub tolerance: BTreeMap<String, f64>,
+    pub results: EvalResult,
+}
+
+/// The reproduced value of a published cell: the first run that reproduces it.
+fn reproduced<'a>(runs: &'a [RunCells], table: &str, row: &str, column: &str) -> Option<&'a RunCells> {
+    let id = format!("{table}/{row}/{column}");
+    runs.iter().find(|r| r.reproduces.contains(&id))
+}
+
+/// The comparison of a paper's published tables with a set of runs: per cell published |
+/// reproduced | Δ | tolerance | verdict, then every claim on the published numbers and on the
+/// reproduced ones. Runs below paper scale are labelled as such and get no verdict: their data
+/// are not the paper's. `data` says what the runs were trained and scored on.
+pub fn comparison_markdown(p: &Published, runs: &[RunCells], scale: &str, data: &str) -> String {
+    let paper_scale = scale == "paper";
+    let mut out = format!(
+        "# {}: published tables vs the kit's {scale}-scale reproduction\n\n{}\n\nPublished numbers: {}.\n\n",
+        p.title, p.citation, p.source
+    );
+    if !paper_scale {
+        out.push_str(&format!(
+            "**The reproduced numbers below are {scale}-scale runs on {data}. They are not the paper's \
+             numbers and are not comparable with them; they show that each run trains and how the rows \
+             order. Δ and verdicts against the published values appear only at paper scale on the paper's data.**\n\n"
+        ));
+    }
+    for (tid, t) in &p.tables {
+        out.push_str(&format!(
+            "## {} (`{tid}`)\n\n- Dataset: {}; target {}, reference {}; {}x{}\n- Protocol: {}\n- Training: {}\n",
+            t.caption, t.dataset, t.target, t.reference, t.size[0], t.size[1], t.protocol, t.training
+        ));
+        for c in &t.columns {
+            out.push_str(&format!("- {}: {}\n", c.id, c.mask));
+        }
+        out.push_str(&format!(
+            "\n| Method | AF | Metric | Published | Reproduced ({scale}) | Run | Δ | Tolerance | Verdict |\n|---|---|---|---|---|---|---|---|---|\n"
+        ));
+        for r in &t.rows {
+            for c in &t.columns {
+                for (metric, stat) in &r.cells[&c.id] {
+                    let digits = if metric == "psnr" { 2 } else { 3 };
+                    let published = format!("{:.*} ± {:.*}", digits, stat.mean, digits, stat.std);
+                    let cells = match reproduced(runs, tid, &r.id, &c.id) {
+                        None => "— | not run | — | — | —".to_string(),
+                        Some(run) => match run.results.metrics.get(metric) {
+                            None => format!("— | {} | — | — | metric not scored", run.run),
+                            Some(got) => {
+                                let tol = run.tolerance.get(metric);
+                                let (delta, verdict) = if !paper_scale {
+                                    ("—".to_string(), format!("n/a ({scale} scale)"))
+                                } else {
+                                    let d = got.mean - stat.mean;
+                                    let v = match tol {
+                                        Some(t) if d.abs() <= *t => "within",
+                                        Some(_) => "OUT",
+                                        None => "no tolerance set",
+                                    };
+                                    (format!("{d:+.*}", digits), v.to_string())
+                                };
+                                format!(
+                                    "{:.*} ± {:.*} | {} | {delta} | {} | {verdict}",
+                                    digits,
+                                    got.mean,
+                                    digits,
+                                    got.std,
+                                    run.run,
+                                    tol.map(|t| format!("±{t}")).unwrap_or_else(|| "—".into())
+                                )
+                            }
+                        },
+                    };
+                    out.push_str(&format!(
+                        "| {} | {} | {} | {published} | {cells} |\n",
+                        r.method,
+                        c.id,
+                        metric.to_uppercase()
+                    ));
+                }
+            }
+        }
+        out.push('\n');
+    }
+    let reproduced_value = |table: &str, row: &str, column: &str, metric: &str| {
+        reproduced(runs, table, row, column).and_then(|r| r.results.mean(metric))
+    };
+    let published_value = |table: &str, row: &str, column: &str, metric: &str| p.value(table, row, column, metric);
+    out.push_str(&format!(
+        "## Claims\n\n| Claim | On the published numbers | On the {scale}-scale reproduction |\n|---|---|---|\n"
+    ));
+    for c in &p.claims {
+        let show = |v: Verdict| match v {
+            Verdict::Held(n) if n.is_empty() => "held".to_string(),
+            Verdict::Held(n) => format!("held ({n})"),
+            Verdict::NotHeld(n) => format!("**NOT held** ({n})"),
+            Verdict::Undecided(n) => format!("not decided ({n})"),
+        };
+        out.push_str(&format!(
+            "| {} | {} | {} |\n",
+            c.text,
+            show(decide(p, c, &published_value, true)),
+            show(decide(p, c, &reproduced_value, false))
+        ));
+    }
+    out
+}
+
+/// A dot chart per table and metric: for each row and column (left to right, in the table's
+/// order) the published value as a filled dot and the reproduced one as a ring, on one axis.
+/// Plotters without fonts: the Markdown comparison names the order.
+pub fn dot_chart(path: &Path, p: &Published, table: &str, metric: &str, runs: &[RunCells]) -> Result<(), String> {
+    use plotters::prelude::*;
+    let Some(t) = p.tables.get(table) else { return Ok(()) };
+    let mut points: Vec<(f64, Option<f64>, Option<f64>)> = Vec::new();
+    for r in &t.rows {
+        for c in &t.columns {
+            let published = r.cells.get(&c.id).and_then(|m| m.get(metric)).map(|s| s.mean);
+            let got = reproduced(runs, table, &r.id, &c.id).and_then(|run| run.results.mean(metric));
+            points.push((points.len() as f64, published, got));
+        }
+    }
+    let values: Vec<f64> = points.iter().flat_map(|p| [p.1, p.2]).flatten().collect();
+    if values.is_empty() {
+        return Ok(());
+    }
+    let lo = values.iter().cloned().fold(f64::INFINITY, f64::min);
+    let hi = values.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    let pad = ((hi - lo) * 0.08).max(1e-3);
+    let (w, h) = (720u32, 360u32);
+    let mut buf = vec![0u8; (w * h * 3) as usize];
+    {
+        let root = BitMapBackend::with_buffer(&mut buf, (w, h)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| e.to_string())?;
+        let mut chart = ChartBuilder::on(&root)
+            .margin(16)
+            .build_cartesian_2d(-0.5..points.len() as f64 - 0.5, (lo - pad)..(hi + pad))
+            .map_err(|e| e.to_string())?;
+        // Thin separators between the table's rows.
+        let per_row = t.columns.len().max(1);
+        for k in 1..t.rows.len() {
+            let x = (k * per_row) as f64 - 0.5;
+            chart
+                .draw_series(LineSeries::new([(x, lo - pad), (x, hi + pad)], &RGBColor(200, 200, 200)))
+                .map_err(|e| e.to_string())?;
+        }
+        chart
+            .draw_series(points.iter().filter_map(|(x, v, _)| v.map(|v| Circle::new((*x, v), 5, BLACK.filled()))))
+            .map_err(|e| e.to_string())?;
+        chart
+            .draw_series(
+                points.iter().filter_map(|(x, _, v)| v.map(|v| Circle::new((*x, v), 7, BLACK.stroke_width(2)))),
+            )
+            .map_err(|e| e.to_string())?;
+        root.present().map_err(|e| e.to_string())?;
+    }
+    let grey: Vec<u8> = buf.chunks(3).map(|c| ((c[0] as u16 + c[1] as u16 + c[2] as u16) / 3) as u8).collect();
+    crate::io::png::write_gray8(path, w as usize, h as usize, &grey).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn paper() -> Published {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../reference_results/fsmnet/published.json");
+        read_published(&path).unwrap()
+    }
+
+    #[test]
+    fn every_claim_holds_on_the_transcribed_fsmnet_tables() {
+        let p = paper();
+        let v = |t: &str, r: &str, c: &str, m: &str| p.value(t, r, c, m);
+        for c in &p.claims {
+            assert!(matches!(decide(&p, c, &v, true), Verdict::Held(_)), "{}: {:?}", c.text, decide(&p, c, &v, true));
+        }
+    }
+
+    #[test]
+    fn a_transcription_error_breaks_a_claim() {
+        // DCAMSR's 4x PSNR mistyped as 38.80: the stated 3.16 dB gap no longer holds.
+        let mut p = paper();
+        let t = p.tables.get_mut("table1_brats").unwrap();
+        let row = t.rows.iter_mut().find(|r| r.id == "dcamsr").unwrap();
+        row.cells.get_mut("4x").unwrap().get_mut("psnr").unwrap().mean = 38.80;
+        let v = |t: &str, r: &str, c: &str, m: &str| p.value(t, r, c, m);
+        let claim = p.claims.iter().find(|c| c.text.contains("3.16")).unwrap();
+        assert!(matches!(decide(&p, claim, &v, true), Verdict::NotHeld(_)));
+        // FSMNet's 8x SSIM below MINet's breaks "best".
+        let mut p = paper();
+        let t = p.tables.get_mut("table1_brats").unwrap();
+        let row = t.rows.iter_mut().find(|r| r.id == "fsmnet").unwrap();
+        row.cells.get_mut("8x").unwrap().get_mut("ssim").unwrap().mean = 0.960;
+        let v = |t: &str, r: &str, c: &str, m: &str| p.value(t, r, c, m);
+        let claim =
+            p.claims.iter().find(|c| c.table == "table1_brats" && c.metric == "ssim" && c.best.is_some()).unwrap();
+        assert!(matches!(decide(&p, claim, &v, true), Verdict::NotHeld(_)));
+    }
+
+    #[test]
+    fn a_claim_naming_a_missing_row_is_refused_with_the_file() {
+        let dir = std::env::temp_dir().join(format!("mcmr-published-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut p = paper();
+        p.claims[0].best = Some("nonet".into());
+        let path = dir.join("published.json");
+        std::fs::write(&path, serde_json::to_string(&p).unwrap()).unwrap();
+        let e = read_published(&path).unwrap_err();
+        assert!(e.contains("published.json") && e.contains("no row `nonet`"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

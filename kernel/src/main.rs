@@ -190,6 +190,10 @@ enum Command {
         /// Where the check's runs go (replaced on every check).
         #[arg(long, default_value = "runs/check")]
         out: PathBuf,
+        /// Score the finished runs of an earlier `mcmr reproduce --out DIR` instead of rerunning
+        /// them (those made by this kit version from the same spec text; others are rerun).
+        #[arg(long)]
+        runs: Option<PathBuf>,
     },
     /// Zero-filled reconstruction of one slice (embedded phantom or --data), scored under every protocol.
     ZeroFilled {
@@ -495,8 +499,11 @@ fn run(cli: Cli) -> Result<()> {
             let text = mcmr::experiment::reference::compare_run(&run_dir, &references).map_err(anyhow::Error::msg)?;
             say_raw!("{text}");
         }
-        Command::Check { paper, references, out } => {
-            let report = mcmr::experiment::reference::check(&references, paper.as_deref(), &out, |line| say!("{line}"))
+        Command::Check { paper, references, out, runs } => {
+            let report =
+                mcmr::experiment::reference::check(&references, paper.as_deref(), &out, runs.as_deref(), |line| {
+                    say!("{line}")
+                })
                 .map_err(anyhow::Error::msg)?;
             say!("{} passed, {} failed", report.passed, report.failed);
             if report.failed > 0 {

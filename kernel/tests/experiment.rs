@@ -145,13 +145,20 @@ fn check_fails_when_an_expected_number_or_a_loss_weight_changes() {
     std::fs::write(d.join("papers/untrained.mcmr"), TINY.replace("ITERATIONS", "0")).unwrap();
     let psnr = reproduce(&spec, &opts(&d.join("measure"))).unwrap()[0].results.mean("psnr").unwrap();
     let refs = d.join("reference_results");
-    let check = || mcmr::experiment::reference::check(&refs, Some("tiny"), &d.join("runs"), |_| {}).unwrap();
+    let check = || mcmr::experiment::reference::check(&refs, Some("tiny"), &d.join("runs"), None, |_| {}).unwrap();
     write_expected(&d, psnr);
     let r = check();
     assert_eq!((r.passed, r.failed), (2, 0), "{:?}", r.lines);
     // Each reproduction also writes its comparison with the expected cells and claims.
     let report = std::fs::read_to_string(d.join("runs/tiny/tiny/smoke-comparison.md")).unwrap();
     assert!(report.contains("| tiny | psnr |") && report.contains("within"), "{report}");
+    // `--runs`: the finished run of an earlier reproduction is scored as it is.
+    let reuse = |out: &str| {
+        mcmr::experiment::reference::check(&refs, Some("tiny"), &d.join(out), Some(&d.join("measure")), |_| {}).unwrap()
+    };
+    let r = reuse("reused");
+    assert_eq!((r.passed, r.failed), (2, 0), "{:?}", r.lines);
+    assert!(r.lines[0].contains("[finished run") && !d.join("reused/tiny/tiny").exists(), "{:?}", r.lines);
     write_expected(&d, psnr + 0.01);
     let r = check();
     assert_eq!((r.passed, r.failed), (1, 1), "{:?}", r.lines);
@@ -160,6 +167,10 @@ fn check_fails_when_an_expected_number_or_a_loss_weight_changes() {
     let r = check();
     assert_eq!((r.passed, r.failed), (1, 1), "{:?}", r.lines);
     assert!(r.lines[0].starts_with("FAIL tiny: tiny psnr"), "{:?}", r.lines);
+    // A finished run made from other spec text is rerun, not reused.
+    let r = reuse("reused2");
+    assert_eq!((r.passed, r.failed), (1, 1), "{:?}", r.lines);
+    assert!(!r.lines[0].contains("[finished run"), "{:?}", r.lines);
     // The command line prints the same verdicts and ends with the count.
     let out = Command::new(env!("CARGO_BIN_EXE_mcmr"))
         .args([
@@ -255,4 +266,118 @@ fn stages_train_their_parameters_in_order_with_fresh_optimisers() {
     let e = reproduce(&write_spec(&d.join("x"), 0, &typo), &opts(&d.join("x"))).unwrap_err();
     assert!(e.contains("tial.*") && e.contains("matches no parameter"), "{e}");
     std::fs::remove_dir_all(d).unwrap();
+}
+
+const ABLATION: &str = r#"block fuse(c: int) {
+    input a: [c, H, W]
+    input b: [c, H, W]
+    output o = conv2d(concat(a, b), c, kernel = 1) as mix
+}
+
+block sum_fuse(c: int) {
+    input a: [c, H, W]
+    input b: [c, H, W]
+    output o = a + b
+}
+
+network tiny(width: int = 4) {
+    input image: [1, H, W]
+    x = conv2d(image, width, kernel = 3, padding = 1) as head
+    y = fuse(x, relu(x), width) as f
+    output output = conv2d(y, 1, kernel = 3, padding = 1) as tail
+}
+
+variant summed {
+    blocks {
+        fuse = "sum_fuse"
+    }
+}
+
+experiment {
+    loss = l1(output, target)
+    optimizer = adam(lr = 1e-2)
+    iterations = 2
+    data {
+        subjects = 2
+        slices = 1
+        size = 32
+    }
+    mask {
+        family = "random"
+        acceleration = 4
+    }
+    scale smoke {
+        params tiny {
+            width = 6
+        }
+        params other_network {
+            not_a_parameter_of_tiny = 1
+        }
+    }
+}
+
+experiment full {
+}
+
+experiment ablated {
+    variant = "summed"
+}
+"#;
+
+#[test]
+fn an_experiment_names_its_ablation_variant_and_params_apply_per_network() {
+    let d = temp("ablation");
+    let spec = write_spec(&d, 0, ABLATION);
+    let runs = reproduce(&spec, &opts(&d.join("runs"))).unwrap();
+    let m: Vec<_> = runs
+        .iter()
+        .map(|r| (r.manifest.experiment.as_str(), r.manifest.parameters, r.manifest.network_variant.clone()))
+        .collect();
+    // width 6 from `params tiny` (and `params other_network` ignored): head 6*9+6, tail 6*9+1,
+    // and the 1x1 fusion 12*6+6 only where the block is not replaced by a sum.
+    let (head, tail, mix) = (60, 55, 78);
+    assert_eq!(m, vec![("full", head + tail + mix, None), ("ablated", head + tail, Some("summed".to_string()))]);
+    // An experiment naming a variant the spec lacks is refused before any run.
+    let bad = write_spec(&d.join("bad"), 0, &ABLATION.replace("variant = \"summed\"", "variant = \"sumed\""));
+    let e = reproduce(&bad, &opts(&d.join("bad/runs"))).unwrap_err();
+    assert!(e.contains("names variant `sumed`"), "{e}");
+    std::fs::remove_dir_all(d).unwrap();
+}
+
+#[test]
+fn the_fsmnet_spec_plans_every_table_run_and_needs_data_at_paper_scale() {
+    use mcmr::experiment::{plan_runs, Variants};
+    let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join("../papers/fsmnet.mcmr");
+    let runs = plan_runs(&spec, &ReproduceOptions::default()).unwrap();
+    let names: Vec<&str> = runs.iter().map(|r| r.config.experiment.as_str()).collect();
+    assert_eq!(names.len(), 16, "{names:?}");
+    // Every published cell of Tables 1-2 that the kit has a method for is reproduced by one run.
+    let published = mcmr::experiment::published::read_published(
+        &spec.parent().unwrap().join("../reference_results/fsmnet/published.json"),
+    )
+    .unwrap();
+    for r in &runs {
+        for cell in &r.config.reproduces {
+            let parts: Vec<&str> = cell.split('/').collect();
+            assert!(published.value(parts[0], parts[1], parts[2], "psnr").is_some(), "{}: {cell}", r.config.experiment);
+        }
+    }
+    let of = |n: &str| runs.iter().find(|r| r.config.experiment == n).unwrap();
+    assert_eq!(of("brats_x4_fsfe_cms").config.variant.as_deref(), Some("fsfe_cms"));
+    assert_eq!(of("knee_x8_mc_unet").config.network.as_deref(), Some("unet"));
+    assert!(of("knee_x8_mc_unet").config.params.iter().any(|(k, _)| k == "in_chans"));
+    assert!(!of("knee_x8_mc_unet").config.params.iter().any(|(k, _)| k == "num_features"));
+    // The paper scale reads real data: without `--data` every run is refused before any work.
+    let paper = ReproduceOptions { scale: "paper".into(), ..ReproduceOptions::default() };
+    let e = plan_runs(&spec, &paper).unwrap_err();
+    assert!(e.contains("--data PATH"), "{e}");
+    let with_data =
+        ReproduceOptions { data: Some(std::env::temp_dir()), variants: Variants::One("paper".into()), ..paper };
+    let runs = plan_runs(&spec, &with_data).unwrap();
+    let t = &of_stage(&runs, "brats_x4");
+    assert_eq!((t.clip_grad_norm, t.batch_size), (None, 4), "the paper variant drops the clipping");
+}
+
+fn of_stage<'a>(runs: &'a [mcmr::experiment::run::RunSpec], name: &str) -> &'a mcmr::experiment::config::Training {
+    &runs.iter().find(|r| r.config.experiment == name).unwrap().config.stages[0]
 }

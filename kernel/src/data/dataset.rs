@@ -247,7 +247,9 @@ impl Dataset {
         }
         let mut fastmri = None;
         if let Source::FastMri { root, pairs } = &config.source {
-            let list = read_pairs_csv(pairs).map_err(|e| DataError::Problems(vec![e]))?;
+            // A relative pair list that is not found from here is looked up in the data folder.
+            let pairs = if pairs.is_relative() && !pairs.exists() { root.join(pairs) } else { pairs.clone() };
+            let list = read_pairs_csv(&pairs).map_err(|e| DataError::Problems(vec![e]))?;
             let (volumes, slices, p) = paired_slices(root, &list);
             problems.extend(p);
             for v in &volumes {

@@ -59,7 +59,7 @@ pub struct RunConfig {
     pub scale: String,
     /// Seed of the network's initialisation and of the data order (default 0).
     pub seed: u32,
-    /// The network to train (default: the spec's last network).
+    /// The network to train (default: the last network of the spec's own file).
     pub network: Option<String>,
     /// The variant the run's network is built under (`variant = "..."`: an ablation row),
     /// applied after the command line's `--variant`.
@@ -244,11 +244,8 @@ fn dataset(sec: Option<&Section>, seed: u32, fallback: Span) -> Result<DatasetCo
         "knee" => (Kind::Knee, "pdfs", "pd"),
         _ => (Kind::Brain, "t2", "t1"),
     };
-    let path = || -> Result<PathBuf, Diagnostic> {
-        s.str("path")
-            .map(PathBuf::from)
-            .ok_or_else(|| err(sec.span, "this data source needs `path` (or `mcmr reproduce --data PATH`)"))
-    };
+    // Empty when the spec leaves it to `mcmr reproduce --data PATH` (checked when runs are planned).
+    let path = || -> Result<PathBuf, Diagnostic> { Ok(s.str("path").map(PathBuf::from).unwrap_or_default()) };
     let source = match s.str("source").unwrap_or("phantom") {
         "folder" => Source::Folder {
             root: path()?,

@@ -173,6 +173,17 @@ pub fn plan_runs(spec_path: &Path, opts: &ReproduceOptions) -> Result<Vec<RunSpe
                     with_data(d, p);
                 }
             }
+            for d in [&config.train_data, &config.val_data, &config.test_data] {
+                if let Source::Folder { root, .. } | Source::FastMri { root, .. } = &d.source {
+                    if root.as_os_str().is_empty() {
+                        return Err(format!(
+                            "experiment `{name}` of `{}` reads real data at scale `{}`: give its folder with `--data PATH` (or `path` in the spec)",
+                            spec_path.display(),
+                            opts.scale
+                        ));
+                    }
+                }
+            }
             let dir = opts.out.join(&paper).join(variant.as_deref().unwrap_or("base")).join(&opts.scale).join(&name);
             runs.push(RunSpec {
                 spec: spec_path.to_path_buf(),

@@ -245,9 +245,12 @@ pub fn decide(
             for w in vals.windows(2) {
                 if !above(m, w[1].1, w[0].1, claim.ties) {
                     held = false;
-                    notes.push(format!("{col}: {} {:.4} after {} {:.4}", w[1].0, w[1].1, w[0].0, w[0].1));
+                    if published {
+                        notes.push(format!("{col}: {} {:.4} after {} {:.4}", w[1].0, w[1].1, w[0].0, w[0].1));
+                    }
                 }
             }
+            // On a reproduction the whole order says more than the first break.
             if !published {
                 notes.push(format!(
                     "{col}: {}",

@@ -108,26 +108,30 @@ pub struct CheckReport {
 }
 
 /// Reruns every run of `<references>/<paper>/expected.json` (every paper when `None`) into
-/// `out`, then checks each expected cell against its tolerance and each claim. `say` gets one
-/// line per check as it is decided.
+/// `out`, then checks each expected cell against its tolerance and each claim; the claims of
+/// `<paper>/published.json` are checked on the published numbers. With `reuse` (the `--out` of
+/// an earlier `mcmr reproduce`), a complete run there made by this kit version from the same
+/// spec text is scored as it is instead of being rerun. `say` gets one line per check as it is
+/// decided.
 pub fn check(
     references: &Path,
     paper: Option<&str>,
     out: &Path,
+    reuse: Option<&Path>,
     mut say: impl FnMut(&str),
 ) -> Result<CheckReport, String> {
     let root = references.parent().map(Path::to_path_buf).unwrap_or_default();
     let mut papers: Vec<PathBuf> = std::fs::read_dir(references)
         .map_err(|e| format!("cannot read `{}`: {e}", references.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.join("expected.json").exists())
+        .filter(|p| p.join("expected.json").exists() || p.join("published.json").exists())
         .filter(|p| paper.is_none_or(|n| p.file_name().is_some_and(|f| f == n)))
         .collect();
     papers.sort();
     if papers.is_empty() {
         return Err(match paper {
             Some(p) => format!("`{}` has no `{p}/expected.json`", references.display()),
-            None => format!("`{}` holds no `*/expected.json`", references.display()),
+            None => format!("`{}` holds no `*/expected.json` or `*/published.json`", references.display()),
         });
     }
     let mut report = CheckReport::default();
@@ -142,6 +146,24 @@ pub fn check(
         }
     };
     for dir in papers {
+        // The published claims, on the published numbers: catches transcription errors.
+        let published_path = dir.join("published.json");
+        if published_path.exists() {
+            let p = crate::experiment::published::read_published(&published_path)?;
+            let value = |t: &str, r: &str, c: &str, m: &str| p.value(t, r, c, m);
+            for c in &p.claims {
+                let (ok, note) = match crate::experiment::published::decide(&p, c, &value, true) {
+                    crate::experiment::published::Verdict::Held(n) => (true, n),
+                    crate::experiment::published::Verdict::NotHeld(n) => (false, n),
+                    crate::experiment::published::Verdict::Undecided(n) => (false, format!("undecided: {n}")),
+                };
+                let note = if note.is_empty() { String::new() } else { format!(" ({note})") };
+                emit(ok, format!("{}: published claim \"{}\"{note}", p.paper, c.text), &mut report);
+            }
+        }
+        if !dir.join("expected.json").exists() {
+            continue;
+        }
         let expected = read_expected(&dir.join("expected.json"))?;
         let mut results: BTreeMap<String, EvalResult> = BTreeMap::new();
         for (id, run) in &expected.runs {
@@ -154,16 +176,21 @@ pub fn check(
                 ..ReproduceOptions::default()
             };
             let spec = root.join(&run.spec);
-            match reproduce(&spec, &opts) {
-                Ok(mut o) => {
-                    let r = o.pop().expect("one run").results;
+            let reused = reuse.and_then(|dir| reusable(dir, &spec, run, &expected.scale));
+            let from = reused.as_ref().map(|(dir, _)| format!(" [finished run {}]", dir.display())).unwrap_or_default();
+            let outcome = match reused {
+                Some((_, r)) => Ok(r),
+                None => reproduce(&spec, &opts).map(|mut o| o.pop().expect("one run").results),
+            };
+            match outcome {
+                Ok(r) => {
                     for (metric, cell) in &run.cells {
                         let got = r.mean(metric).unwrap_or(f64::NAN);
                         let ok = (got - cell.value).abs() <= cell.tolerance;
                         emit(
                             ok,
                             format!(
-                                "{}: {id} {metric} = {got:.4} (expected {:.4} ± {}, Δ {:+.4})",
+                                "{}: {id} {metric} = {got:.4} (expected {:.4} ± {}, Δ {:+.4}){from}",
                                 expected.paper,
                                 cell.value,
                                 cell.tolerance,
@@ -202,6 +229,24 @@ pub fn check(
         }
     }
     Ok(report)
+}
+
+/// A finished run of `spec` under `<dir>/<spec stem>/<variant|base>/<scale>/<experiment>/` that
+/// this kit version made from the spec as it is now, and its results.
+fn reusable(dir: &Path, spec: &Path, run: &ExpectedRun, scale: &str) -> Option<(PathBuf, EvalResult)> {
+    let stem = spec.file_stem()?.to_string_lossy().into_owned();
+    let folder = dir.join(stem).join(run.variant.as_deref().unwrap_or("base")).join(scale).join(&run.experiment);
+    let m = crate::experiment::run::read_manifest(&folder).ok()?;
+    let hash = crate::experiment::run::spec_hash(&crate::spec::read_spec(spec).ok()?);
+    if m.status != "complete"
+        || m.kit_version != env!("CARGO_PKG_VERSION")
+        || m.spec_hash != hash
+        || m.data_override.is_some()
+    {
+        return None;
+    }
+    let text = std::fs::read_to_string(folder.join("results.json")).ok()?;
+    Some((folder, serde_json::from_str(&text).ok()?))
 }
 
 /// The comparison of one run with its expected cells: expected | reproduced | Δ | tolerance |

@@ -208,6 +208,20 @@ impl<T: FftNum> Fft2<T> {
         for row in full.chunks_exact(w) {
             out.extend_from_slice(&row[..wh]);
         }
+        // The self-conjugate bins of a real signal's spectrum ((0, 0), (0, W/2), (H/2, 0),
+        // (H/2, W/2) for even sizes) are real: their imaginary part is exactly +0.0 here rather
+        // than rounding noise of either sign, so that the phase there is 0 or +π as PyTorch gives
+        // at sizes whose FFT is exact there (research notes fsmnet.md §9). FSMNet's phase path
+        // would otherwise flip between −π and +π with the FFT's rounding.
+        let rows: Vec<usize> = if h % 2 == 0 { vec![0, h / 2] } else { vec![0] };
+        let cols: Vec<usize> = if w % 2 == 0 { vec![0, w / 2] } else { vec![0] };
+        for img in out.chunks_exact_mut(h * wh) {
+            for &r in &rows {
+                for &c in &cols {
+                    img[r * wh + c].im = T::zero();
+                }
+            }
+        }
         out
     }
 

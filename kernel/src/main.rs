@@ -440,6 +440,15 @@ fn run(cli: Cli) -> Result<()> {
                         report.step_noise_max_abs
                     );
                 }
+                if let (Some(f), Some(want)) = (report.step_fraction_within, report.tolerances.step_fraction) {
+                    say!(
+                        "step: {:.4}% of entries within {:e} (tolerance: at least {:.4}%, and all within {:e})",
+                        100.0 * f,
+                        report.tolerances.step_abs,
+                        100.0 * want,
+                        report.tolerances.step_max_abs.unwrap_or(f64::INFINITY)
+                    );
+                }
                 for n in &report.notes {
                     say!("note: {n}");
                 }

@@ -6,7 +6,7 @@
 //! `M_H · X · M_W`. The scale `s` is the per-axis norm factor; their product is the 2D factor.
 
 use crate::fft::Norm;
-use burn::tensor::{Tensor, TensorData};
+use burn::tensor::{Bool, Tensor, TensorData};
 use std::collections::HashMap;
 use std::f64::consts::PI;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -85,7 +85,17 @@ pub(super) fn rfft(x: Tensor<4>, norm: Norm) -> (Tensor<4>, Tensor<4>) {
     let (wr, wi) = (wr.narrow(3, 0, wh), wi.narrow(3, 0, wh));
     let (yr, yi) = (x.clone().matmul(wr), x.matmul(wi));
     let (hr, hi) = matrices(h, false, norm, false, &yr);
-    left(hr, hi, yr, yi)
+    let (re, im) = left(hr, hi, yr, yi);
+    // The self-conjugate bins are real: +0.0 exactly there, as the host transform gives (see
+    // `Fft2::rfft2`), instead of the matrices' rounding noise (sin π ≠ 0 in floating point).
+    let mut bins = vec![false; h * wh];
+    for r in if h % 2 == 0 { vec![0, h / 2] } else { vec![0] } {
+        for c in if w % 2 == 0 { vec![0, w / 2] } else { vec![0] } {
+            bins[r * wh + c] = true;
+        }
+    }
+    let mask = Tensor::<4, Bool>::from_data(TensorData::new(bins, [1, 1, h, wh]), &im.device()).expand(im.dims());
+    (re, im.mask_fill(mask, 0.0))
 }
 
 pub(super) fn irfft(re: Tensor<4>, im: Tensor<4>, width: usize, norm: Norm) -> Tensor<4> {

@@ -311,6 +311,57 @@ fn reproduced<'a>(runs: &'a [RunCells], table: &str, row: &str, column: &str) ->
     runs.iter().find(|r| r.reproduces.contains(&id))
 }
 
+/// The published cells one run reproduces, beside its numbers: published | reproduced | Δ |
+/// tolerance | verdict (Δ and verdict only at paper scale). Cells the file lacks are listed as
+/// such.
+pub fn run_markdown(p: &Published, run: &RunCells) -> String {
+    let paper_scale = run.scale == "paper";
+    let mut out = format!(
+        "\n## {} vs the published cells it reproduces ({})\n\n{}| Cell | Metric | Published | Reproduced | Δ | Tolerance | Verdict |\n|---|---|---|---|---|---|---|\n",
+        run.run,
+        p.citation,
+        if paper_scale {
+            String::new()
+        } else {
+            format!("{} scale: not the paper's data, so no Δ or verdict.\n\n", run.scale)
+        }
+    );
+    for cell in &run.reproduces {
+        let parts: Vec<&str> = cell.split('/').collect();
+        let metrics = match parts.as_slice() {
+            [t, r, c] => {
+                p.tables.get(*t).and_then(|t| t.rows.iter().find(|x| x.id == *r)).and_then(|r| r.cells.get(*c))
+            }
+            _ => None,
+        };
+        let Some(metrics) = metrics else {
+            out.push_str(&format!("| {cell} | — | not in the published tables | — | — | — | — |\n"));
+            continue;
+        };
+        for (metric, stat) in metrics {
+            let got = run.results.metrics.get(metric);
+            let tol = run.tolerance.get(metric);
+            let (delta, verdict) = match (got, paper_scale, tol) {
+                (None, _, _) => ("—".to_string(), "not scored".to_string()),
+                (Some(_), false, _) => ("—".to_string(), format!("n/a ({} scale)", run.scale)),
+                (Some(g), true, Some(t)) => {
+                    let d = g.mean - stat.mean;
+                    (format!("{d:+.4}"), if d.abs() <= *t { "within" } else { "OUT" }.to_string())
+                }
+                (Some(g), true, None) => (format!("{:+.4}", g.mean - stat.mean), "no tolerance set".to_string()),
+            };
+            out.push_str(&format!(
+                "| {cell} | {metric} | {:.4} ± {:.4} | {} | {delta} | {} | {verdict} |\n",
+                stat.mean,
+                stat.std,
+                got.map(|g| format!("{:.4} ± {:.4}", g.mean, g.std)).unwrap_or_else(|| "—".into()),
+                tol.map(|t| format!("±{t}")).unwrap_or_else(|| "—".into())
+            ));
+        }
+    }
+    out
+}
+
 /// The comparison of a paper's published tables with a set of runs: per cell published |
 /// reproduced | Δ | tolerance | verdict, then every claim on the published numbers and on the
 /// reproduced ones. Runs below paper scale are labelled as such and get no verdict: their data
@@ -497,6 +548,52 @@ mod tests {
         let claim =
             p.claims.iter().find(|c| c.table == "table1_brats" && c.metric == "ssim" && c.best.is_some()).unwrap();
         assert!(matches!(decide(&p, claim, &v, true), Verdict::NotHeld(_)));
+    }
+
+    fn run_at(scale: &str, psnr: f64) -> RunCells {
+        let ms = |mean| crate::experiment::evaluate::MeanStd { mean, std: 1.0 };
+        RunCells {
+            run: "base/brats_x4".into(),
+            scale: scale.into(),
+            reproduces: vec!["table1_brats/fsmnet/4x".into(), "table9/x/4x".into()],
+            tolerance: [("psnr".to_string(), 0.5)].into(),
+            results: EvalResult {
+                protocol: "fsmnet-brats-uint8".into(),
+                protocol_version: 1,
+                part: "test".into(),
+                unit: "slices".into(),
+                metrics: [("psnr".to_string(), ms(psnr)), ("ssim".to_string(), ms(0.98))].into(),
+                per_volume: vec![],
+                per_slice: vec![],
+            },
+        }
+    }
+
+    #[test]
+    fn verdicts_against_published_cells_only_at_paper_scale() {
+        let p = paper();
+        let md = run_markdown(&p, &run_at("paper", 41.5));
+        assert!(
+            md.contains(
+                "| table1_brats/fsmnet/4x | psnr | 41.7600 ± 1.8800 | 41.5000 ± 1.0000 | -0.2600 | ±0.5 | within |"
+            ),
+            "{md}"
+        );
+        assert!(md.contains("| ssim |") && md.contains("no tolerance set"), "{md}");
+        assert!(md.contains("| table9/x/4x | — | not in the published tables"), "{md}");
+        assert!(run_markdown(&p, &run_at("paper", 40.0)).contains("| -1.7600 | ±0.5 | OUT |"));
+        let smoke = run_markdown(&p, &run_at("smoke", 23.0));
+        assert!(
+            smoke.contains("not the paper's data") && smoke.contains("n/a (smoke scale)") && !smoke.contains("within"),
+            "{smoke}"
+        );
+        // The table report labels smoke numbers the same way.
+        let report = comparison_markdown(&p, &[run_at("smoke", 23.0)], "smoke", "the kit's brain phantom");
+        assert!(
+            report.contains("They are not the paper's numbers")
+                && report.contains("| FSMNet (ours) | 4x | PSNR | 41.76 ± 1.88 | 23.00 ± 1.00 |"),
+            "{report}"
+        );
     }
 
     #[test]

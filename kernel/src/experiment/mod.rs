@@ -245,23 +245,20 @@ fn write_summary(spec_path: &Path, opts: &ReproduceOptions, outcomes: &[RunOutco
     io(dir.join(format!("{}-summary.tex", opts.scale)), tex)?;
     // Beside the published tables and the expected numbers of reference_results/<paper>/, when
     // the repository has them.
-    let published = spec_path
-        .ancestors()
-        .map(|a| a.join("reference_results").join(&paper).join("published.json"))
-        .find(|p| p.exists());
+    let published = reference_file(spec_path, &paper, "published.json");
     if let Some(path) = published {
         let p = published::read_published(&path)?;
-        let runs: Vec<published::RunCells> = outcomes
-            .iter()
-            .map(|o| published::RunCells {
-                run: format!("{}/{}", o.manifest.variant, o.manifest.experiment),
-                scale: o.manifest.scale.clone(),
-                reproduces: o.manifest.reproduces.clone(),
-                tolerance: o.manifest.tolerance.clone(),
-                results: o.results.clone(),
-            })
-            .collect();
-        let data = outcomes.first().map(|o| describe_data(&o.manifest.data)).unwrap_or_else(|| "no runs".into());
+        let runs: Vec<published::RunCells> =
+            outcomes.iter().map(|o| published::RunCells::of(&o.manifest, &o.results)).collect();
+        // Every distinct data source of the runs (a paper's tables may use several datasets).
+        let mut described: Vec<String> = Vec::new();
+        for o in outcomes {
+            let d = describe_data(&o.manifest.data);
+            if !described.contains(&d) {
+                described.push(d);
+            }
+        }
+        let data = described.join("; ");
         io(
             dir.join(format!("{}-published.md", opts.scale)),
             published::comparison_markdown(&p, &runs, &opts.scale, &data),
@@ -282,10 +279,7 @@ fn write_summary(spec_path: &Path, opts: &ReproduceOptions, outcomes: &[RunOutco
             }
         }
     }
-    let references = spec_path
-        .ancestors()
-        .map(|a| a.join("reference_results").join(&paper).join("expected.json"))
-        .find(|p| p.exists());
+    let references = reference_file(spec_path, &paper, "expected.json");
     if let Some(path) = references {
         let expected = reference::read_expected(&path)?;
         let results = outcomes
@@ -304,6 +298,11 @@ fn write_summary(spec_path: &Path, opts: &ReproduceOptions, outcomes: &[RunOutco
         io(dir.join(format!("{}-comparison.md", opts.scale)), reference::comparison_markdown(&expected, &results))?;
     }
     Ok(())
+}
+
+/// `reference_results/<paper>/<name>` in the nearest ancestor folder of the spec that has it.
+fn reference_file(spec_path: &Path, paper: &str, name: &str) -> Option<PathBuf> {
+    spec_path.ancestors().map(|a| a.join("reference_results").join(paper).join(name)).find(|p| p.exists())
 }
 
 /// A manifest's data in words: "the kit's brain phantom (10 subjects x 8 slices, seed 0), t2 from

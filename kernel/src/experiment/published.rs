@@ -265,6 +265,7 @@ pub fn decide(
             let (Some(b), Some(w)) = (get(&d.better, col), get(&d.worse, col)) else {
                 return Verdict::Undecided("missing cells".into());
             };
+            // Two cells rounded to 0.01 differ from their exact gap by up to 0.01.
             if ((b - w) - d.value).abs() > 0.011 {
                 held = false;
                 notes.push(format!("{col}: {b} − {w} = {:.3}, stated {}", b - w, d.value));
@@ -303,6 +304,19 @@ pub struct RunCells {
     /// The experiment's `tolerance { psnr = ... }`.
     pub tolerance: BTreeMap<String, f64>,
     pub results: EvalResult,
+}
+
+impl RunCells {
+    /// A finished run, from its manifest and results.
+    pub fn of(m: &crate::experiment::run::Manifest, results: &EvalResult) -> Self {
+        RunCells {
+            run: format!("{}/{}", m.variant, m.experiment),
+            scale: m.scale.clone(),
+            reproduces: m.reproduces.clone(),
+            tolerance: m.tolerance.clone(),
+            results: results.clone(),
+        }
+    }
 }
 
 /// The reproduced value of a published cell: the first run that reproduces it.

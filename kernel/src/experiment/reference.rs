@@ -298,13 +298,7 @@ pub fn compare_run(dir: &Path, references: &Path) -> Result<String, String> {
     let published = references.join(&m.paper).join("published.json");
     if !m.reproduces.is_empty() && published.exists() {
         let p = crate::experiment::published::read_published(&published)?;
-        let cells = crate::experiment::published::RunCells {
-            run: format!("{}/{}", m.variant, m.experiment),
-            scale: m.scale.clone(),
-            reproduces: m.reproduces.clone(),
-            tolerance: m.tolerance.clone(),
-            results: r.clone(),
-        };
+        let cells = crate::experiment::published::RunCells::of(&m, &r);
         out.push_str(&crate::experiment::published::run_markdown(&p, &cells));
         found = true;
     }

@@ -12,6 +12,7 @@
 //! * [`metrics`] and [`protocols`] — PSNR/SSIM/NMSE and the named protocols that aggregate them.
 //! * [`io`] — `.npy`, NIfTI and PNG, with atomic writes.
 //! * [`report`] — the zero-filled baseline report that `mcmr zero-filled` writes.
+//! * [`notebook`] — what the evcxr notebooks call: figures, Markdown, checks and the verdict CI reads.
 //! * [`schedule`] — learning-rate schedules (step, multi-step, cosine) as PyTorch computes them.
 //!
 //! ```
@@ -31,6 +32,7 @@ pub mod loss;
 pub mod masks;
 pub mod metrics;
 pub mod model;
+pub mod notebook;
 pub mod ops;
 pub mod optim;
 pub mod parity;
@@ -39,3 +41,8 @@ pub mod report;
 pub mod rng;
 pub mod schedule;
 pub mod spec;
+
+/// The spec language (re-exported for notebooks: parameter values, diagnostics).
+pub use mcmr_dsl as dsl;
+/// The complex sample type of k-space (re-exported so that notebooks need no extra dependency).
+pub use num_complex::Complex32;

@@ -82,6 +82,21 @@ fn same_seed_gives_bit_identical_results_and_checkpoints() {
     let other = write_spec(&d.join("s"), 30, &TINY.replace("seed = 3", "seed = 4"));
     let c = reproduce(&other, &opts(&d.join("s"))).unwrap();
     assert_ne!(a[0].results.metrics, c[0].results.metrics);
+    // `reuse`: a run finished under another `out` from the same spec text is taken as it is
+    // (nothing is trained into the new `out`); one from other spec text is trained again.
+    let reused = ReproduceOptions { reuse: Some(d.join("a")), ..opts(&d.join("r")) };
+    let r = reproduce(&spec, &reused).unwrap();
+    // (results.json keeps every digit serde_json prints: within an ulp or two of memory)
+    let close = |x: &mcmr::experiment::evaluate::EvalResult, y: &mcmr::experiment::evaluate::EvalResult| {
+        let (p, q) = (x.mean("psnr").unwrap(), y.mean("psnr").unwrap());
+        (p - q).abs() <= 1e-12 * q.abs()
+    };
+    assert_eq!(r[0].dir, run_dir(&d.join("a")));
+    assert!(close(&r[0].results, &a[0].results));
+    assert!(!run_dir(&d.join("r")).exists() && d.join("r/tiny/smoke-summary.md").exists());
+    let r = reproduce(&other, &ReproduceOptions { reuse: Some(d.join("a")), ..opts(&d.join("r2")) }).unwrap();
+    assert_eq!(r[0].dir, run_dir(&d.join("r2")));
+    assert!(close(&r[0].results, &c[0].results));
     std::fs::remove_dir_all(d).unwrap();
 }
 

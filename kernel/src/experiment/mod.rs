@@ -50,6 +50,9 @@ pub struct ReproduceOptions {
     /// Replace existing run folders instead of refusing.
     pub overwrite: bool,
     pub progress: bool,
+    /// The `out` of an earlier reproduction: a run finished there by this kit version from the
+    /// same spec text is taken as it is instead of being trained again (see [`run::finished`]).
+    pub reuse: Option<PathBuf>,
 }
 
 impl Default for ReproduceOptions {
@@ -63,6 +66,7 @@ impl Default for ReproduceOptions {
             data: None,
             overwrite: false,
             progress: false,
+            reuse: None,
         }
     }
 }
@@ -205,7 +209,14 @@ pub fn plan_runs(spec_path: &Path, opts: &ReproduceOptions) -> Result<Vec<RunSpe
 /// summary table `<out>/<paper>/<scale>-summary.{md,tex}`.
 pub fn reproduce(spec_path: &Path, opts: &ReproduceOptions) -> Result<Vec<RunOutcome>, String> {
     let runs = plan_runs(spec_path, opts)?;
-    for r in &runs {
+    let reused: Vec<Option<RunOutcome>> = runs
+        .iter()
+        .map(|r| {
+            let dir = opts.reuse.as_ref()?.join(r.dir.strip_prefix(&opts.out).ok()?);
+            run::finished(&dir, spec_path)
+        })
+        .collect();
+    for (r, _) in runs.iter().zip(&reused).filter(|(_, u)| u.is_none()) {
         if r.dir.join("manifest.json").exists() && !opts.overwrite {
             return Err(format!(
                 "`{}` already holds a run: `mcmr resume {0}` continues it, `--overwrite` replaces it",
@@ -214,7 +225,14 @@ pub fn reproduce(spec_path: &Path, opts: &ReproduceOptions) -> Result<Vec<RunOut
         }
     }
     let mut outcomes = Vec::new();
-    for r in &runs {
+    for (r, reused) in runs.iter().zip(reused) {
+        if let Some(o) = reused {
+            if opts.progress {
+                eprintln!("run {} (finished earlier)", o.dir.display());
+            }
+            outcomes.push(o);
+            continue;
+        }
         if opts.overwrite && r.dir.exists() {
             std::fs::remove_dir_all(&r.dir).map_err(|e| format!("cannot replace `{}`: {e}", r.dir.display()))?;
         }
@@ -330,8 +348,21 @@ fn describe_data(data: &serde_json::Value) -> String {
     )
 }
 
+/// The named activations of a finished run's model on its first evaluated slice (see
+/// [`run::activations`]). `spec` is the spec the run was made from, as the caller reaches it
+/// (the manifest's path is relative to where the run was started).
+pub fn run_activations(dir: &Path, spec: &Path, names: &[&str]) -> Result<Vec<run::Activation>, String> {
+    let mut r = run_of_spec(dir, Some(spec))?;
+    r.device = "cpu".into();
+    run::activations(&r, &names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
+}
+
 /// The run of an existing folder, as its manifest describes it.
 fn run_of(dir: &Path) -> Result<RunSpec, String> {
+    run_of_spec(dir, None)
+}
+
+fn run_of_spec(dir: &Path, spec: Option<&Path>) -> Result<RunSpec, String> {
     let m = read_manifest(dir)?;
     let opts = ReproduceOptions {
         scale: m.scale.clone(),
@@ -342,8 +373,9 @@ fn run_of(dir: &Path) -> Result<RunSpec, String> {
         data: m.data_override.as_ref().map(PathBuf::from),
         overwrite: false,
         progress: false,
+        reuse: None,
     };
-    let mut runs = plan_runs(Path::new(&m.spec), &opts)?;
+    let mut runs = plan_runs(spec.unwrap_or(Path::new(&m.spec)), &opts)?;
     let mut r = runs.pop().ok_or("the manifest names no run")?;
     r.dir = dir.to_path_buf();
     Ok(r)

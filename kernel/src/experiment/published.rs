@@ -473,6 +473,54 @@ pub fn comparison_markdown(p: &Published, runs: &[RunCells], scale: &str, data: 
     out
 }
 
+/// The published tables as the paper prints them (one row per method, a column per acceleration
+/// and metric, mean ± std) and the claims with their verdict on the published numbers.
+pub fn published_markdown(p: &Published) -> String {
+    let mut out = format!("**{}** — {}\n\nSource: {}.\n\n", p.title, p.citation, p.source);
+    for (tid, t) in &p.tables {
+        let metrics: Vec<&String> =
+            t.rows.first().and_then(|r| t.columns.first().map(|c| r.cells[&c.id].keys().collect())).unwrap_or_default();
+        out.push_str(&format!(
+            "### {} (`{tid}`)\n\n{}; target {}, reference {}; protocol: {}\n\n| Method |",
+            t.caption, t.dataset, t.target, t.reference, t.protocol
+        ));
+        let mut rule = String::from("|---|");
+        for c in &t.columns {
+            for m in &metrics {
+                out.push_str(&format!(" {} {} |", c.id, m.to_uppercase()));
+                rule.push_str("---|");
+            }
+        }
+        out.push_str(&format!("\n{rule}\n"));
+        for r in &t.rows {
+            out.push_str(&format!("| {} |", r.method));
+            for c in &t.columns {
+                for m in &metrics {
+                    let digits = if m.as_str() == "psnr" { 2 } else { 3 };
+                    match r.cells.get(&c.id).and_then(|cells| cells.get(*m)) {
+                        Some(s) => out.push_str(&format!(" {:.*} ± {:.*} |", digits, s.mean, digits, s.std)),
+                        None => out.push_str(" — |"),
+                    }
+                }
+            }
+            out.push('\n');
+        }
+        out.push('\n');
+    }
+    out.push_str("### Claims\n\n| Claim | On the published numbers |\n|---|---|\n");
+    let value = |t: &str, r: &str, c: &str, m: &str| p.value(t, r, c, m);
+    for c in &p.claims {
+        let v = match decide(p, c, &value, true) {
+            Verdict::Held(n) if n.is_empty() => "held".to_string(),
+            Verdict::Held(n) => format!("held ({n})"),
+            Verdict::NotHeld(n) => format!("**NOT held** ({n})"),
+            Verdict::Undecided(n) => format!("not decided ({n})"),
+        };
+        out.push_str(&format!("| {} | {v} |\n", c.text));
+    }
+    out
+}
+
 /// A dot chart per table and metric: for each row and column (left to right, in the table's
 /// order) the published value as a filled dot and the reproduced one as a ring, on one axis.
 /// Plotters without fonts: the Markdown comparison names the order.

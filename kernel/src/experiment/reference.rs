@@ -236,17 +236,7 @@ pub fn check(
 fn reusable(dir: &Path, spec: &Path, run: &ExpectedRun, scale: &str) -> Option<(PathBuf, EvalResult)> {
     let stem = spec.file_stem()?.to_string_lossy().into_owned();
     let folder = dir.join(stem).join(run.variant.as_deref().unwrap_or("base")).join(scale).join(&run.experiment);
-    let m = crate::experiment::run::read_manifest(&folder).ok()?;
-    let hash = crate::experiment::run::spec_hash(&crate::spec::read_spec(spec).ok()?);
-    if m.status != "complete"
-        || m.kit_version != env!("CARGO_PKG_VERSION")
-        || m.spec_hash != hash
-        || m.data_override.is_some()
-    {
-        return None;
-    }
-    let text = std::fs::read_to_string(folder.join("results.json")).ok()?;
-    Some((folder, serde_json::from_str(&text).ok()?))
+    crate::experiment::run::finished(&folder, spec).map(|o| (o.dir, o.results))
 }
 
 /// The comparison of one run with its expected cells: expected | reproduced | Δ | tolerance |

@@ -108,6 +108,22 @@ pub fn read_manifest(dir: &Path) -> Result<Manifest, String> {
     serde_json::from_str(&text).map_err(|e| format!("`{}`: {e}", path.display()))
 }
 
+/// The run in `dir` when it is complete, was made by this kit version from `spec` exactly as
+/// the spec (with its imports) reads now, and used the spec's own data (no `--data`).
+pub fn finished(dir: &Path, spec: &Path) -> Option<RunOutcome> {
+    let m = read_manifest(dir).ok()?;
+    let hash = spec_hash(&crate::spec::read_spec(spec).ok()?);
+    if m.status != "complete"
+        || m.kit_version != env!("CARGO_PKG_VERSION")
+        || m.spec_hash != hash
+        || m.data_override.is_some()
+    {
+        return None;
+    }
+    let text = std::fs::read_to_string(dir.join("results.json")).ok()?;
+    Some(RunOutcome { dir: dir.to_path_buf(), manifest: m, results: serde_json::from_str(&text).ok()? })
+}
+
 /// The network's input bindings: the spec's `inputs`, or `input` then `reference`; checked
 /// against the graph's inputs and their channel counts.
 fn bindings(config: &RunConfig, graph: &mcmr_dsl::ir::Graph) -> Result<Vec<Vec<String>>, String> {
@@ -292,6 +308,48 @@ pub fn evaluate_saved(run: &RunSpec) -> Result<EvalResult, String> {
         None,
     )?;
     Ok(r)
+}
+
+/// One intermediate feature map of a network: `channels × height × width` values of the first
+/// evaluated slice.
+#[derive(Clone, Debug)]
+pub struct Activation {
+    /// The block call's instance path (`head_fre`, `up3`, ...) or an output's name.
+    pub name: String,
+    pub channels: usize,
+    pub height: usize,
+    pub width: usize,
+    pub values: Vec<f32>,
+}
+
+/// The named activations (block-call instance paths, as parity names them, or outputs) of the
+/// run's saved model on the first slice it evaluates, in the order of `names`. A name the
+/// network does not have is an error that lists the ones it has.
+pub fn activations(run: &RunSpec, names: &[String]) -> Result<Vec<Activation>, String> {
+    let s = setup(run)?;
+    let mut model = CompiledModel::new(s.graph.clone(), run.config.seed, &s.dev).with_matmul_conv(run.device == "cpu");
+    let files = TrainFiles::in_dir(&run.dir);
+    let path = if files.best.exists() { &files.best } else { &files.last };
+    load_checkpoint(path, &mut model)?;
+    let item = s.eval_data.get(0, 0).map_err(|e| e.to_string())?;
+    let (inputs, _) = crate::experiment::batch::tensors(&[item], &s.bindings, &s.dev);
+    let values = model.forward_all(inputs, false).map_err(|e| e.to_string())?;
+    let known: Vec<(&str, usize)> =
+        s.graph.activations.iter().chain(&s.graph.outputs).map(|(n, id)| (n.as_str(), *id)).collect();
+    names
+        .iter()
+        .map(|name| {
+            let id = known.iter().find(|(n, _)| n == name).map(|(_, id)| *id).ok_or_else(|| {
+                let mut all: Vec<&str> = known.iter().map(|(n, _)| *n).collect();
+                all.sort();
+                format!("network `{}` has no activation `{name}`; it has {}", s.graph.name, all.join(", "))
+            })?;
+            let t = values[id].clone();
+            let [_, c, h, w] = t.dims();
+            let v = t.into_data().convert::<f32>().try_to_vec::<f32>().map_err(|e| format!("{e:?}"))?;
+            Ok(Activation { name: name.clone(), channels: c, height: h, width: w, values: v[..c * h * w].to_vec() })
+        })
+        .collect()
 }
 
 /// Starts (or, with `resume`, continues) a run and finishes it.

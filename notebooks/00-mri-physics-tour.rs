@@ -24,7 +24,8 @@
 use mcmr::data::phantom::{brain, PhantomOptions};
 use mcmr::fft::{fft2c, ifft2c};
 use mcmr::kspace::{apply_mask, hard_data_consistency, simulate_kspace, to_image, zero_filled_magnitude};
-use mcmr::masks::{generate, MaskFamily, MaskParams};
+use mcmr::io::volume::Volume;
+use mcmr::masks::{generate, Mask, MaskFamily, MaskParams};
 use mcmr::metrics::{psnr, ssim};
 use mcmr::notebook::{Markdown, Notebook, Picture};
 use mcmr::protocols::{evaluate, Protocol};
@@ -32,7 +33,7 @@ use mcmr::rng::Seed;
 use mcmr::Complex32;
 
 /// Slice `s` of a volume, as a flat `n×n` image.
-fn slice(v: &mcmr::io::volume::Volume, s: usize) -> Vec<f64> {
+fn slice(v: &Volume, s: usize) -> Vec<f64> {
     let a = v.height * v.width;
     v.data[s * a..(s + 1) * a].to_vec()
 }
@@ -43,7 +44,7 @@ fn f64s(v: &[f32]) -> Vec<f64> {
     v.iter().map(|&x| f64::from(x)).collect()
 }
 
-let mut nb = Notebook::start("00-mri-physics-tour").expect("an output folder");
+let mut nb: Notebook = Notebook::start("00-mri-physics-tour").expect("an output folder");
 println!("figures and the verdict go to {}", nb.out().display());
 
 // %% [markdown] id="phantom-md"
@@ -54,13 +55,14 @@ println!("figures and the verdict go to {}", nb.out().display());
 // accelerate). Same anatomy, different tissue brightness.
 
 // %% id="phantom"
-let n = 128;
-let subject = brain(0, n, 4, &PhantomOptions::default());
-let t1 = subject.contrasts["t1"].clone();
-let t2 = subject.contrasts["t2"].clone();
-let (t1s, t2s) = (slice(&t1, 2), slice(&t2, 2));
-let hi = t2s.iter().cloned().fold(0.0, f64::max);
-let fig = Picture::row(&[Picture::auto(&t1s, n, n), Picture::scaled(&t2s, n, n, 0.0, hi)]).enlarge(2);
+let n: usize = 128;
+let subject: mcmr::data::phantom::Subject = brain(0, n, 4, &PhantomOptions::default());
+let t1: Volume = subject.contrasts["t1"].clone();
+let t2: Volume = subject.contrasts["t2"].clone();
+let t1s: Vec<f64> = slice(&t1, 2);
+let t2s: Vec<f64> = slice(&t2, 2);
+let hi: f64 = t2s.iter().cloned().fold(0.0, f64::max);
+let fig: Picture = Picture::row(&[Picture::auto(&t1s, n, n), Picture::scaled(&t2s, n, n, 0.0, hi)]).enlarge(2);
 nb.save("phantom.png", &fig).unwrap()
 
 // %% [markdown] id="kspace-md"
@@ -76,23 +78,23 @@ let mut k: Vec<Complex32> = t2s.iter().map(|&x| Complex32::new(x as f32, 0.0)).c
 fft2c(&mut k, n, n);
 let energy_image: f64 = t2s.iter().map(|x| x * x).sum();
 let energy_k: f64 = k.iter().map(|z| f64::from(z.norm_sqr())).sum();
-let dc = k[(n / 2) * n + n / 2].re as f64;
+let dc: f64 = k[(n / 2) * n + n / 2].re as f64;
 let sum: f64 = t2s.iter().sum();
-let mut back = k.clone();
+let mut back: Vec<Complex32> = k.clone();
 ifft2c(&mut back, n, n);
-let roundtrip = back.iter().zip(&t2s).map(|(a, &b)| (f64::from(a.re) - b).abs()).fold(0.0, f64::max);
+let roundtrip: f64 = back.iter().zip(&t2s).map(|(a, &b)| (f64::from(a.re) - b).abs()).fold(0.0, f64::max);
 println!("energy: image {energy_image:.3}, k-space {energy_k:.3}");
 println!("k[H/2, W/2] = {dc:.4}; sum/sqrt(HW) = {:.4}", sum / n as f64);
 println!("max |ifft2c(fft2c(x)) - x| = {roundtrip:.2e}");
 nb.check("Parseval: fft2c keeps the image's energy (relative gap < 1e-5)", (energy_k / energy_image - 1.0).abs() < 1e-5);
 nb.check("the zero frequency sits at (H/2, W/2) and equals sum/sqrt(HW)", (dc - sum / n as f64).abs() < 1e-3 * sum / n as f64);
 nb.check("ifft2c inverts fft2c (max error < 1e-5 of the peak)", roundtrip < 1e-5 * hi);
-let band = (n as f64 * 0.04).round() as usize;
+let band: usize = (n as f64 * 0.04).round() as usize;
 let centre: Vec<u8> = (0..n * n).map(|i| u8::from((i % n).abs_diff(n / 2) <= band)).collect();
 let outside: Vec<u8> = centre.iter().map(|&c| 1 - c).collect();
-let low = f64s(&zero_filled_magnitude(&apply_mask(&k, &centre, n, n), n, n));
-let high = f64s(&zero_filled_magnitude(&apply_mask(&k, &outside, n, n), n, n));
-let fig = Picture::row(&[Picture::log_kspace(&k, n, n), Picture::scaled(&low, n, n, 0.0, hi), Picture::auto(&high, n, n)]).enlarge(2);
+let low: Vec<f64> = f64s(&zero_filled_magnitude(&apply_mask(&k, &centre, n, n), n, n));
+let high: Vec<f64> = f64s(&zero_filled_magnitude(&apply_mask(&k, &outside, n, n), n, n));
+let fig: Picture = Picture::row(&[Picture::log_kspace(&k, n, n), Picture::scaled(&low, n, n, 0.0, hi), Picture::auto(&high, n, n)]).enlarge(2);
 nb.save("kspace.png", &fig).unwrap()
 
 // %% [markdown] id="masks-md"
@@ -108,27 +110,27 @@ nb.save("kspace.png", &fig).unwrap()
 // differ from the nominal one because of the fully sampled centre and rounding.
 
 // %% id="masks"
-let k_t2 = simulate_kspace(&f32s(&t2s), None, n, n);
-let mut rows = Vec::new();
-let mut table = String::from("| family | 1D | sampled | achieved R | PSNR (dB) | SSIM |\n|---|---|---|---|---|---|\n");
-let mut achieved = Vec::new();
+let k_t2: Vec<Complex32> = simulate_kspace(&f32s(&t2s), None, n, n);
+let mut rows: Vec<Picture> = Vec::new();
+let mut table: String = String::from("| family | 1D | sampled | achieved R | PSNR (dB) | SSIM |\n|---|---|---|---|---|---|\n");
+let mut achieved: Vec<f64> = Vec::new();
 for family in MaskFamily::ALL {
     let m = generate(&MaskParams::new(family, [n, n], 4.0).seed(Seed::Int(1337))).unwrap();
     let zf = f64s(&zero_filled_magnitude(&apply_mask(&k_t2, &m.to_pixels(), n, n), n, n));
     let err: Vec<f64> = zf.iter().zip(&t2s).map(|(a, b)| (a - b).abs()).collect();
     let (p, s) = (psnr(&t2s, &zf, hi), ssim(&t2s, &zf, n, n, hi));
     table += &format!("| `{}` | {} | {} | {:.2} | {p:.2} | {s:.3} |\n", family.name(), family.is_1d(), m.sampled_count(), m.achieved_acceleration());
-    achieved.push((family, m.achieved_acceleration()));
+    achieved.push(m.achieved_acceleration());
     rows.push(Picture::row(&[Picture::mask(&m), Picture::scaled(&zf, n, n, 0.0, hi), Picture::scaled(&err, n, n, 0.0, hi / 5.0)]));
 }
 nb.check(
     "every family's achieved acceleration is within 25% of the nominal 4x",
-    achieved.iter().all(|(_, r)| (r / 4.0 - 1.0).abs() < 0.25),
+    achieved.iter().all(|r| (r / 4.0 - 1.0).abs() < 0.25),
 );
 nb.save("masks.png", &Picture::column(&rows)).unwrap()
 
 // %% id="masks-table"
-Markdown(table)
+Markdown(table.clone())
 
 // %% [markdown] id="protocols-md"
 // ## 3. One reconstruction, four protocols
@@ -140,24 +142,24 @@ Markdown(table)
 // carries its protocol's name.
 
 // %% id="protocols"
-let m4 = generate(&MaskParams::new(MaskFamily::Random, [n, n], 4.0).center_fraction(0.08).seed(Seed::Int(1337))).unwrap();
-let vol_k = simulate_kspace(&f32s(&t2.data), None, n, n);
-let zf_vol = f64s(&zero_filled_magnitude(&apply_mask(&vol_k, &m4.to_pixels(), n, n), n, n));
+let m4: Mask = generate(&MaskParams::new(MaskFamily::Random, [n, n], 4.0).center_fraction(0.08).seed(Seed::Int(1337))).unwrap();
+let vol_k: Vec<Complex32> = simulate_kspace(&f32s(&t2.data), None, n, n);
+let zf_vol: Vec<f64> = f64s(&zero_filled_magnitude(&apply_mask(&vol_k, &m4.to_pixels(), n, n), n, n));
 // Every protocol gets intensities on [0, 1]: the volume divided by its maximum.
-let peak = t2.data.iter().cloned().fold(0.0, f64::max);
-let gt_u = mcmr::io::volume::Volume::new(t2.slices, n, n, t2.data.iter().map(|x| x / peak).collect());
-let zf_u = mcmr::io::volume::Volume::new(t2.slices, n, n, zf_vol.iter().map(|x| x / peak).collect());
-let mut table = String::from("| protocol | PSNR (dB) | SSIM | NMSE |\n|---|---|---|---|\n");
-let mut psnrs = Vec::new();
+let peak: f64 = t2.data.iter().cloned().fold(0.0, f64::max);
+let gt_u: Volume = Volume::new(t2.slices, n, n, t2.data.iter().map(|x| x / peak).collect());
+let zf_u: Volume = Volume::new(t2.slices, n, n, zf_vol.iter().map(|x| x / peak).collect());
+let mut table: String = String::from("| protocol | PSNR (dB) | SSIM | NMSE |\n|---|---|---|---|\n");
+let mut psnrs: Vec<f64> = Vec::new();
 for p in Protocol::ALL {
     let r = evaluate(p, &gt_u, &zf_u).unwrap();
     table += &format!("| `{}` | {:.2} | {:.4} | {:.4} |\n", p.name(), r.psnr, r.ssim, r.nmse);
     psnrs.push(r.psnr);
 }
-let spread = psnrs.iter().cloned().fold(f64::MIN, f64::max) - psnrs.iter().cloned().fold(f64::MAX, f64::min);
+let spread: f64 = psnrs.iter().cloned().fold(f64::MIN, f64::max) - psnrs.iter().cloned().fold(f64::MAX, f64::min);
 table += &format!("\nSpread of PSNR across protocols: **{spread:.2} dB** for identical images.\n");
 nb.check("all protocols score the same images (finite values)", psnrs.iter().all(|p| p.is_finite()));
-Markdown(table)
+Markdown(table.clone())
 
 // %% [markdown] id="reference-md"
 // ## 4. Why a fully sampled reference contrast helps
@@ -169,24 +171,26 @@ Markdown(table)
 // both have. Multi-contrast networks learn a far better version of this transfer.
 
 // %% id="reference"
-let m8 = generate(&MaskParams::new(MaskFamily::EquispacedFraction, [n, n], 8.0).center_fraction(0.04).seed(Seed::Int(1337))).unwrap();
-let px = m8.to_pixels();
-let k_t1 = simulate_kspace(&f32s(&t1s), None, n, n);
-let (mut num, mut den) = (Complex32::new(0.0, 0.0), 0.0f32);
+let m8: Mask = generate(&MaskParams::new(MaskFamily::EquispacedFraction, [n, n], 8.0).center_fraction(0.04).seed(Seed::Int(1337))).unwrap();
+let px: Vec<u8> = m8.to_pixels();
+let k_t1: Vec<Complex32> = simulate_kspace(&f32s(&t1s), None, n, n);
+let mut num: Complex32 = Complex32::new(0.0, 0.0);
+let mut den: f32 = 0.0;
 for i in 0..n * n {
     if px[i] != 0 {
         num += k_t2[i] * k_t1[i].conj();
         den += k_t1[i].norm_sqr();
     }
 }
-let alpha = num / den;
+let alpha: Complex32 = num / den;
 let filled: Vec<Complex32> = (0..n * n).map(|i| if px[i] != 0 { k_t2[i] } else { k_t1[i] * alpha }).collect();
-let zf8 = f64s(&zero_filled_magnitude(&apply_mask(&k_t2, &px, n, n), n, n));
-let hybrid = f64s(&zero_filled_magnitude(&filled, n, n));
-let (p_zf, p_hy) = (psnr(&t2s, &zf8, hi), psnr(&t2s, &hybrid, hi));
+let zf8: Vec<f64> = f64s(&zero_filled_magnitude(&apply_mask(&k_t2, &px, n, n), n, n));
+let hybrid: Vec<f64> = f64s(&zero_filled_magnitude(&filled, n, n));
+let p_zf: f64 = psnr(&t2s, &zf8, hi);
+let p_hy: f64 = psnr(&t2s, &hybrid, hi);
 println!("8x equispaced: zero-filled {p_zf:.2} dB, reference-filled {p_hy:.2} dB (alpha = {alpha:.3})");
 nb.check("filling missing lines from the reference beats zero-filling at 8x", p_hy > p_zf);
-let fig = Picture::row(&[Picture::scaled(&zf8, n, n, 0.0, hi), Picture::scaled(&hybrid, n, n, 0.0, hi), Picture::scaled(&t2s, n, n, 0.0, hi)]).enlarge(2);
+let fig: Picture = Picture::row(&[Picture::scaled(&zf8, n, n, 0.0, hi), Picture::scaled(&hybrid, n, n, 0.0, hi), Picture::scaled(&t2s, n, n, 0.0, hi)]).enlarge(2);
 nb.save("reference.png", &fig).unwrap()
 
 // %% [markdown] id="dc-md"
@@ -200,7 +204,7 @@ nb.save("reference.png", &fig).unwrap()
 // reference-filled image of section 4 and a blurred zero-filled image, each before and after.
 
 // %% id="dc"
-let mut results = Vec::new();
+let mut results: Vec<(String, f64, f64)> = Vec::new();
 let blur: Vec<f64> = (0..n * n)
     .map(|i| {
         let (r, c) = (i / n, i % n);
@@ -215,7 +219,7 @@ let blur: Vec<f64> = (0..n * n)
 fn distance(a: &[Complex32], b: &[Complex32]) -> f64 {
     a.iter().zip(b).map(|(x, y)| f64::from((x - y).norm_sqr())).sum::<f64>().sqrt()
 }
-let mut pictures = Vec::new();
+let mut pictures: Vec<Picture> = Vec::new();
 for (name, img) in [("reference-filled", hybrid.clone()), ("blurred zero-filled", blur.clone())] {
     let k_pred = simulate_kspace(&f32s(&img), None, n, n);
     let k_dc = hard_data_consistency(&k_pred, &apply_mask(&k_t2, &px, n, n), &px, n, n);

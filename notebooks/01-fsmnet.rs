@@ -21,8 +21,9 @@
 :dep mcmr-kernel = { path = "../kernel" }
 
 // %% id="setup"
-use mcmr::experiment::published::{published_markdown, read_published};
-use mcmr::experiment::run::RunOutcome;
+use mcmr::experiment::published::{published_markdown, read_published, Published};
+use mcmr::experiment::reference::CheckReport;
+use mcmr::experiment::run::{Activation, RunOutcome};
 use mcmr::experiment::{reference, reproduce, run_activations, ReproduceOptions};
 use mcmr::notebook::{edited_spec, spec_excerpt, Markdown, Notebook, Picture};
 use std::path::{Path, PathBuf};
@@ -32,15 +33,15 @@ fn run_dir(outcomes: &[RunOutcome], experiment: &str) -> PathBuf {
     outcomes.iter().find(|o| o.manifest.experiment == experiment).map(|o| o.dir.clone()).expect("a run of that experiment")
 }
 
-let mut nb = Notebook::start("01-fsmnet").expect("an output folder");
-let spec = PathBuf::from("../papers/fsmnet.mcmr");
-let references = PathBuf::from("../reference_results");
+let mut nb: Notebook = Notebook::start("01-fsmnet").expect("an output folder");
+let spec: PathBuf = PathBuf::from("../papers/fsmnet.mcmr");
+let references: PathBuf = PathBuf::from("../reference_results");
 // Runs of an earlier `mcmr reproduce papers/fsmnet.mcmr --out DIR` (CI sets MCMR_RUNS to the
 // main job's DIR): those this kit version made from the same spec text are shown as they are.
 // Without it the notebook trains them here (about 11 minutes on 2 CPU cores), once: a rerun
 // finds them in its own output folder.
-let runs_dir = nb.out().join("runs");
-let reuse = std::env::var_os("MCMR_RUNS").map(PathBuf::from).unwrap_or_else(|| runs_dir.clone());
+let runs_dir: PathBuf = nb.out().join("runs");
+let reuse: PathBuf = std::env::var_os("MCMR_RUNS").map(PathBuf::from).unwrap_or_else(|| runs_dir.clone());
 println!("runs: {} (finished runs taken from {})", runs_dir.display(), reuse.display());
 
 // %% [markdown] id="scope-md"
@@ -54,7 +55,7 @@ println!("runs: {} (finished runs taken from {})", runs_dir.display(), reuse.dis
 // does not support).
 
 // %% id="published"
-let published = read_published(&references.join("fsmnet/published.json")).unwrap();
+let published: Published = read_published(&references.join("fsmnet/published.json")).unwrap();
 Markdown(published_markdown(&published))
 
 // %% [markdown] id="method-md"
@@ -78,13 +79,13 @@ spec_excerpt(&spec, "block fuse_block").unwrap()
 spec_excerpt(&spec, "network fsmnet").unwrap()
 
 // %% id="params"
-let mut sizes = String::from("| configuration | parameters |\n|---|---|\n");
+let mut sizes: String = String::from("| configuration | parameters |\n|---|---|\n");
 for (what, params) in [("paper (C = 64, n = 2)", vec![]), ("smoke (C = 16, n = 1)", vec![("num_features", 16i64), ("base_num_every_group", 1)])] {
     let overrides: Vec<(String, mcmr::dsl::check::Value)> = params.iter().map(|(k, v)| (k.to_string(), mcmr::dsl::check::Value::Int(*v))).collect();
     let (_, checked, _) = mcmr::spec::load_spec(&spec, Some("fsmnet"), None, &overrides).unwrap();
     sizes += &format!("| {what} | {} |\n", checked.graph.parameter_count());
 }
-Markdown(sizes)
+Markdown(sizes.clone())
 
 // %% [markdown] id="data-md"
 // ## 3. Data and protocol
@@ -122,8 +123,8 @@ spec_excerpt(&spec, "variant paper").unwrap()
 // on the brain phantom and FSMNet, U-Net and zero-filling on the knee phantom.
 
 // %% id="reproduce"
-let opts = ReproduceOptions { out: runs_dir.clone(), reuse: Some(reuse.clone()), ..ReproduceOptions::default() };
-let outcomes = reproduce(&spec, &opts).unwrap();
+let opts: ReproduceOptions = ReproduceOptions { out: runs_dir.clone(), reuse: Some(reuse.clone()), ..ReproduceOptions::default() };
+let outcomes: Vec<RunOutcome> = reproduce(&spec, &opts).unwrap();
 for o in &outcomes {
     println!("{:<24} {:>8.1} s  {}", o.manifest.experiment, o.manifest.wall_time_s, o.dir.display());
 }
@@ -134,7 +135,7 @@ Markdown::file(&runs_dir.join("fsmnet/smoke-summary.md")).unwrap()
 // values are in the run's `log.jsonl`):
 
 // %% id="curves"
-let brats_x4 = run_dir(&outcomes, "brats_x4");
+let brats_x4: PathBuf = run_dir(&outcomes, "brats_x4");
 nb.show(&brats_x4.join("figures/training_loss.png"), "fsmnet-brats_x4-training_loss.png").unwrap()
 
 // %% [markdown] id="grid-md"
@@ -158,7 +159,7 @@ nb.show(&run_dir(&outcomes, "brats_x4_mc_unet").join("figures/reconstruction.png
 // branch's own output `img_fre` (each map on its own grey scale, small maps enlarged).
 
 // %% id="features"
-let acts = run_activations(&brats_x4, &spec, &["head_fre", "down1_fre", "neck_fre", "up3_fre", "head", "up3", "img_fre"]).unwrap();
+let acts: Vec<Activation> = run_activations(&brats_x4, &spec, &["head_fre", "down1_fre", "neck_fre", "up3_fre", "head", "up3", "img_fre"]).unwrap();
 for a in &acts {
     println!("{:<10} {} x {} x {}", a.name, a.channels, a.height, a.width);
 }
@@ -189,7 +190,7 @@ nb.show(&runs_dir.join("fsmnet/figures/smoke-table2-psnr.png"), "smoke-table2-ps
 // Try another `family`, `acceleration` or a loss term, and rerun the cell.
 
 // %% id="student"
-let mine = edited_spec(&spec, &[], r#"
+let mine: PathBuf = edited_spec(&spec, &[], r#"
 experiment student {
     network = "unet"
     inputs = ["input+reference"]
@@ -205,13 +206,13 @@ experiment student {
         policy = "fixed"
     }
 }"#, &nb.out().join("edited")).unwrap();
-let student = reproduce(&mine, &ReproduceOptions {
+let student: Vec<RunOutcome> = reproduce(&mine, &ReproduceOptions {
     out: nb.out().join("edited-runs"),
     experiments: vec!["student".into()],
     overwrite: true,
     ..ReproduceOptions::default()
 }).unwrap();
-let table = {
+let table: String = {
     let a = &outcomes.iter().find(|o| o.manifest.experiment == "brats_x4_mc_unet").unwrap().results;
     let b = &student[0].results;
     format!(
@@ -219,7 +220,7 @@ let table = {
         a.mean("psnr").unwrap(), a.mean("ssim").unwrap(), b.mean("psnr").unwrap(), b.mean("ssim").unwrap()
     )
 };
-Markdown(table)
+Markdown(table.clone())
 
 // %% [markdown] id="paper-md"
 // ## 8. Running at paper scale
@@ -245,7 +246,7 @@ Markdown(table)
 // tolerance fails this notebook, and CI with it.
 
 // %% id="check"
-let report = reference::check(&references, Some("fsmnet"), &nb.out().join("check"), Some(&reuse), |_| {}).unwrap();
+let report: CheckReport = reference::check(&references, Some("fsmnet"), &nb.out().join("check"), Some(&reuse), |_| {}).unwrap();
 for line in &report.lines {
     let ok = line.starts_with("PASS");
     nb.check(line.trim_start_matches("PASS ").trim_start_matches("FAIL "), ok);

@@ -27,8 +27,8 @@ fn phase_at_self_conjugate_bins_is_zero_or_plus_pi_at_every_size() {
         let x = Tensor::<4>::from_data(TensorData::new(values, [1, 1, h, w]), &device);
         for imp in [FftImpl::Host, FftImpl::Dense] {
             let (re, im) = rfft2_using(imp, x.clone(), Norm::Backward);
-            let p = phase(re.clone(), im.clone()).into_data().to_vec::<f32>().unwrap();
-            let (re, im) = (re.into_data().to_vec::<f32>().unwrap(), im.into_data().to_vec::<f32>().unwrap());
+            let p = phase(re.clone(), im.clone()).into_data().try_to_vec::<f32>().unwrap();
+            let (re, im) = (re.into_data().try_to_vec::<f32>().unwrap(), im.into_data().try_to_vec::<f32>().unwrap());
             let wh = w / 2 + 1;
             let rows: Vec<usize> = if h % 2 == 0 { vec![0, h / 2] } else { vec![0] };
             let cols: Vec<usize> = if w % 2 == 0 { vec![0, w / 2] } else { vec![0] };

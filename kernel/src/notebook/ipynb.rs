@@ -199,28 +199,27 @@ pub fn verify(executed: &str, verdict: Option<&str>, name: &str) -> Vec<String> 
         if c["execution_count"].is_null() {
             problems.push(format!("cell `{id}` did not run"));
         }
+        // evcxr sends stderr line by line, one stream output each: join them first.
+        let mut stderr = String::new();
         for o in c["outputs"].as_array().cloned().unwrap_or_default() {
             match o["output_type"].as_str() {
                 Some("error") => {
                     let first = strip_ansi(&format!("{}: {}", text_of(&o["ename"]), text_of(&o["evalue"])));
                     problems.push(format!("cell `{id}` failed: {}", first.lines().next().unwrap_or("").trim()));
                 }
-                Some("stream") if o["name"] == "stderr" => {
-                    let text = strip_ansi(&text_of(&o["text"]));
-                    let lines: Vec<&str> = text.lines().collect();
-                    if let Some(i) = lines.iter().position(|l| l.contains("panicked at") || l.starts_with("Error:")) {
-                        // A panic's message is on the line after `panicked at FILE:LINE:COL:`.
-                        let message =
-                            if lines[i].contains("panicked at") { lines.get(i + 1).copied().unwrap_or("") } else { "" };
-                        problems.push(
-                            format!("cell `{id}` reported on stderr: {} {}", lines[i].trim(), message.trim())
-                                .trim_end()
-                                .to_string(),
-                        );
-                    }
-                }
+                Some("stream") if o["name"] == "stderr" => stderr.push_str(&strip_ansi(&text_of(&o["text"]))),
                 _ => {}
             }
+        }
+        let lines: Vec<&str> = stderr.lines().collect();
+        if let Some(i) = lines.iter().position(|l| l.contains("panicked at") || l.starts_with("Error:")) {
+            // A panic's message is on the line after `panicked at FILE:LINE:COL:`.
+            let message = if lines[i].contains("panicked at") { lines.get(i + 1).copied().unwrap_or("") } else { "" };
+            problems.push(
+                format!("cell `{id}` reported on stderr: {} {}", lines[i].trim(), message.trim())
+                    .trim_end()
+                    .to_string(),
+            );
         }
     }
     match verdict.map(serde_json::from_str::<super::Verdict>) {
@@ -300,7 +299,11 @@ mod tests {
 
     #[test]
     fn panics_errors_skipped_cells_and_verdicts_each_fail_the_run() {
-        let panic = json!([{"output_type": "stream", "name": "stderr", "text": ["thread '<unnamed>' panicked at src/lib.rs:3:1:\n", "boom\n"]}]);
+        let panic = json!([
+            {"output_type": "stream", "name": "stderr", "text": ["\n"]},
+            {"output_type": "stream", "name": "stderr", "text": ["thread '<unnamed>' panicked at src/lib.rs:3:1:\n"]},
+            {"output_type": "stream", "name": "stderr", "text": ["boom\n"]}
+        ]);
         let p = verify(&executed(panic, json!(1)), Some(PASSED), "nb");
         assert!(p[0].contains("panicked at src/lib.rs:3:1: boom"), "{p:?}");
         let err = json!([{"output_type": "stream", "name": "stderr", "text": "Error: cannot read `x`\n"}]);

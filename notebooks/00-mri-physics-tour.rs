@@ -107,7 +107,7 @@ nb.save("kspace.png", &fig).unwrap()
 // Acquiring fewer k-space lines makes the scan faster by the **acceleration** `R` = all samples
 // / sampled ones. Every mask family the papers use, at a nominal `R = 4`: the mask, the
 // zero-filled reconstruction (inverse FFT with the missing samples set to zero) and its error
-// (×5). Regular (equispaced) undersampling folds the image onto itself in sharp ghosts; random
+// (×2). Regular (equispaced) undersampling folds the image onto itself in sharp ghosts; random
 // undersampling spreads the same energy as noise-like streaks, which a network removes more
 // easily. 1D families pick whole columns (phase-encoding lines); 2D families pick points, as a
 // 3D acquisition's two phase-encoding directions would. A mask's *achieved* acceleration can
@@ -131,7 +131,7 @@ for family in MaskFamily::ALL {
     table += &format!("| `{}` | {} | {} | {:.2} | {p:.2} | {s:.3} |\n", family.name(), family.is_1d(), m.sampled_count(), m.achieved_acceleration());
     achieved.push((family.name().to_string(), m.achieved_acceleration()));
     centre_sampled.push(m.to_pixels()[(n / 2) * n + n / 2] != 0);
-    rows.push(Picture::row(&[Picture::mask(&m), Picture::scaled(&zf, n, n, 0.0, hi), Picture::scaled(&err, n, n, 0.0, hi / 5.0)]));
+    rows.push(Picture::row(&[Picture::mask(&m), Picture::scaled(&zf, n, n, 0.0, hi), Picture::scaled(&err, n, n, 0.0, hi / 2.0)]));
 }
 nb.check("every mask family samples the centre of k-space", centre_sampled.iter().all(|&c| c));
 nb.check(

@@ -8,8 +8,9 @@
 //! `mcmr notebook build --check` fails when the two disagree.
 //!
 //! [`verify`] reads a notebook after `jupyter execute` and its `verdict.json` and lists every
-//! reason the run failed: a cell that did not run, an error output, a panic or an `Err`
-//! printed on stderr (evcxr does not fail a cell for those), a missing or failed verdict.
+//! reason the run failed: a cell that did not run, an error output, anything on a cell's stderr
+//! (a panic, or the message of an `Err` that `?` returned: evcxr fails the cell for neither), a
+//! missing or failed verdict.
 //!
 //! ```
 //! use mcmr::notebook::ipynb::{parse_percent, CellKind};
@@ -211,15 +212,18 @@ pub fn verify(executed: &str, verdict: Option<&str>, name: &str) -> Vec<String> 
                 _ => {}
             }
         }
-        let lines: Vec<&str> = stderr.lines().collect();
-        if let Some(i) = lines.iter().position(|l| l.contains("panicked at") || l.starts_with("Error:")) {
+        // Nothing the notebooks run writes to stderr when all is well; a panic, an `Err` that `?`
+        // returned (evcxr prints just its message) or a warning all land there.
+        let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+        if !lines.is_empty() {
             // A panic's message is on the line after `panicked at FILE:LINE:COL:`.
-            let message = if lines[i].contains("panicked at") { lines.get(i + 1).copied().unwrap_or("") } else { "" };
-            problems.push(
-                format!("cell `{id}` reported on stderr: {} {}", lines[i].trim(), message.trim())
-                    .trim_end()
-                    .to_string(),
-            );
+            let i = lines.iter().position(|l| l.contains("panicked at")).unwrap_or(0);
+            let shown = if lines[i].contains("panicked at") {
+                format!("{} {}", lines[i].trim(), lines.get(i + 1).map(|l| l.trim()).unwrap_or(""))
+            } else {
+                lines[0].trim().to_string()
+            };
+            problems.push(format!("cell `{id}` wrote to stderr: {}", shown.trim_end()));
         }
     }
     match verdict.map(serde_json::from_str::<super::Verdict>) {
@@ -321,8 +325,14 @@ mod tests {
         let none = r#"{"notebook": "nb", "kit_version": "0", "passed": false, "checks": []}"#;
         assert_eq!(verify(&ok, Some(none), "nb"), vec!["verdict.json records no check"]);
         assert!(verify(&ok, Some(PASSED), "other")[0].contains("not `other`'s"));
-        // A harmless stderr line (a progress message) is not a failure.
-        let note = json!([{"output_type": "stream", "name": "stderr", "text": "run runs/x\n"}]);
-        assert!(verify(&executed(note, json!(1)), Some(PASSED), "nb").is_empty());
+        // `?` in a cell: evcxr prints only the error's message.
+        let q = json!([{"output_type": "stream", "name": "stderr", "text": "cannot read `x`: No such file\n"}]);
+        assert_eq!(
+            verify(&executed(q, json!(1)), Some(PASSED), "nb"),
+            vec!["cell `c1` wrote to stderr: cannot read `x`: No such file"]
+        );
+        // Blank stderr lines alone are not a failure.
+        let blank = json!([{"output_type": "stream", "name": "stderr", "text": "\n"}]);
+        assert!(verify(&executed(blank, json!(1)), Some(PASSED), "nb").is_empty());
     }
 }

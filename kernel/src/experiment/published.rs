@@ -14,7 +14,7 @@
 //! "Above" means higher for PSNR and SSIM and lower for NMSE.
 
 use crate::experiment::evaluate::EvalResult;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 /// Mean ± standard deviation of a published cell.
@@ -524,56 +524,115 @@ pub fn published_markdown(p: &Published) -> String {
     out
 }
 
-/// A dot chart per table and metric: for each row and column (left to right, in the table's
-/// order) the published value as a filled dot and the reproduced one as a ring, on one axis.
-/// Plotters without fonts: the Markdown comparison names the order.
+/// How a metric is named on an axis.
+fn metric_label(metric: &str) -> String {
+    match metric {
+        "psnr" => "PSNR (dB)".into(),
+        m => m.to_uppercase(),
+    }
+}
+
+/// A dot chart per table and metric: the table's rows top to bottom, labelled with their
+/// methods; one panel per column (acceleration), the published mean as a filled dot and the
+/// reproduced one as a ring. Below paper scale the two are not the same experiment (other data,
+/// other size, minutes of training), so each column gets two panels with their own axes:
+/// compare orderings there, not values.
 pub fn dot_chart(path: &Path, p: &Published, table: &str, metric: &str, runs: &[RunCells]) -> Result<(), String> {
+    use crate::experiment::figures::{drawing, render, white, FONT, PUBLISHED_COLOUR, REPRODUCED_COLOUR};
     use plotters::prelude::*;
     let Some(t) = p.tables.get(table) else { return Ok(()) };
-    let mut points: Vec<(f64, Option<f64>, Option<f64>)> = Vec::new();
-    for r in &t.rows {
-        for c in &t.columns {
-            let published = r.cells.get(&c.id).and_then(|m| m.get(metric)).map(|s| s.mean);
-            let got = reproduced(runs, table, &r.id, &c.id).and_then(|run| run.results.mean(metric));
-            points.push((points.len() as f64, published, got));
-        }
-    }
-    let values: Vec<f64> = points.iter().flat_map(|p| [p.1, p.2]).flatten().collect();
-    if values.is_empty() {
+    let published = |r: &Row, c: &Column| r.cells.get(&c.id).and_then(|m| m.get(metric)).map(|s| s.mean);
+    let rows: Vec<&Row> = t.rows.iter().filter(|r| t.columns.iter().any(|c| published(r, c).is_some())).collect();
+    if rows.is_empty() {
         return Ok(());
     }
-    let lo = values.iter().cloned().fold(f64::INFINITY, f64::min);
-    let hi = values.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-    let pad = ((hi - lo) * 0.08).max(1e-3);
-    let (w, h) = (720u32, 360u32);
-    let mut buf = vec![0u8; (w * h * 3) as usize];
-    {
-        let root = BitMapBackend::with_buffer(&mut buf, (w, h)).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| e.to_string())?;
-        let mut chart = ChartBuilder::on(&root)
-            .margin(16)
-            .build_cartesian_2d(-0.5..points.len() as f64 - 0.5, (lo - pad)..(hi + pad))
-            .map_err(|e| e.to_string())?;
-        // Thin separators between the table's rows.
-        let per_row = t.columns.len().max(1);
-        for k in 1..t.rows.len() {
-            let x = (k * per_row) as f64 - 0.5;
-            chart
-                .draw_series(LineSeries::new([(x, lo - pad), (x, hi + pad)], &RGBColor(200, 200, 200)))
-                .map_err(|e| e.to_string())?;
+    let got = |r: &Row, c: &Column| reproduced(runs, table, &r.id, &c.id).and_then(|run| run.results.mean(metric));
+    let scales: BTreeSet<&str> = rows
+        .iter()
+        .flat_map(|r| t.columns.iter().filter_map(|c| reproduced(runs, table, &r.id, &c.id)))
+        .map(|run| run.scale.as_str())
+        .collect();
+    let together = scales.iter().all(|s| *s == "paper");
+    let scale = scales.iter().copied().collect::<Vec<_>>().join("/");
+    // Panels: a title and, per table row, (published, reproduced).
+    type Points = Vec<(Option<f64>, Option<f64>)>;
+    let mut panels: Vec<(String, Points)> = Vec::new();
+    for c in &t.columns {
+        let both: Points = rows.iter().map(|r| (published(r, c), got(r, c))).collect();
+        if together || scales.is_empty() {
+            panels.push((format!("{} ({} mask)", c.id, c.mask), both));
+        } else {
+            panels.push((format!("{}: published", c.id), both.iter().map(|b| (b.0, None)).collect()));
+            panels.push((format!("{}: reproduced, {scale}", c.id), both.iter().map(|b| (None, b.1)).collect()));
         }
-        chart
-            .draw_series(points.iter().filter_map(|(x, v, _)| v.map(|v| Circle::new((*x, v), 5, BLACK.filled()))))
-            .map_err(|e| e.to_string())?;
-        chart
-            .draw_series(
-                points.iter().filter_map(|(x, _, v)| v.map(|v| Circle::new((*x, v), 7, BLACK.stroke_width(2)))),
-            )
-            .map_err(|e| e.to_string())?;
-        root.present().map_err(|e| e.to_string())?;
     }
-    let grey: Vec<u8> = buf.chunks(3).map(|c| ((c[0] as u16 + c[1] as u16 + c[2] as u16) / 3) as u8).collect();
-    crate::io::png::write_gray8(path, w as usize, h as usize, &grey).map_err(|e| e.to_string())
+    // DejaVu Sans at 13 px averages about 7.5 px per character.
+    let longest = rows.iter().map(|r| r.method.chars().count()).max().unwrap_or(0);
+    let label_w = (longest as f64 * 7.5) as usize + 24;
+    let (panel_w, row_h, head_h, foot_h) = (250usize, 28usize, 58usize, 54usize);
+    let (w, h) = (label_w + panels.len() * panel_w + 16, head_h + rows.len() * row_h + foot_h);
+    let n = rows.len() as f64;
+    // Row i at y = n - 1 - i: the table's first row on top.
+    let y_of = |i: usize| n - 1.0 - i as f64;
+    render(path, w, h, white(w, h), |root| {
+        let title = format!("{}: {}", t.caption, metric_label(metric));
+        root.draw(&Text::new(title, (12, 8), (FONT, 16, FontStyle::Bold).into_font())).map_err(drawing)?;
+        let legend = if together || scales.is_empty() {
+            "filled: published    ring: reproduced".to_string()
+        } else {
+            format!("filled: published (the paper's data and training)    ring: reproduced at {scale} scale (not comparable in value)")
+        };
+        root.draw(&Text::new(legend, (12, 32), (FONT, 13).into_font().color(&RGBColor(80, 80, 80))))
+            .map_err(drawing)?;
+        let (_, body) = root.split_vertically(head_h as u32);
+        let (labels, plots) = body.split_horizontally(label_w as u32);
+        let areas = plots.split_evenly((1, panels.len()));
+        let mut row_pixels: Vec<i32> = Vec::new();
+        for (area, (panel_title, points)) in areas.iter().zip(&panels) {
+            let values: Vec<f64> = points.iter().flat_map(|p| [p.0, p.1]).flatten().collect();
+            let (lo, hi) = values.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(*v), b.max(*v)));
+            let (lo, hi) = if values.is_empty() { (0.0, 1.0) } else { (lo, hi) };
+            let pad = ((hi - lo) * 0.12).max(hi.abs().max(1e-3) * 2e-3);
+            let mut chart = ChartBuilder::on(area)
+                .caption(panel_title, (FONT, 13))
+                .margin_left(10)
+                .margin_right(14)
+                .x_label_area_size(34)
+                .build_cartesian_2d((lo - pad)..(hi + pad), -0.5..(n - 0.5))
+                .map_err(drawing)?;
+            let digits = if metric == "psnr" { 1 } else { 3 };
+            chart
+                .configure_mesh()
+                .disable_y_mesh()
+                .y_labels(0)
+                .x_labels(4)
+                .x_label_formatter(&|v: &f64| format!("{v:.digits$}"))
+                .label_style((FONT, 12))
+                .light_line_style(RGBColor(238, 238, 238))
+                .draw()
+                .map_err(drawing)?;
+            for i in 0..rows.len() {
+                let guide = [(lo - pad, y_of(i)), (hi + pad, y_of(i))];
+                chart.draw_series(LineSeries::new(guide, &RGBColor(225, 225, 225))).map_err(drawing)?;
+            }
+            let dots = points.iter().enumerate().filter_map(|(i, p)| p.0.map(|v| (v, y_of(i))));
+            chart.draw_series(dots.map(|at| Circle::new(at, 5, PUBLISHED_COLOUR.filled()))).map_err(drawing)?;
+            let rings = points.iter().enumerate().filter_map(|(i, p)| p.1.map(|v| (v, y_of(i))));
+            chart
+                .draw_series(rings.map(|at| Circle::new(at, 7, REPRODUCED_COLOUR.stroke_width(2))))
+                .map_err(drawing)?;
+            if row_pixels.is_empty() {
+                row_pixels = (0..rows.len()).map(|i| chart.backend_coord(&(lo, y_of(i))).1).collect();
+            }
+        }
+        use plotters::style::text_anchor::{HPos, Pos, VPos};
+        let right = Pos::new(HPos::Right, VPos::Center);
+        for (r, y) in rows.iter().zip(&row_pixels) {
+            let style = (FONT, 13).into_font().into_text_style(&labels).pos(right);
+            root.draw(&Text::new(r.method.clone(), (label_w as i32 - 8, *y), style)).map_err(drawing)?;
+        }
+        Ok(())
+    })
 }
 
 #[cfg(test)]

@@ -498,7 +498,12 @@ pub fn execute(run: &RunSpec, resume: bool) -> Result<RunOutcome, String> {
     )?;
     write_json(&run.dir.join("results.json"), &results)?;
     if let Some(ex) = &example {
-        crate::experiment::figures::write_run_figures(&run.dir.join("figures"), ex, &files.log)?;
+        crate::experiment::figures::write_run_figures(
+            &run.dir.join("figures"),
+            &run.config.experiment,
+            ex,
+            &files.log,
+        )?;
     }
     manifest.status = "complete".into();
     manifest.wall_time_s = previous_time + started.elapsed().as_secs_f64();

@@ -203,9 +203,7 @@ impl Picture {
     /// `values` (`h×w`, row-major) mapped linearly from `[lo, hi]` to black–white, clipped.
     pub fn scaled(values: &[f64], h: usize, w: usize, lo: f64, hi: f64) -> Picture {
         assert_eq!(values.len(), h * w, "Picture::scaled: {} values for a {h}x{w} image", values.len());
-        let span = if hi > lo { hi - lo } else { 1.0 };
-        let pixels = values.iter().map(|&v| (((v - lo) / span).clamp(0.0, 1.0) * 255.0).round() as u8).collect();
-        Picture { height: h, width: w, pixels }
+        Picture { height: h, width: w, pixels: crate::io::png::to_gray8(values, lo, hi) }
     }
 
     /// `values` from their minimum (black) to their maximum (white).
@@ -217,9 +215,8 @@ impl Picture {
 
     /// The log-magnitude of (centred) k-space over the 12 natural-log units below its peak.
     pub fn log_kspace(k: &[Complex32], h: usize, w: usize) -> Picture {
-        let logk: Vec<f64> = k.iter().map(|z| (1e-9 + f64::from(z.norm())).ln()).collect();
-        let hi = logk.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-        Picture::scaled(&logk, h, w, hi - 12.0, hi)
+        assert_eq!(k.len(), h * w, "Picture::log_kspace: {} values for a {h}x{w} image", k.len());
+        Picture { height: h, width: w, pixels: crate::io::png::log_kspace_gray8(k) }
     }
 
     /// A mask: sampled white, skipped black.

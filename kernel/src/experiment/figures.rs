@@ -228,16 +228,25 @@ pub fn training_curve(path: &Path, log: &Path, title: &str) -> Result<(), String
             .x_label_area_size(44)
             .y_label_area_size(72)
             .right_y_label_area_size(if validations.is_empty() { 0 } else { 64 })
-            .build_cartesian_2d(0.0..x1, (lo * 0.95..hi * 1.05).log_scale())
+            // log10 of the loss on a linear axis, labelled with the loss itself (plotters' log
+            // axis labels only powers of ten, often none over a training run's range).
+            .build_cartesian_2d(0.0..x1, (lo * 0.95).log10()..(hi * 1.05).log10())
             .map_err(drawing)?
             .set_secondary_coord(0.0..x1, plo..phi);
         chart
             .configure_mesh()
             .x_desc("training step")
             .y_desc("training loss (log axis)")
-            .y_labels(12)
+            .y_labels(8)
             .x_label_formatter(&|v: &f64| format!("{v:.0}"))
-            .y_label_formatter(&|v: &f64| if *v >= 0.01 { format!("{v:.3}") } else { format!("{v:.1e}") })
+            .y_label_formatter(&|v: &f64| {
+                let loss = 10f64.powf(*v);
+                if loss >= 0.01 {
+                    format!("{loss:.3}")
+                } else {
+                    format!("{loss:.1e}")
+                }
+            })
             .label_style((FONT, 13))
             .axis_desc_style((FONT, 14))
             .light_line_style(RGBColor(235, 235, 235))
@@ -245,7 +254,7 @@ pub fn training_curve(path: &Path, log: &Path, title: &str) -> Result<(), String
             .map_err(drawing)?;
         let loss_colour = RGBColor(60, 60, 60);
         chart
-            .draw_series(LineSeries::new(losses.iter().copied(), &loss_colour))
+            .draw_series(LineSeries::new(losses.iter().map(|&(x, l)| (x, l.log10())), &loss_colour))
             .map_err(drawing)?
             .label("training loss")
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], loss_colour));

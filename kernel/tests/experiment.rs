@@ -396,3 +396,64 @@ fn the_fsmnet_spec_plans_every_table_run_and_needs_data_at_paper_scale() {
 fn of_stage<'a>(runs: &'a [mcmr::experiment::run::RunSpec], name: &str) -> &'a mcmr::experiment::config::Training {
     &runs.iter().find(|r| r.config.experiment == name).unwrap().config.stages[0]
 }
+
+#[test]
+fn activations_of_a_saved_run_are_the_blocks_outputs() {
+    let d = temp("activations");
+    // TINY with its head as a block call (block calls are what activations record).
+    let network = r#"block conv_relu(in_chans: int, chans: int) {
+    input x: [in_chans, H, W]
+    y = conv2d(x, chans, kernel = 3, padding = 1) as conv
+    output out = relu(y)
+}
+
+network tiny() {
+    input image: [1, H, W]
+    x = conv_relu(image, 1, 4) as head
+    output output = conv2d(x, 1, kernel = 3, padding = 1) as tail
+}
+"#;
+    let text = format!("{network}{}", &TINY[TINY.find("experiment {").unwrap()..]);
+    let spec = write_spec(&d, 6, &text);
+    reproduce(&spec, &opts(&d)).unwrap();
+    let dir = run_dir(&d);
+    let acts = mcmr::experiment::run_activations(&dir, &spec, &["head", "output"]).unwrap();
+    let (head, out) = (&acts[0], &acts[1]);
+    assert_eq!((head.name.as_str(), head.channels, head.height, head.width), ("head", 4, 32, 32));
+    assert_eq!((out.name.as_str(), out.channels, out.height, out.width), ("output", 1, 32, 32));
+    // The head's activation is after its ReLU, and the output recomputed by hand from it and
+    // the saved `tail` weights (3x3, zero padding 1) matches: both come from the saved model.
+    assert!(head.values.iter().all(|&v| v >= 0.0) && head.values.iter().any(|&v| v > 0.0));
+    let ckpt = dir.join("checkpoints").join(if dir.join("checkpoints/best.safetensors").exists() {
+        "best.safetensors"
+    } else {
+        "last.safetensors"
+    });
+    let t = mcmr::io::safetensors::read_safetensors(&ckpt).unwrap();
+    let weight = &t["tail.weight"];
+    assert_eq!(weight.shape, vec![1, 4, 3, 3]);
+    let bias = t.get("tail.bias").map(|b| b.data[0]).unwrap_or(0.0);
+    let (h, w) = (32usize, 32usize);
+    let mut worst: f64 = 0.0;
+    for r in 0..h {
+        for c in 0..w {
+            let mut v = bias;
+            for ch in 0..4 {
+                for (dr, dc) in (0..3).flat_map(|a| (0..3).map(move |b| (a, b))) {
+                    let (rr, cc) = (r as i64 + dr as i64 - 1, c as i64 + dc as i64 - 1);
+                    if rr < 0 || cc < 0 || rr >= h as i64 || cc >= w as i64 {
+                        continue;
+                    }
+                    let x = f64::from(head.values[ch * h * w + rr as usize * w + cc as usize]);
+                    v += weight.data[ch * 9 + dr * 3 + dc] * x;
+                }
+            }
+            worst = worst.max((v - f64::from(out.values[r * w + c])).abs());
+        }
+    }
+    assert!(worst < 1e-4, "output differs from the hand-computed tail by {worst}");
+    // A name the network lacks is an error that lists what it has.
+    let e = mcmr::experiment::run_activations(&dir, &spec, &["neck"]).unwrap_err();
+    assert!(e.contains("no activation `neck`") && e.contains("head") && e.contains("output"), "{e}");
+    std::fs::remove_dir_all(d).unwrap();
+}

@@ -289,13 +289,20 @@ fn part_name(run: &RunSpec) -> &'static str {
     }
 }
 
-/// Evaluates the model saved in a run folder (the best checkpoint, else the last).
-pub fn evaluate_saved(run: &RunSpec) -> Result<EvalResult, String> {
+/// The run's setup and its saved model: the best checkpoint, or the last one when the run
+/// never validated.
+fn saved_model(run: &RunSpec) -> Result<(Setup, CompiledModel), String> {
     let s = setup(run)?;
     let mut model = CompiledModel::new(s.graph.clone(), run.config.seed, &s.dev).with_matmul_conv(run.device == "cpu");
     let files = TrainFiles::in_dir(&run.dir);
     let path = if files.best.exists() { &files.best } else { &files.last };
     load_checkpoint(path, &mut model)?;
+    Ok((s, model))
+}
+
+/// Evaluates the model saved in a run folder (the best checkpoint, else the last).
+pub fn evaluate_saved(run: &RunSpec) -> Result<EvalResult, String> {
+    let (s, model) = saved_model(run)?;
     let (r, _) = evaluate_model(
         &model,
         &s.eval_data,
@@ -326,11 +333,7 @@ pub struct Activation {
 /// run's saved model on the first slice it evaluates, in the order of `names`. A name the
 /// network does not have is an error that lists the ones it has.
 pub fn activations(run: &RunSpec, names: &[String]) -> Result<Vec<Activation>, String> {
-    let s = setup(run)?;
-    let mut model = CompiledModel::new(s.graph.clone(), run.config.seed, &s.dev).with_matmul_conv(run.device == "cpu");
-    let files = TrainFiles::in_dir(&run.dir);
-    let path = if files.best.exists() { &files.best } else { &files.last };
-    load_checkpoint(path, &mut model)?;
+    let (s, model) = saved_model(run)?;
     let item = s.eval_data.get(0, 0).map_err(|e| e.to_string())?;
     let (inputs, _) = crate::experiment::batch::tensors(&[item], &s.bindings, &s.dev);
     let values = model.forward_all(inputs, false).map_err(|e| e.to_string())?;

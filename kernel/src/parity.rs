@@ -292,7 +292,14 @@ pub fn run(
         pass: false,
         notes,
     };
-    if let Some(step) = step {
+    let forward_only = step.is_some() && !fixture.join("grads.safetensors").exists();
+    if forward_only {
+        report.notes.push(format!(
+            "forward only: `{}` has no grads.safetensors, so gradients and the optimiser step were not compared",
+            fixture.display()
+        ));
+    }
+    if let Some(step) = step.filter(|_| !forward_only) {
         let mut named: BTreeMap<String, Tensor<4>> =
             graph.outputs.iter().map(|(n, id)| (n.clone(), values[*id].clone())).collect();
         // Targets are stored as [B, H, W] or [B, 1, H, W]: give them the first output's shape.

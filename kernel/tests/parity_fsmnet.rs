@@ -65,3 +65,24 @@ fn fsmnet_runs_at_other_widths_and_non_square_sizes() {
         }
     }
 }
+
+/// A fixture with only weights, inputs and outputs (a forward-only check, e.g. at a
+/// non-square size) compares the forward pass and says that it skipped the rest.
+#[test]
+fn a_forward_only_fixture_compares_the_forward_pass() {
+    let Some(fx) = common::fixtures() else { return };
+    let dir = std::env::temp_dir().join(format!("mcmr-parity-forward-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for f in ["weights.safetensors", "inputs.safetensors", "outputs.safetensors", "config.json"] {
+        std::fs::copy(fx.join("parity/fsmnet/small").join(f), dir.join(f)).unwrap();
+    }
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../papers/fsmnet.mcmr");
+    let loaded = mcmr_dsl::load(&path).unwrap_or_else(|(_, d)| panic!("{}", d.message));
+    let checked = mcmr_dsl::check::elaborate(&loaded.spec, None, Some("small"), &[]).unwrap();
+    let model = CompiledModel::new(checked.graph, 0, &Device::flex().autodiff());
+    let r = run(&loaded.spec, model, &dir, Tolerances::default(), false).unwrap();
+    assert!(r.pass && r.grads.is_empty() && r.step.is_empty(), "{:?}", r.notes);
+    assert_eq!((r.outputs.len(), r.activations.len()), (2, 74));
+    assert!(r.notes.iter().any(|n| n.starts_with("forward only")), "{:?}", r.notes);
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -568,14 +568,9 @@ impl CompiledModel {
 fn conv2d_as_matmul(x: Tensor<4>, w: Tensor<4>, bias: Option<Tensor<1>>, pad: usize) -> Tensor<4> {
     let [b, c, h, wd] = x.dims();
     let [co, _, k, _] = w.dims();
-    let x = if pad > 0 { pad_sides(x, pad, pad, pad, pad, PadMode::Zeros) } else { x };
     let (oh, ow) = (h + 2 * pad + 1 - k, wd + 2 * pad + 1 - k);
     // Rows ordered (channel, ky, kx), as the weight's [co, c, ky, kx] layout flattens.
-    let shifted: Vec<Tensor<4>> = (0..k)
-        .flat_map(|ky| (0..k).map(move |kx| (ky, kx)))
-        .map(|(ky, kx)| x.clone().narrow(2, ky, oh).narrow(3, kx, ow).reshape([b, c, 1, oh * ow]))
-        .collect();
-    let cols = Tensor::cat(shifted, 2).reshape([b, c * k * k, oh * ow]);
+    let cols = crate::ops::unfold(x, k, pad);
     let y = w.reshape([1, co, c * k * k]).matmul(cols);
     let y = match bias {
         Some(bias) => y + bias.reshape([1, co, 1]),
@@ -868,6 +863,20 @@ mod tests {
         let (gd, go) = (direct.sum().backward(), ours.sum().backward());
         assert!(close(host(w1.grad(&gd).unwrap()), host(w2.grad(&go).unwrap())), "weight gradients");
         assert!(close(host(x1.grad(&gd).unwrap()), host(x2.grad(&go).unwrap())), "input gradients");
+        // The views-and-cat columns (the path off the CPU backend) equal the host op's, and so
+        // do their input gradients.
+        for (k, pad) in [(3, 1), (3, 0), (5, 2)] {
+            let (x3, _, _) = leaves();
+            let (x4, _, _) = leaves();
+            let (a, b) = (crate::ops::unfold(x3.clone(), k, pad), crate::ops::unfold_with_views(x4.clone(), k, pad));
+            assert_eq!(a.dims(), b.dims());
+            let flat = |t: Tensor<3>| t.into_data().convert::<f64>().try_to_vec::<f64>().unwrap();
+            assert_eq!(flat(a.clone().detach()), flat(b.clone().detach()), "k={k} pad={pad}");
+            let [_, rows, cols] = a.dims();
+            let weights = Tensor::<4>::from_data(data([1, 1, rows, cols]), &device).reshape([1, rows, cols]);
+            let (ga, gb) = ((a * weights.clone()).sum().backward(), (b * weights).sum().backward());
+            assert!(close(host(x3.grad(&ga).unwrap()), host(x4.grad(&gb).unwrap())), "k={k} pad={pad} gradients");
+        }
     }
 
     #[test]

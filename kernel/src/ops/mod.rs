@@ -29,6 +29,7 @@
 
 mod dense;
 pub mod spectral;
+pub mod unfold;
 
 use crate::fft::Norm;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
@@ -42,6 +43,7 @@ use spectral::SpectralOp;
 use std::future::Future;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
+use unfold::Unfold;
 
 /// Which implementation of the spectral transforms to use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -72,6 +74,51 @@ fn resolve(imp: FftImpl, t: &Tensor<4>) -> FftImpl {
         }
         other => other,
     }
+}
+
+/// A linear operation the host path runs, with its exact adjoint as the backward pass.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum HostOp {
+    Spectral(SpectralOp),
+    /// `im2col`: `[B, C, H, W]` → `[B, 1, C·k·k, oh·ow]`.
+    Unfold(Unfold),
+    /// `col2im`, the adjoint of `Unfold`.
+    Fold(Unfold),
+}
+
+impl HostOp {
+    fn adjoint(self, in_width: usize) -> HostOp {
+        match self {
+            HostOp::Spectral(s) => HostOp::Spectral(s.adjoint(in_width)),
+            HostOp::Unfold(u) => HostOp::Fold(u),
+            HostOp::Fold(u) => HostOp::Unfold(u),
+        }
+    }
+}
+
+/// The columns of a stride-1 `k×k` convolution with zero padding `pad` (`im2col`):
+/// `[B, C, H, W]` → `[B, C·k·k, oh·ow]`, rows in `(channel, ky, kx)` order. On Flex a custom
+/// autodiff op over host buffers (backward: `col2im`); elsewhere shifted views and a `cat`.
+pub fn unfold(x: Tensor<4>, kernel: usize, pad: usize) -> Tensor<3> {
+    let [b, c, h, w] = x.dims();
+    let u = Unfold { channels: c, height: h, width: w, kernel, pad };
+    let (oh, ow) = u.out_hw();
+    match resolve(FftImpl::Auto, &x) {
+        FftImpl::Host => host_linear(vec![x], HostOp::Unfold(u)).remove(0).reshape([b, u.rows(), oh * ow]),
+        _ => unfold_with_views(x, kernel, pad),
+    }
+}
+
+/// [`unfold`] from burn tensor operations (any backend): zero padding, `k²` shifted views, `cat`.
+pub fn unfold_with_views(x: Tensor<4>, kernel: usize, pad: usize) -> Tensor<3> {
+    let [b, c, h, w] = x.dims();
+    let x = if pad > 0 { x.pad([(0, 0), (0, 0), (pad, pad), (pad, pad)], 0.0) } else { x };
+    let (oh, ow) = (h + 2 * pad + 1 - kernel, w + 2 * pad + 1 - kernel);
+    let shifted: Vec<Tensor<4>> = (0..kernel)
+        .flat_map(|ky| (0..kernel).map(move |kx| (ky, kx)))
+        .map(|(ky, kx)| x.clone().narrow(2, ky, oh).narrow(3, kx, ow).reshape([b, c, 1, oh * ow]))
+        .collect();
+    Tensor::cat(shifted, 2).reshape([b, c * kernel * kernel, oh * ow])
 }
 
 /// 2D forward FFT over the last two axes (`torch.fft.fft2`; with `centered`, fastMRI `fft2c`).
@@ -106,7 +153,7 @@ pub fn fft2_using(
 ) -> (Tensor<4>, Tensor<4>) {
     match resolve(imp, &re) {
         FftImpl::Dense => dense::complex(re, im, inverse, norm, centered),
-        _ => two(host_spectral(vec![re, im], SpectralOp::Complex { inverse, norm, centered })),
+        _ => two(host_linear(vec![re, im], HostOp::Spectral(SpectralOp::Complex { inverse, norm, centered }))),
     }
 }
 
@@ -114,7 +161,7 @@ pub fn fft2_using(
 pub fn rfft2_using(imp: FftImpl, x: Tensor<4>, norm: Norm) -> (Tensor<4>, Tensor<4>) {
     match resolve(imp, &x) {
         FftImpl::Dense => dense::rfft(x, norm),
-        _ => two(host_spectral(vec![x], SpectralOp::Rfft { norm })),
+        _ => two(host_linear(vec![x], HostOp::Spectral(SpectralOp::Rfft { norm }))),
     }
 }
 
@@ -122,7 +169,7 @@ pub fn rfft2_using(imp: FftImpl, x: Tensor<4>, norm: Norm) -> (Tensor<4>, Tensor
 pub fn irfft2_using(imp: FftImpl, re: Tensor<4>, im: Tensor<4>, width: usize, norm: Norm) -> Tensor<4> {
     match resolve(imp, &re) {
         FftImpl::Dense => dense::irfft(re, im, width, norm),
-        _ => host_spectral(vec![re, im], SpectralOp::Irfft { norm, width }).remove(0),
+        _ => host_linear(vec![re, im], HostOp::Spectral(SpectralOp::Irfft { norm, width })).remove(0),
     }
 }
 
@@ -176,7 +223,7 @@ fn write<B: Backend>(values: Host, shape: Vec<usize>, device: &B::Device) -> B::
 
 /// Runs `op` on one real input or an `(re, im)` pair (each `[B, C, H, W]`) and returns one real
 /// output or an `(re, im)` pair, never materialising a packed tensor.
-fn run_host(op: SpectralOp, inputs: Vec<(Host, Vec<usize>)>) -> Vec<(Host, Vec<usize>)> {
+fn run_host(op: HostOp, inputs: Vec<(Host, Vec<usize>)>) -> Vec<(Host, Vec<usize>)> {
     let shape = inputs[0].1.clone();
     macro_rules! go {
         ($variant:ident) => {{
@@ -184,11 +231,23 @@ fn run_host(op: SpectralOp, inputs: Vec<(Host, Vec<usize>)>) -> Vec<(Host, Vec<u
                 .iter()
                 .map(|(h, _)| match h {
                     Host::$variant(v) => v.as_slice(),
-                    _ => panic!("FFT inputs mix float types"),
+                    _ => panic!("host op inputs mix float types"),
                 })
                 .collect();
-            let (outs, s) = op.apply_planes(&planes, &shape);
-            outs.into_iter().map(|v| (Host::$variant(v), s.clone())).collect()
+            match op {
+                HostOp::Spectral(op) => {
+                    let (outs, s) = op.apply_planes(&planes, &shape);
+                    outs.into_iter().map(|v| (Host::$variant(v), s.clone())).collect()
+                }
+                HostOp::Unfold(u) => {
+                    let (oh, ow) = u.out_hw();
+                    vec![(Host::$variant(u.unfold(planes[0], shape[0])), vec![shape[0], 1, u.rows(), oh * ow])]
+                }
+                HostOp::Fold(u) => {
+                    let out = vec![shape[0], u.channels, u.height, u.width];
+                    vec![(Host::$variant(u.fold(planes[0], shape[0])), out)]
+                }
+            }
         }};
     }
     match &inputs[0].0 {
@@ -216,9 +275,9 @@ fn zeros_like(h: &Host) -> Host {
 }
 
 /// The host path: Flex tensors in, Flex tensors out; tracked inputs give autodiff nodes whose
-/// backward pass applies the adjoint transform.
-fn host_spectral(inputs: Vec<Tensor<4>>, op: SpectralOp) -> Vec<Tensor<4>> {
-    let unsupported = || panic!("FftImpl::Host supports the Flex backend only; use FftImpl::Dense or Auto");
+/// backward pass applies the adjoint operation.
+fn host_linear(inputs: Vec<Tensor<4>>, op: HostOp) -> Vec<Tensor<4>> {
+    let unsupported = || panic!("the host path supports the Flex backend only; use FftImpl::Dense or Auto");
     let dispatched: Vec<DispatchTensor> = inputs.into_iter().map(|t| t.into_dispatch()).collect();
     let context = dispatched.iter().fold(dispatched[0].autodiff, |c, d| c.merge(d.autodiff));
     let mut plain = Vec::new();
@@ -241,7 +300,7 @@ fn host_spectral(inputs: Vec<Tensor<4>>, op: SpectralOp) -> Vec<Tensor<4>> {
         outs.into_iter().map(|(v, s)| wrap_plain(write::<Flex>(v, s, &device))).collect()
     } else {
         assert!(plain.is_empty(), "FFT inputs mix autodiff and plain tensors");
-        autodiff_spectral::<Flex>(tracked, op)
+        autodiff_host::<Flex>(tracked, op)
             .into_iter()
             .map(|t| DispatchTensorKind::Autodiff(Box::new(DispatchTensorKind::Flex(BackendTensor::Autodiff(t)))))
             .collect()
@@ -251,10 +310,10 @@ fn host_spectral(inputs: Vec<Tensor<4>>, op: SpectralOp) -> Vec<Tensor<4>> {
 
 /// State of one output node: the forward op, which output plane it is (`None` for a single
 /// output), and the width of the forward input (to shape the adjoint's output).
-type NodeState = (SpectralOp, Option<usize>, usize);
+type NodeState = (HostOp, Option<usize>, usize);
 
 #[derive(Debug)]
-struct SpectralBackward;
+struct HostBackward;
 
 fn backward_host<B: Backend, const N: usize>(ops: Ops<NodeState, N>, grads: &mut Gradients) {
     let (op, part, in_width) = ops.state;
@@ -278,14 +337,14 @@ fn backward_host<B: Backend, const N: usize>(ops: Ops<NodeState, N>, grads: &mut
     }
 }
 
-impl<B: Backend> Backward<B, 1> for SpectralBackward {
+impl<B: Backend> Backward<B, 1> for HostBackward {
     type State = NodeState;
     fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
         backward_host::<B, 1>(ops, grads);
     }
 }
 
-impl<B: Backend> Backward<B, 2> for SpectralBackward {
+impl<B: Backend> Backward<B, 2> for HostBackward {
     type State = NodeState;
     fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
         backward_host::<B, 2>(ops, grads);
@@ -298,18 +357,15 @@ fn finish_node<B: Backend, const N: usize>(
     out: B::FloatTensorPrimitive,
 ) -> FloatTensor<Autodiff<B>>
 where
-    SpectralBackward: Backward<B, N, State = NodeState>,
+    HostBackward: Backward<B, N, State = NodeState>,
 {
-    match SpectralBackward.prepare::<NoCheckpointing>(guards).compute_bound().stateful() {
+    match HostBackward.prepare::<NoCheckpointing>(guards).compute_bound().stateful() {
         OpsKind::Tracked(prep) => prep.finish(state, out),
         OpsKind::UnTracked(prep) => prep.finish(out),
     }
 }
 
-fn autodiff_spectral<B: Backend>(
-    inputs: Vec<FloatTensor<Autodiff<B>>>,
-    op: SpectralOp,
-) -> Vec<FloatTensor<Autodiff<B>>> {
+fn autodiff_host<B: Backend>(inputs: Vec<FloatTensor<Autodiff<B>>>, op: HostOp) -> Vec<FloatTensor<Autodiff<B>>> {
     let device = inputs[0].primitive().device();
     let in_width = *inputs[0].primitive().shape().last().expect("rank ≥ 2");
     let host: Vec<(Host, Vec<usize>)> = inputs.iter().map(|t| read::<B>(t.primitive().clone())).collect();

@@ -129,8 +129,13 @@ enum Command {
         params: Vec<(String, String)>,
         #[arg(long)]
         network: Option<String>,
-        /// Run forward, backward and step in float64 (PyTorch's tensors stay float32).
+        /// Run our side in float32, the training precision, instead of float64 (the default:
+        /// fixtures are conditioned on PyTorch's float32 agreeing with its float64, so float64
+        /// compares the spec's arithmetic without adding our own float32 rounding).
         #[arg(long)]
+        float32: bool,
+        /// Float64, the default (accepted for older scripts).
+        #[arg(long, hide = true, conflicts_with = "float32")]
         float64: bool,
         #[arg(long)]
         json: bool,
@@ -433,11 +438,11 @@ fn run(cli: Cli) -> Result<()> {
                 std::process::exit(1);
             }
         }
-        Command::Parity { spec, fixture, variant, params, network, float64, json } => {
+        Command::Parity { spec, fixture, variant, params, network, float32, float64: _, json } => {
             let (ast, checked, _) = load_spec(&spec, network.as_deref(), variant.as_deref(), &params)?;
             let device = burn::tensor::Device::flex().autodiff();
             let model = mcmr::model::CompiledModel::new(checked.graph, 0, &device);
-            let report = mcmr::parity::run(&ast, model, &fixture, mcmr::parity::Tolerances::default(), float64)
+            let report = mcmr::parity::run(&ast, model, &fixture, mcmr::parity::Tolerances::default(), !float32)
                 .map_err(anyhow::Error::msg)?;
             if json {
                 say!("{}", serde_json::to_string(&report)?);
@@ -453,6 +458,11 @@ fn run(cli: Cli) -> Result<()> {
                         );
                     }
                 };
+                say!(
+                    "precision: {} on our side (PyTorch's tensors are float32){}",
+                    report.precision,
+                    if float32 { "" } else { "; --float32 runs the training precision" }
+                );
                 show("outputs", &report.outputs);
                 show("activations", &report.activations);
                 show("grads", &report.grads);

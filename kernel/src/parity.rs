@@ -81,6 +81,8 @@ pub struct ParityReport {
     pub grad_norm_before_clip: Option<f64>,
     pub loss: Option<(f64, f64)>,
     pub tolerances: Tolerances,
+    /// `float64` or `float32`: the precision of our side of the comparison.
+    pub precision: String,
     pub pass: bool,
     pub notes: Vec<String>,
 }
@@ -289,6 +291,7 @@ pub fn run(
         grad_norm_before_clip: None,
         loss: None,
         tolerances: tol,
+        precision: if float64 { "float64" } else { "float32" }.into(),
         pass: false,
         notes,
     };
@@ -366,7 +369,7 @@ pub fn run(
         if tol.step_fraction.is_none() && report.step_noise_max_abs > 2.0 * lr {
             report.notes.push(format!("noise-regime step entries differ by {:.3e} > 2·lr", report.step_noise_max_abs));
         }
-    } else {
+    } else if !forward_only {
         report
             .notes
             .push("the spec has no `parity` section: gradients and the optimiser step were not compared".into());

@@ -327,7 +327,7 @@ fn parity_json_has_the_contract_keys() {
         mcmr(&["parity", &unet_spec(), "--fixture", fixture.to_str().unwrap(), "--variant", "small", "--json"]);
     assert_eq!(code, 0, "{err}{out}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    for key in ["outputs", "activations", "grads", "step", "pass", "grads_global_rel_l2"] {
+    for key in ["outputs", "activations", "grads", "step", "pass", "grads_global_rel_l2", "precision"] {
         assert!(v.get(key).is_some(), "missing {key}");
     }
     assert!(v["outputs"]["output"]["rel"].as_f64().unwrap() < 1e-4);

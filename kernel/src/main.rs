@@ -302,6 +302,47 @@ fn parse_kv(s: &str) -> std::result::Result<(String, String), String> {
         .ok_or_else(|| format!("`{s}` is not KEY=VALUE"))
 }
 
+/// `params` with the fixture's configuration added: every `constructor_args` entry of the
+/// fixture's `config.json` that names a parameter of a network in the spec, unless `--param`
+/// gives it. The weights must match the fixture whatever the variant says, so a fixture at
+/// another width needs no flags. Says what it took.
+fn with_fixture_configuration(
+    spec: &std::path::Path,
+    fixture: &std::path::Path,
+    mut params: Vec<(String, String)>,
+) -> Result<Vec<(String, String)>> {
+    let path = fixture.join("config.json");
+    let Ok(text) = std::fs::read_to_string(&path) else { return Ok(params) };
+    let config: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("`{}` is not valid JSON", path.display()))?;
+    let Some(args) = config.get("constructor_args").and_then(|a| a.as_object()) else { return Ok(params) };
+    let loaded = mcmr::spec::read_spec(spec).map_err(anyhow::Error::msg)?;
+    let declared = |k: &str| {
+        loaded
+            .spec
+            .defs
+            .iter()
+            .any(|d| d.kind == mcmr_dsl::ast::DefKind::Network && d.params.iter().any(|p| p.name.name == k))
+    };
+    let mut taken = Vec::new();
+    for (k, v) in args {
+        let value = match v {
+            serde_json::Value::Number(n) => n.to_string(),
+            serde_json::Value::Bool(b) => b.to_string(),
+            _ => continue,
+        };
+        if declared(k) && !params.iter().any(|(p, _)| p == k) {
+            taken.push(format!("{k}={value}"));
+            params.push((k.clone(), value));
+        }
+    }
+    if !taken.is_empty() {
+        // On stderr: `--json` keeps stdout for the report.
+        eprintln!("configuration from {}: {}", path.display(), taken.join(", "));
+    }
+    Ok(params)
+}
+
 fn load_spec(
     file: &std::path::Path,
     network: Option<&str>,
@@ -439,6 +480,7 @@ fn run(cli: Cli) -> Result<()> {
             }
         }
         Command::Parity { spec, fixture, variant, params, network, float32, float64: _, json } => {
+            let params = with_fixture_configuration(&spec, &fixture, params)?;
             let (ast, checked, _) = load_spec(&spec, network.as_deref(), variant.as_deref(), &params)?;
             let device = burn::tensor::Device::flex().autodiff();
             let model = mcmr::model::CompiledModel::new(checked.graph, 0, &device);

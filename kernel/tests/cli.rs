@@ -333,3 +333,29 @@ fn parity_json_has_the_contract_keys() {
     assert!(v["outputs"]["output"]["rel"].as_f64().unwrap() < 1e-4);
     assert_eq!(v["pass"], true);
 }
+
+/// A fixture's `config.json` sets the network's parameters (`constructor_args`), so a fixture
+/// at another width needs neither a variant nor `--param`; what it took goes to stderr.
+#[test]
+fn parity_takes_the_network_configuration_from_the_fixture() {
+    let Some(shared) = std::env::var_os("MCMR_SHARED").map(std::path::PathBuf::from).or_else(|| {
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared");
+        p.join("fixtures").is_dir().then_some(p)
+    }) else {
+        assert!(std::env::var_os("CI").is_none(), "shared fixtures missing in CI");
+        eprintln!("SKIPPED: shared fixtures not found");
+        return;
+    };
+    let spec = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../papers/fsmnet.mcmr");
+    let fixture = shared.join("fixtures/parity/fsmnet/small");
+    let (_, out, err) = mcmr(&["parity", spec.to_str().unwrap(), "--fixture", fixture.to_str().unwrap(), "--json"]);
+    assert!(err.contains("base_num_every_group=1") && err.contains("num_features=16"), "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert_eq!(v["precision"], "float64");
+    assert!(v["outputs"]["img_out"]["rel"].as_f64().unwrap() < 1e-4, "{out}");
+    // An explicit --param still wins: the default width's weights do not fit the fixture.
+    let (code, _, err) =
+        mcmr(&["parity", spec.to_str().unwrap(), "--fixture", fixture.to_str().unwrap(), "--param", "num_features=8"]);
+    assert_ne!(code, 0);
+    assert!(!err.contains("num_features=16"), "{err}");
+}

@@ -87,3 +87,42 @@ fn a_forward_only_fixture_compares_the_forward_pass() {
     assert!(r.notes[0].starts_with("forward only"), "{:?}", r.notes);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Non-square parity without the shared fixtures: `tests/fixtures/fsmnet_c8_32x64` holds the
+/// official code's outputs for C = 8, n = 1 on a 32x64 input (made by
+/// tools/parity/fsmnet_fixture.py; command in its config.json). The fixture's configuration
+/// sets the width, in both precisions the outputs agree, and with the two inputs swapped
+/// they do not.
+#[test]
+fn fsmnet_matches_the_official_code_on_a_non_square_input() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fsmnet_c8_32x64");
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../papers/fsmnet.mcmr");
+    let loaded = mcmr_dsl::load(&path).unwrap_or_else(|(_, d)| panic!("{}", d.message));
+    let params = [
+        ("num_features".to_string(), mcmr_dsl::check::Value::Int(8)),
+        ("base_num_every_group".to_string(), mcmr_dsl::check::Value::Int(1)),
+    ];
+    let report = |dir: &std::path::Path, float64: bool| {
+        let checked = mcmr_dsl::check::elaborate(&loaded.spec, None, None, &params).unwrap();
+        let model = CompiledModel::new(checked.graph, 0, &Device::flex().autodiff());
+        run(&loaded.spec, model, dir, Tolerances::default(), float64).unwrap()
+    };
+    for float64 in [false, true] {
+        let r = report(&dir, float64);
+        assert!(r.pass, "float64 {float64}: {:?} {:?}", r.outputs, r.notes);
+        assert!(r.outputs.values().all(|d| d.rel < 1e-5), "{:?}", r.outputs);
+    }
+    use mcmr::io::safetensors::{read_safetensors, write_safetensors, StWrite};
+    let swapped = std::env::temp_dir().join(format!("mcmr-parity-swapped-{}", std::process::id()));
+    std::fs::create_dir_all(&swapped).unwrap();
+    for f in ["weights.safetensors", "outputs.safetensors"] {
+        std::fs::copy(dir.join(f), swapped.join(f)).unwrap();
+    }
+    let inputs = read_safetensors(&dir.join("inputs.safetensors")).unwrap();
+    let as_f32 = |k: &str| StWrite::F32(inputs[k].shape.clone(), inputs[k].data.iter().map(|&v| v as f32).collect());
+    let renamed = [("main".to_string(), as_f32("aux")), ("aux".to_string(), as_f32("main"))].into();
+    write_safetensors(&swapped.join("inputs.safetensors"), &renamed, &Default::default()).unwrap();
+    let r = report(&swapped, true);
+    assert!(!r.pass && r.outputs["img_out"].rel > 1e-2, "{:?}", r.outputs);
+    std::fs::remove_dir_all(&swapped).ok();
+}

@@ -177,6 +177,7 @@ def main():
     ap.add_argument("--max-gap", type=float, default=2e-5)
     ap.add_argument("--max-grad-gap", type=float, default=1e-3, help="float32-vs-float64 gradients, global relative L2")
     ap.add_argument("--forward-only", action="store_true")
+    ap.add_argument("--no-activations", action="store_true", help="outputs only (a small fixture)")
     a = ap.parse_args()
     src = os.environ.get("FSMNET_SRC")
     if not src or not os.path.isdir(os.path.join(src, "networks")):
@@ -222,6 +223,7 @@ def main():
     out, acts = hooked_forward(model, main_in, aux_in)
     config = {
         "generator": "tools/parity/fsmnet_fixture.py (mcmr-kit)",
+        "command": "python " + " ".join(sys.argv),
         "model_class": "networks.mynet.TwoBranch(args)",
         "constructor_args": vars(args),
         "seed": "torch.manual_seed(0) immediately before TwoBranch(args)",
@@ -230,6 +232,8 @@ def main():
         "conditioning": {"max_gap": a.max_gap, "max_grad_gap": a.max_grad_gap, "tried": tried},
         "forward_only": a.forward_only,
     }
+    if a.no_activations:
+        acts = {}
     if a.forward_only:
         save({"img_out": out["img_out"].detach(), "img_fre": out["img_fre"].detach(), **acts}, "outputs.safetensors")
     else:

@@ -702,6 +702,33 @@ mod tests {
         }
     }
 
+    fn png_size(path: &Path) -> (u32, u32) {
+        let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap()));
+        let info = decoder.read_info().unwrap();
+        (info.info().width, info.info().height)
+    }
+
+    #[test]
+    fn dot_charts_share_an_axis_only_at_paper_scale() {
+        let p = paper();
+        let dir = std::env::temp_dir().join(format!("mcmr-dots-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (smoke, full, none) = (dir.join("smoke.png"), dir.join("paper.png"), dir.join("none.png"));
+        dot_chart(&smoke, &p, "table1_brats", "psnr", &[run_at("smoke", 23.4)]).unwrap();
+        dot_chart(&full, &p, "table1_brats", "psnr", &[run_at("paper", 41.5)]).unwrap();
+        dot_chart(&none, &p, "table1_brats", "psnr", &[]).unwrap();
+        // Table 1 has two columns (4x, 8x): four panels at smoke scale, two at paper scale or
+        // with nothing reproduced; eight rows, one per method.
+        let (s, f, n) = (png_size(&smoke), png_size(&full), png_size(&none));
+        assert_eq!(f, n);
+        assert_eq!(s.0 - f.0, 2 * 250, "two more panels of 250 px");
+        assert_eq!(s.1, f.1);
+        assert_eq!(f.1 as usize, 58 + 8 * 28 + 54);
+        dot_chart(&dir.join("x.png"), &p, "no_such_table", "psnr", &[]).unwrap();
+        assert!(!dir.join("x.png").exists());
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
     #[test]
     fn verdicts_against_published_cells_only_at_paper_scale() {
         let p = paper();

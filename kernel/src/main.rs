@@ -182,6 +182,9 @@ enum Command {
         run_dir: PathBuf,
         #[arg(long)]
         data: Option<PathBuf>,
+        /// Also draw the run's figures (reconstruction, error, mask, k-space, training) here.
+        #[arg(long)]
+        figures: Option<PathBuf>,
         #[arg(long)]
         json: bool,
     },
@@ -578,8 +581,9 @@ fn run(cli: Cli) -> Result<()> {
             let rows = vec![(format!("{}/{}", o.manifest.variant, o.manifest.experiment), o.results.clone())];
             say_raw!("{}", mcmr::experiment::report::runs_table(&rows).0);
         }
-        Command::Evaluate { run_dir, data, json } => {
-            let r = mcmr::experiment::evaluate_run(&run_dir, data.as_deref()).map_err(anyhow::Error::msg)?;
+        Command::Evaluate { run_dir, data, figures, json } => {
+            let r = mcmr::experiment::evaluate_run(&run_dir, data.as_deref(), figures.as_deref())
+                .map_err(anyhow::Error::msg)?;
             if json {
                 say!("{}", serde_json::to_string(&r)?);
             } else {

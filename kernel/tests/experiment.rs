@@ -457,3 +457,28 @@ network tiny() {
     assert!(e.contains("no activation `neck`") && e.contains("head") && e.contains("output"), "{e}");
     std::fs::remove_dir_all(d).unwrap();
 }
+
+#[test]
+fn evaluating_a_finished_run_again_gives_its_results_and_can_draw_its_figures() {
+    let d = temp("evaluate");
+    let spec = write_spec(&d, 8, TINY);
+    let runs = reproduce(&spec, &opts(&d)).unwrap();
+    let dir = run_dir(&d);
+    let figures = d.join("figures-again");
+    let again = mcmr::experiment::evaluate_run(&dir, None, Some(&figures)).unwrap();
+    // The saved model on the same data: the same scores (results.json keeps every digit
+    // serde_json prints), and the figures a run draws.
+    let (a, b) = (again.mean("psnr").unwrap(), runs[0].results.mean("psnr").unwrap());
+    assert!((a - b).abs() <= 1e-12 * b.abs(), "{a} vs {b}");
+    assert_eq!(again.per_slice.len(), runs[0].results.per_slice.len());
+    for f in ["reconstruction.png", "error.png", "mask.png", "kspace.png", "training_loss.png"] {
+        assert!(figures.join(f).is_file(), "{f} missing");
+    }
+    // A run that is not complete is refused with the way out.
+    let manifest = dir.join("manifest.json");
+    let text = std::fs::read_to_string(&manifest).unwrap().replace("\"complete\"", "\"training\"");
+    std::fs::write(&manifest, text).unwrap();
+    let e = mcmr::experiment::evaluate_run(&dir, None, None).unwrap_err();
+    assert!(e.contains("not complete") && e.contains("mcmr resume"), "{e}");
+    std::fs::remove_dir_all(d).unwrap();
+}

@@ -388,8 +388,9 @@ pub fn resume(dir: &Path, progress: bool) -> Result<RunOutcome, String> {
     execute(&r, true)
 }
 
-/// Evaluates a finished run's model again (on `data` instead of its own data when given).
-pub fn evaluate_run(dir: &Path, data: Option<&Path>) -> Result<EvalResult, String> {
+/// Evaluates a finished run's model again (on `data` instead of its own data when given) and,
+/// with `figures`, draws the run's figures for that evaluation into that folder.
+pub fn evaluate_run(dir: &Path, data: Option<&Path>, figures: Option<&Path>) -> Result<EvalResult, String> {
     let mut r = run_of(dir)?;
     let m = read_manifest(dir)?;
     if m.status != "complete" {
@@ -400,5 +401,5 @@ pub fn evaluate_run(dir: &Path, data: Option<&Path>) -> Result<EvalResult, Strin
             with_data(d, p);
         }
     }
-    run::evaluate_saved(&r)
+    run::evaluate_saved(&r, figures)
 }

@@ -301,9 +301,9 @@ fn saved_model(run: &RunSpec) -> Result<(Setup, CompiledModel), String> {
 }
 
 /// Evaluates the model saved in a run folder (the best checkpoint, else the last).
-pub fn evaluate_saved(run: &RunSpec) -> Result<EvalResult, String> {
+pub fn evaluate_saved(run: &RunSpec, figures: Option<&Path>) -> Result<EvalResult, String> {
     let (s, model) = saved_model(run)?;
-    let (r, _) = evaluate_model(
+    let (r, example) = evaluate_model(
         &model,
         &s.eval_data,
         &s.bindings,
@@ -312,8 +312,13 @@ pub fn evaluate_saved(run: &RunSpec) -> Result<EvalResult, String> {
         part_name(run),
         4,
         &s.dev,
-        None,
+        figures.map(|_| s.eval_data.len() / 2),
     )?;
+    if let (Some(dir), Some(ex)) = (figures, &example) {
+        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;
+        let log = TrainFiles::in_dir(&run.dir).log;
+        crate::experiment::figures::write_run_figures(dir, &run.config.experiment, ex, &log)?;
+    }
     Ok(r)
 }
 

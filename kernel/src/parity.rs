@@ -77,6 +77,11 @@ pub struct ParityReport {
     pub step_noise_max_abs: f64,
     /// Fraction of all compared step entries within `step_abs`.
     pub step_fraction_within: Option<f64>,
+    /// Step entries beyond `step_abs`, and how many of them have an official gradient below
+    /// [`NOISE_GRAD`] after the official clipping: there an adaptive optimiser's first step
+    /// `lr·g/(|g| + ε)` turns the gradient's float32 rounding into a visible difference.
+    pub step_outside: usize,
+    pub step_outside_small_grad: usize,
     /// Global gradient norm before clipping (when the spec clips).
     pub grad_norm_before_clip: Option<f64>,
     pub loss: Option<(f64, f64)>,
@@ -288,6 +293,8 @@ pub fn run(
         step_noise_entries: 0,
         step_noise_max_abs: 0.0,
         step_fraction_within: None,
+        step_outside: 0,
+        step_outside_small_grad: 0,
         grad_norm_before_clip: None,
         loss: None,
         tolerances: tol,
@@ -344,6 +351,8 @@ pub fn run(
         if let Some(max_norm) = step.clip_grad_norm {
             report.grad_norm_before_clip = Some(crate::model::clip_grad_norm(&mut host_grads, max_norm));
         }
+        // The official clipping coefficient (PyTorch: max_norm / (norm + 1e-6), at most 1).
+        let official_clip = step.clip_grad_norm.map_or(1.0, |max| (max / (den.sqrt() + 1e-6)).min(1.0));
         let mut opt = step.optimizer;
         let lr = opt.lr();
         opt.step(&mut host_params, &host_grads);
@@ -355,6 +364,10 @@ pub fn run(
             for ((a, b), gi) in p.iter().zip(&w.data).zip(&g.data) {
                 total += 1;
                 within += ((a - b).abs() <= tol.step_abs) as usize;
+                if (a - b).abs() > tol.step_abs {
+                    report.step_outside += 1;
+                    report.step_outside_small_grad += ((gi * official_clip).abs() < NOISE_GRAD) as usize;
+                }
                 if tol.step_fraction.is_some() || gi.abs() >= NOISE_GRAD {
                     ours.push(*a);
                     theirs.push(*b);

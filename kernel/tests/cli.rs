@@ -1,5 +1,6 @@
 //! The `mcmr` command-line contract: JSON keys, exit codes and error messages.
 
+mod common;
 use std::process::Command;
 
 fn mcmr(args: &[&str]) -> (i32, String, String) {
@@ -314,15 +315,8 @@ fn check_spec_reports_parameter_counts_and_fails_cleanly_on_errors() {
 
 #[test]
 fn parity_json_has_the_contract_keys() {
-    let Some(shared) = std::env::var_os("MCMR_SHARED").map(std::path::PathBuf::from).or_else(|| {
-        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared");
-        p.join("fixtures").is_dir().then_some(p)
-    }) else {
-        assert!(std::env::var_os("CI").is_none(), "shared fixtures missing in CI");
-        eprintln!("SKIPPED: shared fixtures not found");
-        return;
-    };
-    let fixture = shared.join("fixtures/parity/fastmri_unet/small");
+    let Some(fixtures) = common::fixtures() else { return };
+    let fixture = fixtures.join("parity/fastmri_unet/small");
     let (code, out, err) =
         mcmr(&["parity", &unet_spec(), "--fixture", fixture.to_str().unwrap(), "--variant", "small", "--json"]);
     assert_eq!(code, 0, "{err}{out}");
@@ -338,16 +332,9 @@ fn parity_json_has_the_contract_keys() {
 /// at another width needs neither a variant nor `--param`; what it took goes to stderr.
 #[test]
 fn parity_takes_the_network_configuration_from_the_fixture() {
-    let Some(shared) = std::env::var_os("MCMR_SHARED").map(std::path::PathBuf::from).or_else(|| {
-        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared");
-        p.join("fixtures").is_dir().then_some(p)
-    }) else {
-        assert!(std::env::var_os("CI").is_none(), "shared fixtures missing in CI");
-        eprintln!("SKIPPED: shared fixtures not found");
-        return;
-    };
+    let Some(fixtures) = common::fixtures() else { return };
     let spec = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../papers/fsmnet.mcmr");
-    let fixture = shared.join("fixtures/parity/fsmnet/small");
+    let fixture = fixtures.join("parity/fsmnet/small");
     let (_, out, err) = mcmr(&["parity", spec.to_str().unwrap(), "--fixture", fixture.to_str().unwrap(), "--json"]);
     assert!(err.contains("base_num_every_group=1") && err.contains("num_features=16"), "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));

@@ -7,8 +7,8 @@ official recipe (the repository's loss, clip_grad_norm_ 0.01, AdamW lr 1e-4, wei
 plus config.json. `--forward-only` writes weights, inputs, outputs and config.json only.
 
 The official repository is not part of this kit: point FSMNET_SRC at a checkout of
-qic999/FSMNet (the kit's parity was written against commit b36e160). Needs torch, numpy and
-safetensors. Example (the kit's own check at another width and size, see ARCHITECTURE.md):
+qic999/FSMNet (the kit's parity was written against commit b36e160). Needs torch, numpy,
+safetensors and einops (the official code imports it). Example (the kit's own check at another width and size, see ARCHITECTURE.md):
 
     FSMNET_SRC=~/src/FSMNet python tools/parity/fsmnet_fixture.py /tmp/fsmnet-c32 \\
         --features 32 --groups 2 --height 128 --width 128

@@ -199,24 +199,17 @@ nb.show(&runs_dir.join("fsmnet/figures/smoke-table2-psnr.png"), "smoke-table2-ps
 // `edited_spec` writes a copy of the spec (with its imports) into this notebook's output folder
 // with the replacements applied and extra sections appended; runs of the copy carry its own
 // spec hash, so they are never mistaken for the original's. Below, the multi-contrast U-Net of
-// `brats_x4_mc_unet` retrained with a regular (equispaced) 4× mask instead of the random one.
-// Try another `family`, `acceleration` or a loss term, and rerun the cell.
+// `brats_x4_mc_unet` retrained with a regular (equispaced) 4× mask instead of the random one:
+// the new experiment takes the spec's fragments `brats_x4` (the mask) and `mc_unet` (network,
+// inputs, loss) and overrides only the mask's family. Try another `family`, `acceleration` or a
+// loss term, and rerun the cell.
 
 // %% id="student"
 let mine: PathBuf = edited_spec(&spec, &[], r#"
 experiment student {
-    network = "unet"
-    inputs = ["input+reference"]
-    loss = l1(output, target)
-    params unet {
-        in_chans = 2
-    }
+    use = ["brats_x4", "mc_unet"]
     mask {
         family = "equispaced"
-        acceleration = 4
-        center_fraction = 0.1
-        seed = 1337
-        policy = "fixed"
     }
 }"#, &nb.out().join("edited")).unwrap();
 let student: Vec<RunOutcome> = reproduce(&mine, &ReproduceOptions {

@@ -178,14 +178,27 @@ pub struct InstancePath {
 pub enum PathPart {
     Name(String),
     Expr(Expr),
+    /// Text and `{expr}` pieces run together in one segment (`down{i}_fre_T1`).
+    Concat(Vec<PathPart>),
 }
 
 /// `kind name? { key = value ... nested { ... } }`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Section {
     pub kind: Ident,
+    /// The name as written; in a section with a `for` matrix it may hold `{var}` pieces.
     pub name: Option<Ident>,
+    /// `for r in [4, 8], ...`: one copy of the section per combination (see `crate::reuse`).
+    pub matrix: Vec<Binding>,
     pub entries: Vec<Entry>,
+    pub span: Span,
+}
+
+/// One binding of a section's `for` matrix: `r in [4, 8]`, or `r, cf in [[4, 0.08], [8, 0.04]]`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Binding {
+    pub names: Vec<Ident>,
+    pub values: Expr,
     pub span: Span,
 }
 

@@ -56,6 +56,12 @@ pub fn format(spec: &Spec, source: &str) -> String {
     out
 }
 
+/// One expression in the canonical layout, without its source text (numbers are written from
+/// their values): loss term labels, messages.
+pub fn render(e: &Expr) -> String {
+    Printer { source: "", comments: Vec::new(), next_comment: 0, out: String::new(), last_end: None }.expr(e)
+}
+
 fn prec(e: &Expr) -> u8 {
     match &e.kind {
         ExprKind::Binary(op, _, _) => binop_prec(*op),
@@ -232,6 +238,11 @@ impl<'a> Printer<'a> {
             self.out.push(' ');
             self.out.push_str(&n.name);
         }
+        for (i, b) in s.matrix.iter().enumerate() {
+            self.out.push_str(if i == 0 { " for " } else { ", " });
+            let names: Vec<&str> = b.names.iter().map(|n| n.name.as_str()).collect();
+            self.out.push_str(&format!("{} in {}", names.join(", "), self.expr(&b.values)));
+        }
         self.out.push_str(" {");
         let first = s.entries.first().map(entry_start).unwrap_or(s.span.end);
         let brace = self.source[..first].rfind('{').map(|i| i + 1).unwrap_or(first);
@@ -257,7 +268,13 @@ impl<'a> Printer<'a> {
 
     fn expr(&self, e: &Expr) -> String {
         match &e.kind {
-            ExprKind::Int(_) | ExprKind::Float(_) => self.source[e.span.start..e.span.end].trim().to_string(),
+            // Numbers keep their written form; without the source (labels), their value's.
+            ExprKind::Int(i) => {
+                self.source.get(e.span.start..e.span.end).map(|t| t.trim().to_string()).unwrap_or(i.to_string())
+            }
+            ExprKind::Float(f) => {
+                self.source.get(e.span.start..e.span.end).map(|t| t.trim().to_string()).unwrap_or(format!("{f}"))
+            }
             ExprKind::Str(s) => format!("\"{s}\""),
             ExprKind::Bool(b) => b.to_string(),
             ExprKind::Name(n) => n.clone(),
@@ -281,19 +298,20 @@ impl<'a> Printer<'a> {
                     .collect();
                 let mut s = format!("{}({})", name.name, args.join(", "));
                 if let Some(path) = instance {
-                    let parts: Vec<String> = path
-                        .parts
-                        .iter()
-                        .map(|p| match p {
-                            PathPart::Name(n) => n.clone(),
-                            PathPart::Expr(e) => format!("{{{}}}", self.expr(e)),
-                        })
-                        .collect();
+                    let parts: Vec<String> = path.parts.iter().map(|p| self.path_part(p)).collect();
                     s.push_str(if path.shared { " as shared " } else { " as " });
                     s.push_str(&parts.join("."));
                 }
                 s
             }
+        }
+    }
+
+    fn path_part(&self, p: &PathPart) -> String {
+        match p {
+            PathPart::Name(n) => n.clone(),
+            PathPart::Expr(e) => format!("{{{}}}", self.expr(e)),
+            PathPart::Concat(pieces) => pieces.iter().map(|q| self.path_part(q)).collect(),
         }
     }
 

@@ -331,6 +331,16 @@ impl Graph {
         self.inputs.len() + i
     }
 
+    /// Whether value `v` (an input or a node's output) is complex.
+    pub fn is_complex(&self, v: usize) -> bool {
+        let mut complex: Vec<bool> = self.inputs.iter().map(|i| i.complex).collect();
+        for n in &self.nodes {
+            let first = n.args.first().is_some_and(|&a| complex.get(a).copied().unwrap_or(false));
+            complex.push(n.op.output_is_complex(first));
+        }
+        complex.get(v).copied().unwrap_or(false)
+    }
+
     /// Every parameter and buffer, in node order; a path shared by several calls appears once.
     pub fn parameters(&self) -> Vec<ParamSpec> {
         let mut seen = std::collections::HashSet::new();

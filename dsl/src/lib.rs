@@ -12,8 +12,10 @@ pub mod diag;
 pub mod fmt;
 pub mod glob;
 pub mod ir;
+pub mod loss;
 mod parse;
 pub mod prims;
+pub mod reuse;
 pub mod sections;
 pub mod size;
 
@@ -46,11 +48,17 @@ impl Loaded {
 
 /// Reads `path` and, recursively, the files it imports (paths relative to the importing
 /// file). Blocks and networks of imported files join the main spec; their sections do not.
-/// A file imported twice is read once; an import cycle is an error at the import.
+/// A file imported twice is read once; an import cycle is an error at the import. The main
+/// file's `for` matrices and fragments are expanded ([`reuse::expand`]); the first problem
+/// there is the error.
 pub fn load(path: &Path) -> Result<Loaded, (Vec<SourceFile>, diag::Diagnostic)> {
     let mut files = Vec::new();
     let mut stack = Vec::new();
-    let spec = load_file(path, &mut files, &mut stack, None)?;
+    let mut spec = load_file(path, &mut files, &mut stack, None)?;
+    // Matrices and fragments of the main file become the sections they stand for.
+    if let Some(d) = reuse::expand(&mut spec).into_iter().next() {
+        return Err((files, d));
+    }
     Ok(Loaded { files, spec })
 }
 

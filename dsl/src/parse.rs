@@ -20,7 +20,8 @@ fn ident(p: Pair<Rule>) -> Ident {
 
 fn rule_name(r: &Rule) -> String {
     match r {
-        Rule::ident => "a name".into(),
+        Rule::ident | Rule::section_name => "a name".into(),
+        Rule::matrix => "`for`".into(),
         Rule::expr | Rule::or_expr | Rule::primary => "an expression".into(),
         Rule::int => "an integer".into(),
         Rule::float => "a number".into(),
@@ -308,16 +309,7 @@ fn expr(p: Pair<Rule>) -> Expr {
                             path = parts.next().expect("path");
                         }
                         let psp = span(&path);
-                        let parts = path
-                            .into_inner()
-                            .map(|pp| {
-                                let text = pp.as_str().to_string();
-                                match pp.into_inner().next() {
-                                    Some(e) if e.as_rule() == Rule::expr => PathPart::Expr(expr(e)),
-                                    _ => PathPart::Name(text),
-                                }
-                            })
-                            .collect();
+                        let parts = path.into_inner().map(path_part).collect();
                         instance = Some(InstancePath { parts, shared, span: psp });
                     }
                     _ => {}
@@ -329,13 +321,46 @@ fn expr(p: Pair<Rule>) -> Expr {
     }
 }
 
+/// One segment of an instance path: a name, `{expr}`, or pieces of both run together.
+fn path_part(p: Pair<Rule>) -> PathPart {
+    let mut pieces: Vec<PathPart> = p
+        .into_inner()
+        .map(|piece| match piece.as_rule() {
+            Rule::path_interp => PathPart::Expr(expr(piece.into_inner().next().expect("expr"))),
+            _ => PathPart::Name(piece.as_str().to_string()),
+        })
+        .collect();
+    if pieces.len() == 1 {
+        pieces.remove(0)
+    } else {
+        PathPart::Concat(pieces)
+    }
+}
+
+fn binding(p: Pair<Rule>) -> Binding {
+    let sp = span(&p);
+    let mut names = Vec::new();
+    let mut values = None;
+    for x in p.into_inner() {
+        match x.as_rule() {
+            Rule::ident => names.push(ident(x)),
+            _ => values = Some(expr(x)),
+        }
+    }
+    Binding { names, values: values.expect("binding values"), span: sp }
+}
+
 fn section(p: Pair<Rule>) -> Section {
     let sp = span(&p);
     let mut it = p.into_inner().peekable();
     let kind = ident(it.next().expect("kind"));
     let name = match it.peek() {
-        Some(x) if x.as_rule() == Rule::ident => Some(ident(it.next().expect("name"))),
+        Some(x) if x.as_rule() == Rule::section_name => Some(ident(it.next().expect("name"))),
         _ => None,
+    };
+    let matrix = match it.peek() {
+        Some(x) if x.as_rule() == Rule::matrix => it.next().expect("matrix").into_inner().map(binding).collect(),
+        _ => Vec::new(),
     };
     let entries = it
         .map(|e| match e.as_rule() {
@@ -351,5 +376,5 @@ fn section(p: Pair<Rule>) -> Section {
             }
         })
         .collect();
-    Section { kind, name, entries, span: sp }
+    Section { kind, name, matrix, entries, span: sp }
 }

@@ -33,10 +33,8 @@ pub const PROTOCOLS: &[&str] = &["fastmri-volume", "slice-mean", "fsmnet-brats-u
 pub const NORMALISATIONS: &[&str] = &["none", "mean_std", "instance", "min_max"];
 /// Folder layouts (kernel `Layout`).
 pub const LAYOUTS: &[&str] = &["brats", "ixi", "hcp", "knee", "fastmri"];
-/// Functions an experiment's loss expression may call.
+/// Functions a loss expression may call (`crate::loss`: the terms, then the transforms).
 pub const LOSS_FUNCTIONS: &[&str] = &["l1", "l2", "mse", "ssim", "fft2", "rfft2", "magnitude", "phase", "real", "imag"];
-/// Functions `mcmr parity` evaluates in its loss.
-pub const PARITY_LOSS_FUNCTIONS: &[&str] = &["l1", "mse", "rfft2", "magnitude", "phase"];
 
 /// What a setting's value must be.
 #[derive(Clone, Copy, Debug)]
@@ -49,6 +47,8 @@ pub enum Val {
     NonNegative,
     /// A number in [0, 1].
     Fraction,
+    /// A number at least this large (an acceleration is ≥ 1).
+    AtLeast(f64),
     /// An integer ≥ 1.
     Count,
     /// An integer ≥ 0.
@@ -177,7 +177,7 @@ const DATA: Schema = Schema {
 
 const MASK_SETTINGS: &[(&str, Val)] = &[
     ("family", Val::OneOf(MASK_FAMILIES)),
-    ("acceleration", Val::Positive),
+    ("acceleration", Val::AtLeast(1.0)),
     ("center_fraction", Val::Fraction),
     ("seed", Val::Natural),
 ];
@@ -291,7 +291,7 @@ const PARITY: Schema = Schema {
     kind: "parity",
     naming: Naming::None,
     settings: &[&[
-        ("loss", Val::Loss(PARITY_LOSS_FUNCTIONS)),
+        ("loss", Val::Loss(LOSS_FUNCTIONS)),
         ("optimizer", Val::Call(OPTIMIZERS)),
         ("clip_grad_norm", Val::Positive),
     ]],
@@ -423,7 +423,9 @@ fn merge_into(list: &mut Vec<Section>, over: &Section) {
     }
 }
 
-fn merge(target: &mut Section, over: &Section) {
+/// Merges `over` onto `target`: settings replace settings with the same key, sections merge
+/// with the same kind and name (a mask's `pattern`s replace them all), others are added.
+pub fn merge(target: &mut Section, over: &Section) {
     if over.entries.iter().any(|e| matches!(e, Entry::Section(s) if s.kind.name == "pattern")) {
         target.entries.retain(|e| !matches!(e, Entry::Section(s) if s.kind.name == "pattern"));
     }
@@ -569,6 +571,7 @@ fn expected(val: Val) -> String {
         Val::Positive => "a number > 0".into(),
         Val::NonNegative => "a number ≥ 0".into(),
         Val::Fraction => "a number between 0 and 1".into(),
+        Val::AtLeast(min) => format!("a number ≥ {min}"),
         Val::Count => "an integer ≥ 1".into(),
         Val::Natural => "an integer ≥ 0".into(),
         Val::Bool => "`true` or `false`".into(),
@@ -599,6 +602,7 @@ fn check_value(e: &Expr, val: Val, what: &str, out: &mut Vec<Diagnostic>) {
         Val::Positive => number(e).is_some_and(|v| v > 0.0),
         Val::NonNegative => number(e).is_some_and(|v| v >= 0.0),
         Val::Fraction => number(e).is_some_and(|v| (0.0..=1.0).contains(&v)),
+        Val::AtLeast(min) => number(e).is_some_and(|v| v >= min && v.is_finite()),
         Val::Count => integer(e).is_some_and(|v| v >= 1),
         Val::Natural => integer(e).is_some_and(|v| v >= 0),
         Val::Bool => matches!(e.kind, ExprKind::Bool(_)),

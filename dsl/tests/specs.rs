@@ -7,8 +7,9 @@ use std::path::PathBuf;
 fn spec(rel: &str) -> (String, mcmr_dsl::ast::Spec) {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join(rel);
     let text = std::fs::read_to_string(&path).unwrap();
-    let parsed = mcmr_dsl::parse(&text).unwrap_or_else(|d| panic!("{}", d.render(&text, rel)));
-    (text, parsed)
+    // Loaded as the kernel loads it: imports joined, matrices and fragments expanded.
+    let loaded = mcmr_dsl::load(&path).unwrap_or_else(|(_, d)| panic!("{}", d.render(&text, rel)));
+    (text, loaded.spec)
 }
 
 #[test]
@@ -316,4 +317,14 @@ fn variants_replace_blocks_and_override_experiment_settings() {
         |sec: &mcmr_dsl::ast::Section| sec.entries.iter().filter(|e| matches!(e, Entry::Setting { .. })).count();
     assert_eq!((settings(experiment), settings(mask.unwrap())), (2, 2), "overrides replace, not append");
     assert_eq!(mcmr_dsl::sections::apply_variant(&s, "nonexistent"), s);
+}
+
+#[test]
+fn instance_paths_interpolate_inside_a_segment_and_format_back() {
+    let text = "network n() {\n    input x: [1, H, W]\n    h = x\n    for i in 1..3 {\n        h = conv2d(h, 1, bias = false) as down{i}_fre_T1.{i * 2}\n    }\n    output y = h\n}\n\nexperiment e_x{r} for r, cf in [[4, 0.08], [8, 0.04]], row in [\"a\"] {\n    reproduces = [\"t/{row}/{r}x\"]\n}\n";
+    let s = mcmr_dsl::parse(text).unwrap_or_else(|d| panic!("{}", d.render(text, "input")));
+    let checked = elaborate(&s, None, None, &[]).unwrap_or_else(|e| panic!("{e:?}"));
+    let names: Vec<String> = checked.graph.parameters().into_iter().map(|p| p.path).collect();
+    assert_eq!(names, ["down1_fre_T1.2.weight", "down2_fre_T1.4.weight"]);
+    assert_eq!(fmt_text(text), text, "the formatter keeps matrices and interpolated paths");
 }

@@ -1,19 +1,20 @@
-//! Loss expressions of a spec (`loss = l1(output, target) + 0.01 * l1(magnitude(rfft2(output)), ...)`)
-//! evaluated on burn tensors, differentiably.
+//! Loss evaluation on burn tensors, differentiably. The loss itself (its weighted terms, the
+//! names it reads, its real and complex values) is elaborated and checked by `mcmr_dsl::loss`
+//! before a run starts; this file computes it.
 //!
-//! A loss is a weighted sum of *terms*; each term is a call of `l1`, `l2`/`mse` (means over every
-//! element, as PyTorch's `L1Loss`/`MSELoss`) on real tensors, which may be built from network
-//! outputs and data (`target`, `reference`, `input`) with `rfft2(x, norm = ...)` (PyTorch's
-//! un-shifted real FFT), `fft2(x, norm = ..., centered = true)` (complex FFT of a real image),
-//! `magnitude`, `phase` (`atan2`), `real` and `imag`. `ssim(x, y)` is the structural similarity
-//! as fastMRI's `SSIMLoss` computes it (7×7 uniform window over the valid region, k1 = 0.01,
-//! k2 = 0.03, sample covariance, data range = the maximum of each item of `y`), so a loss term
-//! is written `1 - ssim(x, y)`; constants in the sum only shift the reported value.
-//! [`Loss::terms`] names each term by its text so training logs can report every term's value.
+//! Terms: `l1`, `l2`/`mse` (means over every element, as PyTorch's `L1Loss`/`MSELoss`) and
+//! `ssim(x, y)`, the structural similarity as fastMRI's `SSIMLoss` computes it (7×7 uniform
+//! window over the valid region, k1 = 0.01, k2 = 0.03, sample covariance, data range = the
+//! maximum of each item of `y`), so a term is written `1 - ssim(x, y)`. Inside a term, the
+//! network primitives `rfft2` (PyTorch's un-shifted real FFT), `fft2` (complex FFT of a real
+//! image, `shift` as in networks), `magnitude`, `phase` (`atan2`), `real` and `imag`.
 
 use crate::fft::Norm;
 use burn::tensor::Tensor;
-use mcmr_dsl::ast::{BinOp, Expr, ExprKind};
+use mcmr_dsl::ast::{Expr, ExprKind};
+use mcmr_dsl::check::Value as Const;
+use mcmr_dsl::fmt::render;
+pub use mcmr_dsl::loss::{Loss, Term};
 use std::collections::BTreeMap;
 
 /// A value while evaluating a loss.
@@ -23,150 +24,26 @@ enum Value {
     Scalar(Tensor<1>),
 }
 
-/// One weighted term of a loss.
-#[derive(Clone, Debug)]
-pub struct Term {
-    /// The term as written (`l1(output, target)`).
-    pub label: String,
-    pub weight: f64,
-    pub expr: Expr,
+/// The total loss and each term's (unweighted) value, from tensors by name.
+pub fn evaluate(loss: &Loss, named: &BTreeMap<String, Tensor<4>>) -> Result<(Tensor<1>, Vec<Tensor<1>>), String> {
+    let mut total: Option<Tensor<1>> = None;
+    let mut values = Vec::new();
+    for t in &loss.terms {
+        let Value::Scalar(v) = eval(&t.expr, named)? else { unreachable!("terms are l1/l2/mse/ssim calls") };
+        let weighted = v.clone() * t.weight;
+        total = Some(match total {
+            Some(s) => s + weighted,
+            None => weighted,
+        });
+        values.push(v);
+    }
+    total.map(|t| (t + loss.constant, values)).ok_or_else(|| "the loss has no terms".to_string())
 }
 
-/// A parsed loss: a weighted sum of terms plus a constant.
-#[derive(Clone, Debug)]
-pub struct Loss {
-    pub terms: Vec<Term>,
-    pub constant: f64,
-}
-
-/// The text of an expression, for labels.
-pub fn render(e: &Expr) -> String {
-    match &e.kind {
-        ExprKind::Int(i) => i.to_string(),
-        ExprKind::Float(f) => format!("{f}"),
-        ExprKind::Str(s) => format!("{s:?}"),
-        ExprKind::Bool(b) => b.to_string(),
-        ExprKind::Name(n) => n.clone(),
-        ExprKind::List(items) => format!("[{}]", items.iter().map(render).collect::<Vec<_>>().join(", ")),
-        ExprKind::Index(a, i) => format!("{}[{}]", render(a), render(i)),
-        ExprKind::Neg(a) => format!("-{}", render(a)),
-        ExprKind::Binary(op, a, b) => format!("{} {} {}", render(a), op.symbol(), render(b)),
-        ExprKind::Call { name, args, .. } => {
-            let args: Vec<String> = args
-                .iter()
-                .map(|a| match &a.name {
-                    Some(n) => format!("{} = {}", n.name, render(&a.value)),
-                    None => render(&a.value),
-                })
-                .collect();
-            format!("{}({})", name.name, args.join(", "))
-        }
-    }
-}
-
-fn constant(e: &Expr) -> Option<f64> {
-    match &e.kind {
-        ExprKind::Int(i) => Some(*i as f64),
-        ExprKind::Float(f) => Some(*f),
-        ExprKind::Neg(a) => constant(a).map(|v| -v),
-        ExprKind::Binary(BinOp::Mul, a, b) => Some(constant(a)? * constant(b)?),
-        ExprKind::Binary(BinOp::Div, a, b) => Some(constant(a)? / constant(b)?),
-        _ => None,
-    }
-}
-
-fn flatten(e: &Expr, weight: f64, out: &mut Vec<Term>, constant_sum: &mut f64) -> Result<(), String> {
-    if let Some(c) = constant(e) {
-        *constant_sum += weight * c;
-        return Ok(());
-    }
-    match &e.kind {
-        ExprKind::Binary(BinOp::Add, a, b) => {
-            flatten(a, weight, out, constant_sum)?;
-            flatten(b, weight, out, constant_sum)
-        }
-        ExprKind::Binary(BinOp::Sub, a, b) => {
-            flatten(a, weight, out, constant_sum)?;
-            flatten(b, -weight, out, constant_sum)
-        }
-        ExprKind::Neg(a) => flatten(a, -weight, out, constant_sum),
-        ExprKind::Binary(BinOp::Mul, a, b) => match (constant(a), constant(b)) {
-            (Some(w), None) => flatten(b, weight * w, out, constant_sum),
-            (None, Some(w)) => flatten(a, weight * w, out, constant_sum),
-            _ => Err(format!("`{}`: a loss term may be multiplied by a constant weight only", render(e))),
-        },
-        ExprKind::Binary(BinOp::Div, a, b) => match constant(b) {
-            Some(w) => flatten(a, weight / w, out, constant_sum),
-            None => Err(format!("`{}`: a loss term may be divided by a constant only", render(e))),
-        },
-        ExprKind::Call { name, .. } => match name.name.as_str() {
-            "l1" | "l2" | "mse" | "ssim" => {
-                out.push(Term { label: render(e), weight, expr: e.clone() });
-                Ok(())
-            }
-            other => Err(format!("`{other}(...)` is not a loss term: terms are l1, l2, mse or ssim of two tensors")),
-        },
-        _ => Err(format!("`{}` is not a loss term: write a weighted sum of l1/l2/mse calls", render(e))),
-    }
-}
-
-impl Loss {
-    /// Parses a loss expression into weighted terms.
-    pub fn parse(e: &Expr) -> Result<Loss, String> {
-        let (mut terms, mut constant) = (Vec::new(), 0.0);
-        flatten(e, 1.0, &mut terms, &mut constant)?;
-        if terms.is_empty() {
-            return Err(format!("`{}` has no loss term (l1, l2, mse or ssim of two tensors)", render(e)));
-        }
-        Ok(Loss { terms, constant })
-    }
-
-    /// The total loss and each term's (unweighted) value, from tensors by name.
-    pub fn evaluate(&self, named: &BTreeMap<String, Tensor<4>>) -> Result<(Tensor<1>, Vec<Tensor<1>>), String> {
-        let mut total: Option<Tensor<1>> = None;
-        let mut values = Vec::new();
-        for t in &self.terms {
-            let Value::Scalar(v) = eval(&t.expr, named)? else { unreachable!("terms are l1/l2/mse/ssim calls") };
-            let weighted = v.clone() * t.weight;
-            total = Some(match total {
-                Some(s) => s + weighted,
-                None => weighted,
-            });
-            values.push(v);
-        }
-        total.map(|t| (t + self.constant, values)).ok_or_else(|| "the loss has no terms".to_string())
-    }
-
-    /// Names the loss reads that are not in `known` (checked before training starts).
-    pub fn unknown_names(&self, known: &[String]) -> Vec<String> {
-        fn walk(e: &Expr, known: &[String], out: &mut Vec<String>) {
-            match &e.kind {
-                ExprKind::Name(n) if !known.contains(n) && !out.contains(n) => out.push(n.clone()),
-                ExprKind::Call { args, .. } => {
-                    args.iter().filter(|a| a.name.is_none()).for_each(|a| walk(&a.value, known, out))
-                }
-                ExprKind::Binary(_, a, b) => {
-                    walk(a, known, out);
-                    walk(b, known, out)
-                }
-                _ => {}
-            }
-        }
-        let mut out = Vec::new();
-        self.terms.iter().for_each(|t| walk(&t.expr, known, &mut out));
-        out
-    }
-}
-
-fn named_arg<'a>(args: &'a [mcmr_dsl::ast::Arg], key: &str) -> Option<&'a Expr> {
-    args.iter().find(|a| a.name.as_ref().is_some_and(|n| n.name == key)).map(|a| &a.value)
-}
-
-fn norm_arg(args: &[mcmr_dsl::ast::Arg], default: Norm) -> Result<Norm, String> {
-    match named_arg(args, "norm").map(|e| &e.kind) {
-        None => Ok(default),
-        Some(ExprKind::Str(s)) => Norm::parse(s).ok_or(format!("unknown FFT norm `{s}` (backward, ortho, forward)")),
-        Some(_) => Err("`norm` must be a string".into()),
+fn norm_arg(e: &Expr) -> Result<Norm, String> {
+    match mcmr_dsl::loss::argument(e, "norm") {
+        Some(Const::Str(s)) => Norm::parse(&s).ok_or(format!("unknown FFT norm `{s}` (backward, ortho, forward)")),
+        _ => Err("`norm` must be a string".into()),
     }
 }
 
@@ -208,14 +85,14 @@ fn eval(e: &Expr, named: &BTreeMap<String, Tensor<4>>) -> Result<Value, String> 
                     Ok(Value::Scalar(ssim(a, b)?))
                 }
                 "rfft2" => {
-                    let (re, im) = crate::ops::rfft2(real(eval(one()?, named)?)?, norm_arg(args, Norm::Backward)?);
+                    let (re, im) = crate::ops::rfft2(real(eval(one()?, named)?)?, norm_arg(e)?);
                     Ok(Value::Complex(re, im))
                 }
                 "fft2" => {
                     let x = real(eval(one()?, named)?)?;
-                    let centered = !matches!(named_arg(args, "centered").map(|e| &e.kind), Some(ExprKind::Bool(false)));
+                    let shift = matches!(mcmr_dsl::loss::argument(e, "shift"), Some(Const::Bool(true)));
                     let zeros = x.zeros_like();
-                    let (re, im) = crate::ops::fft2(x, zeros, norm_arg(args, Norm::Ortho)?, centered);
+                    let (re, im) = crate::ops::fft2(x, zeros, norm_arg(e)?, shift);
                     Ok(Value::Complex(re, im))
                 }
                 "magnitude" | "phase" | "real" | "imag" => {
@@ -228,7 +105,7 @@ fn eval(e: &Expr, named: &BTreeMap<String, Tensor<4>>) -> Result<Value, String> 
                     }))
                 }
                 other => Err(format!(
-                    "unsupported `{other}(...)` in the loss (l1, l2, mse, fft2, rfft2, magnitude, phase, real, imag)"
+                    "unsupported `{other}(...)` in the loss (l1, l2, mse, ssim, fft2, rfft2, magnitude, phase, real, imag)"
                 )),
             }
         }
@@ -274,6 +151,12 @@ mod tests {
         Loss::parse(value).unwrap()
     }
 
+    fn known(loss: &Loss, names: &[&str]) -> Vec<String> {
+        let Loss { terms, .. } = loss;
+        let all: BTreeMap<String, bool> = names.iter().map(|n| (n.to_string(), false)).collect();
+        terms.iter().flat_map(|t| mcmr_dsl::loss::check(&t.expr, &all, "loss")).map(|d| d.message).collect()
+    }
+
     #[test]
     fn terms_carry_weights_and_values() {
         let l = loss_of("l1(y, target) + 0.5 * mse(y, target) - l1(y, y) / 4");
@@ -283,12 +166,12 @@ mod tests {
         let d = Device::flex();
         let t = |v: Vec<f32>| Tensor::<4>::from_data(TensorData::new(v, [1, 1, 1, 2]), &d);
         let named = BTreeMap::from([("y".to_string(), t(vec![1.0, 3.0])), ("target".to_string(), t(vec![0.0, 0.0]))]);
-        let (total, parts) = l.evaluate(&named).unwrap();
+        let (total, parts) = evaluate(&l, &named).unwrap();
         let v = |x: Tensor<1>| x.into_data().convert::<f64>().try_to_vec::<f64>().unwrap()[0];
         // l1 = (1 + 3)/2 = 2; mse = (1 + 9)/2 = 5; total = 2 + 2.5 − 0 = 4.5
         assert_eq!(parts.into_iter().map(v).collect::<Vec<_>>(), vec![2.0, 5.0, 0.0]);
         assert_eq!(v(total), 4.5);
-        assert_eq!(l.unknown_names(&["y".into()]), vec!["target".to_string()]);
+        assert_eq!(known(&l, &["y"]).len(), 2, "`target` is read by two terms");
     }
 
     #[test]
@@ -303,7 +186,7 @@ mod tests {
             Tensor::<4>::from_data(TensorData::new(v.iter().map(|&x| x as f32).collect::<Vec<f32>>(), [1, 1, h, w]), &d)
         };
         let named = BTreeMap::from([("y".to_string(), t(&pred)), ("target".to_string(), t(&gt))]);
-        let (total, parts) = l.evaluate(&named).unwrap();
+        let (total, parts) = evaluate(&l, &named).unwrap();
         let v = |x: Tensor<1>| x.into_data().convert::<f64>().try_to_vec::<f64>().unwrap()[0];
         let range = gt.iter().cloned().fold(0.0, f64::max);
         let map = crate::metrics::ssim_map_valid(&gt, &pred, h, w, range, &crate::metrics::SsimParams::default());
@@ -316,6 +199,6 @@ mod tests {
     fn non_terms_are_refused_with_the_reason() {
         let s = mcmr_dsl::parse("experiment { loss = l1(a, b) * l1(a, b) }").unwrap();
         let mcmr_dsl::ast::Entry::Setting { value, .. } = &s.sections[0].entries[0] else { panic!() };
-        assert!(Loss::parse(value).unwrap_err().contains("constant weight"));
+        assert!(Loss::parse(value).unwrap_err().message.contains("constant weight"));
     }
 }

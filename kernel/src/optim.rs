@@ -1,11 +1,10 @@
 //! The optimisers a spec names (`optimizer = adamw(lr = 1e-4, ...)`), with PyTorch's defaults for
 //! the arguments left out, and their state as named tensors for checkpoints.
 //!
-//! The update rules live in [`crate::model`] ([`RmsProp`], [`Adam`], [`Sgd`]); they work on host
+//! The update rules ([`RmsProp`], [`Adam`], [`Sgd`], [`clip_grad_norm`]) are PyTorch's, on host
 //! copies of the parameters in float64. Per-parameter state is saved as `optim.<name>.<index>`
 //! (only for parameters that have received a gradient), plus `optim.step` for Adam's counter.
 
-use crate::model::{Adam, RmsProp, Sgd};
 use mcmr_dsl::ast::{Arg, Expr, ExprKind};
 use std::collections::BTreeMap;
 
@@ -169,9 +168,178 @@ impl Optimizer {
     }
 }
 
+/// One RMSprop step as PyTorch computes it (`alpha`, `eps` outside the square root, no
+/// momentum, no centring): `v = α·v + (1 − α)·g²`, `p = p − lr·g/(√v + ε)`; weight decay adds
+/// `wd·p` to `g` first. Parameters without a gradient are skipped, as PyTorch skips them.
+pub struct RmsProp {
+    pub lr: f64,
+    pub alpha: f64,
+    pub eps: f64,
+    pub weight_decay: f64,
+    pub(crate) square_avg: Vec<Option<Vec<f64>>>,
+}
+
+impl RmsProp {
+    pub fn new(lr: f64, alpha: f64, eps: f64, weight_decay: f64) -> Self {
+        RmsProp { lr, alpha, eps, weight_decay, square_avg: Vec::new() }
+    }
+
+    /// Updates host copies of the parameters in place from their gradients.
+    pub fn step(&mut self, params: &mut [Vec<f64>], grads: &[Option<Vec<f64>>]) {
+        self.square_avg.resize(params.len(), None);
+        for ((p, g), v) in params.iter_mut().zip(grads).zip(self.square_avg.iter_mut()) {
+            let Some(g) = g else { continue };
+            let v = v.get_or_insert_with(|| vec![0.0; p.len()]);
+            for i in 0..p.len() {
+                let gi = g[i] + self.weight_decay * p[i];
+                v[i] = self.alpha * v[i] + (1.0 - self.alpha) * gi * gi;
+                p[i] -= self.lr * gi / (v[i].sqrt() + self.eps);
+            }
+        }
+    }
+}
+
+/// Adam and AdamW as PyTorch computes them (`torch.optim.Adam`/`AdamW`, no amsgrad):
+/// `m ← β₁m + (1−β₁)g`, `v ← β₂v + (1−β₂)g²`, `p ← p − (lr/(1−β₁ᵗ))·m / (√v/√(1−β₂ᵗ) + ε)`.
+/// Weight decay is decoupled for AdamW (`p ← p·(1 − lr·wd)` first) and an L2 term for Adam
+/// (`g ← g + wd·p` first). Parameters without a gradient are skipped (no update, no decay), as
+/// PyTorch skips them.
+pub struct Adam {
+    pub lr: f64,
+    pub beta1: f64,
+    pub beta2: f64,
+    pub eps: f64,
+    pub weight_decay: f64,
+    /// AdamW's decoupled decay rather than Adam's L2 term.
+    pub decoupled: bool,
+    pub(crate) step: u32,
+    pub(crate) m: Vec<Option<Vec<f64>>>,
+    pub(crate) v: Vec<Option<Vec<f64>>>,
+}
+
+impl Adam {
+    /// `torch.optim.Adam` (PyTorch's default weight decay: 0).
+    pub fn adam(lr: f64, beta1: f64, beta2: f64, eps: f64, weight_decay: f64) -> Self {
+        Adam { lr, beta1, beta2, eps, weight_decay, decoupled: false, step: 0, m: Vec::new(), v: Vec::new() }
+    }
+
+    /// `torch.optim.AdamW` (PyTorch's default weight decay: 0.01).
+    pub fn adamw(lr: f64, beta1: f64, beta2: f64, eps: f64, weight_decay: f64) -> Self {
+        Adam { decoupled: true, ..Adam::adam(lr, beta1, beta2, eps, weight_decay) }
+    }
+
+    /// Updates host copies of the parameters in place from their gradients.
+    pub fn step(&mut self, params: &mut [Vec<f64>], grads: &[Option<Vec<f64>>]) {
+        self.step += 1;
+        self.m.resize(params.len(), None);
+        self.v.resize(params.len(), None);
+        let bc1 = 1.0 - self.beta1.powi(self.step as i32);
+        let bc2 = 1.0 - self.beta2.powi(self.step as i32);
+        for (((p, g), m), v) in params.iter_mut().zip(grads).zip(self.m.iter_mut()).zip(self.v.iter_mut()) {
+            let Some(g) = g else { continue };
+            let m = m.get_or_insert_with(|| vec![0.0; p.len()]);
+            let v = v.get_or_insert_with(|| vec![0.0; p.len()]);
+            for i in 0..p.len() {
+                let gi = if self.decoupled {
+                    p[i] *= 1.0 - self.lr * self.weight_decay;
+                    g[i]
+                } else {
+                    g[i] + self.weight_decay * p[i]
+                };
+                m[i] = self.beta1 * m[i] + (1.0 - self.beta1) * gi;
+                v[i] = self.beta2 * v[i] + (1.0 - self.beta2) * gi * gi;
+                let denom = v[i].sqrt() / bc2.sqrt() + self.eps;
+                p[i] -= self.lr / bc1 * m[i] / denom;
+            }
+        }
+    }
+}
+
+/// SGD as PyTorch computes it (`torch.optim.SGD`, dampening 0): `g ← g + wd·p`; with momentum
+/// `b ← g` on the first step and `b ← μb + g` after, then `g ← b` (or `g + μb` with Nesterov);
+/// `p ← p − lr·g`. Parameters without a gradient are skipped.
+pub struct Sgd {
+    pub lr: f64,
+    pub momentum: f64,
+    pub weight_decay: f64,
+    pub nesterov: bool,
+    pub(crate) buf: Vec<Option<Vec<f64>>>,
+}
+
+impl Sgd {
+    pub fn new(lr: f64, momentum: f64, weight_decay: f64, nesterov: bool) -> Self {
+        Sgd { lr, momentum, weight_decay, nesterov, buf: Vec::new() }
+    }
+
+    /// Updates host copies of the parameters in place from their gradients.
+    pub fn step(&mut self, params: &mut [Vec<f64>], grads: &[Option<Vec<f64>>]) {
+        self.buf.resize(params.len(), None);
+        for ((p, g), buf) in params.iter_mut().zip(grads).zip(self.buf.iter_mut()) {
+            let Some(g) = g else { continue };
+            let first = buf.is_none();
+            let b = buf.get_or_insert_with(|| vec![0.0; p.len()]);
+            for i in 0..p.len() {
+                let mut gi = g[i] + self.weight_decay * p[i];
+                if self.momentum != 0.0 {
+                    b[i] = if first { gi } else { self.momentum * b[i] + gi };
+                    gi = if self.nesterov { gi + self.momentum * b[i] } else { b[i] };
+                }
+                p[i] -= self.lr * gi;
+            }
+        }
+    }
+}
+
+/// `torch.nn.utils.clip_grad_norm_` (L2): scales every gradient by `max_norm/(total + 1e-6)`
+/// when that is below 1. Returns the total norm before clipping.
+pub fn clip_grad_norm(grads: &mut [Option<Vec<f64>>], max_norm: f64) -> f64 {
+    let total = grads.iter().flatten().flat_map(|g| g.iter()).map(|x| x * x).sum::<f64>().sqrt();
+    let coef = max_norm / (total + 1e-6);
+    if coef < 1.0 {
+        for g in grads.iter_mut().flatten() {
+            g.iter_mut().for_each(|x| *x *= coef);
+        }
+    }
+    total
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // Expected values below are PyTorch's documented update rules worked by hand for one scalar
+    // parameter p = 1 with gradient 0.5 on both steps.
+
+    #[test]
+    fn sgd_follows_pytorchs_momentum_nesterov_and_weight_decay() {
+        let g = [Some(vec![0.5])];
+        let mut p = [vec![1.0]];
+        let mut o = Sgd::new(0.1, 0.9, 0.1, false);
+        o.step(&mut p, &g); // g' = 0.6, b = 0.6, p = 0.94
+        assert!((p[0][0] - 0.94).abs() < 1e-15, "{}", p[0][0]);
+        o.step(&mut p, &g); // g' = 0.594, b = 0.9·0.6 + 0.594 = 1.134, p = 0.8266
+        assert!((p[0][0] - 0.8266).abs() < 1e-14, "{}", p[0][0]);
+        let mut p = [vec![1.0]];
+        let mut o = Sgd::new(0.1, 0.9, 0.0, true);
+        o.step(&mut p, &g); // b = 0.5, g = 0.5 + 0.45 = 0.95, p = 0.905
+        assert!((p[0][0] - 0.905).abs() < 1e-15, "{}", p[0][0]);
+        let mut p = [vec![1.0], vec![2.0]];
+        Sgd::new(0.1, 0.0, 0.0, false).step(&mut p, &[Some(vec![0.5]), None]);
+        assert_eq!(p, [vec![0.95], vec![2.0]], "a parameter without gradient is skipped");
+    }
+
+    #[test]
+    fn adam_couples_weight_decay_and_adamw_decouples_it() {
+        let g = [Some(vec![0.5])];
+        // Adam, wd 0.1: g' = 0.6; m̂ = 0.6, v̂ = 0.36, so p = 1 − 0.1·0.6/(0.6 + 1e-8).
+        let mut p = [vec![1.0]];
+        Adam::adam(0.1, 0.9, 0.999, 1e-8, 0.1).step(&mut p, &g);
+        assert!((p[0][0] - (1.0 - 0.1 * 0.6 / (0.6 + 1e-8))).abs() < 1e-15, "{}", p[0][0]);
+        // AdamW, wd 0.1: p = 1·(1 − 0.01) = 0.99; m̂ = 0.5, v̂ = 0.25: p = 0.99 − 0.1·0.5/(0.5 + 1e-8).
+        let mut p = [vec![1.0]];
+        Adam::adamw(0.1, 0.9, 0.999, 1e-8, 0.1).step(&mut p, &g);
+        assert!((p[0][0] - (0.99 - 0.1 * 0.5 / (0.5 + 1e-8))).abs() < 1e-15, "{}", p[0][0]);
+    }
 
     #[test]
     fn state_round_trip_continues_identically() {

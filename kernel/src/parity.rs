@@ -323,7 +323,8 @@ pub fn run(
                 named.insert(k, x);
             }
         }
-        let (loss, _) = crate::loss::Loss::parse(&step.loss)?.evaluate(&named)?;
+        let parsed = crate::loss::Loss::parse(&step.loss).map_err(|d| d.message)?;
+        let (loss, _) = crate::loss::evaluate(&parsed, &named)?;
         let loss_value = loss.clone().into_data().convert::<f64>().try_to_vec::<f64>().expect("loss")[0];
         if let Some(l) = expected.get("loss") {
             report.loss = Some((loss_value, l.data[0]));
@@ -349,7 +350,7 @@ pub fn run(
         }
         report.grads_global_rel_l2 = Some(if den > 0.0 { (num / den).sqrt() } else { num.sqrt() });
         if let Some(max_norm) = step.clip_grad_norm {
-            report.grad_norm_before_clip = Some(crate::model::clip_grad_norm(&mut host_grads, max_norm));
+            report.grad_norm_before_clip = Some(crate::optim::clip_grad_norm(&mut host_grads, max_norm));
         }
         // The official clipping coefficient (PyTorch: max_norm / (norm + 1e-6), at most 1).
         let official_clip = step.clip_grad_norm.map_or(1.0, |max| (max / (den.sqrt() + 1e-6)).min(1.0));

@@ -346,3 +346,79 @@ fn parity_takes_the_network_configuration_from_the_fixture() {
     assert_ne!(code, 0);
     assert!(!err.contains("num_features=16"), "{err}");
 }
+
+/// A small spec with one experiment; `replace` swaps a line of it for a broken one.
+const RUN_SPEC: &str = r#"network n(c: int = 4) {
+    input x: [1, H, W]
+    output y = conv2d(x, 1, padding = 1)
+}
+
+experiment {
+    loss = l1(y, target)
+    optimizer = adam(lr = 1e-3)
+    iterations = 2
+    inputs = ["input"]
+    data {
+        size = 32
+    }
+    mask {
+        family = "random"
+        acceleration = 4
+        policy = "fixed"
+    }
+    scale smoke {
+        batch_size = 1
+    }
+}
+"#;
+
+#[test]
+fn check_spec_plans_every_run_and_rejects_bad_values_with_their_position() {
+    let dir = tmp("bad-runs");
+    let path = dir.join("runs.mcmr");
+    std::fs::write(&path, RUN_SPEC).unwrap();
+    let (code, out, err) = mcmr(&["check-spec", path.to_str().unwrap(), "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["runs"][0]["experiment"], "default", "{out}");
+    assert_eq!(v["runs"][0]["scale"], "smoke", "{out}");
+    for (old, new, place, needle) in [
+        ("acceleration = 4", "acceleration = 0.5", "runs.mcmr:16:24", "expects a number ≥ 1"),
+        ("policy = \"fixed\"", "policy = \"fixd\"", "runs.mcmr:17:18", "did you mean `fixed`"),
+        ("inputs = [\"input\"]", "inputs = [\"input+t1\"]", "runs.mcmr:10:14", "`t1` is not a data field"),
+        (
+            "loss = l1(y, target)",
+            "loss = l1(img_out, target)",
+            "runs.mcmr:7:15",
+            "reads `img_out`, which is neither a network output",
+        ),
+        ("loss = l1(y, target)", "loss = l1(rfft2(y), target)", "runs.mcmr:7:15", "is a complex tensor"),
+        (
+            "loss = l1(y, target)",
+            "loss = l1(fft2(y, centered = true), target)",
+            "runs.mcmr:7:23",
+            "`fft2` has no argument `centered`",
+        ),
+    ] {
+        assert!(RUN_SPEC.contains(old));
+        std::fs::write(&path, RUN_SPEC.replace(old, new)).unwrap();
+        let (code, _, err) = mcmr(&["check-spec", path.to_str().unwrap()]);
+        assert_eq!(code, 1, "{new}: {err}");
+        assert!(err.contains(place) && err.contains(needle), "{new}: expected `{needle}` at {place} in\n{err}");
+    }
+}
+
+#[test]
+fn every_spec_in_the_repository_passes_check_spec_with_all_its_runs() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../papers");
+    for spec in ["fsmnet.mcmr", "baselines/baselines.mcmr"] {
+        let path = root.join(spec);
+        let (code, out, err) = mcmr(&["check-spec", path.to_str().unwrap(), "--json"]);
+        assert_eq!(code, 0, "{spec}: {err}");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let runs = v["runs"].as_array().unwrap();
+        let at = |scale: &str| runs.iter().filter(|r| r["scale"] == scale && r["variant"] == "base").count();
+        let expected = if spec == "fsmnet.mcmr" { 16 } else { 6 };
+        assert_eq!((at("smoke"), at("paper")), (expected, expected), "{spec}: {out}");
+    }
+}

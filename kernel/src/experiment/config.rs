@@ -91,6 +91,16 @@ pub struct RunConfig {
 /// Data fields a network input or the loss may name.
 pub const FIELDS: &[&str] = &["input", "reference", "target"];
 
+/// What a loss of a run of `graph` may read: the network's outputs and the data fields, each
+/// with whether it is complex.
+pub fn loss_names(graph: &mcmr_dsl::ir::Graph) -> BTreeMap<String, bool> {
+    let mut names: BTreeMap<String, bool> = FIELDS.iter().map(|f| (f.to_string(), false)).collect();
+    for (name, v) in &graph.outputs {
+        names.insert(name.clone(), graph.is_complex(*v));
+    }
+    names
+}
+
 fn err(span: Span, message: impl Into<String>) -> Diagnostic {
     Diagnostic::error(span, message, "here")
 }
@@ -212,6 +222,7 @@ fn dataset(sec: Option<&Section>, seed: u32, fallback: Span) -> Result<DatasetCo
     let empty = Section {
         kind: mcmr_dsl::ast::Ident { name: "data".into(), span: fallback },
         name: None,
+        matrix: vec![],
         entries: vec![],
         span: fallback,
     };
@@ -328,7 +339,7 @@ fn training(s: &Settings, name: &str, train: Vec<String>, span: Span) -> Result<
     Ok(Some(Training {
         name: name.to_string(),
         train,
-        loss: Loss::parse(loss).map_err(|e| err(loss.span, e))?,
+        loss: Loss::parse(loss)?,
         optimizer,
         schedule: match s.map.get("schedule") {
             Some(e) => Schedule::from_call(e).map_err(|m| err(e.span, m))?,
@@ -400,9 +411,17 @@ impl RunConfig {
             }
         }
         let data = dataset(s.section("data", None), seed, sec.span)?;
+        // `mask train { ... }` / `mask test { ... }` override the settings of a plain `mask`.
         let mask_for = |part: &str| -> Result<MaskPolicy, Diagnostic> {
-            let m = s.section("mask", Some(part)).or_else(|| s.section("mask", None));
-            match m {
+            let m = match (s.section("mask", None), s.section("mask", Some(part))) {
+                (Some(all), Some(own)) => {
+                    let mut merged = all.clone();
+                    mcmr_dsl::sections::merge(&mut merged, own);
+                    Some(merged)
+                }
+                (all, own) => own.or(all).cloned(),
+            };
+            match m.as_ref() {
                 Some(m) => mask_policy(m, 0),
                 None => Err(err(
                     sec.span,

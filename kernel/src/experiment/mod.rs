@@ -13,15 +13,16 @@ pub mod batch;
 pub mod config;
 pub mod evaluate;
 pub mod figures;
+pub mod plan;
 pub mod published;
 pub mod reference;
 pub mod report;
 pub mod run;
 pub mod train;
 
-use crate::data::dataset::{DatasetConfig, Source};
-use config::RunConfig;
 use evaluate::EvalResult;
+use plan::with_data;
+pub use plan::{check_runs, plan_runs};
 use run::{execute, read_manifest, RunOutcome, RunSpec};
 use std::path::{Path, PathBuf};
 
@@ -69,140 +70,6 @@ impl Default for ReproduceOptions {
             reuse: None,
         }
     }
-}
-
-fn with_data(d: &mut DatasetConfig, path: &Path) {
-    d.source = match &d.source {
-        Source::FastMri { pairs, .. } => Source::FastMri { root: path.to_path_buf(), pairs: pairs.clone() },
-        Source::Folder { layout, .. } => Source::Folder { root: path.to_path_buf(), layout: *layout },
-        Source::Phantom { .. } => Source::Folder { root: path.to_path_buf(), layout: None },
-    };
-}
-
-fn has_variant(spec: &mcmr_dsl::ast::Spec, name: &str) -> bool {
-    spec.sections.iter().any(|s| s.kind.name == "variant" && s.name.as_ref().is_some_and(|n| n.name == name))
-}
-
-/// The `variant = "..."` an experiment section names.
-fn experiment_variant(sec: &mcmr_dsl::ast::Section) -> Option<String> {
-    sec.entries.iter().find_map(|e| match e {
-        mcmr_dsl::ast::Entry::Setting { key, value, .. } if key == "variant" => match &value.kind {
-            mcmr_dsl::ast::ExprKind::Str(v) => Some(v.clone()),
-            _ => None,
-        },
-        _ => None,
-    })
-}
-
-/// The runs `mcmr reproduce` would make, without running them.
-pub fn plan_runs(spec_path: &Path, opts: &ReproduceOptions) -> Result<Vec<RunSpec>, String> {
-    let loaded = crate::spec::read_spec(spec_path)?;
-    let errors = mcmr_dsl::sections::check(&loaded.spec);
-    if let Some(d) = errors.first() {
-        return Err(format!("{}\n{} error(s) in `{}`", loaded.render(d), errors.len(), spec_path.display()));
-    }
-    let variants: Vec<Option<String>> = match &opts.variants {
-        Variants::Base => vec![None],
-        Variants::One(v) => vec![Some(v.clone())],
-        Variants::All => std::iter::once(None)
-            .chain(
-                loaded
-                    .spec
-                    .sections
-                    .iter()
-                    .filter(|s| s.kind.name == "variant")
-                    .filter_map(|s| s.name.as_ref().map(|n| Some(n.name.clone()))),
-            )
-            .collect(),
-    };
-    let paper = spec_path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-    let default_network = mcmr_dsl::check::default_network(&loaded.spec).unwrap_or_default();
-    let mut runs = Vec::new();
-    for variant in variants {
-        if let Some(v) = &variant {
-            if !has_variant(&loaded.spec, v) {
-                return Err(format!("`{}` has no variant `{v}`", spec_path.display()));
-            }
-        }
-        let spec = match &variant {
-            Some(v) => mcmr_dsl::sections::apply_variant(&loaded.spec, v),
-            None => loaded.spec.clone(),
-        };
-        let experiments = mcmr_dsl::sections::experiments(&spec);
-        if experiments.is_empty() {
-            return Err(format!("`{}` declares no `experiment`: there is nothing to reproduce", spec_path.display()));
-        }
-        for (name, sec) in experiments {
-            if !opts.experiments.is_empty() && !opts.experiments.contains(&name) {
-                continue;
-            }
-            // An experiment that names a variant (an ablation row) sees the spec as that
-            // variant makes it, on top of the command line's.
-            let sec = match experiment_variant(&sec) {
-                Some(v) => {
-                    if !has_variant(&loaded.spec, &v) {
-                        return Err(format!(
-                            "experiment `{name}` of `{}` names variant `{v}`, which the spec lacks",
-                            spec_path.display()
-                        ));
-                    }
-                    let over = mcmr_dsl::sections::apply_variant(&spec, &v);
-                    mcmr_dsl::sections::experiments(&over)
-                        .into_iter()
-                        .find(|(n, _)| *n == name)
-                        .map(|(_, s)| s)
-                        .unwrap_or(sec)
-                }
-                None => sec,
-            };
-            let scaled = if mcmr_dsl::sections::scales(&sec).is_empty() {
-                sec.clone()
-            } else {
-                mcmr_dsl::sections::apply_scale(&sec, &opts.scale).ok_or_else(|| {
-                    format!(
-                        "experiment `{name}` of `{}` has no scale `{}` (it has {})",
-                        spec_path.display(),
-                        opts.scale,
-                        mcmr_dsl::sections::scales(&sec).join(", ")
-                    )
-                })?
-            };
-            let mut config = RunConfig::from_section(&name, &opts.scale, &scaled, &default_network)
-                .map_err(|d| loaded.render(&d))?;
-            if let Some(p) = &opts.data {
-                if !p.exists() {
-                    return Err(format!("the data path `{}` does not exist", p.display()));
-                }
-                for d in [&mut config.train_data, &mut config.val_data, &mut config.test_data] {
-                    with_data(d, p);
-                }
-            }
-            for d in [&config.train_data, &config.val_data, &config.test_data] {
-                if let Source::Folder { root, .. } | Source::FastMri { root, .. } = &d.source {
-                    if root.as_os_str().is_empty() {
-                        return Err(format!(
-                            "experiment `{name}` of `{}` reads real data at scale `{}`: give its folder with `--data PATH` (or `path` in the spec)",
-                            spec_path.display(),
-                            opts.scale
-                        ));
-                    }
-                }
-            }
-            let dir = opts.out.join(&paper).join(variant.as_deref().unwrap_or("base")).join(&opts.scale).join(&name);
-            runs.push(RunSpec {
-                spec: spec_path.to_path_buf(),
-                variant: variant.clone(),
-                config,
-                dir,
-                device: opts.device.clone(),
-                progress: opts.progress,
-            });
-        }
-    }
-    if runs.is_empty() {
-        return Err(format!("no experiment of `{}` matches {:?}", spec_path.display(), opts.experiments));
-    }
-    Ok(runs)
 }
 
 /// Trains and evaluates every run the spec declares at the scale; writes the run folders and a

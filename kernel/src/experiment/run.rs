@@ -126,7 +126,7 @@ pub fn finished(dir: &Path, spec: &Path) -> Option<RunOutcome> {
 
 /// The network's input bindings: the spec's `inputs`, or `input` then `reference`; checked
 /// against the graph's inputs and their channel counts.
-fn bindings(config: &RunConfig, graph: &mcmr_dsl::ir::Graph) -> Result<Vec<Vec<String>>, String> {
+pub(crate) fn bindings(config: &RunConfig, graph: &mcmr_dsl::ir::Graph) -> Result<Vec<Vec<String>>, String> {
     let b = if config.inputs.is_empty() {
         let defaults = [["input".to_string()], ["reference".to_string()]];
         if graph.inputs.len() > 2 {
@@ -249,16 +249,17 @@ fn setup(run: &RunSpec) -> Result<Setup, String> {
     if !graph.outputs.iter().any(|(n, _)| *n == prediction) {
         return Err(format!("network `{}` has no output `{prediction}`", graph.name));
     }
+    let names = crate::experiment::config::loss_names(&graph);
     for t in &run.config.stages {
-        let mut known: Vec<String> = graph.outputs.iter().map(|(n, _)| n.clone()).collect();
-        known.extend(crate::experiment::config::FIELDS.iter().map(|s| s.to_string()));
-        let unknown = t.loss.unknown_names(&known);
-        if !unknown.is_empty() {
-            return Err(format!(
-                "the loss of stage `{}` names {unknown:?}, which are neither network outputs nor data fields ({})",
-                t.name,
-                known.join(", ")
-            ));
+        let errors: Vec<String> = t
+            .loss
+            .terms
+            .iter()
+            .flat_map(|term| mcmr_dsl::loss::check(&term.expr, &names, "loss"))
+            .map(|d| loaded.render(&d))
+            .collect();
+        if !errors.is_empty() {
+            return Err(format!("the loss of stage `{}`:\n{}", t.name, errors.join("\n")));
         }
     }
     let dev = device(&run.device)?;

@@ -230,7 +230,7 @@ fn train_stage(
             let (inputs, mut named) = tensors(&items, ctx.bindings, ctx.device);
             let outputs = model.forward(inputs, true).map_err(|e| e.to_string())?;
             named.extend(outputs);
-            let (loss, terms) = t.loss.evaluate(&named)?;
+            let (loss, terms) = crate::loss::evaluate(&t.loss, &named)?;
             let scalar = |x: Tensor<1>| x.into_data().convert::<f64>().try_to_vec::<f64>().expect("float")[0];
             let term_values: Vec<f64> = terms.into_iter().map(scalar).collect();
             let loss_value = scalar(loss.clone());
@@ -273,7 +273,7 @@ fn train_stage(
                 host_grads.push(g);
             }
             let grad_norm = match t.clip_grad_norm {
-                Some(max) => crate::model::clip_grad_norm(&mut host_grads, max),
+                Some(max) => crate::optim::clip_grad_norm(&mut host_grads, max),
                 None => host_grads.iter().flatten().flat_map(|g| g.iter()).map(|x| x * x).sum::<f64>().sqrt(),
             };
             opt.step(&mut params, &host_grads);

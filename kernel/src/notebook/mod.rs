@@ -399,8 +399,8 @@ mod tests {
     fn an_edited_spec_keeps_its_imports_and_refuses_ambiguous_edits() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../papers/fsmnet.mcmr");
         let dir = std::env::temp_dir().join(format!("mcmr-edited-{}", std::process::id()));
-        let e = edited_spec(&root, &[("center_fraction = 0.1", "center_fraction = 0.2")], "", &dir).unwrap_err();
-        assert!(e.contains("occurs 5 times; an edit needs text that occurs exactly once"), "{e}");
+        let e = edited_spec(&root, &[("num_features = 16", "num_features = 8")], "", &dir).unwrap_err();
+        assert!(e.contains("occurs 2 times; an edit needs text that occurs exactly once"), "{e}");
         let extra = "experiment student {\n    network = \"zero_filled\"\n    loss = l1(output, target)\n}";
         let path = edited_spec(&root, &[("gamma = 0.5", "gamma = 0.25")], extra, &dir).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();

@@ -4,8 +4,8 @@
 //! A loss is a weighted sum of *terms* plus a constant ([`Loss::parse`]); a term is a call of
 //! `l1`, `l2`/`mse` or `ssim` on two real tensors. Inside a term, the transforms are the network
 //! primitives of the same name, with the same argument names and defaults ([`crate::prims`]):
-//! `fft2(x, norm = "ortho", shift = false)` and `rfft2(x, norm = "backward")` give complex
-//! values, `magnitude`, `phase`, `real` and `imag` take them back to real ones. [`check`] resolves
+//! `fft2(x, norm = "ortho", shift = false)` (of a real or complex tensor) and
+//! `rfft2(x, norm = "backward")` (of a real one) give complex values, `magnitude`, `phase`, `real` and `imag` take them back to real ones. [`check`] resolves
 //! every name against the run's network outputs and data fields and reports, with its span, an
 //! unknown name, a wrong argument, or a complex value where a real one is needed.
 
@@ -106,6 +106,26 @@ fn flatten(e: &Expr, weight: f64, out: &mut Vec<Term>, constant_sum: &mut f64) -
 }
 
 impl Loss {
+    /// Every name the loss reads (network outputs and data fields), once each, in order.
+    pub fn names(&self) -> Vec<String> {
+        fn walk(e: &Expr, out: &mut Vec<String>) {
+            match &e.kind {
+                ExprKind::Name(n) if !out.contains(n) => out.push(n.clone()),
+                ExprKind::Call { args, .. } => args.iter().for_each(|a| walk(&a.value, out)),
+                ExprKind::Binary(_, a, b) | ExprKind::Index(a, b) => {
+                    walk(a, out);
+                    walk(b, out);
+                }
+                ExprKind::Neg(a) => walk(a, out),
+                ExprKind::List(items) => items.iter().for_each(|x| walk(x, out)),
+                _ => {}
+            }
+        }
+        let mut out = Vec::new();
+        self.terms.iter().for_each(|t| walk(&t.expr, &mut out));
+        out
+    }
+
     /// The weighted terms of a loss expression.
     pub fn parse(e: &Expr) -> Result<Loss, Diagnostic> {
         let (mut terms, mut constant) = (Vec::new(), 0.0);
@@ -247,7 +267,14 @@ fn kind(e: &Expr, names: &BTreeMap<String, bool>, what: &str, out: &mut Vec<Diag
                 return None;
             };
             match f {
-                "fft2" | "rfft2" => need_real(x, f, names, what, out).then_some(Kind::Complex),
+                "rfft2" => need_real(x, f, names, what, out).then_some(Kind::Complex),
+                "fft2" => match kind(x, names, what, out)? {
+                    Kind::Scalar => {
+                        out.push(Diagnostic::error(x.span, "`fft2` needs a tensor, not a loss term", "not a tensor"));
+                        None
+                    }
+                    _ => Some(Kind::Complex),
+                },
                 _ => {
                     let k = kind(x, names, what, out)?;
                     if k != Kind::Complex {
@@ -381,6 +408,7 @@ mod tests {
         let crate::ast::Entry::Setting { value, .. } = &spec.sections[0].entries[0] else { panic!() };
         let l = Loss::parse(value).unwrap();
         assert_eq!((l.constant, l.terms.len(), l.terms[0].weight), (2.0, 1, -0.125));
+        assert_eq!(l.names(), ["a", "b"]);
         let ExprKind::Call { args, .. } = &l.terms[0].expr.kind else { panic!() };
         assert_eq!(argument(&args[0].value, "shift"), Some(Value::Bool(false)));
         assert_eq!(argument(&args[0].value, "norm"), Some(Value::Str("ortho".into())));

@@ -49,6 +49,8 @@ pub enum Val {
     Fraction,
     /// A number at least this large (an acceleration is ≥ 1).
     AtLeast(f64),
+    /// A number in this closed range.
+    Range(f64, f64),
     /// An integer ≥ 1.
     Count,
     /// An integer ≥ 0.
@@ -150,6 +152,17 @@ const TRAINING: &[(&str, Val)] = &[
     ("validate_every", Val::Count),
 ];
 
+/// `augment { rotation = 15 flip = true }` in `data`: the same random rotation (up to ± that many
+/// degrees) and horizontal flip of target and reference, seeded, for training items only.
+const AUGMENT: Schema = Schema {
+    kind: "augment",
+    naming: Naming::None,
+    settings: &[&[("rotation", Val::Range(0.0, 180.0)), ("flip", Val::Bool)]],
+    children: &[],
+    open: false,
+    repeatable: false,
+};
+
 const DATA: Schema = Schema {
     kind: "data",
     naming: Naming::None,
@@ -170,7 +183,7 @@ const DATA: Schema = Schema {
         ("lesion", Val::Bool),
         ("noise", Val::Fraction),
     ]],
-    children: &[],
+    children: &[&AUGMENT],
     open: false,
     repeatable: false,
 };
@@ -572,6 +585,7 @@ fn expected(val: Val) -> String {
         Val::NonNegative => "a number ≥ 0".into(),
         Val::Fraction => "a number between 0 and 1".into(),
         Val::AtLeast(min) => format!("a number ≥ {min}"),
+        Val::Range(a, b) => format!("a number from {a} to {b}"),
         Val::Count => "an integer ≥ 1".into(),
         Val::Natural => "an integer ≥ 0".into(),
         Val::Bool => "`true` or `false`".into(),
@@ -603,6 +617,7 @@ fn check_value(e: &Expr, val: Val, what: &str, out: &mut Vec<Diagnostic>) {
         Val::NonNegative => number(e).is_some_and(|v| v >= 0.0),
         Val::Fraction => number(e).is_some_and(|v| (0.0..=1.0).contains(&v)),
         Val::AtLeast(min) => number(e).is_some_and(|v| v >= min && v.is_finite()),
+        Val::Range(a, b) => number(e).is_some_and(|v| (a..=b).contains(&v)),
         Val::Count => integer(e).is_some_and(|v| v >= 1),
         Val::Natural => integer(e).is_some_and(|v| v >= 0),
         Val::Bool => matches!(e.kind, ExprKind::Bool(_)),

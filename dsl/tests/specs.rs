@@ -328,3 +328,16 @@ fn instance_paths_interpolate_inside_a_segment_and_format_back() {
     assert_eq!(names, ["down1_fre_T1.2.weight", "down2_fre_T1.4.weight"]);
     assert_eq!(fmt_text(text), text, "the formatter keeps matrices and interpolated paths");
 }
+
+#[test]
+fn a_variants_parameters_set_only_the_networks_that_declare_them() {
+    let text = "network small(k: int = 1) {\n    input x: [1, H, W]\n    output y = conv2d(x, 1, kernel = 1)\n}\n\nnetwork big(width: int = 4) {\n    input x: [1, H, W]\n    output y = conv2d(conv2d(x, width, kernel = 1), 1, kernel = 1)\n}\n\nvariant narrow {\n    width = 2\n}\n\nvariant typo {\n    widht = 2\n}\n";
+    let s = mcmr_dsl::parse(text).unwrap();
+    // `big` takes the variant's width: (1·2 + 2) + (2·1 + 1) = 7 parameters, not 13.
+    assert_eq!(elaborate(&s, Some("big"), Some("narrow"), &[]).unwrap().graph.parameter_count(), 7);
+    // `small` (a baseline beside the paper's model) does not declare `width` and leaves it.
+    assert_eq!(elaborate(&s, Some("small"), Some("narrow"), &[]).unwrap().graph.parameter_count(), 2);
+    // A parameter no network declares is still an error, with a suggestion.
+    let errors = elaborate(&s, Some("big"), Some("typo"), &[]).unwrap_err();
+    assert!(errors.iter().any(|e| e.help.as_deref() == Some("did you mean `width`?")), "{errors:?}");
+}

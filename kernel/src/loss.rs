@@ -15,7 +15,7 @@ use mcmr_dsl::ast::{Expr, ExprKind};
 use mcmr_dsl::check::Value as Const;
 use mcmr_dsl::fmt::render;
 pub use mcmr_dsl::loss::{Loss, Term};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// A value while evaluating a loss.
 enum Value {
@@ -24,8 +24,20 @@ enum Value {
     Scalar(Tensor<1>),
 }
 
+/// The tensors a loss reads, by name; those in `complex` hold real parts in their first half of
+/// channels and imaginary parts in the second (complex network outputs, `kspace`).
+pub struct Named<'a> {
+    pub tensors: &'a BTreeMap<String, Tensor<4>>,
+    pub complex: &'a BTreeSet<String>,
+}
+
 /// The total loss and each term's (unweighted) value, from tensors by name.
-pub fn evaluate(loss: &Loss, named: &BTreeMap<String, Tensor<4>>) -> Result<(Tensor<1>, Vec<Tensor<1>>), String> {
+pub fn evaluate(
+    loss: &Loss,
+    tensors: &BTreeMap<String, Tensor<4>>,
+    complex: &BTreeSet<String>,
+) -> Result<(Tensor<1>, Vec<Tensor<1>>), String> {
+    let named = &Named { tensors, complex };
     let mut total: Option<Tensor<1>> = None;
     let mut values = Vec::new();
     for t in &loss.terms {
@@ -47,14 +59,22 @@ fn norm_arg(e: &Expr) -> Result<Norm, String> {
     }
 }
 
-fn eval(e: &Expr, named: &BTreeMap<String, Tensor<4>>) -> Result<Value, String> {
+fn eval(e: &Expr, named: &Named) -> Result<Value, String> {
     match &e.kind {
-        ExprKind::Name(n) => named.get(n).cloned().map(Value::Real).ok_or_else(|| {
-            format!(
-                "the loss uses `{n}`, which is not known (known: {})",
-                named.keys().cloned().collect::<Vec<_>>().join(", ")
-            )
-        }),
+        ExprKind::Name(n) => {
+            let t = named.tensors.get(n).cloned().ok_or_else(|| {
+                format!(
+                    "the loss uses `{n}`, which is not known (known: {})",
+                    named.tensors.keys().cloned().collect::<Vec<_>>().join(", ")
+                )
+            })?;
+            Ok(if named.complex.contains(n) {
+                let c = t.dims()[1] / 2;
+                Value::Complex(t.clone().narrow(1, 0, c), t.narrow(1, c, c))
+            } else {
+                Value::Real(t)
+            })
+        }
         ExprKind::Call { name, args, .. } => {
             let pos: Vec<&Expr> = args.iter().filter(|a| a.name.is_none()).map(|a| &a.value).collect();
             let real = |v: Value| match v {
@@ -89,10 +109,16 @@ fn eval(e: &Expr, named: &BTreeMap<String, Tensor<4>>) -> Result<Value, String> 
                     Ok(Value::Complex(re, im))
                 }
                 "fft2" => {
-                    let x = real(eval(one()?, named)?)?;
+                    let (x, y) = match eval(one()?, named)? {
+                        Value::Real(x) => {
+                            let zeros = x.zeros_like();
+                            (x, zeros)
+                        }
+                        Value::Complex(re, im) => (re, im),
+                        Value::Scalar(_) => return Err("`fft2` needs a tensor".into()),
+                    };
                     let shift = matches!(mcmr_dsl::loss::argument(e, "shift"), Some(Const::Bool(true)));
-                    let zeros = x.zeros_like();
-                    let (re, im) = crate::ops::fft2(x, zeros, norm_arg(e)?, shift);
+                    let (re, im) = crate::ops::fft2(x, y, norm_arg(e)?, shift);
                     Ok(Value::Complex(re, im))
                 }
                 "magnitude" | "phase" | "real" | "imag" => {
@@ -166,7 +192,7 @@ mod tests {
         let d = Device::flex();
         let t = |v: Vec<f32>| Tensor::<4>::from_data(TensorData::new(v, [1, 1, 1, 2]), &d);
         let named = BTreeMap::from([("y".to_string(), t(vec![1.0, 3.0])), ("target".to_string(), t(vec![0.0, 0.0]))]);
-        let (total, parts) = evaluate(&l, &named).unwrap();
+        let (total, parts) = evaluate(&l, &named, &BTreeSet::new()).unwrap();
         let v = |x: Tensor<1>| x.into_data().convert::<f64>().try_to_vec::<f64>().unwrap()[0];
         // l1 = (1 + 3)/2 = 2; mse = (1 + 9)/2 = 5; total = 2 + 2.5 − 0 = 4.5
         assert_eq!(parts.into_iter().map(v).collect::<Vec<_>>(), vec![2.0, 5.0, 0.0]);
@@ -186,7 +212,7 @@ mod tests {
             Tensor::<4>::from_data(TensorData::new(v.iter().map(|&x| x as f32).collect::<Vec<f32>>(), [1, 1, h, w]), &d)
         };
         let named = BTreeMap::from([("y".to_string(), t(&pred)), ("target".to_string(), t(&gt))]);
-        let (total, parts) = evaluate(&l, &named).unwrap();
+        let (total, parts) = evaluate(&l, &named, &BTreeSet::new()).unwrap();
         let v = |x: Tensor<1>| x.into_data().convert::<f64>().try_to_vec::<f64>().unwrap()[0];
         let range = gt.iter().cloned().fold(0.0, f64::max);
         let map = crate::metrics::ssim_map_valid(&gt, &pred, h, w, range, &crate::metrics::SsimParams::default());

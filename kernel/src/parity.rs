@@ -324,7 +324,14 @@ pub fn run(
             }
         }
         let parsed = crate::loss::Loss::parse(&step.loss).map_err(|d| d.message)?;
-        let (loss, _) = crate::loss::evaluate(&parsed, &named)?;
+        let complex: std::collections::BTreeSet<String> = model
+            .graph()
+            .outputs
+            .iter()
+            .filter(|(_, v)| model.graph().is_complex(*v))
+            .map(|(n, _)| n.clone())
+            .collect();
+        let (loss, _) = crate::loss::evaluate(&parsed, &named, &complex)?;
         let loss_value = loss.clone().into_data().convert::<f64>().try_to_vec::<f64>().expect("loss")[0];
         if let Some(l) = expected.get("loss") {
             report.loss = Some((loss_value, l.data[0]));

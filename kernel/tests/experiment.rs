@@ -482,3 +482,81 @@ fn evaluating_a_finished_run_again_gives_its_results_and_can_draw_its_figures() 
     assert!(e.contains("not complete") && e.contains("mcmr resume"), "{e}");
     std::fs::remove_dir_all(d).unwrap();
 }
+
+/// Two runs over the same data: zero-filling from the `input` field, and the same image computed
+/// by the network itself from the bound `kspace` (complex) field.
+const KSPACE: &str = r#"network from_image() {
+    input image: [1, H, W]
+    output output = image
+}
+
+network from_kspace() {
+    input k: complex [1, H, W]
+    input m: [1, H, W]
+    output output = magnitude(ifft2(complex(real(k) * m, imag(k) * m), shift = true))
+}
+
+experiment {
+    seed = 1
+    data {
+        subjects = 3
+        slices = 2
+        size = 32
+        split = [1, 1, 1]
+        normalisation = "none"
+    }
+    mask {
+        family = "random"
+        acceleration = 4
+        policy = "per_slice"
+    }
+    evaluate {
+        protocol = "slice-mean"
+    }
+}
+
+experiment image {
+    network = "from_image"
+}
+
+experiment kspace {
+    network = "from_kspace"
+    inputs = ["kspace", "mask"]
+}
+"#;
+
+#[test]
+fn the_mask_and_complex_kspace_bind_to_network_inputs() {
+    let dir = temp("kspace");
+    let spec = write_spec(&dir, 0, KSPACE);
+    let out = dir.join("runs");
+    let runs = reproduce(&spec, &opts(&out)).unwrap();
+    let psnr = |name: &str| runs.iter().find(|o| o.manifest.experiment == name).unwrap().results.mean("psnr").unwrap();
+    let (a, b) = (psnr("image"), psnr("kspace"));
+    assert!(a.is_finite() && (a - b).abs() < 1e-3, "zero-filled from `input` {a} dB vs from `kspace` {b} dB");
+    // k-space and the complex image carry the data's scale before normalisation: refused with it.
+    let normalised = KSPACE.replace("normalisation = \"none\"", "normalisation = \"instance\"");
+    let spec = write_spec(&dir, 0, &normalised);
+    let e = reproduce(&spec, &opts(&dir.join("runs2"))).unwrap_err();
+    assert!(e.contains("set `data { normalisation = \"none\" }`") && e.contains("tiny.mcmr:37:14"), "{e}");
+    // A real field bound to a complex input is refused, naming both.
+    let swapped = KSPACE.replace("inputs = [\"kspace\", \"mask\"]", "inputs = [\"mask\", \"kspace\"]");
+    let spec = write_spec(&dir, 0, &swapped);
+    let e = reproduce(&spec, &opts(&dir.join("runs3"))).unwrap_err();
+    assert!(e.contains("network input `k` is complex but data field `mask` is real"), "{e}");
+}
+
+#[test]
+fn augmentation_is_a_data_setting_for_training_items_only() {
+    use mcmr::data::dataset::Augment;
+    let dir = temp("augment");
+    let text = TINY.replace("        normalisation = \"instance\"\n", "        normalisation = \"instance\"\n        augment {\n            rotation = 15\n            flip = true\n        }\n");
+    let spec = write_spec(&dir, 2, &text);
+    let runs = mcmr::experiment::plan_runs(&spec, &opts(&dir.join("runs"))).unwrap();
+    let c = &runs[0].config;
+    assert_eq!(c.train_data.augment, Some(Augment { max_rotation_deg: 15.0, horizontal_flip: true }));
+    assert_eq!((c.val_data.augment, c.test_data.augment), (None, None));
+    let spec = write_spec(&dir, 2, &text.replace("rotation = 15", "rotation = 270"));
+    let e = mcmr::experiment::plan_runs(&spec, &opts(&dir.join("runs"))).unwrap_err();
+    assert!(e.contains("expects a number from 0 to 180") && e.contains("tiny.mcmr:22:24"), "{e}");
+}

@@ -1,46 +1,126 @@
 //! Slice items → network inputs and named tensors, and a prefetching batch reader.
 //!
 //! A batch stacks items along the first axis. Each network input stacks the data fields its
-//! binding names (`input+reference` → 2 channels) in that order; the loss sees `input`,
-//! `target` and `reference` as `[B, 1, H, W]`.
+//! binding names (`input+reference` → 2 channels) in that order ([`FIELDS`]: images, the
+//! mask, and the complex k-space and zero-filled image); the loss sees the fields it reads as
+//! `[B, 1, H, W]` (`[B, 2, H, W]` for complex ones).
 
 use crate::data::dataset::{Dataset, SliceItem};
 use burn::tensor::{Device, Tensor, TensorData};
 use std::collections::BTreeMap;
 use std::sync::mpsc::{sync_channel, Receiver};
 
-fn field<'a>(item: &'a SliceItem, name: &str) -> &'a [f32] {
-    match name {
-        "reference" => &item.reference,
-        "target" => &item.target,
-        _ => &item.input,
-    }
+/// One data field a network input binds or a loss reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Field {
+    pub name: &'static str,
+    /// Complex fields fill two channels of a complex network input (real parts, then imaginary).
+    pub complex: bool,
+    /// Only meaningful when images carry no normalisation (`normalisation = "none"`): k-space
+    /// and the complex image are the target's, before any normalisation of the images.
+    pub unnormalised: bool,
+    pub about: &'static str,
 }
 
-/// A tensor `[B, C, H, W]` of the items' fields, channel `c` = `fields[c]`.
-pub fn stack(items: &[SliceItem], fields: &[String], device: &Device) -> Tensor<4> {
-    let (h, w) = (items[0].height, items[0].width);
-    let mut data = Vec::with_capacity(items.len() * fields.len() * h * w);
-    for it in items {
-        for f in fields {
-            data.extend_from_slice(field(it, f));
+/// Every data field, in the order messages list them.
+pub const FIELDS: &[Field] = &[
+    Field { name: "input", complex: false, unnormalised: false, about: "the zero-filled magnitude image, normalised" },
+    Field { name: "reference", complex: false, unnormalised: false, about: "the fully sampled reference contrast" },
+    Field { name: "target", complex: false, unnormalised: false, about: "the fully sampled target contrast" },
+    Field {
+        name: "mask",
+        complex: false,
+        unnormalised: false,
+        about: "the sampling mask, 1 where sampled, in k-space's centred layout",
+    },
+    Field {
+        name: "kspace",
+        complex: true,
+        unnormalised: true,
+        about: "the under-sampled target k-space (centred, orthonormal FFT)",
+    },
+    Field {
+        name: "zero_filled",
+        complex: true,
+        unnormalised: true,
+        about: "the complex zero-filled image, ifft2c of `kspace`",
+    },
+];
+
+/// The field called `name`.
+pub fn field(name: &str) -> Option<Field> {
+    FIELDS.iter().copied().find(|f| f.name == name)
+}
+
+/// The planes of field `name` of an item: one for real fields, real then imaginary for complex.
+fn planes(item: &SliceItem, name: &str) -> Result<Vec<Vec<f32>>, String> {
+    let (h, w) = (item.height, item.width);
+    let same_grid = |what: &str, [kh, kw]: [usize; 2]| {
+        if [kh, kw] == [h, w] {
+            Ok(())
+        } else {
+            Err(format!(
+                "field `{name}`: the {what} is {kh}x{kw} but the images are {h}x{w} (fastMRI's raw k-space is larger \
+                 than the image crop); bind it only where k-space and image sizes agree"
+            ))
         }
-    }
-    Tensor::<4>::from_data(TensorData::new(data, [items.len(), fields.len(), h, w]), device)
+    };
+    Ok(match name {
+        "input" => vec![item.input.clone()],
+        "reference" => vec![item.reference.clone()],
+        "target" => vec![item.target.clone()],
+        "mask" => {
+            same_grid("mask", [item.mask.height, item.mask.width])?;
+            vec![item.mask.data.iter().map(|&m| f32::from(m)).collect()]
+        }
+        "kspace" | "zero_filled" => {
+            same_grid("k-space", item.kspace_shape)?;
+            let values =
+                if name == "kspace" { item.kspace.clone() } else { crate::kspace::to_image(&item.kspace, h, w) };
+            vec![values.iter().map(|v| v.re).collect(), values.iter().map(|v| v.im).collect()]
+        }
+        other => return Err(format!("`{other}` is not a data field")),
+    })
 }
 
-/// The network inputs (one per binding) and the named data tensors of a batch.
+/// A tensor `[B, C, H, W]` of the items' fields: each real field one channel, each complex one
+/// two (a complex network input takes its real parts first, then its imaginary parts).
+pub fn stack(items: &[SliceItem], fields: &[String], device: &Device) -> Result<Tensor<4>, String> {
+    let (h, w) = (items[0].height, items[0].width);
+    let mut real = Vec::new();
+    let mut imag = Vec::new();
+    let mut channels = 0;
+    for it in items {
+        let start = (real.len(), imag.len());
+        for f in fields {
+            let p = planes(it, f)?;
+            real.extend_from_slice(&p[0]);
+            if let Some(im) = p.get(1) {
+                imag.extend_from_slice(im);
+            }
+        }
+        channels = (real.len() - start.0 + imag.len() - start.1) / (h * w);
+        // Complex inputs: the item's real planes, then its imaginary planes.
+        let tail = imag.split_off(start.1);
+        real.extend(tail);
+    }
+    Ok(Tensor::<4>::from_data(TensorData::new(real, [items.len(), channels, h, w]), device))
+}
+
+/// The network inputs (one per binding) and, by name, the data fields among `read` (what the
+/// loss reads; complex fields with real parts first, then imaginary parts).
 pub fn tensors(
     items: &[SliceItem],
     bindings: &[Vec<String>],
+    read: &[String],
     device: &Device,
-) -> (Vec<Tensor<4>>, BTreeMap<String, Tensor<4>>) {
-    let inputs = bindings.iter().map(|b| stack(items, b, device)).collect();
-    let named = ["input", "target", "reference"]
-        .iter()
-        .map(|f| (f.to_string(), stack(items, &[f.to_string()], device)))
-        .collect();
-    (inputs, named)
+) -> Result<(Vec<Tensor<4>>, BTreeMap<String, Tensor<4>>), String> {
+    let inputs = bindings.iter().map(|b| stack(items, b, device)).collect::<Result<Vec<_>, _>>()?;
+    let mut named = BTreeMap::new();
+    for name in read.iter().filter(|n| field(n).is_some()) {
+        named.insert(name.clone(), stack(items, std::slice::from_ref(name), device)?);
+    }
+    Ok((inputs, named))
 }
 
 /// Reads `batches` (lists of item indices, each with its epoch) on a background thread, at most

@@ -3,9 +3,10 @@
 //! the evaluation protocol and tolerances. Defaults are stated beside each field; every
 //! semantic problem is a diagnostic pointing at the setting.
 
-use crate::data::dataset::{DatasetConfig, MaskPolicy, Source, Split};
+use crate::data::dataset::{Augment, DatasetConfig, MaskPolicy, Source, Split};
 use crate::data::phantom::{Kind, PhantomOptions};
 use crate::data::prepare::{Normalisation, Part, SliceSelection};
+use crate::experiment::batch::{field, FIELDS};
 use crate::loss::Loss;
 use crate::masks::{MaskFamily, MaskParams};
 use crate::protocols::Protocol;
@@ -88,13 +89,10 @@ pub struct RunConfig {
     pub tolerance: BTreeMap<String, f64>,
 }
 
-/// Data fields a network input or the loss may name.
-pub const FIELDS: &[&str] = &["input", "reference", "target"];
-
 /// What a loss of a run of `graph` may read: the network's outputs and the data fields, each
 /// with whether it is complex.
 pub fn loss_names(graph: &mcmr_dsl::ir::Graph) -> BTreeMap<String, bool> {
-    let mut names: BTreeMap<String, bool> = FIELDS.iter().map(|f| (f.to_string(), false)).collect();
+    let mut names: BTreeMap<String, bool> = FIELDS.iter().map(|f| (f.name.to_string(), f.complex)).collect();
     for (name, v) in &graph.outputs {
         names.insert(name.clone(), graph.is_complex(*v));
     }
@@ -381,12 +379,17 @@ impl RunConfig {
         }
         let inputs: Vec<Vec<String>> =
             s.strings("inputs").iter().map(|i| i.split('+').map(|f| f.trim().to_string()).collect()).collect();
+        let names: Vec<&str> = FIELDS.iter().map(|f| f.name).collect();
         for f in inputs.iter().flatten() {
-            if !FIELDS.contains(&f.as_str()) {
-                return Err(err(
+            if field(f).is_none() {
+                let d = err(
                     s.span("inputs", sec.span),
-                    format!("`inputs`: `{f}` is not a data field (expected {}, joined by `+`)", FIELDS.join(", ")),
-                ));
+                    format!("`inputs`: `{f}` is not a data field (expected {}, joined by `+`)", names.join(", ")),
+                );
+                return Err(match mcmr_dsl::diag::suggest(f, names.iter().copied()) {
+                    Some(g) => d.with_help(format!("did you mean `{g}`?")),
+                    None => d,
+                });
             }
         }
         // Stages in order, each reading its own settings first and the experiment's after; no
@@ -411,6 +414,31 @@ impl RunConfig {
             }
         }
         let data = dataset(s.section("data", None), seed, sec.span)?;
+        // k-space and the complex image are the target's before normalisation: only images
+        // without one share their scale.
+        let mut read: Vec<String> = inputs.iter().flatten().cloned().collect();
+        for t in &stages {
+            read.extend(t.loss.names());
+        }
+        if let Some(f) = read.iter().filter_map(|n| field(n)).find(|f| f.unnormalised) {
+            if data.normalisation != Normalisation::None {
+                return Err(err(
+                    s.span("inputs", sec.span),
+                    format!(
+                        "the run reads `{}` ({}), which has the scale of the data before normalisation: set `data {{ normalisation = \"none\" }}`",
+                        f.name, f.about
+                    ),
+                ));
+            }
+        }
+        // Paired augmentation (`data { augment { rotation = 15 flip = true } }`) for training only.
+        let augment = s.section("data", None).and_then(|d| settings(d).section("augment", None)).map(|a| {
+            let a = settings(a);
+            Augment {
+                max_rotation_deg: a.num("rotation").unwrap_or(0.0),
+                horizontal_flip: a.bool("flip").unwrap_or(false),
+            }
+        });
         // `mask train { ... }` / `mask test { ... }` override the settings of a plain `mask`.
         let mask_for = |part: &str| -> Result<MaskPolicy, Diagnostic> {
             let m = match (s.section("mask", None), s.section("mask", Some(part))) {
@@ -452,6 +480,7 @@ impl RunConfig {
                 t.map.keys().filter_map(|k| t.num(k).map(|v| (k.to_string(), v))).collect()
             })
             .unwrap_or_default();
+        let train_data = DatasetConfig { augment, ..part(Part::Train, &train_mask) };
         Ok(RunConfig {
             experiment: name.to_string(),
             scale: scale.to_string(),
@@ -463,7 +492,7 @@ impl RunConfig {
             inputs,
             prediction: s.str("prediction").map(String::from),
             stages,
-            train_data: part(Part::Train, &train_mask),
+            train_data,
             val_data: part(Part::Val, &test_mask),
             test_data: part(Part::Test, &test_mask),
             protocol,

@@ -95,7 +95,7 @@ pub fn evaluate_model(
         let end = (start + batch.max(1)).min(n);
         let items: Vec<SliceItem> =
             (start..end).map(|i| data.get(i, 0).map_err(|e| e.to_string())).collect::<Result<_, _>>()?;
-        let (inputs, _) = tensors(&items, bindings, device);
+        let (inputs, _) = tensors(&items, bindings, &[], device)?;
         let out = model.forward(inputs.into_iter().map(|t| t.detach()).collect(), false).map_err(|e| e.to_string())?;
         let y =
             out.get(prediction).ok_or_else(|| format!("the network has no output `{prediction}`"))?.clone().detach();

@@ -150,7 +150,23 @@ pub(crate) fn bindings(config: &RunConfig, graph: &mcmr_dsl::ir::Graph) -> Resul
         ));
     }
     for (fields, input) in b.iter().zip(&graph.inputs) {
-        if fields.len() != input.channels || input.complex {
+        // A complex input takes complex fields (one channel each), a real input real ones.
+        let mismatch =
+            fields.iter().find(|f| crate::experiment::batch::field(f).is_some_and(|d| d.complex != input.complex));
+        if let Some(f) = mismatch {
+            return Err(format!(
+                "network input `{}` is {} but data field `{f}` is {}: bind {} fields to it",
+                input.name,
+                if input.complex { "complex" } else { "real" },
+                if input.complex { "real" } else { "complex" },
+                if input.complex {
+                    "complex (`kspace`, `zero_filled`)"
+                } else {
+                    "real (`input`, `reference`, `target`, `mask`)"
+                }
+            ));
+        }
+        if fields.len() != input.channels {
             return Err(format!(
                 "network input `{}` takes {} {}channel(s) but the experiment gives it {} ({}): the spec does not fit the data",
                 input.name,
@@ -341,7 +357,7 @@ pub struct Activation {
 pub fn activations(run: &RunSpec, names: &[String]) -> Result<Vec<Activation>, String> {
     let (s, model) = saved_model(run)?;
     let item = s.eval_data.get(0, 0).map_err(|e| e.to_string())?;
-    let (inputs, _) = crate::experiment::batch::tensors(&[item], &s.bindings, &s.dev);
+    let (inputs, _) = crate::experiment::batch::tensors(&[item], &s.bindings, &[], &s.dev)?;
     let values = model.forward_all(inputs, false).map_err(|e| e.to_string())?;
     let known: Vec<(&str, usize)> =
         s.graph.activations.iter().chain(&s.graph.outputs).map(|(n, id)| (n.as_str(), *id)).collect();

@@ -193,6 +193,10 @@ fn train_stage(
 ) -> Result<(), String> {
     let (total, per_epoch) = plan(t, ctx.train.len());
     let base_lr = opt.lr();
+    // The complex tensors a loss may read (network outputs and data fields), by name.
+    let complex: std::collections::BTreeSet<String> =
+        crate::experiment::config::loss_names(model.graph()).into_iter().filter(|(_, c)| *c).map(|(n, _)| n).collect();
+    let read = t.loss.names();
     let stage = progress.stage;
     let trains = |path: &str| t.train.is_empty() || t.train.iter().any(|p| crate::model::glob_match(p, path));
     let mut log = std::fs::OpenOptions::new()
@@ -227,10 +231,10 @@ fn train_stage(
                 },
             );
             opt.set_lr(lr);
-            let (inputs, mut named) = tensors(&items, ctx.bindings, ctx.device);
+            let (inputs, mut named) = tensors(&items, ctx.bindings, &read, ctx.device)?;
             let outputs = model.forward(inputs, true).map_err(|e| e.to_string())?;
             named.extend(outputs);
-            let (loss, terms) = crate::loss::evaluate(&t.loss, &named)?;
+            let (loss, terms) = crate::loss::evaluate(&t.loss, &named, &complex)?;
             let scalar = |x: Tensor<1>| x.into_data().convert::<f64>().try_to_vec::<f64>().expect("float")[0];
             let term_values: Vec<f64> = terms.into_iter().map(scalar).collect();
             let loss_value = scalar(loss.clone());

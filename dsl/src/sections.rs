@@ -4,35 +4,43 @@
 //! `optimizer = adam(lr = 1e-4)`. Consumers (parity, the experiment engine) interpret sections that
 //! passed this check, so their mistakes carry file, line and column.
 //!
-//! Names that the kernel owns (mask families, metric protocols, normalisations) are listed here
-//! too; a kernel test keeps the lists equal.
+//! Names that the kernel owns (mask families, metric protocols, normalisations, layouts) are
+//! not listed here: the kernel passes them in a [`Vocabulary`] ([`check_with`]).
 
 use crate::ast::{Entry, Expr, ExprKind, Section, Spec};
 use crate::diag::{suggest, Diagnostic};
 use std::collections::HashMap;
 
-/// Mask families (kernel `MaskFamily::ALL`).
-pub const MASK_FAMILIES: &[&str] = &[
-    "random",
-    "equispaced",
-    "equispaced_fraction",
-    "magic",
-    "magic_fraction",
-    "unifs_equispace",
-    "gaussian_1d",
-    "center_square",
-    "random_2d",
-    "gaussian_2d",
-    "radial",
-    "spiral",
-    "poisson_disc",
-];
-/// Metric protocols (kernel `Protocol::ALL`).
-pub const PROTOCOLS: &[&str] = &["fastmri-volume", "slice-mean", "fsmnet-brats-uint8", "unifs-unit"];
-/// Normalisations (kernel `Normalisation`).
-pub const NORMALISATIONS: &[&str] = &["none", "mean_std", "instance", "min_max"];
-/// Folder layouts (kernel `Layout`).
-pub const LAYOUTS: &[&str] = &["brats", "ixi", "hcp", "knee", "fastmri"];
+/// Names the kernel owns, given to the checker by the kernel (`mcmr::spec::vocabulary`). An
+/// empty list leaves that kind of name unchecked (what [`check`] does, for the language alone).
+#[derive(Clone, Debug, Default)]
+pub struct Vocabulary {
+    pub mask_families: Vec<String>,
+    pub protocols: Vec<String>,
+    pub normalisations: Vec<String>,
+    pub layouts: Vec<String>,
+}
+
+/// Which list of a [`Vocabulary`] a setting's value comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Names {
+    MaskFamily,
+    Protocol,
+    Normalisation,
+    Layout,
+}
+
+impl Vocabulary {
+    fn names(&self, n: Names) -> &[String] {
+        match n {
+            Names::MaskFamily => &self.mask_families,
+            Names::Protocol => &self.protocols,
+            Names::Normalisation => &self.normalisations,
+            Names::Layout => &self.layouts,
+        }
+    }
+}
+
 /// Functions a loss expression may call (`crate::loss`: the terms, then the transforms).
 pub const LOSS_FUNCTIONS: &[&str] = &["l1", "l2", "mse", "ssim", "fft2", "rfft2", "magnitude", "phase", "real", "imag"];
 
@@ -58,6 +66,8 @@ pub enum Val {
     Bool,
     Str,
     OneOf(&'static [&'static str]),
+    /// A name of the kernel's vocabulary.
+    Named(Names),
     /// A count, or `[height, width]`.
     Size,
     /// A list of integers ≥ 0 (e.g. milestones).
@@ -171,13 +181,13 @@ const DATA: Schema = Schema {
         ("anatomy", Val::OneOf(&["brain", "knee"])),
         ("path", Val::Str),
         ("pairs", Val::Str),
-        ("layout", Val::OneOf(LAYOUTS)),
+        ("layout", Val::Named(Names::Layout)),
         ("target", Val::Str),
         ("reference", Val::Str),
         ("subjects", Val::Count),
         ("slices", Val::Slices),
         ("size", Val::Size),
-        ("normalisation", Val::OneOf(NORMALISATIONS)),
+        ("normalisation", Val::Named(Names::Normalisation)),
         ("split", Val::Split),
         ("seed", Val::Natural),
         ("lesion", Val::Bool),
@@ -189,7 +199,7 @@ const DATA: Schema = Schema {
 };
 
 const MASK_SETTINGS: &[(&str, Val)] = &[
-    ("family", Val::OneOf(MASK_FAMILIES)),
+    ("family", Val::Named(Names::MaskFamily)),
     ("acceleration", Val::AtLeast(1.0)),
     ("center_fraction", Val::Fraction),
     ("seed", Val::Natural),
@@ -218,7 +228,7 @@ const MASK: Schema = Schema {
 const EVALUATE: Schema = Schema {
     kind: "evaluate",
     naming: Naming::None,
-    settings: &[&[("protocol", Val::OneOf(PROTOCOLS)), ("part", Val::OneOf(&["val", "test"]))]],
+    settings: &[&[("protocol", Val::Named(Names::Protocol)), ("part", Val::OneOf(&["val", "test"]))]],
     children: &[],
     open: false,
     repeatable: false,
@@ -465,10 +475,16 @@ pub fn merge(target: &mut Section, over: &Section) {
     }
 }
 
-/// Checks every section of `spec`; diagnostics refer to the main file.
+/// Checks every section of `spec` against the language alone (the kernel's names unchecked);
+/// diagnostics refer to the main file.
 pub fn check(spec: &Spec) -> Vec<Diagnostic> {
+    check_with(spec, &Vocabulary::default())
+}
+
+/// Checks every section of `spec`, names the kernel owns against `vocab`.
+pub fn check_with(spec: &Spec, vocab: &Vocabulary) -> Vec<Diagnostic> {
     let mut out = Vec::new();
-    check_sections(spec.sections.iter(), TOP_LEVEL, "at the top level", &mut out);
+    check_sections(spec.sections.iter(), TOP_LEVEL, "at the top level", vocab, &mut out);
     out
 }
 
@@ -490,6 +506,7 @@ fn check_sections<'a>(
     sections: impl Iterator<Item = &'a Section>,
     allowed: &[&Schema],
     place: &str,
+    vocab: &Vocabulary,
     out: &mut Vec<Diagnostic>,
 ) {
     let mut seen: HashMap<(&str, Option<&str>), ()> = HashMap::new();
@@ -519,11 +536,11 @@ fn check_sections<'a>(
             };
             out.push(Diagnostic::error(s.kind.span, format!("a second {what} section {place}"), "given twice"));
         }
-        check_body(s, schema, out);
+        check_body(s, schema, vocab, out);
     }
 }
 
-fn check_body(s: &Section, schema: &Schema, out: &mut Vec<Diagnostic>) {
+fn check_body(s: &Section, schema: &Schema, vocab: &Vocabulary, out: &mut Vec<Diagnostic>) {
     let mut keys: HashMap<&str, ()> = HashMap::new();
     let mut children = Vec::new();
     for e in &s.entries {
@@ -540,7 +557,7 @@ fn check_body(s: &Section, schema: &Schema, out: &mut Vec<Diagnostic>) {
                     continue;
                 }
                 match schema.settings.iter().flat_map(|g| g.iter()).find(|(k, _)| k == key) {
-                    Some((_, val)) => check_value(value, *val, &format!("{}.{key}", schema.kind), out),
+                    Some((_, val)) => check_value(value, *val, &format!("{}.{key}", schema.kind), vocab, out),
                     None => {
                         let d = Diagnostic::error(
                             *key_span,
@@ -557,7 +574,7 @@ fn check_body(s: &Section, schema: &Schema, out: &mut Vec<Diagnostic>) {
             }
         }
     }
-    check_sections(children.into_iter(), schema.children, &format!("in `{}`", schema.kind), out);
+    check_sections(children.into_iter(), schema.children, &format!("in `{}`", schema.kind), vocab, out);
 }
 
 fn number(e: &Expr) -> Option<f64> {
@@ -593,6 +610,12 @@ fn expected(val: Val) -> String {
         Val::OneOf(names) => {
             format!("one of {}", names.iter().map(|n| format!("\"{n}\"")).collect::<Vec<_>>().join(", "))
         }
+        Val::Named(kind) => match kind {
+            Names::MaskFamily => "a mask family".into(),
+            Names::Protocol => "a metric protocol".into(),
+            Names::Normalisation => "a normalisation".into(),
+            Names::Layout => "a folder layout".into(),
+        },
         Val::Size => "a size: an integer ≥ 1 or [height, width]".into(),
         Val::Naturals => "a list of integers ≥ 0".into(),
         Val::Strings => "a list of strings".into(),
@@ -606,7 +629,7 @@ fn expected(val: Val) -> String {
     }
 }
 
-fn check_value(e: &Expr, val: Val, what: &str, out: &mut Vec<Diagnostic>) {
+fn check_value(e: &Expr, val: Val, what: &str, vocab: &Vocabulary, out: &mut Vec<Diagnostic>) {
     let list = |e: &Expr| match &e.kind {
         ExprKind::List(items) => Some(items.clone()),
         _ => None,
@@ -622,6 +645,17 @@ fn check_value(e: &Expr, val: Val, what: &str, out: &mut Vec<Diagnostic>) {
         Val::Natural => integer(e).is_some_and(|v| v >= 0),
         Val::Bool => matches!(e.kind, ExprKind::Bool(_)),
         Val::Str => matches!(e.kind, ExprKind::Str(_)),
+        Val::Named(kind) => {
+            if let ExprKind::Str(s) = &e.kind {
+                let names = vocab.names(kind);
+                if !names.is_empty() && !names.contains(s) {
+                    let d = Diagnostic::error(e.span, format!("`{what}` has no value \"{s}\""), "unknown value");
+                    out.push(with_suggestion(d, s, names.iter().map(String::as_str)));
+                }
+                return;
+            }
+            false
+        }
         Val::OneOf(names) => {
             if let ExprKind::Str(s) = &e.kind {
                 if !names.contains(&s.as_str()) {
@@ -660,7 +694,7 @@ fn check_value(e: &Expr, val: Val, what: &str, out: &mut Vec<Diagnostic>) {
             return;
         }
         Val::Call(funcs) => {
-            check_call(e, funcs, what, out);
+            check_call(e, funcs, what, vocab, out);
             return;
         }
     };
@@ -693,7 +727,7 @@ fn check_loss(e: &Expr, functions: &[&str], what: &str, out: &mut Vec<Diagnostic
     }
 }
 
-fn check_call(e: &Expr, funcs: &'static [Func], what: &str, out: &mut Vec<Diagnostic>) {
+fn check_call(e: &Expr, funcs: &'static [Func], what: &str, vocab: &Vocabulary, out: &mut Vec<Diagnostic>) {
     let ExprKind::Call { name, args, .. } = &e.kind else {
         out.push(Diagnostic::error(e.span, format!("`{what}` expects {}", expected(Val::Call(funcs))), "not a call"));
         return;
@@ -717,7 +751,7 @@ fn check_call(e: &Expr, funcs: &'static [Func], what: &str, out: &mut Vec<Diagno
             continue;
         }
         match f.args.iter().find(|(k, _)| *k == arg.name) {
-            Some((k, v)) => check_value(&a.value, *v, &format!("{}({k})", f.name), out),
+            Some((k, v)) => check_value(&a.value, *v, &format!("{}({k})", f.name), vocab, out),
             None => {
                 let d = Diagnostic::error(
                     arg.span,

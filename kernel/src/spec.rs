@@ -25,6 +25,17 @@ pub fn load_spec(
     Ok((spec, checked, loaded))
 }
 
+/// The names the kernel owns, for the spec checker: mask families, metric protocols,
+/// normalisations and folder layouts, each from its own module's list.
+pub fn vocabulary() -> mcmr_dsl::sections::Vocabulary {
+    mcmr_dsl::sections::Vocabulary {
+        mask_families: crate::masks::MaskFamily::ALL.iter().map(|f| f.name().to_string()).collect(),
+        protocols: crate::protocols::Protocol::ALL.iter().map(|p| p.name().to_string()).collect(),
+        normalisations: crate::data::prepare::Normalisation::ALL.iter().map(|n| n.name().to_string()).collect(),
+        layouts: crate::data::layout::Layout::ALL.iter().map(|l| l.name().to_string()).collect(),
+    }
+}
+
 /// Reads `file` and its imports.
 pub fn read_spec(file: &Path) -> Result<Loaded, String> {
     match mcmr_dsl::load(file) {

@@ -1,21 +1,39 @@
-//! The spec language lists names that the kernel owns (`mcmr_dsl::sections`), so that
-//! `check-spec` can reject a misspelt mask family before any run; these lists must stay equal.
+//! The spec checker takes the names the kernel owns from the kernel (`mcmr::spec::vocabulary`),
+//! so `check-spec` rejects a misspelt mask family, protocol, normalisation or layout before any
+//! run, with the kernel's own list as suggestions.
 
 use mcmr::data::layout::Layout;
 use mcmr::data::prepare::Normalisation;
 use mcmr::masks::MaskFamily;
 use mcmr::protocols::Protocol;
-use mcmr_dsl::sections;
 
 #[test]
-fn the_spec_schema_knows_exactly_the_kernels_names() {
-    let families: Vec<&str> = MaskFamily::ALL.iter().map(|f| f.name()).collect();
-    assert_eq!(sections::MASK_FAMILIES, families.as_slice());
-    let protocols: Vec<&str> = Protocol::ALL.iter().map(|p| p.name()).collect();
-    assert_eq!(sections::PROTOCOLS, protocols.as_slice());
-    let norms: Vec<&str> = Normalisation::ALL.iter().map(|n| n.name()).collect();
-    assert_eq!(sections::NORMALISATIONS, norms.as_slice());
-    for layout in sections::LAYOUTS {
-        assert!(Layout::parse(layout).is_ok(), "{layout}");
+fn the_checker_knows_exactly_the_kernels_names() {
+    let v = mcmr::spec::vocabulary();
+    for f in &v.mask_families {
+        assert!(MaskFamily::parse(f).is_ok(), "{f}");
     }
+    for p in &v.protocols {
+        assert!(Protocol::parse(p).is_ok(), "{p}");
+    }
+    for n in &v.normalisations {
+        assert!(Normalisation::parse(n).is_ok(), "{n}");
+    }
+    for l in &v.layouts {
+        assert!(Layout::parse(l).is_ok(), "{l}");
+    }
+    assert_eq!(
+        (v.mask_families.len(), v.protocols.len(), v.normalisations.len(), v.layouts.len()),
+        (MaskFamily::ALL.len(), Protocol::ALL.len(), Normalisation::ALL.len(), Layout::ALL.len())
+    );
+}
+
+#[test]
+fn misspelt_kernel_names_are_refused_with_a_suggestion() {
+    let text = "experiment {\n    mask {\n        family = \"equispaced_fractoin\"\n        acceleration = 4\n    }\n    evaluate {\n        protocol = \"fastmri-volum\"\n    }\n}\n";
+    let spec = mcmr_dsl::parse(text).unwrap();
+    let errors = mcmr_dsl::sections::check_with(&spec, &mcmr::spec::vocabulary());
+    let helps: Vec<Option<&str>> = errors.iter().map(|d| d.help.as_deref()).collect();
+    assert_eq!(helps, [Some("did you mean `equispaced_fraction`?"), Some("did you mean `fastmri-volume`?")]);
+    assert!(mcmr_dsl::sections::check(&spec).is_empty(), "the language alone leaves the kernel's names open");
 }

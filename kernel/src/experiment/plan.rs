@@ -129,7 +129,7 @@ fn plan(loaded: &Loaded, spec_path: &Path, sel: &Selection) -> Result<Vec<Planne
 /// The runs `mcmr reproduce` would make, without running them.
 pub fn plan_runs(spec_path: &Path, opts: &ReproduceOptions) -> Result<Vec<RunSpec>, String> {
     let loaded = crate::spec::read_spec(spec_path)?;
-    let errors = mcmr_dsl::sections::check(&loaded.spec);
+    let errors = mcmr_dsl::sections::check_with(&loaded.spec, &crate::spec::vocabulary());
     if let Some(d) = errors.first() {
         return Err(format!("{}\n{} error(s) in `{}`", loaded.render(d), errors.len(), spec_path.display()));
     }
@@ -197,7 +197,7 @@ pub struct CheckedRun {
 /// line and column (each once, with the first run it was found in).
 pub fn check_runs(spec_path: &Path) -> Result<Vec<CheckedRun>, String> {
     let loaded = crate::spec::read_spec(spec_path)?;
-    let errors = mcmr_dsl::sections::check(&loaded.spec);
+    let errors = mcmr_dsl::sections::check_with(&loaded.spec, &crate::spec::vocabulary());
     if !errors.is_empty() {
         let rendered: Vec<String> = errors.iter().map(|d| loaded.render(d)).collect();
         return Err(format!("{}\n{} error(s) in `{}`", rendered.join("\n"), errors.len(), spec_path.display()));

@@ -125,6 +125,9 @@ pub enum Op {
         mode: PadMode,
     },
     GlobalAvgPool,
+    /// The maximum over each channel's H×W (PyTorch's `AdaptiveMaxPool2d(1)`; MANet's channel
+    /// attention).
+    GlobalMaxPool,
     Upsample {
         factor: usize,
         bilinear: bool,

@@ -61,7 +61,7 @@ fn opt(name: &'static str, kind: Kind, default: Value) -> P {
     P { name, kind, default: Some(default) }
 }
 
-const NAMES: [&str; 47] = [
+const NAMES: [&str; 48] = [
     "linear",
     "layer_norm",
     "adaptive_avg_pool2d",
@@ -88,6 +88,7 @@ const NAMES: [&str; 47] = [
     "channel_mean",
     "channel_max",
     "global_avg_pool",
+    "global_max_pool",
     "upsample",
     "learnable_scale",
     "conv2d",
@@ -167,7 +168,8 @@ pub fn lookup(name: &str) -> Option<Sig> {
         "fft2" | "ifft2" => vec![x(), opt("norm", Str, S("ortho".into())), opt("shift", Bool, B(false))],
         "rfft2" => vec![x(), opt("norm", Str, S("backward".into()))],
         "irfft2" => vec![x(), req("like", Tensor), opt("norm", Str, S("backward".into()))],
-        "magnitude" | "phase" | "real" | "imag" | "channel_mean" | "channel_max" | "global_avg_pool" => vec![x()],
+        "magnitude" | "phase" | "real" | "imag" | "channel_mean" | "channel_max" | "global_avg_pool"
+        | "global_max_pool" => vec![x()],
         "complex" => vec![req("re", Tensor), req("im", Tensor)],
         "polar" => vec![req("magnitude", Tensor), req("phase", Tensor)],
         "nan_to_num" => vec![
@@ -409,6 +411,7 @@ pub fn build(name: &str, b: &Bound) -> Result<(Op, Vec<Value>), (&'static str, S
         "channel_mean" => one(Op::ChannelMean),
         "channel_max" => one(Op::ChannelMax),
         "global_avg_pool" => one(Op::GlobalAvgPool),
+        "global_max_pool" => one(Op::GlobalMaxPool),
         "upsample" => {
             let bilinear = match b.get("mode") {
                 Some(Value::Str(m)) if m == "nearest" => false,

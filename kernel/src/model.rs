@@ -472,6 +472,7 @@ impl CompiledModel {
                     pad_sides(a(0), *top, *bottom, *left, *right, *mode)
                 }
                 Op::GlobalAvgPool => a(0).mean_dim(3).mean_dim(2),
+                Op::GlobalMaxPool => a(0).max_dim(3).max_dim(2),
                 Op::Upsample { factor, bilinear: true } => bilinear_upsample(a(0), *factor),
                 Op::Upsample { factor, .. } => {
                     let x = a(0);

@@ -65,6 +65,7 @@ network n() {
     output probs = softmax(x, dim = 1)
     output mean = channel_mean(x)
     output pooled = global_avg_pool(x)
+    output peak = global_max_pool(x)
     output up = upsample(x, factor = 2)
     output scaled = learnable_scale(x, init = 0.5)
     output clean = nan_to_num(x)
@@ -77,6 +78,13 @@ network n() {
     assert!(max_abs(sums - 1.0) < 1e-6);
     assert!(max_abs(o["mean"].clone() - x.clone().mean_dim(1)) < 1e-6);
     assert_eq!(o["pooled"].dims(), [2, 4, 1, 1]);
+    // The maximum of each channel, by hand over the host values.
+    let (values, peak) = (
+        x.clone().into_data().try_to_vec::<f32>().unwrap(),
+        o["peak"].clone().into_data().try_to_vec::<f32>().unwrap(),
+    );
+    let by_hand: Vec<f32> = values.chunks(6 * 5).map(|c| c.iter().cloned().fold(f32::MIN, f32::max)).collect();
+    assert_eq!((o["peak"].dims(), peak), ([2, 4, 1, 1], by_hand));
     let up = o["up"].clone();
     assert_eq!(up.dims(), [2, 4, 12, 10]);
     assert!(max_abs(up.narrow(2, 3, 1).narrow(3, 5, 1) - x.clone().narrow(2, 1, 1).narrow(3, 2, 1)) == 0.0);

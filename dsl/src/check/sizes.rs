@@ -122,7 +122,7 @@ impl<'a> Builder<'a> {
             Op::Pad { top, bottom, left, right, .. } => {
                 [sizes[0][0].affine(0, 1, 1, (top + bottom) as i64), sizes[0][1].affine(0, 1, 1, (left + right) as i64)]
             }
-            Op::GlobalAvgPool => [Extent::literal(1), Extent::literal(1)],
+            Op::GlobalAvgPool | Op::GlobalMaxPool => [Extent::literal(1), Extent::literal(1)],
             Op::AdaptiveAvgPool { size } => [Extent::literal(*size), Extent::literal(*size)],
             Op::PadToMatch { .. } => sizes[1].clone(),
             Op::Fft { kind: FftKind::Rfft2, .. } => [sizes[0][0].clone(), sizes[0][1].affine(0, 2, 1, 1)],

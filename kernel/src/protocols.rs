@@ -1,5 +1,6 @@
 //! Named, versioned metric protocols: which data range, which preprocessing, and how slices are
-//! aggregated. The same images scored under two protocols can differ by more than the gap
+//! aggregated. A protocol is those parameters ([`Protocol`]); the papers' protocols below are
+//! presets of them ([`Protocol::PRESETS`]). The same images scored under two protocols can differ by more than the gap
 //! between competing papers, so every number the kit reports carries its protocol's name.
 //!
 //! * **`fastmri-volume`** (fastMRI `evaluate.py`): the unit is a volume. The data range is the
@@ -23,7 +24,7 @@
 //! use mcmr::io::volume::Volume;
 //! let gt = Volume::new(1, 8, 8, (0..64).map(|i| 1.0 + (i % 8) as f64).collect());
 //! let pred = Volume::new(1, 8, 8, gt.data.iter().map(|v| v * 0.99).collect());
-//! let r = evaluate(Protocol::FastMriVolume, &gt, &pred).unwrap();
+//! let r = evaluate(Protocol::FASTMRI_VOLUME, &gt, &pred).unwrap();
 //! assert!(r.psnr > 30.0 && r.ssim > 0.9);
 //! ```
 
@@ -33,35 +34,95 @@ use crate::metrics::{mse, nmse, psnr_from_mse, ssim};
 /// The protocol version recorded with results; bump when any definition changes.
 pub const PROTOCOLS_VERSION: u32 = 1;
 
-/// A named metric protocol.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Protocol {
-    FastMriVolume,
+/// Which value is the data range of PSNR and SSIM.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum DataRange {
+    /// The maximum of the ground-truth volume.
+    VolumeMax,
+    /// The maximum of each ground-truth slice.
+    SliceMax,
+    /// A fixed value (after quantisation, the quantised scale).
+    Fixed(f64),
+}
+
+/// What is scored as one unit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Aggregate {
+    /// The volume: PSNR and NMSE over the whole volume, SSIM the mean of its slices.
+    Volume,
+    /// Each slice on its own; the protocol's values are the means over slices.
     SliceMean,
-    FsmnetBratsUint8,
-    UnifsUnit,
+}
+
+/// Intensities mapped to integers before scoring (an image export such as FSMNet's PNGs).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Quantise {
+    /// Both images are clipped to `[0, 1]`, multiplied by `levels` and truncated.
+    pub levels: f64,
+}
+
+/// A metric protocol: its parameters, and its name as results carry it. The papers' protocols
+/// are presets ([`Protocol::PRESETS`]), not code of their own.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Protocol {
+    pub name: &'static str,
+    pub data_range: DataRange,
+    pub quantise: Option<Quantise>,
+    /// Predicted values below this become 0 before scoring (UniFS's "background filter").
+    pub background_below: Option<f64>,
+    pub aggregate: Aggregate,
 }
 
 impl Protocol {
-    /// Every protocol.
-    pub const ALL: [Protocol; 4] =
-        [Protocol::FastMriVolume, Protocol::SliceMean, Protocol::FsmnetBratsUint8, Protocol::UnifsUnit];
+    /// fastMRI's `evaluate.py`.
+    pub const FASTMRI_VOLUME: Protocol = Protocol {
+        name: "fastmri-volume",
+        data_range: DataRange::VolumeMax,
+        quantise: None,
+        background_below: None,
+        aggregate: Aggregate::Volume,
+    };
+    /// Per-slice scores with each slice's maximum, averaged.
+    pub const SLICE_MEAN: Protocol = Protocol {
+        name: "slice-mean",
+        data_range: DataRange::SliceMax,
+        quantise: None,
+        background_below: None,
+        aggregate: Aggregate::SliceMean,
+    };
+    /// FSMNet's `test_brats.py`: 8-bit images, range 255, per slice.
+    pub const FSMNET_BRATS_UINT8: Protocol = Protocol {
+        name: "fsmnet-brats-uint8",
+        data_range: DataRange::Fixed(255.0),
+        quantise: Some(Quantise { levels: 255.0 }),
+        background_below: None,
+        aggregate: Aggregate::SliceMean,
+    };
+    /// UniFS's `test.py`: range 1, the background filter, per slice.
+    pub const UNIFS_UNIT: Protocol = Protocol {
+        name: "unifs-unit",
+        data_range: DataRange::Fixed(1.0),
+        quantise: None,
+        background_below: Some(0.01),
+        aggregate: Aggregate::SliceMean,
+    };
+
+    /// The named protocols a spec or the command line can ask for.
+    pub const PRESETS: [Protocol; 4] =
+        [Protocol::FASTMRI_VOLUME, Protocol::SLICE_MEAN, Protocol::FSMNET_BRATS_UINT8, Protocol::UNIFS_UNIT];
+    /// Every preset (the name older code used).
+    pub const ALL: [Protocol; 4] = Protocol::PRESETS;
 
     /// The protocol's name.
     pub fn name(self) -> &'static str {
-        match self {
-            Protocol::FastMriVolume => "fastmri-volume",
-            Protocol::SliceMean => "slice-mean",
-            Protocol::FsmnetBratsUint8 => "fsmnet-brats-uint8",
-            Protocol::UnifsUnit => "unifs-unit",
-        }
+        self.name
     }
 
-    /// Parses a protocol name.
+    /// The preset called `name`.
     pub fn parse(name: &str) -> Result<Protocol, MetricError> {
-        Protocol::ALL.iter().copied().find(|p| p.name() == name).ok_or_else(|| MetricError::UnknownProtocol {
+        Protocol::PRESETS.iter().copied().find(|p| p.name == name).ok_or_else(|| MetricError::UnknownProtocol {
             name: name.to_string(),
-            known: Protocol::ALL.iter().map(|p| p.name()).collect::<Vec<_>>().join(", "),
+            known: Protocol::PRESETS.iter().map(|p| p.name).collect::<Vec<_>>().join(", "),
         })
     }
 }
@@ -143,7 +204,7 @@ pub fn evaluate(protocol: Protocol, gt: &Volume, pred: &Volume) -> Result<Metric
     check(gt, pred)?;
     let (h, w) = (gt.height, gt.width);
     let report = |psnr: f64, ssim: f64, nmse: f64, mse: f64, per_slice: Vec<SliceMetrics>| MetricReport {
-        protocol: protocol.name(),
+        protocol: protocol.name,
         protocol_version: PROTOCOLS_VERSION,
         psnr,
         ssim,
@@ -162,32 +223,37 @@ pub fn evaluate(protocol: Protocol, gt: &Volume, pred: &Volume) -> Result<Metric
             per,
         )
     };
-    match protocol {
-        Protocol::FastMriVolume => {
-            let range = max(&gt.data);
-            let per: Vec<SliceMetrics> =
-                (0..gt.slices).map(|k| slice_metrics(gt.slice(k), pred.slice(k), h, w, range)).collect();
-            let m = mse(&gt.data, &pred.data);
-            Ok(report(psnr_from_mse(m, range), mean_of(&per, |s| s.ssim), nmse(&gt.data, &pred.data), m, per))
+    // The images as scored: quantised (both) and background-filtered (the prediction).
+    let quantised = |v: &[f64]| -> Vec<f64> {
+        match protocol.quantise {
+            Some(q) => v.iter().map(|x| (x.clamp(0.0, 1.0) * q.levels).trunc()).collect(),
+            None => v.to_vec(),
         }
-        Protocol::SliceMean => Ok(averaged(
-            (0..gt.slices).map(|k| slice_metrics(gt.slice(k), pred.slice(k), h, w, max(gt.slice(k)))).collect(),
-        )),
-        Protocol::FsmnetBratsUint8 => {
-            let quantise = |v: &[f64]| -> Vec<f64> { v.iter().map(|x| (x.clamp(0.0, 1.0) * 255.0).trunc()).collect() };
-            Ok(averaged(
-                (0..gt.slices)
-                    .map(|k| slice_metrics(&quantise(gt.slice(k)), &quantise(pred.slice(k)), h, w, 255.0))
-                    .collect(),
-            ))
-        }
-        Protocol::UnifsUnit => {
-            let background = |v: &[f64]| -> Vec<f64> { v.iter().map(|&x| if x < 0.01 { 0.0 } else { x }).collect() };
-            Ok(averaged(
-                (0..gt.slices).map(|k| slice_metrics(gt.slice(k), &background(pred.slice(k)), h, w, 1.0)).collect(),
-            ))
-        }
+    };
+    let scored_gt = quantised(&gt.data);
+    let mut scored_pred = quantised(&pred.data);
+    if let Some(t) = protocol.background_below {
+        scored_pred.iter_mut().filter(|x| **x < t).for_each(|x| *x = 0.0);
     }
+    let n = h * w;
+    let (g, p) = (|k: usize| &scored_gt[k * n..(k + 1) * n], |k: usize| &scored_pred[k * n..(k + 1) * n]);
+    let range = |k: usize| match protocol.data_range {
+        DataRange::VolumeMax => max(&scored_gt),
+        DataRange::SliceMax => max(g(k)),
+        DataRange::Fixed(r) => r,
+    };
+    let per: Vec<SliceMetrics> = (0..gt.slices).map(|k| slice_metrics(g(k), p(k), h, w, range(k))).collect();
+    Ok(match protocol.aggregate {
+        Aggregate::Volume => {
+            let m = mse(&scored_gt, &scored_pred);
+            let r = match protocol.data_range {
+                DataRange::Fixed(r) => r,
+                DataRange::VolumeMax | DataRange::SliceMax => max(&scored_gt),
+            };
+            report(psnr_from_mse(m, r), mean_of(&per, |s| s.ssim), nmse(&scored_gt, &scored_pred), m, per)
+        }
+        Aggregate::SliceMean => averaged(per),
+    })
 }
 
 /// Population mean and standard deviation.

@@ -28,7 +28,7 @@ fn fastmri_volume_protocol_matches_every_golden_case() {
         let gt = volume(&dir.join(c["gt"].as_str().unwrap()));
         let pred = volume(&dir.join(c["pred"].as_str().unwrap()));
         let e = &c["expected"];
-        let r = evaluate(Protocol::FastMriVolume, &gt, &pred).unwrap();
+        let r = evaluate(Protocol::FASTMRI_VOLUME, &gt, &pred).unwrap();
         for (what, got, key) in
             [("psnr", r.psnr, "psnr"), ("ssim", r.ssim, "ssim"), ("nmse", r.nmse, "nmse"), ("mse", r.mse, "mse")]
         {
@@ -47,7 +47,7 @@ fn fastmri_volume_protocol_matches_every_golden_case() {
             }
         }
         if let Some(variant) = e.get("per_slice_variant") {
-            let sm = evaluate(Protocol::SliceMean, &gt, &pred).unwrap();
+            let sm = evaluate(Protocol::SLICE_MEAN, &gt, &pred).unwrap();
             for (s, want) in sm.per_slice.iter().zip(variant.as_array().unwrap()) {
                 for (got, key) in [(s.psnr, "psnr"), (s.ssim, "ssim"), (s.nmse, "nmse"), (s.data_range, "data_range")] {
                     assert!(common::rel_close(got, want[key].as_f64().unwrap(), 1e-9), "{name} slice-mean {key}");
@@ -96,15 +96,15 @@ fn protocol_table_b4_is_reproduced() {
     let max = gt.iter().cloned().fold(f64::MIN, f64::max);
     assert!((max - 2.1053491640).abs() < 1e-9);
     let (gt, pred) = (Volume::new(s, h, w, gt), Volume::new(s, h, w, pred));
-    let v = evaluate(Protocol::FastMriVolume, &gt, &pred).unwrap();
+    let v = evaluate(Protocol::FASTMRI_VOLUME, &gt, &pred).unwrap();
     assert!((v.nmse - 0.0008489743).abs() < 1e-10);
     assert!((v.psnr - 35.4967577851).abs() < 1e-9);
     assert!((v.ssim - 0.9490887049).abs() < 1e-9);
-    let m = evaluate(Protocol::SliceMean, &gt, &pred).unwrap();
+    let m = evaluate(Protocol::SLICE_MEAN, &gt, &pred).unwrap();
     assert!((m.psnr - 35.2784512958).abs() < 1e-9);
     // The uint8 protocol works on [0, 1] intensities; b.4 scales by the volume maximum first.
     let scale = |v: &Volume| Volume::new(s, h, w, v.data.iter().map(|x| x / max).collect());
-    let u = evaluate(Protocol::FsmnetBratsUint8, &scale(&gt), &scale(&pred)).unwrap();
+    let u = evaluate(Protocol::FSMNET_BRATS_UINT8, &scale(&gt), &scale(&pred)).unwrap();
     assert!((u.psnr - 35.4752776231).abs() < 1e-9, "{}", u.psnr);
     assert!((u.ssim - 0.9488560684).abs() < 1e-9, "{}", u.ssim);
 }
@@ -116,7 +116,7 @@ fn unifs_protocol_zeroes_background_predictions_and_uses_unit_range() {
     p[0] = 0.009; // below 0.01: set to 0, equal to gt[0] = 0
     p[9] += 0.05;
     let pred = Volume::new(1, 8, 8, p);
-    let r = evaluate(Protocol::UnifsUnit, &gt, &pred).unwrap();
+    let r = evaluate(Protocol::UNIFS_UNIT, &gt, &pred).unwrap();
     let mse = 0.05f64 * 0.05 / 64.0;
     assert!((r.psnr - 10.0 * (1.0 / mse).log10()).abs() < 1e-9);
 }
@@ -125,6 +125,33 @@ fn unifs_protocol_zeroes_background_predictions_and_uses_unit_range() {
 fn mismatched_shapes_are_a_clear_error() {
     let a = Volume::new(1, 8, 8, vec![1.0; 64]);
     let b = Volume::new(2, 8, 8, vec![1.0; 128]);
-    let e = evaluate(Protocol::SliceMean, &a, &b).unwrap_err().to_string();
+    let e = evaluate(Protocol::SLICE_MEAN, &a, &b).unwrap_err().to_string();
     assert!(e.contains("[1, 8, 8]") && e.contains("[2, 8, 8]"), "{e}");
+}
+
+#[test]
+fn a_preset_is_its_parameters() {
+    use mcmr::protocols::{Aggregate, DataRange};
+    let gt = Volume::new(2, 8, 8, (0..128).map(|i| ((i * 37) % 101) as f64 / 100.0).collect());
+    let pred = Volume::new(
+        2,
+        8,
+        8,
+        gt.data.iter().enumerate().map(|(i, v)| v + ((i * 13) % 7) as f64 / 50.0 - 0.06).collect(),
+    );
+    // FSMNet's preset, by hand: both images exported to 8 bits, then scored per slice at range 255.
+    let eight_bit =
+        |v: &Volume| Volume::new(2, 8, 8, v.data.iter().map(|x| (x.clamp(0.0, 1.0) * 255.0).trunc()).collect());
+    let by_hand = Protocol {
+        name: "by-hand",
+        data_range: DataRange::Fixed(255.0),
+        quantise: None,
+        background_below: None,
+        aggregate: Aggregate::SliceMean,
+    };
+    let a = evaluate(Protocol::FSMNET_BRATS_UINT8, &gt, &pred).unwrap();
+    let b = evaluate(by_hand, &eight_bit(&gt), &eight_bit(&pred)).unwrap();
+    assert_eq!((a.psnr, a.ssim, a.nmse), (b.psnr, b.ssim, b.nmse));
+    assert_eq!(Protocol::parse("fsmnet-brats-uint8").unwrap(), Protocol::FSMNET_BRATS_UINT8);
+    assert!(Protocol::parse("fsmnet").unwrap_err().to_string().contains("known: fastmri-volume"));
 }

@@ -467,7 +467,7 @@ impl RunConfig {
         let ev = s.section("evaluate", None).map(settings);
         let protocol = match ev.as_ref().and_then(|e| e.str("protocol")) {
             Some(p) => Protocol::parse(p).map_err(|e| err(sec.span, e.to_string()))?,
-            None => Protocol::FastMriVolume,
+            None => Protocol::FASTMRI_VOLUME,
         };
         let eval_part = match ev.as_ref().and_then(|e| e.str("part")) {
             Some("val") => Part::Val,

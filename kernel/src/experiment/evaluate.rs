@@ -135,7 +135,7 @@ pub fn evaluate_model(
         }
         start = end;
     }
-    let volume_unit = protocol == Protocol::FastMriVolume;
+    let volume_unit = protocol.aggregate == crate::protocols::Aggregate::Volume;
     let (mut per_volume, mut per_slice) = (Vec::new(), Vec::new());
     for (subject, mut slices) in volumes {
         slices.sort_by_key(|s| s.0);

@@ -21,7 +21,8 @@
 :dep mcmr-kernel = { path = "../kernel" }
 
 // %% id="setup"
-use mcmr::experiment::published::{published_markdown, read_published, Published};
+use mcmr::experiment::published::{read_published, Published};
+use mcmr::experiment::report::published_markdown;
 use mcmr::experiment::reference::CheckReport;
 use mcmr::experiment::run::{Activation, RunOutcome};
 use mcmr::experiment::{reference, reproduce, run_activations, ReproduceOptions};

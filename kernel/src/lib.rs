@@ -1,19 +1,26 @@
 //! # mcmr — the numeric core of mcmr-kit
 //!
-//! MRI physics, metrics and (later) data, blocks, training and evaluation for reproducing
-//! multi-contrast MRI reconstruction papers. One concept per module, each stating its
-//! convention in its first paragraph:
+//! MRI physics, metrics, data, compiled networks, training, evaluation and reports for
+//! reproducing multi-contrast MRI reconstruction papers. One concept per module, each stating
+//! its convention in its first paragraph:
 //!
 //! * [`fft`] — host FFTs (rustfft): centred/uncentred, `backward`/`ortho`/`forward`, rfft2/irfft2.
 //! * [`ops`] — the same transforms on burn tensors, differentiable, plus magnitude/phase/polar.
 //! * [`rng`] — a numpy-`RandomState`-compatible Mersenne Twister (bit-exact fastMRI masks).
 //! * [`masks`] — every undersampling pattern the papers use, each with an explicit seed.
 //! * [`kspace`] — k-space simulation, masking, zero filling, noise, data consistency.
-//! * [`metrics`] and [`protocols`] — PSNR/SSIM/NMSE and the named protocols that aggregate them.
-//! * [`io`] — `.npy`, NIfTI and PNG, with atomic writes.
-//! * [`report`] — the zero-filled baseline report that `mcmr zero-filled` writes.
+//! * [`metrics`] and [`protocols`] — PSNR/SSIM/NMSE and the protocols (parameters, with the
+//!   papers' as presets) that aggregate them.
+//! * [`io`] — `.npy`, NIfTI, safetensors and PNG, with atomic writes.
+//! * [`data`] — the embedded phantoms, dataset folders (BraTS, IXI, HCP, fastMRI) and the one
+//!   dataset interface training reads.
+//! * [`spec`] — loading a spec for the kernel, and the kernel's vocabulary for its checker.
+//! * [`model`] — a spec's network compiled into a burn module; [`loss`], [`optim`] and
+//!   [`schedule`] — losses, PyTorch's optimisers and learning-rate schedules.
+//! * [`experiment`] — plans, runs, training, evaluation, reports and comparisons.
+//! * [`parity`] — a compiled spec against the official code's tensors.
+//! * [`zero_filled`] — the zero-filled baseline report that `mcmr zero-filled` writes.
 //! * [`notebook`] — what the evcxr notebooks call: figures, Markdown, checks and the verdict CI reads.
-//! * [`schedule`] — learning-rate schedules (step, multi-step, cosine) as PyTorch computes them.
 //!
 //! ```
 //! use mcmr::masks::{generate, MaskFamily, MaskParams};
@@ -37,10 +44,10 @@ pub mod ops;
 pub mod optim;
 pub mod parity;
 pub mod protocols;
-pub mod report;
 pub mod rng;
 pub mod schedule;
 pub mod spec;
+pub mod zero_filled;
 
 /// The spec language (re-exported for notebooks: parameter values, diagnostics).
 pub use mcmr_dsl as dsl;

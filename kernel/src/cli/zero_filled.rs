@@ -35,7 +35,7 @@ pub struct ZeroFilledCmd {
 impl ZeroFilledCmd {
     pub fn run(self) -> Result<()> {
         let ZeroFilledCmd { family, size, phantom, data, layout, target, reference, mask, out } = self;
-        use mcmr::report::ReportData;
+        use mcmr::zero_filled::ReportData;
         let params = mask.params(&family, [size, size])?;
         let data = match data {
             Some(path) => {
@@ -49,9 +49,9 @@ impl ZeroFilledCmd {
                 ReportData::Phantom { kind, size, seed: 0 }
             }
         };
-        let out = out.unwrap_or_else(mcmr::report::default_out_dir);
-        let r = mcmr::report::zero_filled_report(&data, &params, &out)?;
-        say_raw!("{}", mcmr::report::markdown(&r));
+        let out = out.unwrap_or_else(mcmr::zero_filled::default_out_dir);
+        let r = mcmr::zero_filled::zero_filled_report(&data, &params, &out)?;
+        say_raw!("{}", mcmr::zero_filled::markdown(&r));
         say!("\nwritten to {}", out.display());
         Ok(())
     }

@@ -3,7 +3,9 @@
 //!
 //! * [`config`] reads an experiment section (merged onto the unnamed one, at a scale);
 //! * [`batch`], [`train`] and [`evaluate`] train and score a compiled network;
-//! * [`run`] owns a run folder (manifest, log, checkpoints, results, reports, figures);
+//! * [`run`] owns a run folder (log, checkpoints, results, reports, figures) and [`manifest`]
+//!   its `manifest.json`;
+//! * [`plan`] turns a spec's experiments into runs and checks them all (`mcmr check-spec`);
 //! * [`reference`] reads `reference_results/<paper>/` and runs `mcmr check`.
 //!
 //! The notebook-facing entry points are [`reproduce`], [`resume`], [`evaluate_run`] and
@@ -13,6 +15,7 @@ pub mod batch;
 pub mod config;
 pub mod evaluate;
 pub mod figures;
+pub mod manifest;
 pub mod plan;
 pub mod published;
 pub mod reference;
@@ -146,7 +149,7 @@ fn write_summary(spec_path: &Path, opts: &ReproduceOptions, outcomes: &[RunOutco
         let data = described.join("; ");
         io(
             dir.join(format!("{}-published.md", opts.scale)),
-            published::comparison_markdown(&p, &runs, &opts.scale, &data),
+            report::published_comparison_markdown(&p, &runs, &opts.scale, &data),
         )?;
         let figures = dir.join("figures");
         std::fs::create_dir_all(&figures).map_err(|e| format!("cannot create `{}`: {e}", figures.display()))?;
@@ -180,7 +183,10 @@ fn write_summary(spec_path: &Path, opts: &ReproduceOptions, outcomes: &[RunOutco
                     .map(|(id, _)| (id.clone(), o.results.clone()))
             })
             .collect();
-        io(dir.join(format!("{}-comparison.md", opts.scale)), reference::comparison_markdown(&expected, &results))?;
+        io(
+            dir.join(format!("{}-comparison.md", opts.scale)),
+            report::expected_comparison_markdown(&expected, &results),
+        )?;
     }
     Ok(())
 }

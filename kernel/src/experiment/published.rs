@@ -77,7 +77,7 @@ pub struct Same {
 
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Claim {
+pub struct TableClaim {
     pub text: String,
     pub table: String,
     pub metric: String,
@@ -105,7 +105,7 @@ pub struct Published {
     pub spec: String,
     pub tables: BTreeMap<String, Table>,
     #[serde(default)]
-    pub claims: Vec<Claim>,
+    pub claims: Vec<TableClaim>,
 }
 
 impl Published {
@@ -206,7 +206,7 @@ fn above(metric: &str, a: f64, b: f64, ties: bool) -> bool {
 /// reproduction's (where only the orderings do, among the rows that were run).
 pub fn decide(
     paper: &Published,
-    claim: &Claim,
+    claim: &TableClaim,
     value: &dyn Fn(&str, &str, &str, &str) -> Option<f64>,
     published: bool,
 ) -> Verdict {
@@ -320,208 +320,9 @@ impl RunCells {
 }
 
 /// The reproduced value of a published cell: the first run that reproduces it.
-fn reproduced<'a>(runs: &'a [RunCells], table: &str, row: &str, column: &str) -> Option<&'a RunCells> {
+pub(crate) fn reproduced<'a>(runs: &'a [RunCells], table: &str, row: &str, column: &str) -> Option<&'a RunCells> {
     let id = format!("{table}/{row}/{column}");
     runs.iter().find(|r| r.reproduces.contains(&id))
-}
-
-/// The published cells one run reproduces, beside its numbers: published | reproduced | Δ |
-/// tolerance | verdict (Δ and verdict only at paper scale). Cells the file lacks are listed as
-/// such.
-pub fn run_markdown(p: &Published, run: &RunCells) -> String {
-    let paper_scale = run.scale == "paper";
-    let mut out = format!(
-        "\n## {} vs the published cells it reproduces ({})\n\n{}| Cell | Metric | Published | Reproduced | Δ | Tolerance | Verdict |\n|---|---|---|---|---|---|---|\n",
-        run.run,
-        p.citation,
-        if paper_scale {
-            String::new()
-        } else {
-            format!("{} scale: not the paper's data, so no Δ or verdict.\n\n", run.scale)
-        }
-    );
-    for cell in &run.reproduces {
-        let parts: Vec<&str> = cell.split('/').collect();
-        let metrics = match parts.as_slice() {
-            [t, r, c] => {
-                p.tables.get(*t).and_then(|t| t.rows.iter().find(|x| x.id == *r)).and_then(|r| r.cells.get(*c))
-            }
-            _ => None,
-        };
-        let Some(metrics) = metrics else {
-            out.push_str(&format!("| {cell} | — | not in the published tables | — | — | — | — |\n"));
-            continue;
-        };
-        for (metric, stat) in metrics {
-            let got = run.results.metrics.get(metric);
-            let tol = run.tolerance.get(metric);
-            let (delta, verdict) = match (got, paper_scale, tol) {
-                (None, _, _) => ("—".to_string(), "not scored".to_string()),
-                (Some(_), false, _) => ("—".to_string(), format!("n/a ({} scale)", run.scale)),
-                (Some(g), true, Some(t)) => {
-                    let d = g.mean - stat.mean;
-                    (format!("{d:+.4}"), if d.abs() <= *t { "within" } else { "OUT" }.to_string())
-                }
-                (Some(g), true, None) => (format!("{:+.4}", g.mean - stat.mean), "no tolerance set".to_string()),
-            };
-            out.push_str(&format!(
-                "| {cell} | {metric} | {:.4} ± {:.4} | {} | {delta} | {} | {verdict} |\n",
-                stat.mean,
-                stat.std,
-                got.map(|g| format!("{:.4} ± {:.4}", g.mean, g.std)).unwrap_or_else(|| "—".into()),
-                tol.map(|t| format!("±{t}")).unwrap_or_else(|| "—".into())
-            ));
-        }
-    }
-    out
-}
-
-/// The comparison of a paper's published tables with a set of runs: per cell published |
-/// reproduced | Δ | tolerance | verdict, then every claim on the published numbers and on the
-/// reproduced ones. Runs below paper scale are labelled as such and get no verdict: their data
-/// are not the paper's. `data` says what the runs were trained and scored on.
-pub fn comparison_markdown(p: &Published, runs: &[RunCells], scale: &str, data: &str) -> String {
-    let paper_scale = scale == "paper";
-    let mut out = format!(
-        "# {}: published tables vs the kit's {scale}-scale reproduction\n\n{}\n\nPublished numbers: {}.\n\n",
-        p.title, p.citation, p.source
-    );
-    if !paper_scale {
-        out.push_str(&format!(
-            "**The reproduced numbers below are {scale}-scale runs on {data}. They are not the paper's \
-             numbers and are not comparable with them; they show that each run trains and how the rows \
-             order. Δ and verdicts against the published values appear only at paper scale on the paper's data.**\n\n"
-        ));
-    }
-    for (tid, t) in &p.tables {
-        out.push_str(&format!(
-            "## {} (`{tid}`)\n\n- Dataset: {}; target {}, reference {}; {}x{}\n- Protocol: {}\n- Training: {}\n",
-            t.caption, t.dataset, t.target, t.reference, t.size[0], t.size[1], t.protocol, t.training
-        ));
-        for c in &t.columns {
-            out.push_str(&format!("- {}: {}\n", c.id, c.mask));
-        }
-        out.push_str(&format!(
-            "\n| Method | AF | Metric | Published | Reproduced ({scale}) | Run | Δ | Tolerance | Verdict |\n|---|---|---|---|---|---|---|---|---|\n"
-        ));
-        for r in &t.rows {
-            for c in &t.columns {
-                for (metric, stat) in &r.cells[&c.id] {
-                    let digits = if metric == "psnr" { 2 } else { 3 };
-                    let published = format!("{:.*} ± {:.*}", digits, stat.mean, digits, stat.std);
-                    let cells = match reproduced(runs, tid, &r.id, &c.id) {
-                        None => "— | not run | — | — | —".to_string(),
-                        Some(run) => match run.results.metrics.get(metric) {
-                            None => format!("— | {} | — | — | metric not scored", run.run),
-                            Some(got) => {
-                                let tol = run.tolerance.get(metric);
-                                let (delta, verdict) = if !paper_scale {
-                                    ("—".to_string(), format!("n/a ({scale} scale)"))
-                                } else {
-                                    let d = got.mean - stat.mean;
-                                    let v = match tol {
-                                        Some(t) if d.abs() <= *t => "within",
-                                        Some(_) => "OUT",
-                                        None => "no tolerance set",
-                                    };
-                                    (format!("{d:+.*}", digits), v.to_string())
-                                };
-                                format!(
-                                    "{:.*} ± {:.*} | {} | {delta} | {} | {verdict}",
-                                    digits,
-                                    got.mean,
-                                    digits,
-                                    got.std,
-                                    run.run,
-                                    tol.map(|t| format!("±{t}")).unwrap_or_else(|| "—".into())
-                                )
-                            }
-                        },
-                    };
-                    out.push_str(&format!(
-                        "| {} | {} | {} | {published} | {cells} |\n",
-                        r.method,
-                        c.id,
-                        metric.to_uppercase()
-                    ));
-                }
-            }
-        }
-        out.push('\n');
-    }
-    let reproduced_value = |table: &str, row: &str, column: &str, metric: &str| {
-        reproduced(runs, table, row, column).and_then(|r| r.results.mean(metric))
-    };
-    let published_value = |table: &str, row: &str, column: &str, metric: &str| p.value(table, row, column, metric);
-    out.push_str(&format!(
-        "## Claims\n\n| Claim | On the published numbers | On the {scale}-scale reproduction |\n|---|---|---|\n"
-    ));
-    for c in &p.claims {
-        let show = verdict_markdown;
-        out.push_str(&format!(
-            "| {} | {} | {} |\n",
-            c.text,
-            show(decide(p, c, &published_value, true)),
-            show(decide(p, c, &reproduced_value, false))
-        ));
-    }
-    out
-}
-
-/// A claim's verdict as a Markdown table cell.
-fn verdict_markdown(v: Verdict) -> String {
-    match v {
-        Verdict::Held(n) if n.is_empty() => "held".to_string(),
-        Verdict::Held(n) => format!("held ({n})"),
-        Verdict::NotHeld(n) => format!("**NOT held** ({n})"),
-        Verdict::Undecided(n) => format!("not decided ({n})"),
-    }
-}
-
-/// The published tables as the paper prints them (one row per method, a column per acceleration
-/// and metric, mean ± std) and the claims with their verdict on the published numbers.
-pub fn published_markdown(p: &Published) -> String {
-    let mut out = format!("**{}** — {}\n\nSource: {}.\n\n", p.title, p.citation, p.source);
-    for (tid, t) in &p.tables {
-        let metrics: Vec<&String> = t
-            .rows
-            .first()
-            .and_then(|r| t.columns.first().and_then(|c| r.cells.get(&c.id)))
-            .map(|cells| cells.keys().collect())
-            .unwrap_or_default();
-        out.push_str(&format!(
-            "### {} (`{tid}`)\n\n{}; target {}, reference {}; protocol: {}\n\n| Method |",
-            t.caption, t.dataset, t.target, t.reference, t.protocol
-        ));
-        let mut rule = String::from("|---|");
-        for c in &t.columns {
-            for m in &metrics {
-                out.push_str(&format!(" {} {} |", c.id, m.to_uppercase()));
-                rule.push_str("---|");
-            }
-        }
-        out.push_str(&format!("\n{rule}\n"));
-        for r in &t.rows {
-            out.push_str(&format!("| {} |", r.method));
-            for c in &t.columns {
-                for m in &metrics {
-                    let digits = if m.as_str() == "psnr" { 2 } else { 3 };
-                    match r.cells.get(&c.id).and_then(|cells| cells.get(*m)) {
-                        Some(s) => out.push_str(&format!(" {:.*} ± {:.*} |", digits, s.mean, digits, s.std)),
-                        None => out.push_str(" — |"),
-                    }
-                }
-            }
-            out.push('\n');
-        }
-        out.push('\n');
-    }
-    out.push_str("### Claims\n\n| Claim | On the published numbers |\n|---|---|\n");
-    let value = |t: &str, r: &str, c: &str, m: &str| p.value(t, r, c, m);
-    for c in &p.claims {
-        out.push_str(&format!("| {} | {} |\n", c.text, verdict_markdown(decide(p, c, &value, true))));
-    }
-    out
 }
 
 /// How a metric is named on an axis.
@@ -655,7 +456,7 @@ mod tests {
 
     #[test]
     fn the_published_tables_render_as_the_paper_prints_them() {
-        let md = published_markdown(&paper());
+        let md = crate::experiment::report::published_markdown(&paper());
         // Table 1 (BraTS), FSMNet at 4x and 8x, as the paper prints them.
         assert!(md.contains("| FSMNet (ours) | 41.76 ± 1.88 | 0.986 ± 0.004 | 38.60 ± 1.85 | 0.977 ± 0.006 |"), "{md}");
         assert!(md.contains("| Method | 4x PSNR | 4x SSIM | 8x PSNR | 8x SSIM |"), "{md}");
@@ -732,7 +533,7 @@ mod tests {
     #[test]
     fn verdicts_against_published_cells_only_at_paper_scale() {
         let p = paper();
-        let md = run_markdown(&p, &run_at("paper", 41.5));
+        let md = crate::experiment::report::published_cells_markdown(&p, &run_at("paper", 41.5));
         assert!(
             md.contains(
                 "| table1_brats/fsmnet/4x | psnr | 41.7600 ± 1.8800 | 41.5000 ± 1.0000 | -0.2600 | ±0.5 | within |"
@@ -741,14 +542,20 @@ mod tests {
         );
         assert!(md.contains("| ssim |") && md.contains("no tolerance set"), "{md}");
         assert!(md.contains("| table9/x/4x | — | not in the published tables"), "{md}");
-        assert!(run_markdown(&p, &run_at("paper", 40.0)).contains("| -1.7600 | ±0.5 | OUT |"));
-        let smoke = run_markdown(&p, &run_at("smoke", 23.0));
+        assert!(crate::experiment::report::published_cells_markdown(&p, &run_at("paper", 40.0))
+            .contains("| -1.7600 | ±0.5 | OUT |"));
+        let smoke = crate::experiment::report::published_cells_markdown(&p, &run_at("smoke", 23.0));
         assert!(
             smoke.contains("not the paper's data") && smoke.contains("n/a (smoke scale)") && !smoke.contains("within"),
             "{smoke}"
         );
         // The table report labels smoke numbers the same way.
-        let report = comparison_markdown(&p, &[run_at("smoke", 23.0)], "smoke", "the kit's brain phantom");
+        let report = crate::experiment::report::published_comparison_markdown(
+            &p,
+            &[run_at("smoke", 23.0)],
+            "smoke",
+            "the kit's brain phantom",
+        );
         assert!(
             report.contains("They are not the paper's numbers")
                 && report.contains("| FSMNet (ours) | 4x | PSNR | 41.76 ± 1.88 | 23.00 ± 1.00 |"),

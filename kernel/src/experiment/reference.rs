@@ -41,7 +41,7 @@ pub struct ExpectedRun {
 /// A comparison that must hold between two runs.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Claim {
+pub struct RunClaim {
     pub text: String,
     pub metric: String,
     pub better: String,
@@ -64,7 +64,7 @@ pub struct Expected {
     pub data: String,
     pub runs: BTreeMap<String, ExpectedRun>,
     #[serde(default)]
-    pub claims: Vec<Claim>,
+    pub claims: Vec<RunClaim>,
 }
 
 /// Reads `<references>/<paper>/expected.json`.
@@ -289,7 +289,7 @@ pub fn compare_run(dir: &Path, references: &Path) -> Result<String, String> {
     if !m.reproduces.is_empty() && published.exists() {
         let p = crate::experiment::published::read_published(&published)?;
         let cells = crate::experiment::published::RunCells::of(&m, &r);
-        out.push_str(&crate::experiment::published::run_markdown(&p, &cells));
+        out.push_str(&crate::experiment::report::published_cells_markdown(&p, &cells));
         found = true;
     }
     if !found {
@@ -304,52 +304,4 @@ pub fn compare_run(dir: &Path, references: &Path) -> Result<String, String> {
         ));
     }
     Ok(out)
-}
-
-/// The comparison report of a set of runs with a paper's `expected.json`: every expected cell
-/// (expected | reproduced | Δ | tolerance | verdict) and every claim (held / not held, and
-/// "not run" when a run it needs is missing). `results` maps the file's run ids to results.
-pub fn comparison_markdown(expected: &Expected, results: &BTreeMap<String, EvalResult>) -> String {
-    let mut out = format!(
-        "# {}: reproduced vs expected at {} scale\n\nData: {}.\nThese are the kit's own smoke-scale numbers, never the paper's; the expected values come from `{}`.\n\n\
-         | Run | Metric | Expected | Reproduced | Δ | Tolerance | Verdict |\n|---|---|---|---|---|---|---|\n",
-        expected.paper, expected.scale, expected.data, expected.produced_by
-    );
-    for (id, run) in &expected.runs {
-        for (metric, cell) in &run.cells {
-            match results.get(id).and_then(|r| r.mean(metric)) {
-                Some(got) => out.push_str(&format!(
-                    "| {id} | {metric} | {:.4} | {got:.4} | {:+.4} | ±{} | {} |\n",
-                    cell.value,
-                    got - cell.value,
-                    cell.tolerance,
-                    if (got - cell.value).abs() <= cell.tolerance { "within" } else { "OUT" }
-                )),
-                None => out.push_str(&format!(
-                    "| {id} | {metric} | {:.4} | — | — | ±{} | not run |\n",
-                    cell.value, cell.tolerance
-                )),
-            }
-        }
-    }
-    out.push_str("\n| Claim | Values | Verdict |\n|---|---|---|\n");
-    for c in &expected.claims {
-        let (b, w) = (
-            results.get(&c.better).and_then(|r| r.mean(&c.metric)),
-            results.get(&c.worse).and_then(|r| r.mean(&c.metric)),
-        );
-        match (b, w) {
-            (Some(b), Some(w)) => out.push_str(&format!(
-                "| {} | {} {} {b:.4} vs {} {w:.4} (margin {}) | {} |\n",
-                c.text,
-                c.better,
-                c.metric,
-                c.worse,
-                c.margin,
-                if claim_holds(&c.metric, b, w, c.margin) { "held" } else { "NOT held" }
-            )),
-            _ => out.push_str(&format!("| {} | — | not run |\n", c.text)),
-        }
-    }
-    out
 }

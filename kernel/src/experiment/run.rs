@@ -15,6 +15,9 @@ use crate::model::CompiledModel;
 use burn::tensor::Device;
 use std::path::{Path, PathBuf};
 
+use crate::experiment::manifest::{describe_mask, describe_source, git_commit};
+pub use crate::experiment::manifest::{finished, read_manifest, spec_hash, Manifest, RunOutcome};
+
 /// Where and how a run goes.
 #[derive(Clone, Debug)]
 pub struct RunSpec {
@@ -26,62 +29,6 @@ pub struct RunSpec {
     /// `cpu` or `cuda`.
     pub device: String,
     pub progress: bool,
-}
-
-/// The manifest (`manifest.json`).
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Manifest {
-    pub kit_version: String,
-    pub git_commit: String,
-    pub spec: String,
-    pub spec_hash: String,
-    pub paper: String,
-    pub variant: String,
-    pub experiment: String,
-    pub scale: String,
-    pub network: String,
-    pub parameters: usize,
-    pub data: serde_json::Value,
-    pub mask: serde_json::Value,
-    pub protocol: String,
-    pub backend: String,
-    pub device: String,
-    pub seed: u32,
-    pub reproduces: Vec<String>,
-    /// The variant the experiment itself names (an ablation row), if any.
-    #[serde(default)]
-    pub network_variant: Option<String>,
-    /// How far each metric may be from the published cells it reproduces.
-    #[serde(default)]
-    pub tolerance: std::collections::BTreeMap<String, f64>,
-    pub status: String,
-    pub wall_time_s: f64,
-    /// `--data` given on the command line, if any.
-    pub data_override: Option<String>,
-}
-
-/// What a finished run reports.
-#[derive(Clone, Debug)]
-pub struct RunOutcome {
-    pub dir: PathBuf,
-    pub manifest: Manifest,
-    pub results: EvalResult,
-}
-
-/// FNV-1a of every file of a loaded spec (main file first).
-pub fn spec_hash(loaded: &mcmr_dsl::Loaded) -> String {
-    let h = loaded.files.iter().fold(crate::io::FNV_OFFSET, |h, f| crate::io::fnv1a(h, f.text.as_bytes()));
-    format!("{h:016x}")
-}
-
-fn git_commit() -> String {
-    std::process::Command::new("git")
-        .args(["rev-parse", "HEAD"])
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .unwrap_or_else(|| "unknown".into())
 }
 
 /// The burn device of `--device`.
@@ -99,29 +46,6 @@ pub fn device(name: &str) -> Result<Device, String> {
 fn write_json(path: &Path, v: &impl serde::Serialize) -> Result<(), String> {
     let text = serde_json::to_string_pretty(v).map_err(|e| e.to_string())?;
     write_atomic(path, format!("{text}\n").as_bytes()).map_err(|e| e.to_string())
-}
-
-/// Reads a run's manifest.
-pub fn read_manifest(dir: &Path) -> Result<Manifest, String> {
-    let path = dir.join("manifest.json");
-    let text = std::fs::read_to_string(&path).map_err(|e| format!("`{}` is not a run folder: {e}", dir.display()))?;
-    serde_json::from_str(&text).map_err(|e| format!("`{}`: {e}", path.display()))
-}
-
-/// The run in `dir` when it is complete, was made by this kit version from `spec` exactly as
-/// the spec (with its imports) reads now, and used the spec's own data (no `--data`).
-pub fn finished(dir: &Path, spec: &Path) -> Option<RunOutcome> {
-    let m = read_manifest(dir).ok()?;
-    let hash = spec_hash(&crate::spec::read_spec(spec).ok()?);
-    if m.status != "complete"
-        || m.kit_version != env!("CARGO_PKG_VERSION")
-        || m.spec_hash != hash
-        || m.data_override.is_some()
-    {
-        return None;
-    }
-    let text = std::fs::read_to_string(dir.join("results.json")).ok()?;
-    Some(RunOutcome { dir: dir.to_path_buf(), manifest: m, results: serde_json::from_str(&text).ok()? })
 }
 
 /// The network's input bindings: the spec's `inputs`, or `input` then `reference`; checked
@@ -178,60 +102,6 @@ pub(crate) fn bindings(config: &RunConfig, graph: &mcmr_dsl::ir::Graph) -> Resul
         }
     }
     Ok(b)
-}
-
-/// The data source as manifest JSON.
-fn describe_source(d: &crate::data::dataset::DatasetConfig) -> serde_json::Value {
-    use crate::data::dataset::Source;
-    match &d.source {
-        Source::Phantom { kind, subjects, size, slices, seed, options } => serde_json::json!({
-            "kind": "phantom",
-            "anatomy": format!("{kind:?}").to_lowercase(),
-            "subjects": subjects,
-            "size": size,
-            "slices": slices,
-            "seed": seed,
-            "lesion": options.lesion,
-            "noise": options.noise,
-            "bias": options.bias,
-        }),
-        Source::Folder { root, layout } => serde_json::json!({
-            "kind": "folder",
-            "path": root.display().to_string(),
-            "layout": layout.map(|l| l.name()),
-        }),
-        Source::FastMri { root, pairs } => serde_json::json!({
-            "kind": "fastmri",
-            "path": root.display().to_string(),
-            "pairs": pairs.display().to_string(),
-        }),
-    }
-}
-
-/// A mask policy as manifest JSON.
-fn describe_mask(m: &crate::data::dataset::MaskPolicy) -> serde_json::Value {
-    use crate::data::dataset::MaskPolicy;
-    let params = |p: &crate::masks::MaskParams| {
-        serde_json::json!({
-            "family": p.family.name(),
-            "acceleration": p.acceleration,
-            "center_fraction": p.center_fraction,
-            "seed": p.seed.describe(),
-        })
-    };
-    let (policy, patterns) = match m {
-        MaskPolicy::Fixed(p) => ("fixed", vec![params(p)]),
-        MaskPolicy::PerSlice(p) => ("per_slice", vec![params(p)]),
-        MaskPolicy::PerVolume(p) => {
-            // fastMRI's per-file seed: the volume's name, whatever the spec's seed.
-            let mut v = params(p);
-            v["seed"] = serde_json::json!("per volume: the character codes of its name");
-            ("per_volume", vec![v])
-        }
-        MaskPolicy::Online(p) => ("online", vec![params(p)]),
-        MaskPolicy::OnlineChoice(list) => ("online_choice", list.iter().map(params).collect()),
-    };
-    serde_json::json!({ "policy": policy, "patterns": patterns })
 }
 
 fn open(config: &crate::data::dataset::DatasetConfig, what: &str) -> Result<Dataset, String> {

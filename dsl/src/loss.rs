@@ -244,7 +244,7 @@ fn kind(e: &Expr, names: &BTreeMap<String, bool>, what: &str, out: &mut Vec<Diag
                     input = Some(&a.value);
                     continue;
                 }
-                let v = literal(&a.value);
+                let v = crate::check::const_eval(&a.value);
                 let ok = v.as_ref().is_some_and(|v| p.kind.accepts(v));
                 if !ok {
                     out.push(Diagnostic::error(
@@ -323,23 +323,13 @@ fn need_real(e: &Expr, f: &str, names: &BTreeMap<String, bool>, what: &str, out:
     }
 }
 
-fn literal(e: &Expr) -> Option<Value> {
-    match &e.kind {
-        ExprKind::Int(i) => Some(Value::Int(*i)),
-        ExprKind::Float(f) => Some(Value::Float(*f)),
-        ExprKind::Bool(b) => Some(Value::Bool(*b)),
-        ExprKind::Str(s) => Some(Value::Str(s.clone())),
-        _ => None,
-    }
-}
-
 /// The value of a named argument of a call (the default of the primitive's signature when it is
 /// not given), for the kernel's evaluation of a checked loss.
 pub fn argument(e: &Expr, key: &str) -> Option<Value> {
     let ExprKind::Call { name, args, .. } = &e.kind else { return None };
     args.iter()
         .find(|a| a.name.as_ref().is_some_and(|n| n.name == key))
-        .and_then(|a| literal(&a.value))
+        .and_then(|a| crate::check::const_eval(&a.value))
         .or_else(|| prims::lookup(&name.name)?.params.into_iter().find(|p| p.name == key)?.default)
 }
 

@@ -406,8 +406,8 @@ fn replacements(
     }
 }
 
-/// Literal values of variant settings.
-fn const_eval(e: &Expr) -> Option<Value> {
+/// Literal values (variant settings, arguments of a loss's transforms).
+pub(crate) fn const_eval(e: &Expr) -> Option<Value> {
     match &e.kind {
         ExprKind::Int(i) => Some(Value::Int(*i)),
         ExprKind::Float(f) => Some(Value::Float(*f)),

@@ -1,0 +1,36 @@
+//! Attention over tokens (pixels) and over channels (Restormer's transposed attention).
+
+use super::*;
+
+/// The forward pass of the node in `cx`, when its operation belongs here.
+pub(super) fn forward(cx: &Ctx) -> Option<Result<Tensor<4>, ModelError>> {
+    let a = |i: usize| cx.args[i].clone();
+    let p = |name: &str| format!("{}.{name}", cx.node.path);
+    let out = match &cx.node.op {
+        Op::TokenAttention { heads } => {
+            let (q, k, v) = (a(0), a(1), a(2));
+            let [b, c, h, w] = q.dims();
+            let d = c / *heads;
+            let split = |t: Tensor<4>| t.reshape([b, *heads, d, h * w]).swap_dims(2, 3);
+            let attn = activation::softmax(split(q).matmul(split(k).swap_dims(2, 3)) / (d as f64).sqrt(), 3);
+            attn.matmul(split(v)).swap_dims(2, 3).reshape([b, c, h, w])
+        }
+        Op::ChannelAttention { channels, heads } => {
+            let (q, k, v) = (a(0), a(1), a(2));
+            let [b, _, h, w] = q.dims();
+            let (c, n) = (*channels / *heads, h * w);
+            let split = |t: Tensor<4>| t.reshape([b, *heads, c, n]);
+            // F.normalize: x / max(‖x‖₂, eps) along H·W.
+            let unit = |t: Tensor<4>| {
+                let norm = (t.clone() * t.clone()).sum_dim(3).sqrt().clamp_min(1e-12);
+                t / norm
+            };
+            let (q, k, v) = (unit(split(q)), unit(split(k)), split(v));
+            let t = cx.model.param(&p("temperature")).reshape([1, *heads, 1, 1]);
+            let attn = activation::softmax(q.matmul(k.swap_dims(2, 3)) * t, 3);
+            attn.matmul(v).reshape([b, *channels, h, w])
+        }
+        _ => return None,
+    };
+    Some(Ok(out))
+}

@@ -1,0 +1,92 @@
+//! Convolutions (direct, or as one matrix product on CPU), transposed convolutions, per-pixel
+//! linear layers and padding.
+
+use super::*;
+
+/// The forward pass of the node in `cx`, when its operation belongs here.
+pub(super) fn forward(cx: &Ctx) -> Option<Result<Tensor<4>, ModelError>> {
+    let a = |i: usize| cx.args[i].clone();
+    let p = |name: &str| format!("{}.{name}", cx.node.path);
+    let out = match &cx.node.op {
+        Op::Conv2d { stride, padding, dilation, groups, bias, padding_mode, .. } => {
+            let x = match padding_mode {
+                PadMode::Zeros => a(0),
+                mode => pad_sides(a(0), *padding, *padding, *padding, *padding, *mode),
+            };
+            let pad = if *padding_mode == PadMode::Zeros { *padding } else { 0 };
+            let b = bias.then(|| cx.model.param1(&p("bias")));
+            let w = cx.model.param(&p("weight"));
+            let k = w.dims()[2];
+            if cx.model.meta.matmul_conv && *stride == 1 && *dilation == 1 && *groups == 1 && k > 1 && k == w.dims()[3]
+            {
+                conv2d_as_matmul(x, w, b, pad)
+            } else {
+                conv2d(x, w, b, ConvOptions::new([*stride; 2], [pad; 2], [*dilation; 2], *groups))
+            }
+        }
+        Op::ConvTranspose2d { stride, padding, output_padding, bias, .. } => {
+            let b = bias.then(|| cx.model.param1(&p("bias")));
+            let opts = ConvTransposeOptions::new([*stride; 2], [*padding; 2], [*output_padding; 2], [1, 1], 1);
+            conv_transpose2d(a(0), cx.model.param(&p("weight")), b, opts)
+        }
+        Op::PadToMatch { mode } => {
+            let (x, like) = (a(0), a(1));
+            let [_, _, h, w] = x.dims();
+            let [_, _, th, tw] = like.dims();
+            if *mode == PadMode::Reflect && ((tw > w && tw - w >= w) || (th > h && th - h >= h)) {
+                return Some(Err(ModelError::Unsupported(format!(
+                    "`{}`: reflect padding from {h}x{w} to {th}x{tw} needs padding smaller than the size",
+                    cx.node.path
+                ))));
+            }
+            let x = if tw > w { pad_sides(x, 0, 0, 0, tw - w, *mode) } else { x.narrow(3, 0, tw) };
+            if th > h {
+                pad_sides(x, 0, th - h, 0, 0, *mode)
+            } else {
+                x.narrow(2, 0, th)
+            }
+        }
+        Op::Linear { cin, cout, bias } => {
+            let x = a(0);
+            let [b, _, h, w] = x.dims();
+            let weight = cx.model.param(&p("weight")).reshape([1, 1, *cout, *cin]).swap_dims(2, 3);
+            let tokens = x.permute([0, 2, 3, 1]).reshape([b, 1, h * w, *cin]);
+            let mut y = tokens.matmul(weight);
+            if *bias {
+                y = y + cx.model.param1(&p("bias")).reshape([1, 1, 1, *cout]);
+            }
+            y.reshape([b, h, w, *cout]).permute([0, 3, 1, 2])
+        }
+        Op::Pad { top, bottom, left, right, mode } => {
+            let [_, _, h, w] = cx.args[0].dims();
+            if *mode == PadMode::Reflect && (top.max(bottom) >= &h || left.max(right) >= &w) {
+                return Some(Err(ModelError::Unsupported(format!(
+                    "`{}`: reflect padding must be smaller than the size ({h}x{w})",
+                    cx.node.path
+                ))));
+            }
+            pad_sides(a(0), *top, *bottom, *left, *right, *mode)
+        }
+        _ => return None,
+    };
+    Some(Ok(out))
+}
+
+/// A stride-1, undilated, ungrouped `k×k` convolution written as one matrix product over
+/// shifted copies of the input (im2col): `y[b] = W·cols(x[b]) + bias`. The same sums as
+/// `conv2d` in another order; its gradients are matrix products too, which burn's CPU backend
+/// computes far faster than its direct convolution of an activation with an output gradient
+/// (the weight gradient of a 3×3 convolution).
+pub(super) fn conv2d_as_matmul(x: Tensor<4>, w: Tensor<4>, bias: Option<Tensor<1>>, pad: usize) -> Tensor<4> {
+    let [b, c, h, wd] = x.dims();
+    let [co, _, k, _] = w.dims();
+    let (oh, ow) = (h + 2 * pad + 1 - k, wd + 2 * pad + 1 - k);
+    // Rows ordered (channel, ky, kx), as the weight's [co, c, ky, kx] layout flattens.
+    let cols = crate::ops::unfold(x, k, pad);
+    let y = w.reshape([1, co, c * k * k]).matmul(cols);
+    let y = match bias {
+        Some(bias) => y + bias.reshape([1, co, 1]),
+        None => y,
+    };
+    y.reshape([b, co, oh, ow])
+}

@@ -1,0 +1,43 @@
+//! Element-wise operations: activations, arithmetic, constants, clean-up of non-finite values,
+//! learnable scales and (evaluation-only) dropout.
+
+use super::*;
+
+/// The forward pass of the node in `cx`, when its operation belongs here.
+pub(super) fn forward(cx: &Ctx) -> Option<Result<Tensor<4>, ModelError>> {
+    let a = |i: usize| cx.args[i].clone();
+    let p = |name: &str| format!("{}.{name}", cx.node.path);
+    let out = match &cx.node.op {
+        Op::LeakyRelu { slope } => activation::leaky_relu(a(0), *slope),
+        Op::Relu => activation::relu(a(0)),
+        Op::Sigmoid => activation::sigmoid(a(0)),
+        Op::Tanh => activation::tanh(a(0)),
+        Op::Gelu => activation::gelu(a(0)),
+        Op::Prelu { .. } => activation::prelu(a(0), cx.model.param1(&p("weight"))),
+        Op::Dropout { p } => {
+            if cx.train && *p > 0.0 {
+                return Some(Err(ModelError::Unsupported(format!(
+                    "dropout with p = {p} in training at `{}` needs the trainer's seeded generator",
+                    cx.node.path
+                ))));
+            }
+            a(0)
+        }
+        Op::Add => a(0) + a(1),
+        Op::Sub => a(0) - a(1),
+        Op::Mul => a(0) * a(1),
+        Op::Scale { factor } => a(0) * *factor,
+        Op::AddConst { value } => a(0) + *value,
+        Op::NanToNum { nan, posinf, neginf } => {
+            let x = a(0);
+            let x = x.clone().mask_fill(x.clone().is_nan(), *nan);
+            let x = x.clone().mask_fill(x.clone().equal_elem(f32::INFINITY), *posinf);
+            x.clone().mask_fill(x.equal_elem(f32::NEG_INFINITY), *neginf)
+        }
+        Op::Softmax { dim } => activation::softmax(a(0), *dim),
+        Op::Abs => a(0).abs(),
+        Op::LearnableScale { .. } => a(0) * cx.model.param1(&p("scale")).reshape([1, 1, 1, 1]),
+        _ => return None,
+    };
+    Some(Ok(out))
+}

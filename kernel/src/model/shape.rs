@@ -1,0 +1,113 @@
+//! Pooling, concatenation, channel slices, pixel (un)shuffles, upsampling and coordinate
+//! encodings.
+
+use super::*;
+
+/// The forward pass of the node in `cx`, when its operation belongs here.
+pub(super) fn forward(cx: &Ctx) -> Option<Result<Tensor<4>, ModelError>> {
+    let a = |i: usize| cx.args[i].clone();
+    let out = match &cx.node.op {
+        Op::AvgPool { kernel, stride } => {
+            avg_pool2d(a(0), AvgPoolOptions::new([*kernel; 2]).with_stride([*stride; 2]).with_count_include_pad(true))
+        }
+        Op::MaxPool { kernel, stride } => max_pool2d(a(0), MaxPoolOptions::new([*kernel; 2]).with_stride([*stride; 2])),
+        Op::Concat => Tensor::cat(cx.args.clone(), 1),
+        Op::PixelShuffle { factor } => {
+            let x = a(0);
+            let [b, c, h, w] = x.dims();
+            let r = *factor;
+            x.reshape([b, c / (r * r), r, r, h, w]).permute([0, 1, 4, 2, 5, 3]).reshape([b, c / (r * r), h * r, w * r])
+        }
+        Op::ChannelMean => a(0).mean_dim(1),
+        Op::ChannelMax => a(0).max_dim(1),
+        Op::AdaptiveAvgPool { size } => {
+            let x = a(0);
+            let [_, _, h, w] = x.dims();
+            let s = *size;
+            let bins = |n: usize, i: usize| (i * n / s, ((i + 1) * n).div_ceil(s));
+            let rows: Vec<Tensor<4>> = (0..s)
+                .map(|i| {
+                    let (r0, r1) = bins(h, i);
+                    let band = x.clone().narrow(2, r0, r1 - r0).mean_dim(2);
+                    let cols: Vec<Tensor<4>> = (0..s)
+                        .map(|j| {
+                            let (c0, c1) = bins(w, j);
+                            band.clone().narrow(3, c0, c1 - c0).mean_dim(3)
+                        })
+                        .collect();
+                    Tensor::cat(cols, 3)
+                })
+                .collect();
+            Tensor::cat(rows, 2)
+        }
+        Op::CoordEncoding { frequencies } => {
+            let x = a(0);
+            let [b, _, h, w] = x.dims();
+            let coord = |i: usize, n: usize| if n > 1 { 2.0 * i as f64 / (n - 1) as f64 - 1.0 } else { 0.0 };
+            let mut planes: Vec<f32> = Vec::with_capacity((2 + 4 * frequencies) * h * w);
+            let mut push = |f: &dyn Fn(f64, f64) -> f64| {
+                for r in 0..h {
+                    for c in 0..w {
+                        planes.push(f(coord(r, h), coord(c, w)) as f32);
+                    }
+                }
+            };
+            push(&|y, _| y);
+            push(&|_, x| x);
+            for l in 0..*frequencies {
+                let s = std::f64::consts::PI * 2f64.powi(l as i32);
+                push(&|y, _| (s * y).sin());
+                push(&|y, _| (s * y).cos());
+                push(&|_, x| (s * x).sin());
+                push(&|_, x| (s * x).cos());
+            }
+            let ch = 2 + 4 * frequencies;
+            let data = TensorData::new(planes, [1, ch, h, w]);
+            Tensor::<4>::from_data(data, (&x.device(), x.dtype())).repeat_dim(0, b)
+        }
+        Op::Narrow { start, len } => a(0).narrow(1, *start, *len),
+        Op::GlobalAvgPool => a(0).mean_dim(3).mean_dim(2),
+        Op::GlobalMaxPool => a(0).max_dim(3).max_dim(2),
+        Op::Upsample { factor, bilinear: true } => bilinear_upsample(a(0), *factor),
+        Op::Upsample { factor, .. } => {
+            let x = a(0);
+            let [b, c, h, w] = x.dims();
+            let f = *factor;
+            x.reshape([b, c, h, 1, w, 1]).expand([b, c, h, f, w, f]).reshape([b, c, h * f, w * f])
+        }
+        Op::PixelUnshuffle { factor } => {
+            let x = a(0);
+            let [b, c, h, w] = x.dims();
+            let r = *factor;
+            x.reshape([b, c, h / r, r, w / r, r]).permute([0, 1, 3, 5, 2, 4]).reshape([b, c * r * r, h / r, w / r])
+        }
+        _ => return None,
+    };
+    Some(Ok(out))
+}
+
+/// Bilinear upsampling by an integer factor with PyTorch's default `align_corners = False`:
+/// output pixel `o` samples input position `(o + 0.5)/f − 0.5`, clamped at the border, as a
+/// separable blend of two rows and two columns (differentiable: gathers are `narrow`s and
+/// `cat`s of the input).
+fn bilinear_upsample(x: Tensor<4>, f: usize) -> Tensor<4> {
+    let axis = |x: Tensor<4>, dim: usize| -> Tensor<4> {
+        let n = x.dims()[dim];
+        let parts: Vec<Tensor<4>> = (0..n * f)
+            .map(|o| {
+                let src = ((o as f64 + 0.5) / f as f64 - 0.5).max(0.0);
+                let i0 = (src.floor() as usize).min(n - 1);
+                let i1 = (i0 + 1).min(n - 1);
+                let t = src - i0 as f64;
+                let a = x.clone().narrow(dim, i0, 1);
+                if t == 0.0 || i0 == i1 {
+                    a
+                } else {
+                    a * (1.0 - t) + x.clone().narrow(dim, i1, 1) * t
+                }
+            })
+            .collect();
+        Tensor::cat(parts, dim)
+    };
+    axis(axis(x, 2), 3)
+}

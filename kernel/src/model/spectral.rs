@@ -1,0 +1,87 @@
+//! Complex tensors and k-space: FFTs, data consistency, magnitude, phase, real and imaginary
+//! parts, and complex numbers from parts or polar form (stored as `[re; im]` along channels).
+
+use super::*;
+
+/// The forward pass of the node in `cx`, when its operation belongs here.
+pub(super) fn forward(cx: &Ctx) -> Option<Result<Tensor<4>, ModelError>> {
+    let a = |i: usize| cx.args[i].clone();
+    let out = match &cx.node.op {
+        Op::Fft { kind, norm, centered } => {
+            let n = fft_norm(*norm);
+            let (re, im) = if cx.complex[0] {
+                halves(a(0))
+            } else {
+                let x = a(0);
+                (x.clone(), x.zeros_like())
+            };
+            match kind {
+                FftKind::Fft2 => {
+                    let (r, i) = crate::ops::fft2(re, im, n, *centered);
+                    pack(r, i)
+                }
+                FftKind::Ifft2 => {
+                    let (r, i) = crate::ops::ifft2(re, im, n, *centered);
+                    pack(r, i)
+                }
+                FftKind::Rfft2 => {
+                    let (r, i) = crate::ops::rfft2(a(0), n);
+                    pack(r, i)
+                }
+                FftKind::Irfft2 => crate::ops::irfft2(re, im, a(1).dims()[3], n),
+            }
+        }
+        Op::DataConsistency { norm, centered, lambda } => {
+            let n = fft_norm(*norm);
+            let (xr, xi) = if cx.complex[0] {
+                halves(a(0))
+            } else {
+                let x = a(0);
+                (x.clone(), x.zeros_like())
+            };
+            let (kr, ki) = crate::ops::fft2(xr, xi, n, *centered);
+            let (mr, mi) = halves(a(1));
+            let weight = lambda.map(|l| l / (1.0 + l)).unwrap_or(1.0);
+            let m = a(2) * weight;
+            let kr = kr.clone() + m.clone() * (mr - kr);
+            let ki = ki.clone() + m * (mi - ki);
+            let (r, i) = crate::ops::ifft2(kr, ki, n, *centered);
+            pack(r, i)
+        }
+        Op::Magnitude => {
+            let (r, i) = halves(a(0));
+            crate::ops::magnitude(r, i)
+        }
+        Op::Phase => {
+            let (r, i) = halves(a(0));
+            crate::ops::phase(r, i)
+        }
+        Op::Real => halves(a(0)).0,
+        Op::Imag => halves(a(0)).1,
+        Op::Complex => pack(a(0), a(1)),
+        Op::Polar => {
+            let (r, i) = crate::ops::polar(a(0), a(1));
+            pack(r, i)
+        }
+        _ => return None,
+    };
+    Some(Ok(out))
+}
+
+/// A complex tensor stored as `[re; im]` along channels → its two halves.
+fn halves(z: Tensor<4>) -> (Tensor<4>, Tensor<4>) {
+    let c = z.dims()[1] / 2;
+    (z.clone().narrow(1, 0, c), z.narrow(1, c, c))
+}
+
+fn pack(re: Tensor<4>, im: Tensor<4>) -> Tensor<4> {
+    Tensor::cat(vec![re, im], 1)
+}
+
+fn fft_norm(n: Norm) -> FftNorm {
+    match n {
+        Norm::Backward => FftNorm::Backward,
+        Norm::Ortho => FftNorm::Ortho,
+        Norm::Forward => FftNorm::Forward,
+    }
+}

@@ -188,6 +188,8 @@ const DATA: Schema = Schema {
         ("slices", Val::Slices),
         ("size", Val::Size),
         ("normalisation", Val::Named(Names::Normalisation)),
+        // Which statistics normalise the reference: its own, or its zero-filled image's.
+        ("reference_statistics", Val::OneOf(&["own", "zero_filled"])),
         ("split", Val::Split),
         ("seed", Val::Natural),
         ("lesion", Val::Bool),

@@ -76,6 +76,28 @@ fn fastmri_pairs_feed_the_dataset_interface() {
     let var = a.input.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / (n - 1.0);
     assert!(mean.abs() < 1e-5 && (var.sqrt() - 1.0).abs() < 1e-4, "{mean} {var}");
     assert_eq!(a.meta.target_stats, a.meta.input_stats);
+    // The reference by its own statistics (the default), or, as FSMNet's knee pipeline does, by
+    // those of its zero-filled image: the two differ, and the own ones are the reference's.
+    let own_ref = {
+        let raw = Dataset::open(DatasetConfig { normalisation: Normalisation::None, ..cfg.clone() }).unwrap();
+        raw.get(0, 0).unwrap().reference
+    };
+    let n = own_ref.len() as f64;
+    let own_mean = own_ref.iter().map(|&v| v as f64).sum::<f64>() / n;
+    assert!((a.meta.reference_stats.offset - own_mean).abs() < 1e-3, "{:?} vs {own_mean}", a.meta.reference_stats);
+    use mcmr::data::dataset::ReferenceStats;
+    let zf = Dataset::open(DatasetConfig { reference_stats: ReferenceStats::ZeroFilled, ..cfg.clone() }).unwrap();
+    let z = zf.get(0, 0).unwrap();
+    assert_eq!(
+        (z.input.clone(), z.meta.input_stats),
+        (a.input.clone(), a.meta.input_stats),
+        "only the reference changes"
+    );
+    assert!(
+        (z.meta.reference_stats.offset - a.meta.reference_stats.offset).abs() > 1e-3,
+        "{:?}",
+        z.meta.reference_stats
+    );
     // Without normalisation, target and reference are reconstruction_esc as h5py wrote it.
     let raw = Dataset::open(DatasetConfig { normalisation: Normalisation::None, ..cfg }).unwrap();
     let item = raw.get(1, 0).unwrap();

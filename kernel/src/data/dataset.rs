@@ -9,7 +9,8 @@
 //! 4. the mask is chosen by the [`MaskPolicy`];
 //! 5. k-space = `fft2c(target)`, masked; input = `|ifft2c(masked k-space)|`;
 //! 6. `mean_std`/`instance` normalisation: the input by its own statistics, **the target by the
-//!    input's statistics**, the reference by its own (FSMNet, fastMRI).
+//!    input's statistics**, the reference by its own ([`ReferenceStats::Own`]) or by those of its
+//!    zero-filled image under its own mask ([`ReferenceStats::ZeroFilled`]: FSMNet's knee data).
 //!
 //! Every random choice is seeded from the configuration's seed, the epoch and the item index,
 //! so the same configuration gives the same items in the same order. Prepared slices (step 1–2)
@@ -61,6 +62,17 @@ pub enum MaskPolicy {
     OnlineChoice(Vec<MaskParams>),
 }
 
+/// Which statistics normalise the reference (`mean_std`, `instance`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum ReferenceStats {
+    /// The reference's own (FSMNet's BraTS data, fastMRI's convention).
+    #[default]
+    Own,
+    /// Those of the reference's zero-filled image under its own mask (FSMNet's knee pipeline,
+    /// which normalises the fully sampled PD image with its under-sampled image's statistics).
+    ZeroFilled,
+}
+
 /// Paired augmentation (UniFS: rotation up to ±15°, horizontal flip).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Augment {
@@ -92,6 +104,7 @@ pub struct DatasetConfig {
     /// Crop or pad every slice to `[H, W]`.
     pub size: Option<[usize; 2]>,
     pub normalisation: Normalisation,
+    pub reference_stats: ReferenceStats,
     pub mask: MaskPolicy,
     pub augment: Option<Augment>,
     pub split: Split,
@@ -114,6 +127,7 @@ impl DatasetConfig {
             orientation: Orientation::default(),
             size: None,
             normalisation: Normalisation::None,
+            reference_stats: ReferenceStats::Own,
             mask,
             augment: None,
             split: Split::None,
@@ -481,7 +495,16 @@ impl Dataset {
         let (mut ts, mut rs, mut is) = (p.target_stats, p.reference_stats, NormStats::IDENTITY);
         if matches!(self.config.normalisation, Normalisation::MeanStd | Normalisation::Instance) {
             is = stats(self.config.normalisation, &input);
-            rs = stats(self.config.normalisation, &reference);
+            rs = match self.config.reference_stats {
+                ReferenceStats::Own => stats(self.config.normalisation, &reference),
+                ReferenceStats::ZeroFilled => {
+                    let (ref_mask, _) = self.mask_for(&format!("{volume}:reference"), i, epoch, h, w)?;
+                    let r32: Vec<f32> = reference.iter().map(|&v| v as f32).collect();
+                    let k = apply_mask(&simulate_kspace(&r32, None, h, w), &ref_mask.data, h, w);
+                    let zf: Vec<f64> = zero_filled_magnitude(&k, h, w).into_iter().map(f64::from).collect();
+                    stats(self.config.normalisation, &zf)
+                }
+            };
             is.apply(&mut input);
             is.apply(&mut target);
             rs.apply(&mut reference);
@@ -519,8 +542,9 @@ impl Dataset {
     }
 
     /// fastMRI pairs: input from the masked raw PDFS k-space, target and reference from
-    /// `reconstruction_esc`; the reference is normalised with the statistics of the zero-filled
-    /// PD image under its own mask, as FSMNet's knee pipeline does.
+    /// `reconstruction_esc`; the reference is normalised with its own statistics or, with
+    /// [`ReferenceStats::ZeroFilled`] (FSMNet's knee pipeline), those of the zero-filled PD image
+    /// under its own mask.
     fn get_fastmri(&self, i: usize, epoch: usize) -> Result<SliceItem, DataError> {
         let (volumes, slices) = self.fastmri.as_ref().expect("fastMRI source");
         let pair = &slices[i];
@@ -547,11 +571,16 @@ impl Dataset {
         let mut reference = read_target(pd)?;
         let (mut is, mut rs) = (NormStats::IDENTITY, NormStats::IDENTITY);
         if self.config.normalisation != Normalisation::None {
-            let [pr, pc] = pd.kspace_shape;
-            let (pd_mask, _) = self.mask_for(&name(pd), i, epoch, pr, pc)?;
-            let (_, pd_input) = zero_filled(pd, &pd_mask)?;
             is = stats(self.config.normalisation, &input);
-            rs = stats(self.config.normalisation, &pd_input);
+            rs = match self.config.reference_stats {
+                ReferenceStats::Own => stats(self.config.normalisation, &reference),
+                ReferenceStats::ZeroFilled => {
+                    let [pr, pc] = pd.kspace_shape;
+                    let (pd_mask, _) = self.mask_for(&name(pd), i, epoch, pr, pc)?;
+                    let (_, pd_input) = zero_filled(pd, &pd_mask)?;
+                    stats(self.config.normalisation, &pd_input)
+                }
+            };
             is.apply(&mut input);
             is.apply(&mut target);
             rs.apply(&mut reference);

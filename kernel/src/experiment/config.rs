@@ -3,7 +3,7 @@
 //! the evaluation protocol and tolerances. Defaults are stated beside each field; every
 //! semantic problem is a diagnostic pointing at the setting.
 
-use crate::data::dataset::{Augment, DatasetConfig, MaskPolicy, Source, Split};
+use crate::data::dataset::{Augment, DatasetConfig, MaskPolicy, ReferenceStats, Source, Split};
 use crate::data::phantom::{Kind, PhantomOptions};
 use crate::data::prepare::{Normalisation, Part, SliceSelection};
 use crate::experiment::batch::{field, FIELDS};
@@ -306,10 +306,15 @@ fn dataset(sec: Option<&Section>, seed: u32, fallback: Span) -> Result<DatasetCo
     };
     let normalisation = Normalisation::parse(s.str("normalisation").unwrap_or("none"))
         .map_err(|e| err(s.span("normalisation", sec.span), e))?;
+    let reference_stats = match s.str("reference_statistics") {
+        Some("zero_filled") => ReferenceStats::ZeroFilled,
+        _ => ReferenceStats::Own,
+    };
     Ok(DatasetConfig {
         slices,
         size,
         normalisation,
+        reference_stats,
         split,
         seed,
         ..DatasetConfig::new(

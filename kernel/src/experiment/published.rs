@@ -347,7 +347,15 @@ pub fn dot_chart(path: &Path, p: &Published, table: &str, metric: &str, runs: &[
     if rows.is_empty() {
         return Ok(());
     }
-    let got = |r: &Row, c: &Column| reproduced(runs, table, &r.id, &c.id).and_then(|run| run.results.mean(metric));
+    let value = |r: &Row, c: &Column| reproduced(runs, table, &r.id, &c.id).and_then(|run| run.results.mean(metric));
+    // A non-finite value (an infinite PSNR of identical images, a diverged run) has no place on
+    // an axis: it is left out and the legend says so (plotters never ends on infinite ranges).
+    let got = |r: &Row, c: &Column| value(r, c).filter(|v| v.is_finite());
+    let left_out = rows
+        .iter()
+        .flat_map(|r| t.columns.iter().map(move |c| (r, c)))
+        .filter(|(r, c)| value(r, c).is_some_and(|v| !v.is_finite()))
+        .count();
     let scales: BTreeSet<&str> = rows
         .iter()
         .flat_map(|r| t.columns.iter().filter_map(|c| reproduced(runs, table, &r.id, &c.id)))
@@ -378,11 +386,14 @@ pub fn dot_chart(path: &Path, p: &Published, table: &str, metric: &str, runs: &[
     render(path, w, h, white(w, h), |root| {
         let title = format!("{}: {}", t.caption, metric_label(metric));
         root.draw(&Text::new(title, (12, 8), (FONT, 16, FontStyle::Bold).into_font())).map_err(drawing)?;
-        let legend = if together || scales.is_empty() {
+        let mut legend = if together || scales.is_empty() {
             "filled: published    ring: reproduced".to_string()
         } else {
             format!("filled: published (the paper's data and training)    ring: reproduced at {scale} scale (not comparable in value)")
         };
+        if left_out > 0 {
+            legend.push_str(&format!("    ({left_out} non-finite reproduced value(s) left out)"));
+        }
         root.draw(&Text::new(legend, (12, 32), (FONT, 13).into_font().color(&RGBColor(80, 80, 80))))
             .map_err(drawing)?;
         let (_, body) = root.split_vertically(head_h as u32);
@@ -527,6 +538,17 @@ mod tests {
         assert_eq!(f.1 as usize, 58 + 8 * 28 + 54);
         dot_chart(&dir.join("x.png"), &p, "no_such_table", "psnr", &[]).unwrap();
         assert!(!dir.join("x.png").exists());
+        // An infinite reproduced PSNR (identical images) is left out, not drawn: drawing it made
+        // plotters search for axis key points forever. A hang fails here after a minute.
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (inf, pp) = (dir.join("inf.png"), p.clone());
+        let path = inf.clone();
+        std::thread::spawn(move || {
+            tx.send(dot_chart(&path, &pp, "table1_brats", "psnr", &[run_at("paper", f64::INFINITY)]))
+        });
+        let r =
+            rx.recv_timeout(std::time::Duration::from_secs(60)).expect("a chart with an infinite value must not hang");
+        assert!(r.is_ok() && png_size(&inf) == f, "{r:?}");
         std::fs::remove_dir_all(&dir).ok();
     }
 

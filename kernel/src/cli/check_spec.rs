@@ -5,22 +5,15 @@ use super::*;
 #[derive(clap::Args)]
 pub struct CheckSpecCmd {
     file: PathBuf,
-    /// A variant section of the spec whose settings override network parameters.
-    #[arg(long)]
-    variant: Option<String>,
-    /// Network parameter override, KEY=VALUE (repeatable).
-    #[arg(long = "param", value_parser = parse_kv)]
-    params: Vec<(String, String)>,
-    /// The network to check (default: the last one in the file).
-    #[arg(long)]
-    network: Option<String>,
+    #[command(flatten)]
+    net: NetworkArgs,
     #[arg(long)]
     json: bool,
 }
 
 impl CheckSpecCmd {
     pub fn run(self) -> Result<()> {
-        let CheckSpecCmd { file, variant, params, network, json } = self;
+        let CheckSpecCmd { file, net: NetworkArgs { variant, params, network }, json } = self;
         let (_, checked, loaded) = load_spec(&file, network.as_deref(), variant.as_deref(), &params)?;
         let g = &checked.graph;
         // Without --variant, every variant is checked too (an ablation row must not rot).

@@ -82,6 +82,20 @@ enum Command {
     ZeroFilled(zero_filled::ZeroFilledCmd),
 }
 
+/// Which network of a spec, under which variant and parameter overrides (`check-spec`, `parity`).
+#[derive(clap::Args)]
+pub struct NetworkArgs {
+    /// A variant section of the spec whose settings override network parameters.
+    #[arg(long)]
+    variant: Option<String>,
+    /// Network parameter override, KEY=VALUE (repeatable).
+    #[arg(long = "param", value_parser = parse_kv)]
+    params: Vec<(String, String)>,
+    /// The network (default: the last one in the file).
+    #[arg(long)]
+    network: Option<String>,
+}
+
 pub(crate) fn parse_kv(s: &str) -> std::result::Result<(String, String), String> {
     s.split_once('=')
         .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))

@@ -48,12 +48,8 @@ pub struct ParityCmd {
     spec: PathBuf,
     #[arg(long)]
     fixture: PathBuf,
-    #[arg(long)]
-    variant: Option<String>,
-    #[arg(long = "param", value_parser = parse_kv)]
-    params: Vec<(String, String)>,
-    #[arg(long)]
-    network: Option<String>,
+    #[command(flatten)]
+    net: NetworkArgs,
     /// Run our side in float32, the training precision, instead of float64 (the default:
     /// fixtures are conditioned on PyTorch's float32 agreeing with its float64, so float64
     /// compares the spec's arithmetic without adding our own float32 rounding).
@@ -68,7 +64,8 @@ pub struct ParityCmd {
 
 impl ParityCmd {
     pub fn run(self) -> Result<()> {
-        let ParityCmd { spec, fixture, variant, params, network, float32, float64: _, json } = self;
+        let ParityCmd { spec, fixture, net: NetworkArgs { variant, params, network }, float32, float64: _, json } =
+            self;
         let params = with_fixture_configuration(&spec, &fixture, params)?;
         let (ast, checked, _) = load_spec(&spec, network.as_deref(), variant.as_deref(), &params)?;
         let device = burn::tensor::Device::flex().autodiff();

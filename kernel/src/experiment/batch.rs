@@ -87,24 +87,19 @@ fn planes(item: &SliceItem, name: &str) -> Result<Vec<Vec<f32>>, String> {
 /// two (a complex network input takes its real parts first, then its imaginary parts).
 pub fn stack(items: &[SliceItem], fields: &[String], device: &Device) -> Result<Tensor<4>, String> {
     let (h, w) = (items[0].height, items[0].width);
-    let mut real = Vec::new();
-    let mut imag = Vec::new();
-    let mut channels = 0;
+    let mut data = Vec::new();
     for it in items {
-        let start = (real.len(), imag.len());
+        // Per item: every field's real plane, then the complex fields' imaginary planes.
+        let mut imag = Vec::new();
         for f in fields {
-            let p = planes(it, f)?;
-            real.extend_from_slice(&p[0]);
-            if let Some(im) = p.get(1) {
-                imag.extend_from_slice(im);
-            }
+            let mut p = planes(it, f)?.into_iter();
+            data.extend(p.next().expect("a real plane"));
+            imag.extend(p.flatten());
         }
-        channels = (real.len() - start.0 + imag.len() - start.1) / (h * w);
-        // Complex inputs: the item's real planes, then its imaginary planes.
-        let tail = imag.split_off(start.1);
-        real.extend(tail);
+        data.extend(imag);
     }
-    Ok(Tensor::<4>::from_data(TensorData::new(real, [items.len(), channels, h, w]), device))
+    let channels = data.len() / (items.len() * h * w);
+    Ok(Tensor::<4>::from_data(TensorData::new(data, [items.len(), channels, h, w]), device))
 }
 
 /// The network inputs (one per binding) and, by name, the data fields among `read` (what the

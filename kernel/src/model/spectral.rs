@@ -9,12 +9,7 @@ pub(super) fn forward(cx: &Ctx) -> Option<Result<Tensor<4>, ModelError>> {
     let out = match &cx.node.op {
         Op::Fft { kind, norm, centered } => {
             let n = fft_norm(*norm);
-            let (re, im) = if cx.complex[0] {
-                halves(a(0))
-            } else {
-                let x = a(0);
-                (x.clone(), x.zeros_like())
-            };
+            let (re, im) = parts(a(0), cx.complex[0]);
             match kind {
                 FftKind::Fft2 => {
                     let (r, i) = crate::ops::fft2(re, im, n, *centered);
@@ -33,12 +28,7 @@ pub(super) fn forward(cx: &Ctx) -> Option<Result<Tensor<4>, ModelError>> {
         }
         Op::DataConsistency { norm, centered, lambda } => {
             let n = fft_norm(*norm);
-            let (xr, xi) = if cx.complex[0] {
-                halves(a(0))
-            } else {
-                let x = a(0);
-                (x.clone(), x.zeros_like())
-            };
+            let (xr, xi) = parts(a(0), cx.complex[0]);
             let (kr, ki) = crate::ops::fft2(xr, xi, n, *centered);
             let (mr, mi) = halves(a(1));
             let weight = lambda.map(|l| l / (1.0 + l)).unwrap_or(1.0);
@@ -66,6 +56,16 @@ pub(super) fn forward(cx: &Ctx) -> Option<Result<Tensor<4>, ModelError>> {
         _ => return None,
     };
     Some(Ok(out))
+}
+
+/// Real and imaginary parts of a real or complex (`[re; im]`) tensor.
+fn parts(x: Tensor<4>, complex: bool) -> (Tensor<4>, Tensor<4>) {
+    if complex {
+        halves(x)
+    } else {
+        let zeros = x.zeros_like();
+        (x, zeros)
+    }
 }
 
 /// A complex tensor stored as `[re; im]` along channels → its two halves.

@@ -14,15 +14,15 @@ pub struct Ident {
     pub span: Span,
 }
 
-/// A whole spec file.
+/// A whole spec file (opaque outside this crate: read it through [`crate::plan`]).
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct Spec {
     /// `import "path"` lines, relative to the importing file.
-    pub imports: Vec<(String, Span)>,
-    pub defs: Vec<Def>,
-    pub sections: Vec<Section>,
+    pub(crate) imports: Vec<(String, Span)>,
+    pub(crate) defs: Vec<Def>,
+    pub(crate) sections: Vec<Section>,
     /// Line comments with their spans (kept for the formatter).
-    pub comments: Vec<(String, Span)>,
+    pub(crate) comments: Vec<(String, Span)>,
 }
 
 /// `block` (reusable) or `network` (a model that experiments refer to).

@@ -58,7 +58,7 @@ pub fn format(spec: &Spec, source: &str) -> String {
 
 /// One expression in the canonical layout, without its source text (numbers are written from
 /// their values): loss term labels, messages.
-pub fn render(e: &Expr) -> String {
+pub(crate) fn render(e: &Expr) -> String {
     Printer { source: "", comments: Vec::new(), next_comment: 0, out: String::new(), last_end: None }.expr(e)
 }
 

@@ -1,12 +1,15 @@
 //! # mcmr-dsl — the spec language of mcmr-kit
 //!
 //! A spec describes a paper: networks as graphs of blocks, and experiments as nested sections.
-//! [`parse`] turns text into a syntax tree, [`check::elaborate`] turns a network of it into a
-//! flat, fully sized graph ([`ir::Graph`]) with one node per primitive call and a parameter path
-//! per parameter, reporting every problem as a [`diag::Diagnostic`]. The kernel compiles that
-//! graph into a burn model at run time. See `docs/language.md` for the language reference.
+//! [`load`] reads a spec and its imports into a syntax tree, which stays private to this crate
+//! ([`Spec`] is opaque outside it). What the kernel reads is typed: [`plan::experiments`] gives
+//! each run's settings as a [`plan::Section`] (losses as checked [`loss::Node`]s), and
+//! [`Loaded::elaborate`] turns a network into a flat, fully sized graph ([`ir::Graph`]) with one
+//! node per primitive call and a parameter path per parameter, reporting every problem as a
+//! [`diag::Diagnostic`]. The kernel compiles that graph into a burn model at run time. See
+//! `docs/language.md` for the language reference.
 
-pub mod ast;
+mod ast;
 pub mod check;
 pub mod diag;
 pub mod fmt;
@@ -14,11 +17,13 @@ pub mod glob;
 pub mod ir;
 pub mod loss;
 mod parse;
+pub mod plan;
 pub mod prims;
 pub mod reuse;
 pub mod sections;
 pub mod size;
 
+pub use ast::{Span, Spec};
 pub use parse::parse;
 
 use std::path::{Path, PathBuf};
@@ -39,6 +44,19 @@ pub struct Loaded {
 }
 
 impl Loaded {
+    /// A spec from text alone (no imports; `name` labels diagnostics), its matrices and
+    /// fragments expanded as [`load`] does.
+    pub fn from_text(name: &str, text: &str) -> Result<Loaded, diag::Diagnostic> {
+        let mut spec = parse(text)?;
+        if let Some(d) = spec.imports.first() {
+            return Err(diag::Diagnostic::error(d.1, "a spec read from text cannot import files", "import"));
+        }
+        if let Some(d) = reuse::expand(&mut spec).into_iter().next() {
+            return Err(d);
+        }
+        Ok(Loaded { files: vec![SourceFile { path: name.into(), text: text.into() }], spec })
+    }
+
     /// Renders a diagnostic against the file it refers to.
     pub fn render(&self, d: &diag::Diagnostic) -> String {
         let f = &self.files[d.file.min(self.files.len() - 1)];

@@ -27,7 +27,67 @@ pub struct Term {
     /// The term as written (`l1(output, target)`), for logs.
     pub label: String,
     pub weight: f64,
-    pub expr: Expr,
+    /// The term's computation, for the kernel to evaluate.
+    pub node: Node,
+    pub(crate) expr: Expr,
+}
+
+/// A loss computation: a tensor read by name, or a function of other nodes with its named
+/// arguments (every argument of the primitive's signature, defaults filled in).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Node {
+    /// A network output or a data field.
+    Read(String),
+    Apply {
+        function: String,
+        args: Vec<Node>,
+        options: BTreeMap<String, Value>,
+    },
+    /// An expression a loss cannot compute ([`check`] reports it, with its span).
+    Unsupported(String),
+}
+
+impl Node {
+    fn new(e: &Expr) -> Node {
+        match &e.kind {
+            ExprKind::Name(n) => Node::Read(n.clone()),
+            ExprKind::Call { name, args, .. } => {
+                let mut options: BTreeMap<String, Value> = prims::lookup(&name.name)
+                    .map(|p| p.params.into_iter().filter_map(|q| Some((q.name.to_string(), q.default?))).collect())
+                    .unwrap_or_default();
+                for a in args {
+                    if let (Some(k), Some(v)) = (&a.name, crate::check::const_eval(&a.value)) {
+                        options.insert(k.name.clone(), v);
+                    }
+                }
+                Node::Apply {
+                    function: name.name.clone(),
+                    args: args.iter().filter(|a| a.name.is_none()).map(|a| Node::new(&a.value)).collect(),
+                    options,
+                }
+            }
+            _ => Node::Unsupported(render(e)),
+        }
+    }
+
+    fn names(&self, out: &mut Vec<String>) {
+        match self {
+            Node::Read(n) if !out.contains(n) => out.push(n.clone()),
+            Node::Apply { args, .. } => args.iter().for_each(|a| a.names(out)),
+            _ => {}
+        }
+    }
+
+    /// The node as the formatter writes it (arguments left at their defaults omitted).
+    pub fn label(&self) -> String {
+        match self {
+            Node::Read(n) => n.clone(),
+            Node::Apply { function, args, .. } => {
+                format!("{function}({})", args.iter().map(Node::label).collect::<Vec<_>>().join(", "))
+            }
+            Node::Unsupported(text) => text.clone(),
+        }
+    }
 }
 
 /// A loss: a weighted sum of terms plus a constant (which only shifts the reported value).
@@ -95,7 +155,7 @@ fn flatten(e: &Expr, weight: f64, out: &mut Vec<Term>, constant_sum: &mut f64) -
             _ => fail(format!("`{}`: a loss term may be divided by a non-zero constant only", render(e))),
         },
         ExprKind::Call { name, .. } if TERMS.contains(&name.name.as_str()) => {
-            out.push(Term { label: render(e), weight, expr: e.clone() });
+            out.push(Term { label: render(e), weight, node: Node::new(e), expr: e.clone() });
             Ok(())
         }
         ExprKind::Call { name, .. } => {
@@ -108,26 +168,13 @@ fn flatten(e: &Expr, weight: f64, out: &mut Vec<Term>, constant_sum: &mut f64) -
 impl Loss {
     /// Every name the loss reads (network outputs and data fields), once each, in order.
     pub fn names(&self) -> Vec<String> {
-        fn walk(e: &Expr, out: &mut Vec<String>) {
-            match &e.kind {
-                ExprKind::Name(n) if !out.contains(n) => out.push(n.clone()),
-                ExprKind::Call { args, .. } => args.iter().for_each(|a| walk(&a.value, out)),
-                ExprKind::Binary(_, a, b) | ExprKind::Index(a, b) => {
-                    walk(a, out);
-                    walk(b, out);
-                }
-                ExprKind::Neg(a) => walk(a, out),
-                ExprKind::List(items) => items.iter().for_each(|x| walk(x, out)),
-                _ => {}
-            }
-        }
         let mut out = Vec::new();
-        self.terms.iter().for_each(|t| walk(&t.expr, &mut out));
+        self.terms.iter().for_each(|t| t.node.names(&mut out));
         out
     }
 
     /// The weighted terms of a loss expression.
-    pub fn parse(e: &Expr) -> Result<Loss, Diagnostic> {
+    pub(crate) fn parse(e: &Expr) -> Result<Loss, Diagnostic> {
         let (mut terms, mut constant) = (Vec::new(), 0.0);
         flatten(e, 1.0, &mut terms, &mut constant)?;
         if terms.is_empty() {
@@ -143,7 +190,7 @@ impl Loss {
 
 /// Checks `e` (a whole loss) against the tensors it may read: `names` maps each network output
 /// and data field to whether it is complex. `what` names the setting in messages.
-pub fn check(e: &Expr, names: &BTreeMap<String, bool>, what: &str) -> Vec<Diagnostic> {
+pub(crate) fn check(e: &Expr, names: &BTreeMap<String, bool>, what: &str) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     match Loss::parse(e) {
         Err(d) => out.push(d),
@@ -323,14 +370,11 @@ fn need_real(e: &Expr, f: &str, names: &BTreeMap<String, bool>, what: &str, out:
     }
 }
 
-/// The value of a named argument of a call (the default of the primitive's signature when it is
-/// not given), for the kernel's evaluation of a checked loss.
-pub fn argument(e: &Expr, key: &str) -> Option<Value> {
-    let ExprKind::Call { name, args, .. } = &e.kind else { return None };
-    args.iter()
-        .find(|a| a.name.as_ref().is_some_and(|n| n.name == key))
-        .and_then(|a| crate::check::const_eval(&a.value))
-        .or_else(|| prims::lookup(&name.name)?.params.into_iter().find(|p| p.name == key)?.default)
+impl Term {
+    /// Checks the term against the tensors it may read ([`check`]).
+    pub fn check(&self, names: &BTreeMap<String, bool>) -> Vec<Diagnostic> {
+        check(&self.expr, names, "loss")
+    }
 }
 
 #[cfg(test)]
@@ -399,8 +443,11 @@ mod tests {
         let l = Loss::parse(value).unwrap();
         assert_eq!((l.constant, l.terms.len(), l.terms[0].weight), (2.0, 1, -0.125));
         assert_eq!(l.names(), ["a", "b"]);
-        let ExprKind::Call { args, .. } = &l.terms[0].expr.kind else { panic!() };
-        assert_eq!(argument(&args[0].value, "shift"), Some(Value::Bool(false)));
-        assert_eq!(argument(&args[0].value, "norm"), Some(Value::Str("ortho".into())));
+        let Node::Apply { function, args, .. } = &l.terms[0].node else { panic!() };
+        let Node::Apply { options, .. } = &args[0] else { panic!() };
+        assert_eq!((function.as_str(), args[1].clone()), ("l1", Node::Read("b".into())));
+        assert_eq!(options.get("shift"), Some(&Value::Bool(false)));
+        assert_eq!(options.get("norm"), Some(&Value::Str("ortho".into())));
+        assert_eq!(l.terms[0].node.label(), "l1(fft2(a), b)");
     }
 }

@@ -386,7 +386,7 @@ pub fn apply_variant(spec: &Spec, name: &str) -> Spec {
 /// The runs a spec declares: each named experiment merged onto the unnamed one (its settings
 /// replace the unnamed one's, its sections merge as in [`apply_variant`]), or the unnamed one
 /// alone as `default` when no experiment is named. Empty when the spec has no experiment.
-pub fn experiments(spec: &Spec) -> Vec<(String, Section)> {
+pub(crate) fn experiments(spec: &Spec) -> Vec<(String, Section)> {
     let all: Vec<&Section> = spec.sections.iter().filter(|s| s.kind.name == "experiment").collect();
     let base = all.iter().find(|s| s.name.is_none());
     let named: Vec<&&Section> = all.iter().filter(|s| s.name.is_some()).collect();
@@ -414,7 +414,7 @@ pub fn experiments(spec: &Spec) -> Vec<(String, Section)> {
 
 /// An experiment at a scale: the settings and sections of its `scale NAME { ... }` merged onto
 /// it, and every `scale` section removed. `None` when the experiment has no such scale.
-pub fn apply_scale(experiment: &Section, scale: &str) -> Option<Section> {
+pub(crate) fn apply_scale(experiment: &Section, scale: &str) -> Option<Section> {
     let over = experiment.entries.iter().find_map(|e| match e {
         Entry::Section(s) if s.kind.name == "scale" && s.name.as_ref().is_some_and(|n| n.name == scale) => Some(s),
         _ => None,
@@ -426,7 +426,7 @@ pub fn apply_scale(experiment: &Section, scale: &str) -> Option<Section> {
 }
 
 /// The scales an experiment declares (`scale NAME { ... }`), in order.
-pub fn scales(experiment: &Section) -> Vec<String> {
+pub(crate) fn scales(experiment: &Section) -> Vec<String> {
     experiment
         .entries
         .iter()
@@ -450,7 +450,7 @@ fn merge_into(list: &mut Vec<Section>, over: &Section) {
 
 /// Merges `over` onto `target`: settings replace settings with the same key, sections merge
 /// with the same kind and name (a mask's `pattern`s replace them all), others are added.
-pub fn merge(target: &mut Section, over: &Section) {
+pub(crate) fn merge(target: &mut Section, over: &Section) {
     if over.entries.iter().any(|e| matches!(e, Entry::Section(s) if s.kind.name == "pattern")) {
         target.entries.retain(|e| !matches!(e, Entry::Section(s) if s.kind.name == "pattern"));
     }

@@ -1,10 +1,9 @@
 //! The repository's specs parse and check; their parameter counts match the official modules.
 
-use mcmr_dsl::ast::{Entry, ExprKind};
 use mcmr_dsl::check::{elaborate, Value};
 use std::path::PathBuf;
 
-fn spec(rel: &str) -> (String, mcmr_dsl::ast::Spec) {
+fn spec(rel: &str) -> (String, mcmr_dsl::Spec) {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join(rel);
     let text = std::fs::read_to_string(&path).unwrap();
     // Loaded as the kernel loads it: imports joined, matrices and fragments expanded.
@@ -241,13 +240,6 @@ experiment baseline {
     assert!(errors.is_empty(), "{}", errors.iter().map(|d| d.render(text, "input")).collect::<String>());
 }
 
-fn setting(sec: &mcmr_dsl::ast::Section, key: &str) -> Option<ExprKind> {
-    sec.entries.iter().find_map(|e| match e {
-        Entry::Setting { key: k, value, .. } if k == key => Some(value.kind.clone()),
-        _ => None,
-    })
-}
-
 const VARIANTS: &str = r#"block plain(c: int) {
     input x: [c, H, W]
     output y = conv2d(x, c, kernel = 3, padding = 1) as conv
@@ -303,19 +295,15 @@ fn variants_replace_blocks_and_override_experiment_settings() {
     assert!(errors[0].message.contains("`plian` is not a block"), "{errors:?}");
     assert_eq!(errors[0].help.as_deref(), Some("did you mean `plain`?"));
 
-    let merged = mcmr_dsl::sections::apply_variant(&s, "wider");
-    let experiment = merged.sections.iter().find(|x| x.kind.name == "experiment").unwrap();
-    let mask = experiment.entries.iter().find_map(|e| match e {
-        Entry::Section(m) if m.kind.name == "mask" => Some(m),
-        _ => None,
-    });
-    assert_eq!(setting(experiment, "batch_size"), Some(ExprKind::Int(8)));
-    assert!(matches!(setting(experiment, "optimizer"), Some(ExprKind::Call { .. })));
-    assert_eq!(setting(mask.unwrap(), "family"), Some(ExprKind::Str("random".into())));
-    assert_eq!(setting(mask.unwrap(), "acceleration"), Some(ExprKind::Int(8)));
-    let settings =
-        |sec: &mcmr_dsl::ast::Section| sec.entries.iter().filter(|e| matches!(e, Entry::Setting { .. })).count();
-    assert_eq!((settings(experiment), settings(mask.unwrap())), (2, 2), "overrides replace, not append");
+    let loaded = mcmr_dsl::Loaded::from_text("input", VARIANTS).unwrap();
+    let merged = loaded.sections(Some("wider"));
+    let experiment = merged.iter().find(|x| x.kind == "experiment").unwrap();
+    let mask = experiment.section("mask", None).unwrap();
+    assert_eq!(experiment.get("batch_size").and_then(|v| v.int()), Some(8));
+    assert_eq!(experiment.get("optimizer").and_then(|v| v.call()).map(|c| c.name.as_str()), Some("adam"));
+    assert_eq!(mask.get("family").and_then(|v| v.str()), Some("random"));
+    assert_eq!(mask.get("acceleration").and_then(|v| v.int()), Some(8));
+    assert_eq!((experiment.settings.len(), mask.settings.len()), (2, 2), "overrides replace, not append");
     assert_eq!(mcmr_dsl::sections::apply_variant(&s, "nonexistent"), s);
 }
 

@@ -11,10 +11,8 @@
 
 use crate::fft::Norm;
 use burn::tensor::Tensor;
-use mcmr_dsl::ast::{Expr, ExprKind};
 use mcmr_dsl::check::Value as Const;
-use mcmr_dsl::fmt::render;
-pub use mcmr_dsl::loss::{Loss, Term};
+pub use mcmr_dsl::loss::{Loss, Node, Term};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// A value while evaluating a loss.
@@ -41,7 +39,7 @@ pub fn evaluate(
     let mut total: Option<Tensor<1>> = None;
     let mut values = Vec::new();
     for t in &loss.terms {
-        let Value::Scalar(v) = eval(&t.expr, named)? else { unreachable!("terms are l1/l2/mse/ssim calls") };
+        let Value::Scalar(v) = eval(&t.node, named)? else { unreachable!("terms are l1/l2/mse/ssim calls") };
         let weighted = v.clone() * t.weight;
         total = Some(match total {
             Some(s) => s + weighted,
@@ -52,90 +50,88 @@ pub fn evaluate(
     total.map(|t| (t + loss.constant, values)).ok_or_else(|| "the loss has no terms".to_string())
 }
 
-fn norm_arg(e: &Expr) -> Result<Norm, String> {
-    match mcmr_dsl::loss::argument(e, "norm") {
-        Some(Const::Str(s)) => Norm::parse(&s).ok_or(format!("unknown FFT norm `{s}` (backward, ortho, forward)")),
+fn norm_arg(options: &BTreeMap<String, Const>) -> Result<Norm, String> {
+    match options.get("norm") {
+        Some(Const::Str(s)) => Norm::parse(s).ok_or(format!("unknown FFT norm `{s}` (backward, ortho, forward)")),
         _ => Err("`norm` must be a string".into()),
     }
 }
 
-fn eval(e: &Expr, named: &Named) -> Result<Value, String> {
-    match &e.kind {
-        ExprKind::Name(n) => {
+fn eval(node: &Node, named: &Named) -> Result<Value, String> {
+    let (name, pos, options) = match node {
+        Node::Read(n) => {
             let t = named.tensors.get(n).cloned().ok_or_else(|| {
                 format!(
                     "the loss uses `{n}`, which is not known (known: {})",
                     named.tensors.keys().cloned().collect::<Vec<_>>().join(", ")
                 )
             })?;
-            Ok(if named.complex.contains(n) {
+            return Ok(if named.complex.contains(n) {
                 let c = t.dims()[1] / 2;
                 Value::Complex(t.clone().narrow(1, 0, c), t.narrow(1, c, c))
             } else {
                 Value::Real(t)
-            })
+            });
         }
-        ExprKind::Call { name, args, .. } => {
-            let pos: Vec<&Expr> = args.iter().filter(|a| a.name.is_none()).map(|a| &a.value).collect();
-            let real = |v: Value| match v {
-                Value::Real(t) => Ok(t),
-                _ => Err(format!("`{}` needs real tensors", name.name)),
-            };
-            let complex = |v: Value| match v {
-                Value::Complex(re, im) => Ok((re, im)),
-                _ => Err(format!("`{}` needs a complex value (from fft2 or rfft2)", name.name)),
-            };
-            let one = || pos.first().copied().ok_or(format!("`{}` needs an argument", name.name));
-            match name.name.as_str() {
-                "l1" | "l2" | "mse" if pos.len() == 2 => {
-                    let a = real(eval(pos[0], named)?)?;
-                    let b = real(eval(pos[1], named)?)?;
-                    if a.dims() != b.dims() {
-                        return Err(format!("`{}`: shapes {:?} and {:?} differ", render(e), a.dims(), b.dims()));
-                    }
-                    let d = a - b;
-                    Ok(Value::Scalar(if name.name == "l1" { d.abs().mean() } else { (d.clone() * d).mean() }))
-                }
-                "ssim" if pos.len() == 2 => {
-                    let a = real(eval(pos[0], named)?)?;
-                    let b = real(eval(pos[1], named)?)?;
-                    if a.dims() != b.dims() {
-                        return Err(format!("`{}`: shapes {:?} and {:?} differ", render(e), a.dims(), b.dims()));
-                    }
-                    Ok(Value::Scalar(ssim(a, b)?))
-                }
-                "rfft2" => {
-                    let (re, im) = crate::ops::rfft2(real(eval(one()?, named)?)?, norm_arg(e)?);
-                    Ok(Value::Complex(re, im))
-                }
-                "fft2" => {
-                    let (x, y) = match eval(one()?, named)? {
-                        Value::Real(x) => {
-                            let zeros = x.zeros_like();
-                            (x, zeros)
-                        }
-                        Value::Complex(re, im) => (re, im),
-                        Value::Scalar(_) => return Err("`fft2` needs a tensor".into()),
-                    };
-                    let shift = matches!(mcmr_dsl::loss::argument(e, "shift"), Some(Const::Bool(true)));
-                    let (re, im) = crate::ops::fft2(x, y, norm_arg(e)?, shift);
-                    Ok(Value::Complex(re, im))
-                }
-                "magnitude" | "phase" | "real" | "imag" => {
-                    let (re, im) = complex(eval(one()?, named)?)?;
-                    Ok(Value::Real(match name.name.as_str() {
-                        "magnitude" => crate::ops::magnitude(re, im),
-                        "phase" => crate::ops::phase(re, im),
-                        "real" => re,
-                        _ => im,
-                    }))
-                }
-                other => Err(format!(
-                    "unsupported `{other}(...)` in the loss (l1, l2, mse, ssim, fft2, rfft2, magnitude, phase, real, imag)"
-                )),
-            }
+        Node::Unsupported(text) => return Err(format!("unsupported expression `{text}` in the loss")),
+        Node::Apply { function, args, options } => (function.as_str(), args, options),
+    };
+    let real = |v: Value| match v {
+        Value::Real(t) => Ok(t),
+        _ => Err(format!("`{name}` needs real tensors")),
+    };
+    let complex = |v: Value| match v {
+        Value::Complex(re, im) => Ok((re, im)),
+        _ => Err(format!("`{name}` needs a complex value (from fft2 or rfft2)")),
+    };
+    let one = || pos.first().ok_or(format!("`{name}` needs an argument"));
+    let pair = || -> Result<(Tensor<4>, Tensor<4>), String> {
+        let a = real(eval(&pos[0], named)?)?;
+        let b = real(eval(&pos[1], named)?)?;
+        if a.dims() != b.dims() {
+            return Err(format!("`{}`: shapes {:?} and {:?} differ", node.label(), a.dims(), b.dims()));
         }
-        _ => Err(format!("unsupported expression `{}` in the loss", render(e))),
+        Ok((a, b))
+    };
+    match name {
+        "l1" | "l2" | "mse" if pos.len() == 2 => {
+            let (a, b) = pair()?;
+            let d = a - b;
+            Ok(Value::Scalar(if name == "l1" { d.abs().mean() } else { (d.clone() * d).mean() }))
+        }
+        "ssim" if pos.len() == 2 => {
+            let (a, b) = pair()?;
+            Ok(Value::Scalar(ssim(a, b)?))
+        }
+        "rfft2" => {
+            let (re, im) = crate::ops::rfft2(real(eval(one()?, named)?)?, norm_arg(options)?);
+            Ok(Value::Complex(re, im))
+        }
+        "fft2" => {
+            let (x, y) = match eval(one()?, named)? {
+                Value::Real(x) => {
+                    let zeros = x.zeros_like();
+                    (x, zeros)
+                }
+                Value::Complex(re, im) => (re, im),
+                Value::Scalar(_) => return Err("`fft2` needs a tensor".into()),
+            };
+            let shift = matches!(options.get("shift"), Some(Const::Bool(true)));
+            let (re, im) = crate::ops::fft2(x, y, norm_arg(options)?, shift);
+            Ok(Value::Complex(re, im))
+        }
+        "magnitude" | "phase" | "real" | "imag" => {
+            let (re, im) = complex(eval(one()?, named)?)?;
+            Ok(Value::Real(match name {
+                "magnitude" => crate::ops::magnitude(re, im),
+                "phase" => crate::ops::phase(re, im),
+                "real" => re,
+                _ => im,
+            }))
+        }
+        other => Err(format!(
+            "unsupported `{other}(...)` in the loss (l1, l2, mse, ssim, fft2, rfft2, magnitude, phase, real, imag)"
+        )),
     }
 }
 
@@ -172,15 +168,13 @@ mod tests {
     use burn::tensor::{Device, TensorData};
 
     fn loss_of(text: &str) -> Loss {
-        let s = mcmr_dsl::parse(&format!("experiment {{ loss = {text} }}")).unwrap();
-        let mcmr_dsl::ast::Entry::Setting { value, .. } = &s.sections[0].entries[0] else { panic!() };
-        Loss::parse(value).unwrap()
+        mcmr_dsl::plan::parse_setting(text).unwrap().loss().unwrap()
     }
 
     fn known(loss: &Loss, names: &[&str]) -> Vec<String> {
         let Loss { terms, .. } = loss;
         let all: BTreeMap<String, bool> = names.iter().map(|n| (n.to_string(), false)).collect();
-        terms.iter().flat_map(|t| mcmr_dsl::loss::check(&t.expr, &all, "loss")).map(|d| d.message).collect()
+        terms.iter().flat_map(|t| t.check(&all)).map(|d| d.message).collect()
     }
 
     #[test]
@@ -223,8 +217,7 @@ mod tests {
 
     #[test]
     fn non_terms_are_refused_with_the_reason() {
-        let s = mcmr_dsl::parse("experiment { loss = l1(a, b) * l1(a, b) }").unwrap();
-        let mcmr_dsl::ast::Entry::Setting { value, .. } = &s.sections[0].entries[0] else { panic!() };
-        assert!(Loss::parse(value).unwrap_err().message.contains("constant weight"));
+        let value = mcmr_dsl::plan::parse_setting("l1(a, b) * l1(a, b)").unwrap();
+        assert!(value.loss().unwrap_err().message.contains("constant weight"));
     }
 }

@@ -5,7 +5,7 @@
 //! copies of the parameters in float64. Per-parameter state is saved as `optim.<name>.<index>`
 //! (only for parameters that have received a gradient), plus `optim.step` for Adam's counter.
 
-use mcmr_dsl::ast::{Arg, Expr, ExprKind};
+use mcmr_dsl::plan::Setting;
 use std::collections::BTreeMap;
 
 /// One of the supported optimisers.
@@ -15,30 +15,29 @@ pub enum Optimizer {
     Sgd(Sgd),
 }
 
-fn number(e: &Expr) -> Result<f64, String> {
-    match e.kind {
-        ExprKind::Float(f) => Ok(f),
-        ExprKind::Int(i) => Ok(i as f64),
-        ExprKind::Bool(b) => Ok(f64::from(u8::from(b))),
+fn number(e: &Setting) -> Result<f64, String> {
+    match (e.num(), e.bool()) {
+        (Some(v), _) => Ok(v),
+        (None, Some(b)) => Ok(f64::from(u8::from(b))),
         _ => Err("expected a number".into()),
     }
 }
 
 impl Optimizer {
     /// The optimiser of `optimizer = name(arg = value, ...)`.
-    pub fn from_call(e: &Expr) -> Result<Optimizer, String> {
-        match &e.kind {
-            ExprKind::Call { name, args, .. } => Optimizer::new(&name.name, args),
-            _ => Err("an optimizer is a call such as `adam(lr = 1e-4)`".into()),
+    pub fn from_call(e: &Setting) -> Result<Optimizer, String> {
+        match e.call() {
+            Some(c) => Optimizer::new(&c.name, &c.args),
+            None => Err("an optimizer is a call such as `adam(lr = 1e-4)`".into()),
         }
     }
 
     /// The optimiser `name` with the given named arguments.
-    pub fn new(name: &str, args: &[Arg]) -> Result<Optimizer, String> {
+    pub fn new(name: &str, args: &[(Option<String>, Setting)]) -> Result<Optimizer, String> {
         let mut get = BTreeMap::new();
-        for a in args {
-            let key = a.name.as_ref().map(|n| n.name.clone()).ok_or(format!("`{name}` takes named arguments"))?;
-            let value = number(&a.value).map_err(|e| format!("`{name}({key} = ...)`: {e}"))?;
+        for (key, value) in args {
+            let key = key.clone().ok_or(format!("`{name}` takes named arguments"))?;
+            let value = number(value).map_err(|e| format!("`{name}({key} = ...)`: {e}"))?;
             get.insert(key, value);
         }
         let known: &[&str] = match name {
@@ -344,12 +343,9 @@ mod tests {
     #[test]
     fn state_round_trip_continues_identically() {
         for name in ["adamw", "rmsprop", "sgd"] {
-            let args = if name == "sgd" {
-                mcmr_dsl::parse("experiment { optimizer = sgd(lr = 0.1, momentum = 0.9) }").unwrap()
-            } else {
-                mcmr_dsl::parse(&format!("experiment {{ optimizer = {name}(lr = 0.1) }}")).unwrap()
-            };
-            let mcmr_dsl::ast::Entry::Setting { value, .. } = &args.sections[0].entries[0] else { panic!() };
+            let text =
+                if name == "sgd" { "sgd(lr = 0.1, momentum = 0.9)".to_string() } else { format!("{name}(lr = 0.1)") };
+            let value = &mcmr_dsl::plan::parse_setting(&text).unwrap();
             let g = [Some(vec![0.5, -0.25]), None];
             let mut a = Optimizer::from_call(value).unwrap();
             let mut pa = [vec![1.0, 2.0], vec![3.0]];

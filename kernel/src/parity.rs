@@ -15,7 +15,7 @@ use crate::io::safetensors::{read_safetensors, StTensor};
 use crate::model::{CompiledModel, KeyMap};
 use crate::optim::Optimizer;
 use burn::tensor::{Device, Tensor, TensorData};
-use mcmr_dsl::ast::{Entry, ExprKind, Spec};
+use mcmr_dsl::plan::{Section, Setting};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -116,49 +116,35 @@ fn tensor(t: &StTensor, device: &Device) -> Result<Tensor<4>, String> {
 
 /// The key map of the spec's `weights` section: `map = [["pattern*", "replacement$1"], ...]`
 /// from the kit's parameter paths to the checkpoint's keys (see [`crate::model::map_key`]).
-pub fn key_map(spec: &Spec) -> Result<(KeyMap, Vec<String>), String> {
+pub fn key_map(sections: &[Section]) -> Result<(KeyMap, Vec<String>), String> {
     let mut map = KeyMap::new();
     let mut ignore = Vec::new();
-    for sec in spec.sections.iter().filter(|s| s.kind.name == "weights") {
-        for e in &sec.entries {
-            match e {
-                Entry::Setting { key, value, .. } if key == "map" => {
-                    let ExprKind::List(rows) = &value.kind else {
-                        return Err("`weights.map` must be a list of [pattern, replacement] pairs".into());
-                    };
+    let pair_error = || "each `weights.map` entry must be [\"pattern\", \"replacement\"]".to_string();
+    for sec in sections.iter().filter(|s| s.kind == "weights") {
+        if let Some(s) = sec.sections.first() {
+            return Err(format!("unexpected section `{}` in `weights`", s.kind));
+        }
+        for (key, value) in &sec.settings {
+            match key.as_str() {
+                "map" => {
+                    let rows = value.list().ok_or("`weights.map` must be a list of [pattern, replacement] pairs")?;
                     for row in rows {
-                        match &row.kind {
-                            ExprKind::List(pair) => {
-                                match (pair.first().map(|e| &e.kind), pair.get(1).map(|e| &e.kind), pair.len()) {
-                                    (Some(ExprKind::Str(a)), Some(ExprKind::Str(b)), 2) => {
-                                        map.push((a.clone(), b.clone()))
-                                    }
-                                    _ => {
-                                        return Err(
-                                            "each `weights.map` entry must be [\"pattern\", \"replacement\"]".into()
-                                        )
-                                    }
-                                }
-                            }
-                            _ => return Err("each `weights.map` entry must be [\"pattern\", \"replacement\"]".into()),
+                        match row.list() {
+                            Some([a, b]) => match (a.str(), b.str()) {
+                                (Some(a), Some(b)) => map.push((a.to_string(), b.to_string())),
+                                _ => return Err(pair_error()),
+                            },
+                            _ => return Err(pair_error()),
                         }
                     }
                 }
-                Entry::Setting { key, value, .. } if key == "ignore" => {
-                    let ExprKind::List(items) = &value.kind else {
-                        return Err("`weights.ignore` must be a list of patterns".into());
-                    };
+                "ignore" => {
+                    let items = value.list().ok_or("`weights.ignore` must be a list of patterns")?;
                     for it in items {
-                        match &it.kind {
-                            ExprKind::Str(p) => ignore.push(p.clone()),
-                            _ => return Err("`weights.ignore` entries must be strings".into()),
-                        }
+                        ignore.push(it.str().ok_or("`weights.ignore` entries must be strings")?.to_string());
                     }
                 }
-                Entry::Setting { key, .. } => {
-                    return Err(format!("unknown `weights` setting `{key}` (expected `map` or `ignore`)"))
-                }
-                Entry::Section(s) => return Err(format!("unexpected section `{}` in `weights`", s.kind.name)),
+                _ => return Err(format!("unknown `weights` setting `{key}` (expected `map` or `ignore`)")),
             }
         }
     }
@@ -167,55 +153,47 @@ pub fn key_map(spec: &Spec) -> Result<(KeyMap, Vec<String>), String> {
 
 /// The training step the spec's `parity` section declares.
 struct StepSpec {
-    loss: mcmr_dsl::ast::Expr,
+    loss: Setting,
     optimizer: Optimizer,
     clip_grad_norm: Option<f64>,
 }
 
-fn number(e: &mcmr_dsl::ast::Expr) -> Result<f64, String> {
-    match e.kind {
-        ExprKind::Float(f) => Ok(f),
-        ExprKind::Int(i) => Ok(i as f64),
-        _ => Err("expected a number".into()),
-    }
+fn number(e: &Setting) -> Result<f64, String> {
+    e.num().ok_or_else(|| "expected a number".into())
 }
 
-fn step_spec(spec: &Spec, tol: &mut Tolerances) -> Result<Option<StepSpec>, String> {
-    let Some(sec) = spec.sections.iter().find(|s| s.kind.name == "parity") else { return Ok(None) };
+fn step_spec(sections: &[Section], tol: &mut Tolerances) -> Result<Option<StepSpec>, String> {
+    let Some(sec) = sections.iter().find(|s| s.kind == "parity") else { return Ok(None) };
     let (mut loss, mut opt, mut clip) = (None, None, None);
-    for e in &sec.entries {
-        match e {
-            Entry::Setting { key, value, .. } => match (key.as_str(), &value.kind) {
-                ("loss", _) => loss = Some(value.clone()),
-                ("optimizer", _) => opt = Some(Optimizer::from_call(value)?),
-                ("clip_grad_norm", _) => clip = Some(number(value).map_err(|e| format!("`clip_grad_norm`: {e}"))?),
-                (k, _) => {
-                    return Err(format!(
-                        "unknown parity setting `{k}` (expected `loss`, `optimizer`, `clip_grad_norm`)"
-                    ))
+    for (key, value) in &sec.settings {
+        match key.as_str() {
+            "loss" => loss = Some(value.clone()),
+            "optimizer" => opt = Some(Optimizer::from_call(value)?),
+            "clip_grad_norm" => clip = Some(number(value).map_err(|e| format!("`clip_grad_norm`: {e}"))?),
+            k => return Err(format!("unknown parity setting `{k}` (expected `loss`, `optimizer`, `clip_grad_norm`)")),
+        }
+    }
+    for t in &sec.sections {
+        if t.kind != "tolerance" {
+            return Err(format!("unexpected section `{}` in `parity`", t.kind));
+        }
+        if !t.sections.is_empty() {
+            return Err("`tolerance` holds settings only".into());
+        }
+        for (key, value) in &t.settings {
+            let x = number(value).map_err(|e| format!("`tolerance.{key}`: {e}"))?;
+            match key.as_str() {
+                "forward_rel" => tol.forward_rel = x,
+                "grad_rel" => tol.grad_rel = Some(x),
+                "grad_global_rel_l2" => {
+                    tol.grad_global_rel_l2 = Some(x);
+                    tol.grad_rel = None;
                 }
-            },
-            Entry::Section(t) if t.kind.name == "tolerance" => {
-                for e in &t.entries {
-                    let Entry::Setting { key, value, .. } = e else {
-                        return Err("`tolerance` holds settings only".into());
-                    };
-                    let x = number(value).map_err(|e| format!("`tolerance.{key}`: {e}"))?;
-                    match key.as_str() {
-                        "forward_rel" => tol.forward_rel = x,
-                        "grad_rel" => tol.grad_rel = Some(x),
-                        "grad_global_rel_l2" => {
-                            tol.grad_global_rel_l2 = Some(x);
-                            tol.grad_rel = None;
-                        }
-                        "step_abs" => tol.step_abs = x,
-                        "step_fraction" => tol.step_fraction = Some(x),
-                        "step_max_abs" => tol.step_max_abs = Some(x),
-                        other => return Err(format!("unknown tolerance `{other}`")),
-                    }
-                }
+                "step_abs" => tol.step_abs = x,
+                "step_fraction" => tol.step_fraction = Some(x),
+                "step_max_abs" => tol.step_max_abs = Some(x),
+                other => return Err(format!("unknown tolerance `{other}`")),
             }
-            Entry::Section(t) => return Err(format!("unexpected section `{}` in `parity`", t.kind.name)),
         }
     }
     match (loss, opt) {
@@ -230,15 +208,15 @@ fn step_spec(spec: &Spec, tol: &mut Tolerances) -> Result<Option<StepSpec>, Stri
 /// With `float64`, the weights and inputs are widened to float64 and the whole run (forward,
 /// backward, step) is done in float64; the comparison is then with PyTorch's float32 tensors.
 pub fn run(
-    spec: &Spec,
+    sections: &[Section],
     model: CompiledModel,
     fixture: &Path,
     tol: Tolerances,
     float64: bool,
 ) -> Result<ParityReport, String> {
     let mut tol = tol;
-    let step = step_spec(spec, &mut tol)?;
-    let (map, ignore) = key_map(spec)?;
+    let step = step_spec(sections, &mut tol)?;
+    let (map, ignore) = key_map(sections)?;
     let map = &map;
     let read = |name: &str| read_safetensors(&fixture.join(name)).map_err(|e| e.to_string());
     let device = Device::flex().autodiff();
@@ -323,7 +301,7 @@ pub fn run(
                 named.insert(k, x);
             }
         }
-        let parsed = crate::loss::Loss::parse(&step.loss).map_err(|d| d.message)?;
+        let parsed = step.loss.loss().map_err(|d| d.message)?;
         let complex: std::collections::BTreeSet<String> = model
             .graph()
             .outputs

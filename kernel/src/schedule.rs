@@ -6,7 +6,7 @@
 //! rate its recursion equals the closed form used here (to rounding), including the restart
 //! branch after `t_max` (the cosine continues with period `2·t_max`).
 
-use mcmr_dsl::ast::{Expr, ExprKind};
+use mcmr_dsl::plan::Setting;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Schedule {
@@ -38,39 +38,37 @@ impl Schedule {
 
     /// A schedule from a spec's `schedule = name(arg = value, ...)` (checked by the spec's
     /// schema first), with PyTorch's defaults for `gamma` (0.1) and `eta_min` (0).
-    pub fn from_call(e: &Expr) -> Result<Schedule, String> {
-        let ExprKind::Call { name, args, .. } = &e.kind else {
+    pub fn from_call(e: &Setting) -> Result<Schedule, String> {
+        let Some(call) = e.call() else {
             return Err("a schedule is a call such as `step(step_size = 30, gamma = 0.1)`".into());
         };
-        let arg = |k: &str| args.iter().find(|a| a.name.as_ref().is_some_and(|n| n.name == k)).map(|a| &a.value);
+        let name = &call.name;
         let num = |k: &str, default: Option<f64>| -> Result<f64, String> {
-            match arg(k).map(|v| &v.kind) {
-                Some(ExprKind::Int(i)) => Ok(*i as f64),
-                Some(ExprKind::Float(f)) => Ok(*f),
-                Some(_) => Err(format!("`{}({k} = ...)` must be a number", name.name)),
-                None => default.ok_or_else(|| format!("`{}` needs `{k}`", name.name)),
+            match call.arg(k) {
+                Some(v) => v.num().ok_or_else(|| format!("`{name}({k} = ...)` must be a number")),
+                None => default.ok_or_else(|| format!("`{name}` needs `{k}`")),
             }
         };
         let count = |k: &str| -> Result<u64, String> {
-            match arg(k).map(|v| &v.kind) {
-                Some(ExprKind::Int(i)) if *i >= 1 => Ok(*i as u64),
-                Some(_) => Err(format!("`{}({k} = ...)` must be an integer ≥ 1", name.name)),
-                None => Err(format!("`{}` needs `{k}`", name.name)),
+            match call.arg(k) {
+                Some(v) => v
+                    .int()
+                    .filter(|&i| i >= 1)
+                    .map(|i| i as u64)
+                    .ok_or_else(|| format!("`{name}({k} = ...)` must be an integer ≥ 1")),
+                None => Err(format!("`{name}` needs `{k}`")),
             }
         };
-        match name.name.as_str() {
+        match name.as_str() {
             "constant" => Ok(Schedule::Constant),
             "step" => Ok(Schedule::Step { step_size: count("step_size")?, gamma: num("gamma", Some(0.1))? }),
             "multistep" => {
-                let Some(ExprKind::List(items)) = arg("milestones").map(|v| &v.kind) else {
+                let Some(items) = call.arg("milestones").and_then(|v| v.list()) else {
                     return Err("`multistep` needs `milestones = [..]`".into());
                 };
                 let milestones = items
                     .iter()
-                    .map(|m| match m.kind {
-                        ExprKind::Int(i) if i >= 0 => Ok(i as u64),
-                        _ => Err("`multistep` milestones are integers ≥ 0".to_string()),
-                    })
+                    .map(|m| m.count().map(|i| i as u64).ok_or("`multistep` milestones are integers ≥ 0".to_string()))
                     .collect::<Result<Vec<_>, _>>()?;
                 Ok(Schedule::MultiStep { milestones, gamma: num("gamma", Some(0.1))? })
             }
@@ -85,9 +83,7 @@ mod tests {
     use super::*;
 
     fn parse(text: &str) -> Schedule {
-        let spec = mcmr_dsl::parse(&format!("experiment {{\n    schedule = {text}\n}}\n")).unwrap();
-        let mcmr_dsl::ast::Entry::Setting { value, .. } = &spec.sections[0].entries[0] else { panic!() };
-        Schedule::from_call(value).unwrap()
+        Schedule::from_call(&mcmr_dsl::plan::parse_setting(text).unwrap()).unwrap()
     }
 
     // Expected values are PyTorch's documented schedules worked by hand.
@@ -115,15 +111,9 @@ mod tests {
 
     #[test]
     fn bad_schedules_name_the_problem() {
-        let spec =
-            mcmr_dsl::parse("experiment {\n    a = step(gamma = 0.5)\n    b = warmup(n = 3)\n    c = 3\n}\n").unwrap();
-        let errors: Vec<String> = spec.sections[0]
-            .entries
+        let errors: Vec<String> = ["step(gamma = 0.5)", "warmup(n = 3)", "3"]
             .iter()
-            .map(|e| match e {
-                mcmr_dsl::ast::Entry::Setting { value, .. } => Schedule::from_call(value).unwrap_err(),
-                _ => unreachable!(),
-            })
+            .map(|t| Schedule::from_call(&mcmr_dsl::plan::parse_setting(t).unwrap()).unwrap_err())
             .collect();
         assert!(errors[0].contains("needs `step_size`"), "{errors:?}");
         assert!(errors[1].contains("unknown schedule `warmup`"), "{errors:?}");

@@ -2,27 +2,23 @@
 //! variant and parameter overrides), and return the sections as that variant sees them.
 //! Diagnostics are rendered against the file they refer to.
 
-use mcmr_dsl::ast::Spec;
 use mcmr_dsl::check::{Checked, Value};
+use mcmr_dsl::plan::Section;
 use mcmr_dsl::Loaded;
 use std::path::Path;
 
 /// Reads `file` and its imports, then elaborates `network` (the last network of the file when
 /// `None`) under `variant` and parameter `overrides`. Returns the sections with the variant
-/// applied, the elaborated graph and the loaded files; errors are rendered diagnostics.
+/// applied (top-level ones: `parity`, `weights`, ...), the elaborated graph and the loaded files; errors are rendered diagnostics.
 pub fn load_spec(
     file: &Path,
     network: Option<&str>,
     variant: Option<&str>,
     overrides: &[(String, Value)],
-) -> Result<(Spec, Checked, Loaded), String> {
+) -> Result<(Vec<Section>, Checked, Loaded), String> {
     let loaded = read_spec(file)?;
     let checked = elaborate(&loaded, file, network, variant, overrides)?;
-    let spec = match variant {
-        Some(v) => mcmr_dsl::sections::apply_variant(&loaded.spec, v),
-        None => loaded.spec.clone(),
-    };
-    Ok((spec, checked, loaded))
+    Ok((loaded.sections(variant), checked, loaded))
 }
 
 /// The names the kernel owns, for the spec checker: mask families, metric protocols,
@@ -56,7 +52,7 @@ pub fn elaborate(
     variant: Option<&str>,
     overrides: &[(String, Value)],
 ) -> Result<Checked, String> {
-    mcmr_dsl::check::elaborate(&loaded.spec, network, variant, overrides).map_err(|errors| {
+    loaded.elaborate(network, variant.as_slice(), overrides).map_err(|errors| {
         let rendered: String = errors.iter().map(|d| loaded.render(d)).collect::<Vec<_>>().join("\n");
         format!("{rendered}\n{} error(s) in `{}`", errors.len(), file.display())
     })

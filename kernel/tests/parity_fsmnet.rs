@@ -14,7 +14,10 @@ fn parity(float64: bool) -> Option<(ParityReport, serde_json::Value)> {
     let config = common::json(&fx.join("parity/fsmnet/small/config.json"));
     assert_eq!(checked.graph.parameter_count() as u64, config["n_params_used"].as_u64().unwrap());
     let model = CompiledModel::new(checked.graph, 0, &Device::flex().autodiff());
-    Some((run(&loaded.spec, model, &fx.join("parity/fsmnet/small"), Tolerances::default(), float64).unwrap(), config))
+    Some((
+        run(&loaded.sections(None), model, &fx.join("parity/fsmnet/small"), Tolerances::default(), float64).unwrap(),
+        config,
+    ))
 }
 
 #[test]
@@ -85,7 +88,7 @@ fn a_forward_only_fixture_compares_the_forward_pass() {
     let loaded = mcmr_dsl::load(&path).unwrap_or_else(|(_, d)| panic!("{}", d.message));
     let checked = mcmr_dsl::check::elaborate(&loaded.spec, None, Some("small"), &[]).unwrap();
     let model = CompiledModel::new(checked.graph, 0, &Device::flex().autodiff());
-    let r = run(&loaded.spec, model, &dir, Tolerances::default(), false).unwrap();
+    let r = run(&loaded.sections(None), model, &dir, Tolerances::default(), false).unwrap();
     assert!(r.pass && r.grads.is_empty() && r.step.is_empty(), "{:?}", r.notes);
     assert_eq!((r.outputs.len(), r.activations.len()), (2, 74));
     assert_eq!(r.notes.len(), 1, "{:?}", r.notes);
@@ -110,7 +113,7 @@ fn fsmnet_matches_the_official_code_on_a_non_square_input() {
     let report = |dir: &std::path::Path, float64: bool| {
         let checked = mcmr_dsl::check::elaborate(&loaded.spec, None, None, &params).unwrap();
         let model = CompiledModel::new(checked.graph, 0, &Device::flex().autodiff());
-        run(&loaded.spec, model, dir, Tolerances::default(), float64).unwrap()
+        run(&loaded.sections(None), model, dir, Tolerances::default(), float64).unwrap()
     };
     for float64 in [false, true] {
         let r = report(&dir, float64);

@@ -5,16 +5,16 @@ mod common;
 use burn::tensor::{Device, Tensor};
 use mcmr::model::CompiledModel;
 use mcmr::parity::{run, Tolerances};
-use mcmr_dsl::check::{elaborate, Value};
+use mcmr_dsl::check::Value;
+use mcmr_dsl::plan::Section;
 use std::path::PathBuf;
 
-fn unet(params: &[(&str, i64)]) -> (mcmr_dsl::ast::Spec, mcmr_dsl::ir::Graph) {
+fn unet(params: &[(&str, i64)]) -> (Vec<Section>, mcmr_dsl::ir::Graph) {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../papers/baselines/unet.mcmr");
-    let text = std::fs::read_to_string(path).unwrap();
-    let spec = mcmr_dsl::parse(&text).unwrap();
+    let loaded = mcmr_dsl::load(&path).unwrap_or_else(|(_, d)| panic!("{}", d.message));
     let overrides: Vec<(String, Value)> = params.iter().map(|(k, v)| (k.to_string(), Value::Int(*v))).collect();
-    let graph = elaborate(&spec, None, None, &overrides).unwrap().graph;
-    (spec, graph)
+    let graph = loaded.elaborate(None, &[], &overrides).unwrap().graph;
+    (loaded.sections(None), graph)
 }
 
 #[test]

@@ -154,8 +154,8 @@ weights {
     map = [["head.*", "module.stem.$1"]]
 }
 "#;
-    let spec = mcmr_dsl::parse(src).unwrap();
-    let (map, _) = mcmr::parity::key_map(&spec).unwrap();
+    let loaded = mcmr_dsl::Loaded::from_text("test", src).unwrap();
+    let (map, _) = mcmr::parity::key_map(&loaded.sections(None)).unwrap();
     assert_eq!(mcmr::model::map_key(&map, "head.weight"), "module.stem.weight");
     let model = compile(src);
     let mut tensors = std::collections::BTreeMap::new();

@@ -19,8 +19,7 @@ impl CheckSpecCmd {
         // Without --variant, every variant is checked too (an ablation row must not rot).
         let mut variants = std::collections::BTreeMap::new();
         if variant.is_none() {
-            let names = loaded.spec.sections.iter().filter(|s| s.kind.name == "variant");
-            for name in names.filter_map(|s| s.name.as_ref()).map(|n| n.name.clone()) {
+            for name in loaded.variants() {
                 let (_, c, _) = load_spec(&file, network.as_deref(), Some(&name), &params)
                     .map_err(|e| anyhow::anyhow!("with --variant {name}:\n{e}"))?;
                 variants.insert(name, c.graph.parameter_count());

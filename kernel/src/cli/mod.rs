@@ -108,7 +108,7 @@ pub(crate) fn load_spec(
     network: Option<&str>,
     variant: Option<&str>,
     params: &[(String, String)],
-) -> Result<(mcmr_dsl::ast::Spec, mcmr_dsl::check::Checked, mcmr_dsl::Loaded)> {
+) -> Result<(Vec<mcmr_dsl::plan::Section>, mcmr_dsl::check::Checked, mcmr_dsl::Loaded)> {
     let overrides: Vec<(String, mcmr_dsl::check::Value)> =
         params.iter().map(|(k, v)| (k.clone(), mcmr_dsl::check::Value::parse_literal(v))).collect();
     mcmr::spec::load_spec(file, network, variant, &overrides).map_err(|e| anyhow::anyhow!(e))

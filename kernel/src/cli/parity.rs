@@ -17,13 +17,7 @@ fn with_fixture_configuration(
         serde_json::from_str(&text).with_context(|| format!("`{}` is not valid JSON", path.display()))?;
     let Some(args) = config.get("constructor_args").and_then(|a| a.as_object()) else { return Ok(params) };
     let loaded = mcmr::spec::read_spec(spec).map_err(anyhow::Error::msg)?;
-    let declared = |k: &str| {
-        loaded
-            .spec
-            .defs
-            .iter()
-            .any(|d| d.kind == mcmr_dsl::ast::DefKind::Network && d.params.iter().any(|p| p.name.name == k))
-    };
+    let declared = |k: &str| loaded.networks().iter().any(|n| n.params.iter().any(|p| p == k));
     let mut taken = Vec::new();
     for (k, v) in args {
         let value = match v {
@@ -67,10 +61,10 @@ impl ParityCmd {
         let ParityCmd { spec, fixture, net: NetworkArgs { variant, params, network }, float32, float64: _, json } =
             self;
         let params = with_fixture_configuration(&spec, &fixture, params)?;
-        let (ast, checked, _) = load_spec(&spec, network.as_deref(), variant.as_deref(), &params)?;
+        let (sections, checked, _) = load_spec(&spec, network.as_deref(), variant.as_deref(), &params)?;
         let device = burn::tensor::Device::flex().autodiff();
         let model = mcmr::model::CompiledModel::new(checked.graph, 0, &device);
-        let report = mcmr::parity::run(&ast, model, &fixture, mcmr::parity::Tolerances::default(), !float32)
+        let report = mcmr::parity::run(&sections, model, &fixture, mcmr::parity::Tolerances::default(), !float32)
             .map_err(anyhow::Error::msg)?;
         if json {
             say!("{}", serde_json::to_string(&report)?);

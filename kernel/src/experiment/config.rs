@@ -12,9 +12,10 @@ use crate::masks::{MaskFamily, MaskParams};
 use crate::protocols::Protocol;
 use crate::rng::Seed;
 use crate::schedule::Schedule;
-use mcmr_dsl::ast::{Entry, Expr, ExprKind, Section, Span};
 use mcmr_dsl::check::Value;
 use mcmr_dsl::diag::Diagnostic;
+use mcmr_dsl::plan::{Section, Setting};
+use mcmr_dsl::Span;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -41,7 +42,7 @@ pub struct Training {
     pub train: Vec<String>,
     pub loss: Loss,
     /// `optimizer = ...` (checked by `Optimizer::from_call` when the run starts).
-    pub optimizer: Expr,
+    pub optimizer: Setting,
     pub schedule: Schedule,
     /// Default: iteration.
     pub schedule_unit: ScheduleUnit,
@@ -103,85 +104,45 @@ fn err(span: Span, message: impl Into<String>) -> Diagnostic {
     Diagnostic::error(span, message, "here")
 }
 
+/// A section's settings by key, each read as the schema has checked it.
 struct Settings<'a> {
-    map: BTreeMap<&'a str, &'a Expr>,
-    sections: Vec<&'a Section>,
+    map: BTreeMap<&'a str, &'a Setting>,
+    sec: &'a Section,
 }
 
 fn settings(sec: &Section) -> Settings<'_> {
-    let mut map = BTreeMap::new();
-    let mut sections = Vec::new();
-    for e in &sec.entries {
-        match e {
-            Entry::Setting { key, value, .. } => {
-                map.insert(key.as_str(), value);
-            }
-            Entry::Section(s) => sections.push(s),
-        }
-    }
-    Settings { map, sections }
+    Settings { map: sec.settings.iter().map(|(k, v)| (k.as_str(), v)).collect(), sec }
 }
 
 impl<'a> Settings<'a> {
     fn num(&self, key: &str) -> Option<f64> {
-        self.map.get(key).and_then(|e| match e.kind {
-            ExprKind::Int(i) => Some(i as f64),
-            ExprKind::Float(f) => Some(f),
-            _ => None,
-        })
+        self.map.get(key).and_then(|v| v.num())
     }
     fn int(&self, key: &str) -> Option<usize> {
-        self.map.get(key).and_then(|e| match e.kind {
-            ExprKind::Int(i) if i >= 0 => Some(i as usize),
-            _ => None,
-        })
+        self.map.get(key).and_then(|v| v.count())
     }
     fn str(&self, key: &str) -> Option<&'a str> {
-        self.map.get(key).and_then(|e| match &e.kind {
-            ExprKind::Str(s) => Some(s.as_str()),
-            _ => None,
-        })
+        self.map.get(key).and_then(|v| v.str())
     }
     fn bool(&self, key: &str) -> Option<bool> {
-        self.map.get(key).and_then(|e| match e.kind {
-            ExprKind::Bool(b) => Some(b),
-            _ => None,
-        })
+        self.map.get(key).and_then(|v| v.bool())
     }
     fn strings(&self, key: &str) -> Vec<String> {
-        match self.map.get(key).map(|e| &e.kind) {
-            Some(ExprKind::List(items)) => items
-                .iter()
-                .filter_map(|i| match &i.kind {
-                    ExprKind::Str(s) => Some(s.clone()),
-                    _ => None,
-                })
-                .collect(),
-            _ => Vec::new(),
+        self.map.get(key).map(|v| v.strings()).unwrap_or_default()
+    }
+    /// A list of two non-negative integers.
+    fn pair(&self, key: &str) -> Option<(usize, usize)> {
+        match self.map.get(key)?.list()? {
+            [a, b] => Some((a.count()?, b.count()?)),
+            _ => None,
         }
     }
     fn section(&self, kind: &str, name: Option<&str>) -> Option<&'a Section> {
-        self.sections.iter().copied().find(|s| s.kind.name == kind && s.name.as_ref().map(|n| n.name.as_str()) == name)
+        self.sec.section(kind, name)
     }
     fn span(&self, key: &str, fallback: Span) -> Span {
-        self.map.get(key).map(|e| e.span).unwrap_or(fallback)
+        self.map.get(key).map(|v| v.at).unwrap_or(fallback)
     }
-}
-
-fn literal(e: &Expr) -> Option<Value> {
-    Some(match &e.kind {
-        ExprKind::Int(i) => Value::Int(*i),
-        ExprKind::Float(f) => Value::Float(*f),
-        ExprKind::Bool(b) => Value::Bool(*b),
-        ExprKind::Str(s) => Value::Str(s.clone()),
-        ExprKind::Neg(a) => match literal(a)? {
-            Value::Int(i) => Value::Int(-i),
-            Value::Float(f) => Value::Float(-f),
-            _ => return None,
-        },
-        ExprKind::List(items) => Value::List(items.iter().map(literal).collect::<Option<Vec<_>>>()?),
-        _ => return None,
-    })
 }
 
 /// A mask section (`mask`, `mask train`, `mask test`) as a policy.
@@ -189,9 +150,8 @@ fn mask_policy(sec: &Section, default_seed: u32) -> Result<MaskPolicy, Diagnosti
     let s = settings(sec);
     let params = |p: &Settings| -> Result<MaskParams, Diagnostic> {
         let family = p.str("family").unwrap_or("random");
-        let family = MaskFamily::parse(family).map_err(|e| err(p.span("family", sec.span), e.to_string()))?;
-        let acceleration =
-            p.num("acceleration").ok_or_else(|| err(sec.span, "a mask needs `acceleration` (e.g. 4)"))?;
+        let family = MaskFamily::parse(family).map_err(|e| err(p.span("family", sec.at), e.to_string()))?;
+        let acceleration = p.num("acceleration").ok_or_else(|| err(sec.at, "a mask needs `acceleration` (e.g. 4)"))?;
         Ok(MaskParams {
             family,
             shape: [0, 0],
@@ -200,7 +160,7 @@ fn mask_policy(sec: &Section, default_seed: u32) -> Result<MaskPolicy, Diagnosti
             seed: Seed::Int(p.int("seed").map(|v| v as u32).unwrap_or(default_seed)),
         })
     };
-    let patterns: Vec<&Section> = s.sections.iter().copied().filter(|c| c.kind.name == "pattern").collect();
+    let patterns: Vec<&Section> = sec.all("pattern").collect();
     if !patterns.is_empty() {
         return Ok(MaskPolicy::OnlineChoice(
             patterns.iter().map(|p| params(&settings(p))).collect::<Result<Vec<_>, _>>()?,
@@ -217,35 +177,16 @@ fn mask_policy(sec: &Section, default_seed: u32) -> Result<MaskPolicy, Diagnosti
 
 /// The `data` section as a dataset configuration (the mask and part are set by the caller).
 fn dataset(sec: Option<&Section>, seed: u32, fallback: Span) -> Result<DatasetConfig, Diagnostic> {
-    let empty = Section {
-        kind: mcmr_dsl::ast::Ident { name: "data".into(), span: fallback },
-        name: None,
-        matrix: vec![],
-        entries: vec![],
-        span: fallback,
-    };
+    let empty = Section::empty("data", fallback);
     let sec = sec.unwrap_or(&empty);
     let s = settings(sec);
-    let size: Option<[usize; 2]> = match s.map.get("size").map(|e| &e.kind) {
-        Some(ExprKind::Int(n)) => Some([*n as usize; 2]),
-        Some(ExprKind::List(l)) => match l.as_slice() {
-            [a, b] => match (&a.kind, &b.kind) {
-                (ExprKind::Int(h), ExprKind::Int(w)) => Some([*h as usize, *w as usize]),
-                _ => None,
-            },
-            _ => None,
-        },
-        _ => None,
+    let size: Option<[usize; 2]> = match s.map.get("size") {
+        Some(v) if v.count().is_some() => v.count().map(|n| [n; 2]),
+        _ => s.pair("size").map(|(h, w)| [h, w]),
     };
-    let slices = match s.map.get("slices").map(|e| &e.kind) {
-        Some(ExprKind::Int(n)) => SliceSelection::Central(*n as usize),
-        Some(ExprKind::List(l)) => match l.as_slice() {
-            [a, b] => match (&a.kind, &b.kind) {
-                (ExprKind::Int(x), ExprKind::Int(y)) => SliceSelection::Range(*x as usize, *y as usize),
-                _ => SliceSelection::All,
-            },
-            _ => SliceSelection::All,
-        },
+    let slices = match (s.int("slices"), s.pair("slices")) {
+        (Some(n), _) => SliceSelection::Central(n),
+        (None, Some((a, b))) => SliceSelection::Range(a, b),
         _ => SliceSelection::All,
     };
     let anatomy = s.str("anatomy").unwrap_or("brain");
@@ -259,7 +200,7 @@ fn dataset(sec: Option<&Section>, seed: u32, fallback: Span) -> Result<DatasetCo
         "folder" => Source::Folder {
             root: path()?,
             layout: match s.str("layout") {
-                Some(l) => Some(crate::data::layout::Layout::parse(l).map_err(|e| err(s.span("layout", sec.span), e))?),
+                Some(l) => Some(crate::data::layout::Layout::parse(l).map_err(|e| err(s.span("layout", sec.at), e))?),
                 None => None,
             },
         },
@@ -268,7 +209,7 @@ fn dataset(sec: Option<&Section>, seed: u32, fallback: Span) -> Result<DatasetCo
             pairs: s
                 .str("pairs")
                 .map(PathBuf::from)
-                .ok_or_else(|| err(sec.span, "a fastMRI source needs `pairs` (the PD,PDFS pair list)"))?,
+                .ok_or_else(|| err(sec.at, "a fastMRI source needs `pairs` (the PD,PDFS pair list)"))?,
         },
         _ => {
             let depth = match slices {
@@ -290,22 +231,18 @@ fn dataset(sec: Option<&Section>, seed: u32, fallback: Span) -> Result<DatasetCo
             }
         }
     };
-    let split = match s.map.get("split").map(|e| &e.kind) {
-        Some(ExprKind::List(l)) => Split::Ratios(
-            l.iter()
-                .map(|v| match v.kind {
-                    ExprKind::Int(i) => i as f64,
-                    ExprKind::Float(f) => f,
-                    _ => 0.0,
-                })
-                .collect(),
-            seed,
-        ),
-        Some(ExprKind::Str(p)) => Split::File(PathBuf::from(p)),
-        _ => Split::None,
+    let split = match s.map.get("split") {
+        Some(v) if v.list().is_some() => {
+            Split::Ratios(v.list().unwrap_or_default().iter().map(|r| r.num().unwrap_or(0.0)).collect(), seed)
+        }
+        Some(v) => match v.str() {
+            Some(p) => Split::File(PathBuf::from(p)),
+            None => Split::None,
+        },
+        None => Split::None,
     };
     let normalisation = Normalisation::parse(s.str("normalisation").unwrap_or("none"))
-        .map_err(|e| err(s.span("normalisation", sec.span), e))?;
+        .map_err(|e| err(s.span("normalisation", sec.at), e))?;
     let reference_stats = match s.str("reference_statistics") {
         Some("zero_filled") => ReferenceStats::ZeroFilled,
         _ => ReferenceStats::Own,
@@ -338,14 +275,14 @@ fn training(s: &Settings, name: &str, train: Vec<String>, span: Span) -> Result<
     };
     let optimizer =
         (*s.map.get("optimizer").ok_or_else(|| err(span, "training with a `loss` needs an `optimizer`"))?).clone();
-    crate::optim::Optimizer::from_call(&optimizer).map_err(|m| err(optimizer.span, m))?;
+    crate::optim::Optimizer::from_call(&optimizer).map_err(|m| err(optimizer.at, m))?;
     Ok(Some(Training {
         name: name.to_string(),
         train,
-        loss: Loss::parse(loss)?,
+        loss: loss.loss()?,
         optimizer,
         schedule: match s.map.get("schedule") {
-            Some(e) => Schedule::from_call(e).map_err(|m| err(e.span, m))?,
+            Some(e) => Schedule::from_call(e).map_err(|m| err(e.at, m))?,
             None => Schedule::Constant,
         },
         schedule_unit: match s.str("schedule_unit") {
@@ -374,10 +311,9 @@ impl RunConfig {
         let network = s.str("network").unwrap_or(default_network);
         let mut params = Vec::new();
         for p in [s.section("params", None), s.section("params", Some(network))].into_iter().flatten() {
-            for e in &p.entries {
-                let Entry::Setting { key, value, .. } = e else { continue };
+            for (key, value) in &p.settings {
                 let l =
-                    literal(value).ok_or_else(|| err(value.span, format!("`params.{key}` must be a literal value")))?;
+                    value.literal().ok_or_else(|| err(value.at, format!("`params.{key}` must be a literal value")))?;
                 params.retain(|(k, _): &(String, Value)| k != key);
                 params.push((key.clone(), l));
             }
@@ -388,7 +324,7 @@ impl RunConfig {
         for f in inputs.iter().flatten() {
             if field(f).is_none() {
                 let d = err(
-                    s.span("inputs", sec.span),
+                    s.span("inputs", sec.at),
                     format!("`inputs`: `{f}` is not a data field (expected {}, joined by `+`)", names.join(", ")),
                 );
                 return Err(match mcmr_dsl::diag::suggest(f, names.iter().copied()) {
@@ -399,26 +335,24 @@ impl RunConfig {
         }
         // Stages in order, each reading its own settings first and the experiment's after; no
         // stage section: one stage, `main`, training every parameter.
-        let stage_sections: Vec<&Section> = s.sections.iter().copied().filter(|c| c.kind.name == "stage").collect();
+        let stage_sections: Vec<&Section> = sec.all("stage").collect();
         let mut stages = Vec::new();
         if stage_sections.is_empty() {
-            stages.extend(training(&s, "main", Vec::new(), sec.span)?);
+            stages.extend(training(&s, "main", Vec::new(), sec.at)?);
         } else {
             for st in stage_sections {
                 let own = settings(st);
-                let mut merged = Settings { map: s.map.clone(), sections: Vec::new() };
+                let mut merged = Settings { map: s.map.clone(), sec: st };
                 merged.map.extend(own.map.iter().map(|(k, v)| (*k, *v)));
-                let name = st.name.as_ref().map(|n| n.name.clone()).unwrap_or_default();
+                let name = st.name.clone().unwrap_or_default();
                 let train = own.strings("train");
-                match training(&merged, &name, train, st.span)? {
+                match training(&merged, &name, train, st.at)? {
                     Some(t) => stages.push(t),
-                    None => {
-                        return Err(err(st.kind.span, format!("stage `{name}` has no `loss` or trains for 0 steps")))
-                    }
+                    None => return Err(err(st.kind_at, format!("stage `{name}` has no `loss` or trains for 0 steps"))),
                 }
             }
         }
-        let data = dataset(s.section("data", None), seed, sec.span)?;
+        let data = dataset(s.section("data", None), seed, sec.at)?;
         // k-space and the complex image are the target's before normalisation: only images
         // without one share their scale.
         let mut read: Vec<String> = inputs.iter().flatten().cloned().collect();
@@ -428,7 +362,7 @@ impl RunConfig {
         if let Some(f) = read.iter().filter_map(|n| field(n)).find(|f| f.unnormalised) {
             if data.normalisation != Normalisation::None {
                 return Err(err(
-                    s.span("inputs", sec.span),
+                    s.span("inputs", sec.at),
                     format!(
                         "the run reads `{}` ({}), which has the scale of the data before normalisation: set `data {{ normalisation = \"none\" }}`",
                         f.name, f.about
@@ -447,17 +381,13 @@ impl RunConfig {
         // `mask train { ... }` / `mask test { ... }` override the settings of a plain `mask`.
         let mask_for = |part: &str| -> Result<MaskPolicy, Diagnostic> {
             let m = match (s.section("mask", None), s.section("mask", Some(part))) {
-                (Some(all), Some(own)) => {
-                    let mut merged = all.clone();
-                    mcmr_dsl::sections::merge(&mut merged, own);
-                    Some(merged)
-                }
+                (Some(all), Some(own)) => Some(all.merged(own)),
                 (all, own) => own.or(all).cloned(),
             };
             match m.as_ref() {
                 Some(m) => mask_policy(m, 0),
                 None => Err(err(
-                    sec.span,
+                    sec.at,
                     format!("the experiment has no mask for {part} (`mask {{ ... }}` or `mask {part} {{ ... }}`)"),
                 )),
             }
@@ -471,7 +401,7 @@ impl RunConfig {
         };
         let ev = s.section("evaluate", None).map(settings);
         let protocol = match ev.as_ref().and_then(|e| e.str("protocol")) {
-            Some(p) => Protocol::parse(p).map_err(|e| err(sec.span, e.to_string()))?,
+            Some(p) => Protocol::parse(p).map_err(|e| err(sec.at, e.to_string()))?,
             None => Protocol::FASTMRI_VOLUME,
         };
         let eval_part = match ev.as_ref().and_then(|e| e.str("part")) {

@@ -123,12 +123,10 @@ fn setup(run: &RunSpec) -> Result<Setup, String> {
     let loaded = crate::spec::read_spec(&run.spec)?;
     let hash = spec_hash(&loaded);
     let variants: Vec<&str> = run.variant.iter().chain(&run.config.variant).map(String::as_str).collect();
-    let checked =
-        mcmr_dsl::check::elaborate_variants(&loaded.spec, run.config.network.as_deref(), &variants, &run.config.params)
-            .map_err(|errors| {
-                let rendered: Vec<String> = errors.iter().map(|d| loaded.render(d)).collect();
-                format!("{}\n{} error(s) in `{}`", rendered.join("\n"), errors.len(), run.spec.display())
-            })?;
+    let checked = loaded.elaborate(run.config.network.as_deref(), &variants, &run.config.params).map_err(|errors| {
+        let rendered: Vec<String> = errors.iter().map(|d| loaded.render(d)).collect();
+        format!("{}\n{} error(s) in `{}`", rendered.join("\n"), errors.len(), run.spec.display())
+    })?;
     let graph = checked.graph;
     let bindings = bindings(&run.config, &graph)?;
     let prediction = run.config.prediction.clone().unwrap_or_else(|| graph.outputs[0].0.clone());
@@ -137,13 +135,8 @@ fn setup(run: &RunSpec) -> Result<Setup, String> {
     }
     let names = crate::experiment::config::loss_names(&graph);
     for t in &run.config.stages {
-        let errors: Vec<String> = t
-            .loss
-            .terms
-            .iter()
-            .flat_map(|term| mcmr_dsl::loss::check(&term.expr, &names, "loss"))
-            .map(|d| loaded.render(&d))
-            .collect();
+        let errors: Vec<String> =
+            t.loss.terms.iter().flat_map(|term| term.check(&names)).map(|d| loaded.render(&d)).collect();
         if !errors.is_empty() {
             return Err(format!("the loss of stage `{}`:\n{}", t.name, errors.join("\n")));
         }

@@ -235,61 +235,15 @@ pub struct ParamSpec {
 }
 
 impl Op {
-    /// Whether the output is complex, given whether the first input is.
+    /// Whether the output is complex, given whether the first input is (the op's family's rule,
+    /// [`crate::prims`]).
     pub fn output_is_complex(&self, input_complex: bool) -> bool {
-        match self {
-            Op::Fft { kind: FftKind::Irfft2, .. } => false,
-            Op::Fft { .. } | Op::Complex | Op::Polar | Op::DataConsistency { .. } => true,
-            Op::Magnitude | Op::Phase | Op::Real | Op::Imag => false,
-            _ => input_complex,
-        }
+        crate::prims::complex_output_of(self, input_complex)
     }
 
-    /// The parameters of this op, relative to its path.
+    /// The parameters of this op, relative to its path (the op's family's rule).
     pub fn params(&self) -> Vec<(&'static str, Vec<usize>, Init, bool)> {
-        match *self {
-            Op::Conv2d { cin, cout, kernel, groups, bias, .. } => {
-                let fan_in = cin / groups * kernel * kernel;
-                let mut v =
-                    vec![("weight", vec![cout, cin / groups, kernel, kernel], Init::KaimingUniform { fan_in }, false)];
-                if bias {
-                    v.push(("bias", vec![cout], Init::BiasUniform { fan_in }, false));
-                }
-                v
-            }
-            Op::ConvTranspose2d { cin, cout, kernel, bias, .. } => {
-                // PyTorch computes fan_in from weight.size(1) * k * k for transposed convs.
-                let fan_in = cout * kernel * kernel;
-                let mut v = vec![("weight", vec![cin, cout, kernel, kernel], Init::KaimingUniform { fan_in }, false)];
-                if bias {
-                    v.push(("bias", vec![cout], Init::BiasUniform { fan_in }, false));
-                }
-                v
-            }
-            Op::InstanceNorm { channels, affine: true, .. } => {
-                vec![("weight", vec![channels], Init::Ones, false), ("bias", vec![channels], Init::Zeros, false)]
-            }
-            Op::BatchNorm { channels, .. } => vec![
-                ("weight", vec![channels], Init::Ones, false),
-                ("bias", vec![channels], Init::Zeros, false),
-                ("running_mean", vec![channels], Init::Zeros, true),
-                ("running_var", vec![channels], Init::Ones, true),
-            ],
-            Op::Prelu { num } => vec![("weight", vec![num], Init::Constant(0.25), false)],
-            Op::LearnableScale { init } => vec![("scale", vec![1], Init::Constant(init), false)],
-            Op::ChannelAttention { heads, .. } => vec![("temperature", vec![heads, 1, 1], Init::Ones, false)],
-            Op::Linear { cin, cout, bias } => {
-                let mut v = vec![("weight", vec![cout, cin], Init::KaimingUniform { fan_in: cin }, false)];
-                if bias {
-                    v.push(("bias", vec![cout], Init::BiasUniform { fan_in: cin }, false));
-                }
-                v
-            }
-            Op::LayerNorm { channels, .. } => {
-                vec![("weight", vec![channels], Init::Ones, false), ("bias", vec![channels], Init::Zeros, false)]
-            }
-            _ => Vec::new(),
-        }
+        crate::prims::params_of(self)
     }
 }
 

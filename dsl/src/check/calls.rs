@@ -52,18 +52,7 @@ impl<'a> Builder<'a> {
                 _ => unreachable!("node arguments are tensors"),
             })
             .collect();
-        let channels = match &op {
-            Op::Conv2d { cout, .. } | Op::ConvTranspose2d { cout, .. } => *cout,
-            Op::Concat => args.iter().map(|a| if let Value::Tensor { channels, .. } = a { *channels } else { 0 }).sum(),
-            Op::PixelShuffle { factor } => chan(&args[0]) / (factor * factor),
-            Op::PixelUnshuffle { factor } => chan(&args[0]) * factor * factor,
-            Op::Add | Op::Sub | Op::Mul => chan(&args[0]).max(chan(&args[1])),
-            Op::ChannelMean | Op::ChannelMax | Op::ChannelStd => 1,
-            Op::Narrow { len, .. } => *len,
-            Op::Linear { cout, .. } => *cout,
-            Op::CoordEncoding { frequencies } => 2 + 4 * frequencies,
-            _ => chan(&args[0]),
-        };
+        let channels = prims::channels_of(&op, &args.iter().map(chan).collect::<Vec<_>>());
         let size = self.spatial(&op, &args, span);
         let complex = op.output_is_complex(args.first().map(is_complex).unwrap_or(false));
         if !op.params().is_empty() {

@@ -91,59 +91,16 @@ impl<'a> Builder<'a> {
     /// have equal sizes can have them.
     pub(super) fn spatial(&mut self, op: &Op, args: &[Value], span: Span) -> Size {
         let sizes: Vec<Size> = args.iter().map(|a| self.size_of(a)).collect();
-        let each = |f: &dyn Fn(&Extent) -> Extent| [f(&sizes[0][0]), f(&sizes[0][1])];
-        // Arguments whose spatial sizes must match; `Add`/`Sub`/`Mul` broadcast extents of 1.
-        let (group, broadcast): (Vec<&Size>, bool) = match op {
-            Op::Concat | Op::Complex | Op::Polar | Op::DataConsistency { .. } | Op::ChannelAttention { .. } => {
-                (sizes.iter().collect(), false)
+        if let Some(a) = prims::agreement_of(op) {
+            let group: Vec<&Size> = sizes.iter().skip(a.from).collect();
+            if group.len() > 1 {
+                self.check_sizes(a.what, &group, a.broadcast, span);
             }
-            Op::Add | Op::Sub | Op::Mul => (sizes.iter().collect(), true),
-            Op::TokenAttention { .. } => (sizes[1..].iter().collect(), false),
-            _ => (vec![], false),
-        };
-        if group.len() > 1 {
-            self.check_sizes(op, &group, broadcast, span);
         }
-        match op {
-            Op::Conv2d { kernel, stride, padding, dilation, .. } => {
-                let (k, s, p, d) = (*kernel as i64, *stride as i64, *padding as i64, *dilation as i64);
-                each(&|e| e.affine(2 * p - d * (k - 1) - 1, s, 1, 1))
-            }
-            Op::ConvTranspose2d { kernel, stride, padding, output_padding, .. } => {
-                let (k, s, p, op) = (*kernel as i64, *stride as i64, *padding as i64, *output_padding as i64);
-                each(&|e| e.affine(-1, 1, s, -2 * p + (k - 1) + op + 1))
-            }
-            Op::AvgPool { kernel, stride } | Op::MaxPool { kernel, stride } => {
-                let (k, s) = (*kernel as i64, *stride as i64);
-                each(&|e| e.affine(-k, s, 1, 1))
-            }
-            Op::PixelShuffle { factor } | Op::Upsample { factor, .. } => each(&|e| e.affine(0, 1, *factor as i64, 0)),
-            Op::PixelUnshuffle { factor } => each(&|e| e.affine(0, *factor as i64, 1, 0)),
-            Op::Pad { top, bottom, left, right, .. } => {
-                [sizes[0][0].affine(0, 1, 1, (top + bottom) as i64), sizes[0][1].affine(0, 1, 1, (left + right) as i64)]
-            }
-            Op::GlobalAvgPool | Op::GlobalMaxPool => [Extent::literal(1), Extent::literal(1)],
-            Op::AdaptiveAvgPool { size } => [Extent::literal(*size), Extent::literal(*size)],
-            Op::PadToMatch { .. } => sizes[1].clone(),
-            Op::Fft { kind: FftKind::Rfft2, .. } => [sizes[0][0].clone(), sizes[0][1].affine(0, 2, 1, 1)],
-            Op::Fft { kind: FftKind::Irfft2, .. } => [sizes[0][0].clone(), sizes[1][1].clone()],
-            Op::Add | Op::Sub | Op::Mul => {
-                // Broadcasting: the larger extent wins where one side is 1.
-                let pick = |a: &Extent, b: &Extent| if a == &Extent::literal(1) { b.clone() } else { a.clone() };
-                [pick(&sizes[0][0], &sizes[1][0]), pick(&sizes[0][1], &sizes[1][1])]
-            }
-            _ => sizes.first().cloned().unwrap_or_else(|| [Extent::unknown(), Extent::unknown()]),
-        }
+        prims::spatial_of(op, &sizes)
     }
 
-    pub(super) fn check_sizes(&mut self, op: &Op, group: &[&Size], broadcast: bool, span: Span) {
-        let what = match op {
-            Op::Concat => "concatenated tensors",
-            Op::Add | Op::Sub | Op::Mul => "operands",
-            Op::DataConsistency { .. } => "the image and its k-space",
-            Op::TokenAttention { .. } => "keys and values",
-            _ => "arguments",
-        };
+    pub(super) fn check_sizes(&mut self, what: &str, group: &[&Size], broadcast: bool, span: Span) {
         let sizes_at = |e: usize| group.iter().map(|s| size::describe_size(s, e)).collect::<Vec<_>>().join(" vs ");
         match size::agree(group, broadcast, self.size_names.len()) {
             Agreement::Always => {}

@@ -1,0 +1,148 @@
+//! Convolutions, transposed convolutions, per-pixel linear layers and padding.
+
+use super::*;
+
+pub const FAMILY: Family = Family {
+    names: &["conv2d", "conv_transpose2d", "linear", "pad", "pad_to_match"],
+    signature,
+    build,
+    channels: |op, _| match op {
+        Op::Conv2d { cout, .. } | Op::ConvTranspose2d { cout, .. } | Op::Linear { cout, .. } => Some(*cout),
+        _ => None,
+    },
+    spatial,
+    params,
+    ..NONE
+};
+
+fn signature(name: &str) -> Option<Sig> {
+    use Kind::*;
+    use Value::{Bool as B, Int as I, Str as S};
+    match name {
+        "conv2d" => sig(vec![
+            x(),
+            req("out", Int),
+            opt("kernel", Int, I(3)),
+            opt("stride", Int, I(1)),
+            opt("padding", Int, I(0)),
+            opt("dilation", Int, I(1)),
+            opt("groups", Int, I(1)),
+            opt("bias", Bool, B(true)),
+            opt("padding_mode", Str, S("zeros".into())),
+        ]),
+        "conv_transpose2d" => sig(vec![
+            x(),
+            req("out", Int),
+            opt("kernel", Int, I(2)),
+            opt("stride", Int, I(2)),
+            opt("padding", Int, I(0)),
+            opt("output_padding", Int, I(0)),
+            opt("bias", Bool, B(true)),
+        ]),
+        "linear" => sig(vec![x(), req("out", Int), opt("bias", Bool, B(true))]),
+        "pad" => sig(vec![
+            x(),
+            opt("top", Int, I(0)),
+            opt("bottom", Int, I(0)),
+            opt("left", Int, I(0)),
+            opt("right", Int, I(0)),
+            opt("mode", Str, S("zeros".into())),
+        ]),
+        "pad_to_match" => sig(vec![x(), req("like", Tensor), opt("mode", Str, S("reflect".into()))]),
+        _ => None,
+    }
+}
+
+fn build(name: &str, b: &Bound) -> Option<Built> {
+    let cin = cin(b);
+    Some(match name {
+        "conv2d" => (|| {
+            let groups = pos(b, "groups")?;
+            if cin % groups != 0 || pos(b, "out")? % groups != 0 {
+                return Err((
+                    "groups",
+                    format!("{cin} input and {} output channels are not divisible by {groups} groups", int(b, "out")?),
+                ));
+            }
+            one(
+                b,
+                Op::Conv2d {
+                    cin,
+                    cout: pos(b, "out")?,
+                    kernel: pos(b, "kernel")?,
+                    stride: pos(b, "stride")?,
+                    padding: int(b, "padding")?,
+                    dilation: pos(b, "dilation")?,
+                    groups,
+                    bias: boolean(b, "bias"),
+                    padding_mode: pad_mode(b, "padding_mode")?,
+                },
+            )
+        })(),
+        "conv_transpose2d" => (|| {
+            one(
+                b,
+                Op::ConvTranspose2d {
+                    cin,
+                    cout: pos(b, "out")?,
+                    kernel: pos(b, "kernel")?,
+                    stride: pos(b, "stride")?,
+                    padding: int(b, "padding")?,
+                    output_padding: int(b, "output_padding")?,
+                    bias: boolean(b, "bias"),
+                },
+            )
+        })(),
+        "linear" => (|| one(b, Op::Linear { cin, cout: pos(b, "out")?, bias: boolean(b, "bias") }))(),
+        "pad" => (|| {
+            one(
+                b,
+                Op::Pad {
+                    top: int(b, "top")?,
+                    bottom: int(b, "bottom")?,
+                    left: int(b, "left")?,
+                    right: int(b, "right")?,
+                    mode: pad_mode(b, "mode")?,
+                },
+            )
+        })(),
+        "pad_to_match" => (|| {
+            let like = b.get("like").cloned().expect("like is required");
+            Ok((Op::PadToMatch { mode: pad_mode(b, "mode")? }, vec![b.get("x").cloned().expect("x is required"), like]))
+        })(),
+        _ => return None,
+    })
+}
+
+fn spatial(op: &Op, sizes: &[Size]) -> Option<Size> {
+    Some(match op {
+        Op::Conv2d { kernel, stride, padding, dilation, .. } => {
+            let (k, s, p, d) = (*kernel as i64, *stride as i64, *padding as i64, *dilation as i64);
+            each(sizes, |e| e.affine(2 * p - d * (k - 1) - 1, s, 1, 1))
+        }
+        Op::ConvTranspose2d { kernel, stride, padding, output_padding, .. } => {
+            let (k, s, p, op) = (*kernel as i64, *stride as i64, *padding as i64, *output_padding as i64);
+            each(sizes, |e| e.affine(-1, 1, s, -2 * p + (k - 1) + op + 1))
+        }
+        Op::Pad { top, bottom, left, right, .. } => {
+            [sizes[0][0].affine(0, 1, 1, (top + bottom) as i64), sizes[0][1].affine(0, 1, 1, (left + right) as i64)]
+        }
+        Op::PadToMatch { .. } => sizes[1].clone(),
+        _ => return None,
+    })
+}
+
+fn params(op: &Op) -> Option<Vec<ParamOf>> {
+    Some(match *op {
+        Op::Conv2d { cin, cout, kernel, groups, bias, .. } => {
+            let fan_in = cin / groups * kernel * kernel;
+            weight_and_bias(vec![cout, cin / groups, kernel, kernel], cout, fan_in, bias)
+        }
+        Op::ConvTranspose2d { cin, cout, kernel, bias, .. } => {
+            // PyTorch computes fan_in from weight.size(1) * k * k for transposed convs.
+            weight_and_bias(vec![cin, cout, kernel, kernel], cout, cout * kernel * kernel, bias)
+        }
+        Op::Linear { cin, cout, bias } => weight_and_bias(vec![cout, cin], cout, cin, bias),
+        _ => return None,
+    })
+}

@@ -1,0 +1,300 @@
+//! The primitive blocks, one file per family, each holding everything the checker knows of its
+//! primitives: the signature (argument names, types, defaults, in positional order), whether
+//! they take complex tensors, how a bound call becomes a sized [`Op`], and the op's output
+//! channels, spatial size, complexity and parameters. The kernel's forward passes follow the
+//! same families (`kernel/src/model/<family>.rs`).
+//!
+//! | family | primitives |
+//! |---|---|
+//! | [`conv`] | `conv2d`, `conv_transpose2d`, `linear`, `pad`, `pad_to_match` |
+//! | [`norm`] | `instance_norm`, `batch_norm`, `layer_norm`, `channel_std` |
+//! | [`pointwise`] | activations, `abs`, `scale`, `learnable_scale`, `nan_to_num`, `softmax`, dropout (and `+ - *`) |
+//! | [`shape`] | pooling, `concat`, `chunk`, pixel (un)shuffles, `upsample`, channel reductions, `coord_encoding` |
+//! | [`attention`] | `token_attention`, `channel_attention` |
+//! | [`spectral`] | FFTs, `magnitude`, `phase`, `real`, `imag`, `complex`, `polar`, `data_consistency` |
+
+use crate::check::Value;
+use crate::ir::{Init, Norm, Op, PadMode};
+use crate::size::{Extent, Size};
+use std::collections::BTreeMap;
+
+pub mod attention;
+pub mod conv;
+pub mod norm;
+pub mod pointwise;
+pub mod shape;
+pub mod spectral;
+
+/// Argument types.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Tensor,
+    Int,
+    Float,
+    Bool,
+    Str,
+}
+
+impl Kind {
+    pub fn accepts(self, v: &Value) -> bool {
+        matches!(
+            (self, v),
+            (Kind::Tensor, Value::Tensor { .. })
+                | (Kind::Int, Value::Int(_))
+                | (Kind::Float, Value::Float(_))
+                | (Kind::Bool, Value::Bool(_))
+                | (Kind::Str, Value::Str(_))
+        )
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            Kind::Tensor => "a tensor",
+            Kind::Int => "an int",
+            Kind::Float => "a float",
+            Kind::Bool => "a bool",
+            Kind::Str => "a string",
+        }
+    }
+}
+
+/// One argument of a primitive.
+#[derive(Clone, Debug)]
+pub struct P {
+    pub name: &'static str,
+    pub kind: Kind,
+    pub default: Option<Value>,
+}
+
+/// A primitive's signature.
+#[derive(Clone, Debug)]
+pub struct Sig {
+    pub params: Vec<P>,
+    /// Takes any number (≥ 2) of positional tensors (`concat`).
+    pub variadic: bool,
+}
+
+/// A call's arguments by name, after binding.
+pub type Bound<'a> = BTreeMap<&'static str, Value>;
+
+/// A bound call's op and tensor arguments, or the offending argument and a message.
+pub type Built = Result<(Op, Vec<Value>), (&'static str, String)>;
+
+/// One parameter of an op: name relative to its path, shape, initialisation, buffer or not.
+pub type ParamOf = (&'static str, Vec<usize>, Init, bool);
+
+/// Arguments whose spatial sizes must agree: those from index `from` on; `broadcast`: extents of
+/// 1 broadcast; `what` names them in messages.
+pub struct Agreement {
+    pub from: usize,
+    pub broadcast: bool,
+    pub what: &'static str,
+}
+
+/// What one family knows of its primitives and ops. Each rule answers `None` for an op of
+/// another family; the defaults (an op that none answers for) are: the first argument's
+/// channels, spatial size and complexity, no size agreement, no parameters.
+pub struct Family {
+    pub names: &'static [&'static str],
+    /// The arguments of one of `names`, in positional order.
+    pub signature: fn(&str) -> Option<Sig>,
+    /// `Some(true)`: requires complex tensors; `Some(false)`: real or complex; `None`: real only.
+    pub complex_input: fn(&str) -> Option<bool>,
+    pub build: fn(&str, &Bound) -> Option<Built>,
+    /// Output channels from the tensor arguments' channels.
+    pub channels: fn(&Op, &[usize]) -> Option<usize>,
+    /// Output spatial size from the tensor arguments' sizes (PyTorch's formulas).
+    pub spatial: fn(&Op, &[Size]) -> Option<Size>,
+    pub agreement: fn(&Op) -> Option<Agreement>,
+    /// Whether the output is complex, given whether the first argument is.
+    pub complex_output: fn(&Op, bool) -> Option<bool>,
+    pub params: fn(&Op) -> Option<Vec<ParamOf>>,
+}
+
+/// Rules that answer nothing, for a family's `..NONE`.
+pub const NONE: Family = Family {
+    names: &[],
+    signature: |_| None,
+    complex_input: |_| None,
+    build: |_, _| None,
+    channels: |_, _| None,
+    spatial: |_, _| None,
+    agreement: |_| None,
+    complex_output: |_, _| None,
+    params: |_| None,
+};
+
+const FAMILIES: [&Family; 6] =
+    [&conv::FAMILY, &norm::FAMILY, &pointwise::FAMILY, &shape::FAMILY, &attention::FAMILY, &spectral::FAMILY];
+
+fn first<T>(f: impl Fn(&Family) -> Option<T>) -> Option<T> {
+    FAMILIES.iter().find_map(|fam| f(fam))
+}
+
+/// Names of all primitives, family by family.
+pub fn names() -> impl Iterator<Item = &'static str> {
+    FAMILIES.iter().flat_map(|f| f.names.iter().copied())
+}
+
+/// The signature of primitive `name`.
+pub fn lookup(name: &str) -> Option<Sig> {
+    first(|f| if f.names.contains(&name) { (f.signature)(name) } else { None })
+}
+
+/// Whether primitive `name` takes complex tensors (see [`Family::complex_input`]).
+pub fn complex_input(name: &str) -> Option<bool> {
+    FAMILIES.iter().find(|f| f.names.contains(&name)).and_then(|f| (f.complex_input)(name))
+}
+
+/// Builds the op of a bound call; returns the op and its tensor arguments, or the offending
+/// argument and a message.
+pub fn build(name: &str, b: &Bound) -> Built {
+    first(|f| if f.names.contains(&name) { (f.build)(name, b) } else { None })
+        .unwrap_or_else(|| Err(("x", format!("`{name}` is not a primitive"))))
+}
+
+/// Output channels of `op` applied to tensors with `args` channels.
+pub fn channels_of(op: &Op, args: &[usize]) -> usize {
+    first(|f| (f.channels)(op, args)).unwrap_or_else(|| args.first().copied().unwrap_or(0))
+}
+
+/// Output spatial size of `op` applied to tensors of `sizes`.
+pub fn spatial_of(op: &Op, sizes: &[Size]) -> Size {
+    first(|f| (f.spatial)(op, sizes))
+        .unwrap_or_else(|| sizes.first().cloned().unwrap_or_else(|| [Extent::unknown(), Extent::unknown()]))
+}
+
+/// The arguments of `op` whose sizes must agree, if any.
+pub fn agreement_of(op: &Op) -> Option<Agreement> {
+    first(|f| (f.agreement)(op))
+}
+
+/// Whether the output of `op` is complex, given whether its first argument is.
+pub fn complex_output_of(op: &Op, input_complex: bool) -> bool {
+    first(|f| (f.complex_output)(op, input_complex)).unwrap_or(input_complex)
+}
+
+/// The parameters of `op`, relative to its path.
+pub fn params_of(op: &Op) -> Vec<ParamOf> {
+    first(|f| (f.params)(op)).unwrap_or_default()
+}
+
+// Shared helpers of the family files.
+
+fn req(name: &'static str, kind: Kind) -> P {
+    P { name, kind, default: None }
+}
+
+fn opt(name: &'static str, kind: Kind, default: Value) -> P {
+    P { name, kind, default: Some(default) }
+}
+
+fn sig(params: Vec<P>) -> Option<Sig> {
+    Some(Sig { params, variadic: false })
+}
+
+/// The tensor argument `x`.
+fn x() -> P {
+    req("x", Kind::Tensor)
+}
+
+/// Sizes above this are refused (they would not fit in memory anyway).
+const MAX_SIZE: i64 = 1 << 20;
+
+fn int(b: &Bound, k: &'static str) -> Result<usize, (&'static str, String)> {
+    match b.get(k) {
+        Some(Value::Int(i)) if *i > MAX_SIZE => Err((k, format!("`{k}` = {i} is larger than {MAX_SIZE}"))),
+        Some(Value::Int(i)) if *i >= 0 => Ok(*i as usize),
+        Some(Value::Int(i)) => Err((k, format!("`{k}` must not be negative, got {i}"))),
+        _ => Err((k, format!("`{k}` is missing"))),
+    }
+}
+
+fn pos(b: &Bound, k: &'static str) -> Result<usize, (&'static str, String)> {
+    let v = int(b, k)?;
+    if v == 0 {
+        return Err((k, format!("`{k}` must be positive, got 0")));
+    }
+    Ok(v)
+}
+
+fn float(b: &Bound, k: &'static str) -> f64 {
+    match b.get(k) {
+        Some(Value::Float(f)) => *f,
+        Some(Value::Int(i)) => *i as f64,
+        _ => 0.0,
+    }
+}
+
+fn boolean(b: &Bound, k: &'static str) -> bool {
+    matches!(b.get(k), Some(Value::Bool(true)))
+}
+
+fn pad_mode(b: &Bound, k: &'static str) -> Result<PadMode, (&'static str, String)> {
+    match b.get(k) {
+        Some(Value::Str(s)) => match s.as_str() {
+            "zeros" => Ok(PadMode::Zeros),
+            "reflect" => Ok(PadMode::Reflect),
+            "replicate" => Ok(PadMode::Replicate),
+            other => Err((k, format!("`{k}` must be \"zeros\", \"reflect\" or \"replicate\", got \"{other}\""))),
+        },
+        _ => Ok(PadMode::Zeros),
+    }
+}
+
+fn channels(v: &Value) -> usize {
+    match v {
+        Value::Tensor { channels, .. } => *channels,
+        _ => 0,
+    }
+}
+
+/// The channels of the bound `x` (0 when the primitive has none).
+fn cin(b: &Bound) -> usize {
+    b.get("x").map(channels).unwrap_or(0)
+}
+
+/// An op on the single tensor `x`.
+fn one(b: &Bound, op: Op) -> Built {
+    Ok((op, vec![b.get("x").cloned().expect("x is required")]))
+}
+
+/// The `norm` argument of the FFT family and data consistency.
+fn fft_norm(b: &Bound) -> Result<Norm, (&'static str, String)> {
+    match b.get("norm") {
+        Some(Value::Str(s)) if s == "backward" => Ok(Norm::Backward),
+        Some(Value::Str(s)) if s == "ortho" => Ok(Norm::Ortho),
+        Some(Value::Str(s)) if s == "forward" => Ok(Norm::Forward),
+        other => Err(("norm", format!("`norm` must be \"backward\", \"ortho\" or \"forward\", got {other:?}"))),
+    }
+}
+
+/// Each spatial extent of the first argument mapped by `f`.
+fn each(sizes: &[Size], f: impl Fn(&Extent) -> Extent) -> Size {
+    [f(&sizes[0][0]), f(&sizes[0][1])]
+}
+
+/// A weight and an optional bias with PyTorch's default initialisation for `fan_in`.
+fn weight_and_bias(weight: Vec<usize>, cout: usize, fan_in: usize, bias: bool) -> Vec<ParamOf> {
+    let mut v = vec![("weight", weight, Init::KaimingUniform { fan_in }, false)];
+    if bias {
+        v.push(("bias", vec![cout], Init::BiasUniform { fan_in }, false));
+    }
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_primitive_belongs_to_one_family_and_has_a_signature() {
+        let all: Vec<&str> = names().collect();
+        for n in &all {
+            assert_eq!(all.iter().filter(|m| *m == n).count(), 1, "`{n}` is listed twice");
+            assert!(lookup(n).is_some(), "`{n}` has no signature");
+        }
+        assert_eq!(all.len(), 48);
+        assert!(lookup("conv3d").is_none());
+    }
+}

@@ -1,0 +1,102 @@
+//! Element-wise operations: activations, arithmetic (`+ - *` of the language), scaling,
+//! clean-up of non-finite values, softmax, learnable scales and dropout.
+
+use super::*;
+
+pub const FAMILY: Family = Family {
+    names: &[
+        "abs",
+        "nan_to_num",
+        "softmax",
+        "learnable_scale",
+        "leaky_relu",
+        "relu",
+        "sigmoid",
+        "tanh",
+        "gelu",
+        "prelu",
+        "dropout",
+        "dropout2d",
+        "scale",
+    ],
+    signature,
+    build,
+    channels: |op, args| matches!(op, Op::Add | Op::Sub | Op::Mul).then(|| args[0].max(args[1])),
+    spatial: |op, sizes| {
+        matches!(op, Op::Add | Op::Sub | Op::Mul).then(|| {
+            // Broadcasting: the larger extent wins where one side is 1.
+            let pick = |a: &Extent, b: &Extent| if a == &Extent::literal(1) { b.clone() } else { a.clone() };
+            [pick(&sizes[0][0], &sizes[1][0]), pick(&sizes[0][1], &sizes[1][1])]
+        })
+    },
+    agreement: |op| {
+        matches!(op, Op::Add | Op::Sub | Op::Mul).then_some(Agreement { from: 0, broadcast: true, what: "operands" })
+    },
+    params: |op| match *op {
+        Op::Prelu { num } => Some(vec![("weight", vec![num], Init::Constant(0.25), false)]),
+        Op::LearnableScale { init } => Some(vec![("scale", vec![1], Init::Constant(init), false)]),
+        _ => None,
+    },
+    ..NONE
+};
+
+fn signature(name: &str) -> Option<Sig> {
+    use Kind::*;
+    use Value::{Float as F, Int as I};
+    match name {
+        "leaky_relu" => sig(vec![x(), opt("slope", Float, F(0.01))]),
+        "relu" | "sigmoid" | "tanh" | "gelu" | "abs" => sig(vec![x()]),
+        "prelu" => sig(vec![x(), opt("num", Int, I(1))]),
+        "dropout" | "dropout2d" => sig(vec![x(), opt("p", Float, F(0.5))]),
+        "scale" => sig(vec![x(), req("factor", Float)]),
+        "nan_to_num" => sig(vec![
+            x(),
+            opt("nan", Float, F(0.0)),
+            opt("posinf", Float, F(f32::MAX as f64)),
+            opt("neginf", Float, F(f32::MIN as f64)),
+        ]),
+        "softmax" => sig(vec![x(), opt("dim", Int, I(1))]),
+        "learnable_scale" => sig(vec![x(), opt("init", Float, F(1.0))]),
+        _ => None,
+    }
+}
+
+fn build(name: &str, b: &Bound) -> Option<Built> {
+    let op = match name {
+        "leaky_relu" => Op::LeakyRelu { slope: float(b, "slope") },
+        "relu" => Op::Relu,
+        "sigmoid" => Op::Sigmoid,
+        "tanh" => Op::Tanh,
+        "gelu" => Op::Gelu,
+        "abs" => Op::Abs,
+        "prelu" => {
+            let (num, cin) = match pos(b, "num") {
+                Ok(n) => (n, cin(b)),
+                Err(e) => return Some(Err(e)),
+            };
+            if num != 1 && num != cin {
+                return Some(Err(("num", format!("PReLU needs 1 slope or one per channel ({cin}), got {num}"))));
+            }
+            Op::Prelu { num }
+        }
+        "dropout" | "dropout2d" => {
+            let p = float(b, "p");
+            if !(0.0..1.0).contains(&p) {
+                return Some(Err(("p", format!("dropout probability must lie in [0, 1), got {p}"))));
+            }
+            Op::Dropout { p }
+        }
+        "scale" => Op::Scale { factor: float(b, "factor") },
+        "nan_to_num" => Op::NanToNum { nan: float(b, "nan"), posinf: float(b, "posinf"), neginf: float(b, "neginf") },
+        "softmax" => match int(b, "dim") {
+            Ok(dim) if (1..=3).contains(&dim) => Op::Softmax { dim },
+            Ok(dim) => {
+                return Some(Err(("dim", format!("`dim` must be 1 (channels), 2 (rows) or 3 (columns), got {dim}"))))
+            }
+            Err(e) => return Some(Err(e)),
+        },
+        "learnable_scale" => Op::LearnableScale { init: float(b, "init") },
+        _ => return None,
+    };
+    Some(one(b, op))
+}

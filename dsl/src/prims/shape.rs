@@ -1,0 +1,125 @@
+//! Pooling, concatenation, channel slices and reductions, pixel (un)shuffles, upsampling and
+//! coordinate encodings.
+
+use super::*;
+
+pub const FAMILY: Family = Family {
+    names: &[
+        "adaptive_avg_pool2d",
+        "coord_encoding",
+        "chunk",
+        "channel_mean",
+        "channel_max",
+        "global_avg_pool",
+        "global_max_pool",
+        "upsample",
+        "avg_pool2d",
+        "max_pool2d",
+        "concat",
+        "pixel_shuffle",
+        "pixel_unshuffle",
+    ],
+    signature,
+    build,
+    channels: |op, args| {
+        Some(match op {
+            Op::Concat => args.iter().sum(),
+            Op::PixelShuffle { factor } => args[0] / (factor * factor),
+            Op::PixelUnshuffle { factor } => args[0] * factor * factor,
+            Op::ChannelMean | Op::ChannelMax => 1,
+            Op::Narrow { len, .. } => *len,
+            Op::CoordEncoding { frequencies } => 2 + 4 * frequencies,
+            _ => return None,
+        })
+    },
+    spatial,
+    agreement: |op| {
+        matches!(op, Op::Concat).then_some(Agreement { from: 0, broadcast: false, what: "concatenated tensors" })
+    },
+    ..NONE
+};
+
+fn signature(name: &str) -> Option<Sig> {
+    use Kind::*;
+    use Value::{Int as I, Str as S};
+    match name {
+        "avg_pool2d" | "max_pool2d" => sig(vec![x(), opt("kernel", Int, I(2)), opt("stride", Int, I(0))]),
+        "concat" => Some(Sig { params: vec![], variadic: true }),
+        "pixel_shuffle" | "pixel_unshuffle" => sig(vec![x(), req("factor", Int)]),
+        "channel_mean" | "channel_max" | "global_avg_pool" | "global_max_pool" => sig(vec![x()]),
+        "upsample" => sig(vec![x(), opt("factor", Int, I(2)), opt("mode", Str, S("nearest".into()))]),
+        "adaptive_avg_pool2d" => sig(vec![x(), req("size", Int)]),
+        "coord_encoding" => sig(vec![x(), opt("frequencies", Int, I(6))]),
+        "chunk" => sig(vec![x(), req("chunks", Int), req("index", Int)]),
+        _ => None,
+    }
+}
+
+fn build(name: &str, b: &Bound) -> Option<Built> {
+    let cin = cin(b);
+    Some(match name {
+        "avg_pool2d" | "max_pool2d" => (|| {
+            let kernel = pos(b, "kernel")?;
+            let stride = match int(b, "stride")? {
+                0 => kernel,
+                s => s,
+            };
+            one(b, if name == "avg_pool2d" { Op::AvgPool { kernel, stride } } else { Op::MaxPool { kernel, stride } })
+        })(),
+        "concat" => match b.get("xs") {
+            Some(Value::List(xs)) => Ok((Op::Concat, xs.clone())),
+            _ => Err(("xs", "`concat` needs tensors".into())),
+        },
+        "pixel_shuffle" => (|| {
+            let f = pos(b, "factor")?;
+            if cin % (f * f) != 0 {
+                return Err((
+                    "factor",
+                    format!("pixel_shuffle by {f} needs channels divisible by {}, got {cin}", f * f),
+                ));
+            }
+            one(b, Op::PixelShuffle { factor: f })
+        })(),
+        "pixel_unshuffle" => (|| one(b, Op::PixelUnshuffle { factor: pos(b, "factor")? }))(),
+        "channel_mean" => one(b, Op::ChannelMean),
+        "channel_max" => one(b, Op::ChannelMax),
+        "global_avg_pool" => one(b, Op::GlobalAvgPool),
+        "global_max_pool" => one(b, Op::GlobalMaxPool),
+        "upsample" => (|| {
+            let bilinear = match b.get("mode") {
+                Some(Value::Str(m)) if m == "nearest" => false,
+                Some(Value::Str(m)) if m == "bilinear" => true,
+                other => return Err(("mode", format!("`mode` must be \"nearest\" or \"bilinear\", got {other:?}"))),
+            };
+            one(b, Op::Upsample { factor: pos(b, "factor")?, bilinear })
+        })(),
+        "adaptive_avg_pool2d" => (|| one(b, Op::AdaptiveAvgPool { size: pos(b, "size")? }))(),
+        "coord_encoding" => (|| one(b, Op::CoordEncoding { frequencies: int(b, "frequencies")? }))(),
+        "chunk" => (|| {
+            let (chunks, index) = (pos(b, "chunks")?, int(b, "index")?);
+            if cin % chunks != 0 {
+                return Err(("chunks", format!("{cin} channels do not split into {chunks} equal chunks")));
+            }
+            if index >= chunks {
+                return Err(("index", format!("chunk index {index} is out of range for {chunks} chunks")));
+            }
+            let len = cin / chunks;
+            one(b, Op::Narrow { start: index * len, len })
+        })(),
+        _ => return None,
+    })
+}
+
+fn spatial(op: &Op, sizes: &[Size]) -> Option<Size> {
+    Some(match op {
+        Op::AvgPool { kernel, stride } | Op::MaxPool { kernel, stride } => {
+            let (k, s) = (*kernel as i64, *stride as i64);
+            each(sizes, |e| e.affine(-k, s, 1, 1))
+        }
+        Op::PixelShuffle { factor } | Op::Upsample { factor, .. } => each(sizes, |e| e.affine(0, 1, *factor as i64, 0)),
+        Op::PixelUnshuffle { factor } => each(sizes, |e| e.affine(0, *factor as i64, 1, 0)),
+        Op::GlobalAvgPool | Op::GlobalMaxPool => [Extent::literal(1), Extent::literal(1)],
+        Op::AdaptiveAvgPool { size } => [Extent::literal(*size), Extent::literal(*size)],
+        _ => return None,
+    })
+}

@@ -1,0 +1,127 @@
+//! Complex tensors and k-space: FFTs, data consistency, magnitude, phase, real and imaginary
+//! parts, and complex numbers from parts or polar form.
+
+use super::*;
+use crate::ir::FftKind;
+
+pub const FAMILY: Family = Family {
+    names: &[
+        "data_consistency",
+        "fft2",
+        "ifft2",
+        "rfft2",
+        "irfft2",
+        "magnitude",
+        "phase",
+        "real",
+        "imag",
+        "complex",
+        "polar",
+    ],
+    signature,
+    complex_input: |name| match name {
+        "fft2" | "ifft2" | "data_consistency" => Some(false),
+        "irfft2" | "magnitude" | "phase" | "real" | "imag" => Some(true),
+        _ => None,
+    },
+    build,
+    spatial: |op, sizes| match op {
+        Op::Fft { kind: FftKind::Rfft2, .. } => Some([sizes[0][0].clone(), sizes[0][1].affine(0, 2, 1, 1)]),
+        Op::Fft { kind: FftKind::Irfft2, .. } => Some([sizes[0][0].clone(), sizes[1][1].clone()]),
+        _ => None,
+    },
+    agreement: |op| match op {
+        Op::Complex | Op::Polar => Some(Agreement { from: 0, broadcast: false, what: "arguments" }),
+        Op::DataConsistency { .. } => Some(Agreement { from: 0, broadcast: false, what: "the image and its k-space" }),
+        _ => None,
+    },
+    complex_output: |op, _| match op {
+        Op::Fft { kind: FftKind::Irfft2, .. } => Some(false),
+        Op::Fft { .. } | Op::Complex | Op::Polar | Op::DataConsistency { .. } => Some(true),
+        Op::Magnitude | Op::Phase | Op::Real | Op::Imag => Some(false),
+        _ => None,
+    },
+    ..NONE
+};
+
+fn signature(name: &str) -> Option<Sig> {
+    use Kind::*;
+    use Value::{Bool as B, Float as F, Str as S};
+    match name {
+        "fft2" | "ifft2" => sig(vec![x(), opt("norm", Str, S("ortho".into())), opt("shift", Bool, B(false))]),
+        "rfft2" => sig(vec![x(), opt("norm", Str, S("backward".into()))]),
+        "irfft2" => sig(vec![x(), req("like", Tensor), opt("norm", Str, S("backward".into()))]),
+        "magnitude" | "phase" | "real" | "imag" => sig(vec![x()]),
+        "complex" => sig(vec![req("re", Tensor), req("im", Tensor)]),
+        "polar" => sig(vec![req("magnitude", Tensor), req("phase", Tensor)]),
+        "data_consistency" => sig(vec![
+            x(),
+            req("k", Tensor),
+            req("mask", Tensor),
+            opt("norm", Str, S("ortho".into())),
+            opt("shift", Bool, B(true)),
+            opt("lambda", Float, F(-1.0)),
+        ]),
+        _ => None,
+    }
+}
+
+fn build(name: &str, b: &Bound) -> Option<Built> {
+    let x = || b.get("x").cloned().expect("x is required");
+    Some(match name {
+        "fft2" | "ifft2" | "rfft2" | "irfft2" => (|| {
+            let norm = fft_norm(b)?;
+            let kind = match name {
+                "fft2" => FftKind::Fft2,
+                "ifft2" => FftKind::Ifft2,
+                "rfft2" => FftKind::Rfft2,
+                _ => FftKind::Irfft2,
+            };
+            let op = Op::Fft { kind, norm, centered: boolean(b, "shift") };
+            if kind == FftKind::Irfft2 {
+                Ok((op, vec![x(), b.get("like").cloned().expect("like is required")]))
+            } else {
+                one(b, op)
+            }
+        })(),
+        "magnitude" => one(b, Op::Magnitude),
+        "phase" => one(b, Op::Phase),
+        "real" => one(b, Op::Real),
+        "imag" => one(b, Op::Imag),
+        "complex" | "polar" => {
+            let (a, c) = if name == "complex" { ("re", "im") } else { ("magnitude", "phase") };
+            let (u, v) = (b.get(a).cloned().expect("required"), b.get(c).cloned().expect("required"));
+            if channels(&u) != channels(&v) {
+                Err((c, format!("`{a}` has {} channels but `{c}` has {}", channels(&u), channels(&v))))
+            } else {
+                Ok((if name == "complex" { Op::Complex } else { Op::Polar }, vec![u, v]))
+            }
+        }
+        "data_consistency" => (|| {
+            let cin = cin(b);
+            let norm = fft_norm(b)?;
+            let lambda = float(b, "lambda");
+            let (k, mask) = (b["k"].clone(), b["mask"].clone());
+            if !matches!(k, Value::Tensor { complex: true, .. }) {
+                return Err(("k", "`k` must be complex k-space (declare it `input k: complex [C, H, W]`)".into()));
+            }
+            if matches!(mask, Value::Tensor { complex: true, .. }) {
+                return Err(("mask", "`mask` must be a real tensor of 0s and 1s".into()));
+            }
+            if channels(&k) != cin || (channels(&mask) != 1 && channels(&mask) != cin) {
+                return Err((
+                    "mask",
+                    format!(
+                        "`x` has {cin} channels, `k` {} and `mask` {}: k must match x, mask 1 or match",
+                        channels(&k),
+                        channels(&mask)
+                    ),
+                ));
+            }
+            let op =
+                Op::DataConsistency { norm, centered: boolean(b, "shift"), lambda: (lambda >= 0.0).then_some(lambda) };
+            Ok((op, vec![x(), k, mask]))
+        })(),
+        _ => return None,
+    })
+}

@@ -205,6 +205,7 @@ const MASK_SETTINGS: &[(&str, Val)] = &[
     ("acceleration", Val::AtLeast(1.0)),
     ("center_fraction", Val::Fraction),
     ("seed", Val::Natural),
+    ("rounding", Val::OneOf(&["nearest", "floor"])),
 ];
 
 const PATTERN: Schema = Schema {

@@ -25,7 +25,7 @@ pub fn load_spec(
 /// normalisations and folder layouts, each from its own module's list.
 pub fn vocabulary() -> mcmr_dsl::sections::Vocabulary {
     mcmr_dsl::sections::Vocabulary {
-        mask_families: crate::masks::MaskFamily::ALL.iter().map(|f| f.name().to_string()).collect(),
+        mask_families: crate::masks::MaskFamily::names().into_iter().map(String::from).collect(),
         protocols: crate::protocols::Protocol::ALL.iter().map(|p| p.name().to_string()).collect(),
         normalisations: crate::data::prepare::Normalisation::ALL.iter().map(|n| n.name().to_string()).collect(),
         layouts: crate::data::layout::Layout::ALL.iter().map(|l| l.name().to_string()).collect(),

@@ -5,7 +5,7 @@ use mcmr::data::layout::{discover, inspect, Layout};
 use mcmr::data::phantom::{self, Kind, PhantomOptions};
 use mcmr::data::prepare::{Normalisation, Part};
 use mcmr::io::volume::{read_volume, write_nifti, Volume};
-use mcmr::masks::{MaskFamily, MaskParams};
+use mcmr::masks::{MaskFamily, MaskParams, Rounding};
 use mcmr::rng::Seed;
 use std::path::{Path, PathBuf};
 
@@ -214,7 +214,7 @@ fn mask_policies_behave_as_documented() {
     cfg.mask = MaskPolicy::OnlineChoice(vec![
         MaskParams::new(MaskFamily::CenterSquare, [0, 0], 4.0),
         params.clone(),
-        MaskParams::new(MaskFamily::UnifsEquispace, [0, 0], 4.0).center_fraction(0.08),
+        MaskParams::new(MaskFamily::EquispacedFraction, [0, 0], 4.0).center_fraction(0.08).rounding(Rounding::Floor),
     ]);
     let ds = Dataset::open(cfg).unwrap();
     let families: std::collections::HashSet<&str> =

@@ -11,7 +11,7 @@ use mcmr::protocols::Protocol;
 fn the_checker_knows_exactly_the_kernels_names() {
     let v = mcmr::spec::vocabulary();
     for f in &v.mask_families {
-        assert!(MaskFamily::parse(f).is_ok(), "{f}");
+        assert!(MaskFamily::parse_with_preset(f).is_ok(), "{f}");
     }
     for p in &v.protocols {
         assert!(Protocol::parse(p).is_ok(), "{p}");
@@ -24,7 +24,12 @@ fn the_checker_knows_exactly_the_kernels_names() {
     }
     assert_eq!(
         (v.mask_families.len(), v.protocols.len(), v.normalisations.len(), v.layouts.len()),
-        (MaskFamily::ALL.len(), Protocol::ALL.len(), Normalisation::ALL.len(), Layout::ALL.len())
+        (
+            MaskFamily::ALL.len() + mcmr::masks::PRESETS.len(),
+            Protocol::ALL.len(),
+            Normalisation::ALL.len(),
+            Layout::ALL.len()
+        )
     );
 }
 

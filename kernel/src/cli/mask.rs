@@ -20,13 +20,20 @@ pub struct MaskArgs {
 
 impl MaskArgs {
     pub fn params(&self, family: &str, shape: [usize; 2]) -> Result<MaskParams> {
-        let family = MaskFamily::parse(family)?;
+        let (family, rounding) = MaskFamily::parse_with_preset(family)?;
         let seed = match (&self.seed, &self.seed_name) {
             (_, Some(name)) => Seed::from_name(name),
             (Some(n), None) => Seed::Int(*n),
             (None, None) => Seed::Int(0),
         };
-        Ok(MaskParams { family, shape, acceleration: self.acceleration, center_fraction: self.center_fraction, seed })
+        Ok(MaskParams {
+            family,
+            shape,
+            acceleration: self.acceleration,
+            center_fraction: self.center_fraction,
+            seed,
+            rounding,
+        })
     }
 }
 
@@ -45,8 +52,9 @@ pub(crate) fn parse_shape(s: &str) -> std::result::Result<[usize; 2], String> {
 
 #[derive(clap::Args)]
 pub struct MaskCmd {
-    /// random, equispaced, equispaced_fraction, magic, magic_fraction, unifs_equispace,
-    /// gaussian_1d, center_square, random_2d, gaussian_2d, radial, spiral, poisson_disc
+    /// random, equispaced, equispaced_fraction, magic, magic_fraction, gaussian_1d,
+    /// center_square, random_2d, gaussian_2d, radial, spiral, poisson_disc; or a preset:
+    /// unifs_equispace (equispaced_fraction with floor rounding)
     family: String,
     /// k-space grid as H,W
     #[arg(long, value_parser = parse_shape)]
@@ -76,6 +84,9 @@ impl MaskCmd {
             "achieved_acceleration": m.achieved_acceleration(),
             "mask_hash": m.hash_hex(),
         });
+        if params.rounding != mcmr::masks::Rounding::Nearest {
+            v["rounding"] = serde_json::json!(params.rounding.name());
+        }
         if let (Some(cols), Some(n_low)) = (&m.sampled_columns, m.num_low_frequencies) {
             v["sampled_columns"] = serde_json::json!(cols);
             v["num_low_frequencies"] = serde_json::json!(n_low);

@@ -8,7 +8,7 @@ use crate::data::phantom::{Kind, PhantomOptions};
 use crate::data::prepare::{Normalisation, Part, SliceSelection};
 use crate::experiment::batch::{field, FIELDS};
 use crate::loss::Loss;
-use crate::masks::{MaskFamily, MaskParams};
+use crate::masks::{MaskFamily, MaskParams, Rounding};
 use crate::protocols::Protocol;
 use crate::rng::Seed;
 use crate::schedule::Schedule;
@@ -150,7 +150,22 @@ fn mask_policy(sec: &Section, default_seed: u32) -> Result<MaskPolicy, Diagnosti
     let s = settings(sec);
     let params = |p: &Settings| -> Result<MaskParams, Diagnostic> {
         let family = p.str("family").unwrap_or("random");
-        let family = MaskFamily::parse(family).map_err(|e| err(p.span("family", sec.at), e.to_string()))?;
+        let (family, preset_rounding) =
+            MaskFamily::parse_with_preset(family).map_err(|e| err(p.span("family", sec.at), e.to_string()))?;
+        let rounding = match p.str("rounding") {
+            Some(r) => Rounding::parse(r).map_err(|e| err(p.span("rounding", sec.at), e.to_string()))?,
+            None => preset_rounding,
+        };
+        if rounding != Rounding::Nearest && family != MaskFamily::EquispacedFraction {
+            return Err(err(
+                p.span("rounding", sec.at),
+                format!(
+                    "`rounding = \"{}\"` applies to `equispaced_fraction` only, not `{}`",
+                    rounding.name(),
+                    family.name()
+                ),
+            ));
+        }
         let acceleration = p.num("acceleration").ok_or_else(|| err(sec.at, "a mask needs `acceleration` (e.g. 4)"))?;
         Ok(MaskParams {
             family,
@@ -158,6 +173,7 @@ fn mask_policy(sec: &Section, default_seed: u32) -> Result<MaskPolicy, Diagnosti
             acceleration,
             center_fraction: p.num("center_fraction"),
             seed: Seed::Int(p.int("seed").map(|v| v as u32).unwrap_or(default_seed)),
+            rounding,
         })
     };
     let patterns: Vec<&Section> = sec.all("pattern").collect();

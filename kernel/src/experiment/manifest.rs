@@ -117,12 +117,16 @@ pub(crate) fn describe_source(d: &crate::data::dataset::DatasetConfig) -> serde_
 pub(crate) fn describe_mask(m: &crate::data::dataset::MaskPolicy) -> serde_json::Value {
     use crate::data::dataset::MaskPolicy;
     let params = |p: &crate::masks::MaskParams| {
-        serde_json::json!({
+        let mut v = serde_json::json!({
             "family": p.family.name(),
             "acceleration": p.acceleration,
             "center_fraction": p.center_fraction,
             "seed": p.seed.describe(),
-        })
+        });
+        if p.rounding != crate::masks::Rounding::Nearest {
+            v["rounding"] = serde_json::json!(p.rounding.name());
+        }
+        v
     };
     let (policy, patterns) = match m {
         MaskPolicy::Fixed(p) => ("fixed", vec![params(p)]),

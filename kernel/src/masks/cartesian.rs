@@ -11,7 +11,6 @@ pub enum FastMriKind {
     EquispacedFraction,
     Magic,
     MagicFraction,
-    UnifsEquispace,
 }
 
 /// fastMRI's `MaskFunc`: lists of centre fractions and accelerations, one pair drawn per call.
@@ -23,6 +22,8 @@ pub struct FastMriMaskFunc {
     /// Draw the centre fraction and the acceleration independently (fastMRI's
     /// `allow_any_combination`) instead of drawing one index for both lists.
     pub allow_any_combination: bool,
+    /// How `EquispacedFraction` rounds column positions.
+    pub rounding: Rounding,
 }
 
 /// Python's `round()` (half to even) to an integer.
@@ -51,7 +52,13 @@ pub(super) fn np_arange(start: f64, stop: f64, step: f64) -> Vec<f64> {
 impl FastMriMaskFunc {
     /// One centre fraction and one acceleration.
     pub fn new(kind: FastMriKind, center_fractions: Vec<f64>, accelerations: Vec<f64>) -> Self {
-        FastMriMaskFunc { kind, center_fractions, accelerations, allow_any_combination: false }
+        FastMriMaskFunc {
+            kind,
+            center_fractions,
+            accelerations,
+            allow_any_combination: false,
+            rounding: Rounding::Nearest,
+        }
     }
 
     fn choose(&self, rng: &mut NumpyRng) -> (f64, f64) {
@@ -122,14 +129,14 @@ impl FastMriMaskFunc {
                     accel_cols[c] = true;
                 }
             }
-            FastMriKind::EquispacedFraction | FastMriKind::UnifsEquispace => {
+            FastMriKind::EquispacedFraction => {
                 if n_low as f64 >= wf / acc {
                     return Err(too_many_centre(n_low));
                 }
                 let nl = n_low as f64;
                 let adjusted = (acc * (nl - wf)) / (nl * acc - wf);
                 let offset = rng.randint(py_round(adjusted).max(1) as u64) as f64;
-                if self.kind == FastMriKind::EquispacedFraction {
+                if self.rounding == Rounding::Nearest {
                     for v in np_arange(offset, wf - 1.0, adjusted) {
                         accel_cols[v.round_ties_even() as usize] = true;
                     }

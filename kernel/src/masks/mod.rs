@@ -12,8 +12,11 @@
 //! | `equispaced_fraction` | centre block plus `around(arange(off, W−1, A'))`, `A' = A(n_c − W)/(n_c·A − W)`, so the total is ≈ `W/A` (the old fastMRI "equispaced", used by FSMNet at 8×) |
 //! | `magic` | centre block plus Defazio's offset pattern (conjugate-symmetric sampling) with stride `A` |
 //! | `magic_fraction` | `magic` with the stride adjusted so the total is `round(W/A)` |
-//! | `unifs_equispace` | UniFS's variant: `floor(arange(off, W, A'))` instead of `around(arange(off, W−1, A'))` |
 //! | `gaussian_1d` | centre block plus columns drawn independently with a Gaussian density in the distance from the centre, scaled so the expected total is `W/A` |
+//!
+//! `equispaced_fraction` takes `rounding = "floor"`: `floor(arange(off, W, A'))` instead of
+//! `around(arange(off, W−1, A'))`, UniFS's variant. A paper's variant of a family is a named
+//! preset ([`PRESETS`]: `unifs_equispace`), usable wherever a family name is.
 //!
 //! The centre block is columns `[p, p + n_c)` with `n_c = round(W·cf)`, `p = (W − n_c + 1)/2`.
 //! FSMNet's masks are `random` (cf 0.1, 4×, seed 1337) and `equispaced_fraction` (cf 0.04, 8×,
@@ -56,7 +59,6 @@ pub enum MaskFamily {
     EquispacedFraction,
     Magic,
     MagicFraction,
-    UnifsEquispace,
     Gaussian1d,
     CenterSquare,
     Random2d,
@@ -68,13 +70,12 @@ pub enum MaskFamily {
 
 impl MaskFamily {
     /// Every family, in documentation order.
-    pub const ALL: [MaskFamily; 13] = [
+    pub const ALL: [MaskFamily; 12] = [
         MaskFamily::Random,
         MaskFamily::Equispaced,
         MaskFamily::EquispacedFraction,
         MaskFamily::Magic,
         MaskFamily::MagicFraction,
-        MaskFamily::UnifsEquispace,
         MaskFamily::Gaussian1d,
         MaskFamily::CenterSquare,
         MaskFamily::Random2d,
@@ -92,7 +93,6 @@ impl MaskFamily {
             MaskFamily::EquispacedFraction => "equispaced_fraction",
             MaskFamily::Magic => "magic",
             MaskFamily::MagicFraction => "magic_fraction",
-            MaskFamily::UnifsEquispace => "unifs_equispace",
             MaskFamily::Gaussian1d => "gaussian_1d",
             MaskFamily::CenterSquare => "center_square",
             MaskFamily::Random2d => "random_2d",
@@ -105,17 +105,36 @@ impl MaskFamily {
 
     /// Parses a family name; the error lists the known names and suggests the closest one.
     pub fn parse(name: &str) -> Result<MaskFamily, MaskError> {
+        match MaskFamily::parse_with_preset(name)? {
+            (family, Rounding::Nearest) => Ok(family),
+            _ => Err(MaskError::Param {
+                param: "family",
+                message: format!("`{name}` is a preset, not a family (use it where presets are accepted)"),
+            }),
+        }
+    }
+
+    /// Parses a family name or a preset's ([`PRESETS`]) into a family and its rounding.
+    pub fn parse_with_preset(name: &str) -> Result<(MaskFamily, Rounding), MaskError> {
         let norm = name.trim().to_ascii_lowercase().replace('-', "_");
-        MaskFamily::ALL.iter().copied().find(|f| f.name() == norm).ok_or_else(|| {
-            let suggestion = mcmr_dsl::diag::suggest(&norm, MaskFamily::ALL.iter().map(|f| f.name()))
+        if let Some(p) = PRESETS.iter().find(|p| p.name == norm) {
+            return Ok((p.family, p.rounding));
+        }
+        MaskFamily::ALL.iter().copied().find(|f| f.name() == norm).map(|f| (f, Rounding::Nearest)).ok_or_else(|| {
+            let known = MaskFamily::names();
+            let suggestion = mcmr_dsl::diag::suggest(&norm, known.iter().copied())
                 .map(|n| format!(" — did you mean `{n}`?"))
                 .unwrap_or_default();
-            let known: Vec<&str> = MaskFamily::ALL.iter().map(|f| f.name()).collect();
             MaskError::Param {
                 param: "family",
                 message: format!("unknown mask family `{name}`{suggestion} (known: {})", known.join(", ")),
             }
         })
+    }
+
+    /// The names a spec or the CLI may give: every family, then every preset.
+    pub fn names() -> Vec<&'static str> {
+        MaskFamily::ALL.iter().map(|f| f.name()).chain(PRESETS.iter().map(|p| p.name)).collect()
     }
 
     /// Whether the family selects whole columns (1D Cartesian).
@@ -127,7 +146,6 @@ impl MaskFamily {
                 | MaskFamily::EquispacedFraction
                 | MaskFamily::Magic
                 | MaskFamily::MagicFraction
-                | MaskFamily::UnifsEquispace
                 | MaskFamily::Gaussian1d
         )
     }
@@ -136,6 +154,51 @@ impl MaskFamily {
         !matches!(self, MaskFamily::Radial | MaskFamily::Spiral)
     }
 }
+
+/// How `equispaced_fraction` rounds its fractional column positions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum Rounding {
+    /// numpy's `around(arange(off, W − 1, A'))` (fastMRI).
+    #[default]
+    Nearest,
+    /// `floor(arange(off, W, A'))` (UniFS).
+    Floor,
+}
+
+impl Rounding {
+    pub const ALL: [Rounding; 2] = [Rounding::Nearest, Rounding::Floor];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Rounding::Nearest => "nearest",
+            Rounding::Floor => "floor",
+        }
+    }
+
+    pub fn parse(name: &str) -> Result<Rounding, MaskError> {
+        Rounding::ALL.iter().copied().find(|r| r.name() == name).ok_or_else(|| MaskError::Param {
+            param: "rounding",
+            message: format!("unknown rounding `{name}` (nearest, floor)"),
+        })
+    }
+}
+
+/// A paper's variant of a family, by name: the family and its parameters.
+#[derive(Clone, Copy, Debug)]
+pub struct Preset {
+    pub name: &'static str,
+    pub family: MaskFamily,
+    pub rounding: Rounding,
+    pub about: &'static str,
+}
+
+/// The named presets.
+pub const PRESETS: &[Preset] = &[Preset {
+    name: "unifs_equispace",
+    family: MaskFamily::EquispacedFraction,
+    rounding: Rounding::Floor,
+    about: "UniFS's equispaced masks: equispaced_fraction with floor rounding",
+}];
 
 /// A mask that could not be made; names the parameter and what was expected.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -164,12 +227,26 @@ pub struct MaskParams {
     pub center_fraction: Option<f64>,
     /// Seed of the draws.
     pub seed: Seed,
+    /// How `equispaced_fraction` rounds column positions (other families: `Nearest` only).
+    pub rounding: Rounding,
 }
 
 impl MaskParams {
     /// Parameters with the default centre fraction and seed 0.
     pub fn new(family: MaskFamily, shape: [usize; 2], acceleration: f64) -> Self {
-        MaskParams { family, shape, acceleration, center_fraction: None, seed: Seed::Int(0) }
+        MaskParams {
+            family,
+            shape,
+            acceleration,
+            center_fraction: None,
+            seed: Seed::Int(0),
+            rounding: Rounding::Nearest,
+        }
+    }
+    /// Sets the rounding of `equispaced_fraction`.
+    pub fn rounding(mut self, rounding: Rounding) -> Self {
+        self.rounding = rounding;
+        self
     }
     /// Sets the centre fraction.
     pub fn center_fraction(mut self, cf: f64) -> Self {
@@ -274,6 +351,16 @@ pub fn generate(p: &MaskParams) -> Result<Mask, MaskError> {
     if !acc.is_finite() || acc <= 1.0 {
         return Err(param_err("acceleration", format!("must be a number greater than 1, got {acc}")));
     }
+    if p.rounding != Rounding::Nearest && p.family != MaskFamily::EquispacedFraction {
+        return Err(param_err(
+            "rounding",
+            format!(
+                "`{}` rounding applies to `equispaced_fraction` only, not `{}`",
+                p.rounding.name(),
+                p.family.name()
+            ),
+        ));
+    }
     if let Some(cf) = p.center_fraction {
         if !p.family.uses_center_fraction() {
             return Err(param_err(
@@ -301,14 +388,14 @@ pub fn generate(p: &MaskParams) -> Result<Mask, MaskError> {
             MaskFamily::EquispacedFraction => FastMriKind::EquispacedFraction,
             MaskFamily::Magic => FastMriKind::Magic,
             MaskFamily::MagicFraction => FastMriKind::MagicFraction,
-            MaskFamily::UnifsEquispace => FastMriKind::UnifsEquispace,
             _ => {
                 let cf = cf.expect("1D families have a centre fraction");
                 let (cols, n_low) = gaussian_columns(w, cf, acc, &mut rng)?;
                 return Ok(Mask::from_columns(p.family, h, &cols, n_low));
             }
         };
-        let func = FastMriMaskFunc::new(kind, vec![cf.expect("1D families have a centre fraction")], vec![acc]);
+        let mut func = FastMriMaskFunc::new(kind, vec![cf.expect("1D families have a centre fraction")], vec![acc]);
+        func.rounding = p.rounding;
         let (cols, n_low) = func.sample(w, &mut rng)?;
         return Ok(Mask::from_columns(p.family, h, &cols, n_low));
     }
@@ -351,5 +438,53 @@ mod tests {
     fn unknown_family_suggests_the_closest_name() {
         let e = MaskFamily::parse("equispace").unwrap_err().to_string();
         assert!(e.contains("did you mean `equispaced`"), "{e}");
+    }
+
+    #[test]
+    fn floor_rounding_is_unifs_equispace_and_the_preset_says_so() {
+        // W = 30, A = 3, cf = 0.1: 3 centre columns and A' = 3·(3 − 30)/(3·3 − 30) = 27/7.
+        let step = 27.0 / 7.0;
+        let centre: Vec<usize> = (14..17).collect(); // [p, p + 3), p = (30 - 3 + 1)/2
+        let mut differ = 0;
+        for seed in 0..12 {
+            let p = MaskParams::new(MaskFamily::EquispacedFraction, [1, 30], 3.0)
+                .center_fraction(0.1)
+                .seed(Seed::Int(seed));
+            let near = generate(&p).unwrap().sampled_columns.unwrap();
+            let floor = generate(&p.clone().rounding(Rounding::Floor)).unwrap().sampled_columns.unwrap();
+            // Both draw the same offset (randint(round(A')) = randint(4)); find it from the
+            // nearest mask, then the floor mask must be floor(off + i·A') over [0, W).
+            let off = (0..4)
+                .find(|&o| {
+                    let mut want: Vec<usize> = (0..)
+                        .map(|i| o as f64 + i as f64 * step)
+                        .take_while(|&v| v < 29.0)
+                        .map(|v| v.round_ties_even() as usize)
+                        .chain(centre.iter().copied())
+                        .collect();
+                    want.sort();
+                    want.dedup();
+                    want == near
+                })
+                .expect("the nearest mask is around(arange(off, W - 1, A'))");
+            let mut want: Vec<usize> = (0..)
+                .map(|i| off as f64 + i as f64 * step)
+                .take_while(|&v| v < 30.0)
+                .map(|v| (v.floor() as usize).min(29))
+                .chain(centre.iter().copied())
+                .collect();
+            want.sort();
+            want.dedup();
+            assert_eq!(floor, want, "seed {seed}, offset {off}");
+            differ += usize::from(floor != near);
+        }
+        assert!(differ > 0, "the two roundings differ for some seed");
+        assert_eq!(
+            MaskFamily::parse_with_preset("unifs_equispace").unwrap(),
+            (MaskFamily::EquispacedFraction, Rounding::Floor)
+        );
+        assert!(MaskFamily::parse("unifs_equispace").is_err(), "a preset is not a family");
+        let radial = MaskParams::new(MaskFamily::Radial, [32, 32], 4.0).rounding(Rounding::Floor);
+        assert!(generate(&radial).unwrap_err().to_string().contains("`equispaced_fraction` only"));
     }
 }

@@ -231,7 +231,11 @@ const MASK: Schema = Schema {
 const EVALUATE: Schema = Schema {
     kind: "evaluate",
     naming: Naming::None,
-    settings: &[&[("protocol", Val::Named(Names::Protocol)), ("part", Val::OneOf(&["val", "test"]))]],
+    settings: &[&[
+        ("protocol", Val::Named(Names::Protocol)),
+        ("part", Val::OneOf(&["val", "test"])),
+        ("group", Val::OneOf(&["none", "pattern"])),
+    ]],
     children: &[],
     open: false,
     repeatable: false,

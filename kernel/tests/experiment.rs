@@ -560,3 +560,98 @@ fn augmentation_is_a_data_setting_for_training_items_only() {
     let e = mcmr::experiment::plan_runs(&spec, &opts(&dir.join("runs"))).unwrap_err();
     assert!(e.contains("expects a number from 0 to 180") && e.contains("tiny.mcmr:22:24"), "{e}");
 }
+
+/// One zero-filled model scored under two test patterns at once (`group = "pattern"`), and under
+/// each pattern alone.
+const PATTERNS: &str = r#"network zero_filled() {
+    input image: [1, H, W]
+    output output = image
+}
+
+experiment {
+    seed = 2
+    data {
+        subjects = 3
+        slices = 2
+        size = 32
+        split = [1, 1, 1]
+    }
+    mask train {
+        family = "random"
+        acceleration = 4
+    }
+    evaluate {
+        protocol = "slice-mean"
+    }
+}
+
+experiment both {
+    mask test {
+        pattern {
+            family = "random"
+            acceleration = 4
+            seed = 5
+        }
+        pattern {
+            family = "unifs_equispace"
+            acceleration = 8
+            center_fraction = 0.04
+        }
+    }
+    evaluate {
+        group = "pattern"
+    }
+}
+
+experiment random_only {
+    mask test {
+        family = "random"
+        acceleration = 4
+        seed = 5
+        policy = "online"
+    }
+}
+
+experiment equispace_only {
+    mask test {
+        family = "equispaced_fraction"
+        rounding = "floor"
+        acceleration = 8
+        center_fraction = 0.04
+        policy = "online"
+    }
+}
+"#;
+
+#[test]
+fn evaluation_grouped_by_pattern_scores_each_pattern_as_alone_and_pools_them() {
+    let d = temp("patterns");
+    let spec = write_spec(&d, 0, PATTERNS);
+    let runs = reproduce(&spec, &opts(&d)).unwrap();
+    let by = |name: &str| &runs.iter().find(|r| r.manifest.experiment == name).unwrap().results;
+    let (both, random, equispace) = (by("both"), by("random_only"), by("equispace_only"));
+    let labels: Vec<&str> = both.groups.iter().map(|g| g.pattern.as_str()).collect();
+    assert_eq!(labels, ["random 4x", "unifs_equispace 8x cf 0.04"]);
+    assert_eq!(both.groups[0].metrics, random.metrics, "each pattern scores as if it were the only one");
+    assert_eq!(both.groups[1].metrics, equispace.metrics);
+    assert_ne!(random.metrics, equispace.metrics, "the two patterns differ (the test can fail)");
+    assert_eq!(both.per_slice.len(), 2 * random.per_slice.len());
+    let pooled = both.mean("psnr").unwrap();
+    let halves = (random.mean("psnr").unwrap() + equispace.mean("psnr").unwrap()) / 2.0;
+    assert!((pooled - halves).abs() < 1e-9, "{pooled} vs {halves}");
+    let json = std::fs::read_to_string(d.join("tiny/base/smoke/both/results.json")).unwrap();
+    assert!(json.contains("\"groups\"") && json.contains("\"pattern\": \"random 4x\""), "{json}");
+    let alone = std::fs::read_to_string(d.join("tiny/base/smoke/random_only/results.json")).unwrap();
+    assert!(!alone.contains("groups") && !alone.contains("pattern"), "ungrouped results keep their shape");
+    let report = std::fs::read_to_string(d.join("tiny/base/smoke/both/report.md")).unwrap();
+    assert!(report.contains("| unifs_equispace 8x cf 0.04 |"), "{report}");
+
+    // Grouping needs patterns to group by.
+    let bad = PATTERNS.replace(
+        "experiment random_only {",
+        "experiment random_only {\n    evaluate {\n        group = \"pattern\"\n    }",
+    );
+    let e = reproduce(&write_spec(&d, 0, &bad), &opts(&d.join("bad"))).unwrap_err();
+    assert!(e.contains("needs `pattern { ... }` sections") && e.contains("tiny.mcmr:"), "{e}");
+    std::fs::remove_dir_all(d).unwrap();
+}

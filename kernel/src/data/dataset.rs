@@ -357,6 +357,11 @@ impl Dataset {
     }
 
     /// Number of slice items.
+    /// The configuration the dataset was opened with.
+    pub fn config(&self) -> &DatasetConfig {
+        &self.config
+    }
+
     pub fn len(&self) -> usize {
         self.index.len()
     }

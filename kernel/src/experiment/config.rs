@@ -86,6 +86,9 @@ pub struct RunConfig {
     pub protocol: Protocol,
     /// Default: test.
     pub eval_part: Part,
+    /// `evaluate { group = "pattern" }`: every test item under every pattern of the test mask,
+    /// scored per pattern (UniFS's tables) as well as pooled.
+    pub group_by_pattern: bool,
     /// Allowed distance from published cells, per metric.
     pub tolerance: BTreeMap<String, f64>,
 }
@@ -424,6 +427,14 @@ impl RunConfig {
             Some("val") => Part::Val,
             _ => Part::Test,
         };
+        let group_by_pattern = ev.as_ref().and_then(|e| e.str("group")) == Some("pattern");
+        if group_by_pattern && !matches!(test_mask, MaskPolicy::OnlineChoice(_)) {
+            let at = ev.as_ref().map(|e| e.span("group", sec.at)).unwrap_or(sec.at);
+            return Err(err(
+                at,
+                "`group = \"pattern\"` scores each test pattern: the test mask needs `pattern { ... }` sections",
+            ));
+        }
         let tolerance = s
             .section("tolerance", None)
             .map(|t| {
@@ -448,6 +459,7 @@ impl RunConfig {
             test_data: part(Part::Test, &test_mask),
             protocol,
             eval_part,
+            group_by_pattern,
             tolerance,
         })
     }

@@ -5,7 +5,7 @@
 //! and scored with [`crate::protocols::evaluate`]. Volume protocols (`fastmri-volume`) report
 //! mean ± std over volumes; per-slice protocols over every slice of every volume.
 
-use crate::data::dataset::{Dataset, SliceItem};
+use crate::data::dataset::{Dataset, DatasetConfig, MaskPolicy, SliceItem};
 use crate::experiment::batch::tensors;
 use crate::io::volume::Volume;
 use crate::model::CompiledModel;
@@ -23,6 +23,9 @@ pub struct MeanStd {
 /// One slice's scores.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SliceScore {
+    /// The test pattern (evaluations grouped by pattern only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pattern: Option<String>,
     pub subject: String,
     pub slice: usize,
     pub psnr: f64,
@@ -33,6 +36,9 @@ pub struct SliceScore {
 /// One volume's scores under the protocol.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct VolumeScore {
+    /// The test pattern (evaluations grouped by pattern only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pattern: Option<String>,
     pub subject: String,
     pub slices: usize,
     pub psnr: f64,
@@ -51,6 +57,17 @@ pub struct EvalResult {
     pub metrics: BTreeMap<String, MeanStd>,
     pub per_volume: Vec<VolumeScore>,
     pub per_slice: Vec<SliceScore>,
+    /// With `evaluate { group = "pattern" }`: the metrics under each test pattern, in the
+    /// spec's order (`metrics` then pools every pattern's scores).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<GroupScore>,
+}
+
+/// The metrics of one group of an evaluation (one test pattern).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct GroupScore {
+    pub pattern: String,
+    pub metrics: BTreeMap<String, MeanStd>,
 }
 
 impl EvalResult {
@@ -144,6 +161,7 @@ pub fn evaluate_model(
         let r = evaluate(protocol, &gt, &pred).map_err(|e| format!("subject {subject}: {e}"))?;
         for (s, m) in slices.iter().zip(&r.per_slice) {
             per_slice.push(SliceScore {
+                pattern: None,
                 subject: subject.clone(),
                 slice: s.0,
                 psnr: m.psnr,
@@ -151,8 +169,33 @@ pub fn evaluate_model(
                 nmse: m.nmse,
             });
         }
-        per_volume.push(VolumeScore { subject, slices: slices.len(), psnr: r.psnr, ssim: r.ssim, nmse: r.nmse });
+        per_volume.push(VolumeScore {
+            pattern: None,
+            subject,
+            slices: slices.len(),
+            psnr: r.psnr,
+            ssim: r.ssim,
+            nmse: r.nmse,
+        });
     }
+    let metrics = summarise(volume_unit, &per_volume, &per_slice);
+    Ok((
+        EvalResult {
+            protocol: protocol.name().into(),
+            protocol_version: crate::protocols::PROTOCOLS_VERSION,
+            part: part.into(),
+            unit: if volume_unit { "volumes" } else { "slices" }.into(),
+            metrics,
+            per_volume,
+            per_slice,
+            groups: Vec::new(),
+        },
+        kept,
+    ))
+}
+
+/// Mean ± std of each metric over volumes or over slices.
+fn summarise(volume_unit: bool, per_volume: &[VolumeScore], per_slice: &[SliceScore]) -> BTreeMap<String, MeanStd> {
     let mut metrics = BTreeMap::new();
     for name in ["psnr", "ssim", "nmse"] {
         let pick = |psnr: f64, ssim: f64, nmse: f64| match name {
@@ -168,16 +211,64 @@ pub fn evaluate_model(
         let (mean, std) = mean_std(&values);
         metrics.insert(name.to_string(), MeanStd { mean, std });
     }
-    Ok((
-        EvalResult {
-            protocol: protocol.name().into(),
-            protocol_version: crate::protocols::PROTOCOLS_VERSION,
-            part: part.into(),
-            unit: if volume_unit { "volumes" } else { "slices" }.into(),
-            metrics,
-            per_volume,
-            per_slice,
-        },
-        kept,
-    ))
+    metrics
+}
+
+/// [`evaluate_model`], or with `by_pattern` every item under every pattern of the data's test
+/// mask (`pattern { ... }` sections, each drawn as an online mask of epoch 0, so an item meets
+/// the mask it would meet when that pattern is drawn): one [`GroupScore`] per pattern, and
+/// `metrics` over the scores of all patterns. The example is the first pattern's.
+#[allow(clippy::too_many_arguments)]
+pub fn evaluate_grouped(
+    model: &CompiledModel,
+    data: &Dataset,
+    bindings: &[Vec<String>],
+    prediction: &str,
+    protocol: Protocol,
+    part: &str,
+    batch: usize,
+    device: &Device,
+    example: Option<usize>,
+    by_pattern: bool,
+) -> Result<(EvalResult, Option<Example>), String> {
+    if !by_pattern {
+        return evaluate_model(model, data, bindings, prediction, protocol, part, batch, device, example);
+    }
+    let MaskPolicy::OnlineChoice(patterns) = &data.config().mask else {
+        return Err("grouping by pattern needs a test mask of `pattern { ... }` sections".into());
+    };
+    let mut all: Option<(EvalResult, Option<Example>)> = None;
+    for (j, p) in patterns.iter().enumerate() {
+        let config = DatasetConfig { mask: MaskPolicy::Online(p.clone()), ..data.config().clone() };
+        let one = Dataset::open(config).map_err(|e| e.to_string())?;
+        let (mut r, ex) = evaluate_model(
+            model,
+            &one,
+            bindings,
+            prediction,
+            protocol,
+            part,
+            batch,
+            device,
+            example.filter(|_| j == 0),
+        )?;
+        let label = p.label();
+        r.per_slice.iter_mut().for_each(|s| s.pattern = Some(label.clone()));
+        r.per_volume.iter_mut().for_each(|v| v.pattern = Some(label.clone()));
+        let group = GroupScore { pattern: label, metrics: r.metrics.clone() };
+        match &mut all {
+            None => {
+                r.groups.push(group);
+                all = Some((r, ex));
+            }
+            Some((acc, _)) => {
+                acc.per_slice.extend(r.per_slice);
+                acc.per_volume.extend(r.per_volume);
+                acc.groups.push(group);
+            }
+        }
+    }
+    let (mut r, ex) = all.ok_or("the test mask lists no pattern")?;
+    r.metrics = summarise(r.unit == "volumes", &r.per_volume, &r.per_slice);
+    Ok((r, ex))
 }

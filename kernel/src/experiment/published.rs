@@ -510,6 +510,7 @@ mod tests {
                 metrics: [("psnr".to_string(), ms(psnr)), ("ssim".to_string(), ms(0.98))].into(),
                 per_volume: vec![],
                 per_slice: vec![],
+                groups: vec![],
             },
         }
     }

@@ -23,12 +23,26 @@ pub fn cell(r: &EvalResult, metric: &str) -> String {
 
 /// The run's report: provenance and its metrics.
 pub fn run_markdown(m: &Manifest, r: &EvalResult) -> String {
+    let mut groups = String::new();
+    if !r.groups.is_empty() {
+        groups.push_str("Per test pattern (the table above pools them):\n\n| pattern | PSNR (dB) | SSIM | NMSE |\n|---|---|---|---|\n");
+        for g in &r.groups {
+            let c = |metric: &str| {
+                g.metrics
+                    .get(metric)
+                    .map(|v| format!("{} ± {}", fmt(metric, v.mean), fmt(metric, v.std)))
+                    .unwrap_or("—".into())
+            };
+            groups.push_str(&format!("| {} | {} | {} | {} |\n", g.pattern, c("psnr"), c("ssim"), c("nmse")));
+        }
+        groups.push('\n');
+    }
     format!(
         "# {paper} / {variant} / {experiment} ({scale} scale)\n\n\
          Network `{network}` ({params} parameters), seed {seed}, {device}; data: {data}.\n\
          Scored under `{protocol}` on the {part} part, mean ± std over {unit}.\n\n\
          | PSNR (dB) | SSIM | NMSE |\n|---|---|---|\n| {psnr} | {ssim} | {nmse} |\n\n\
-         Spec `{spec}` (hash {hash}), kit {kit} ({commit}), {time:.1} s.\n",
+         {groups}Spec `{spec}` (hash {hash}), kit {kit} ({commit}), {time:.1} s.\n",
         paper = m.paper,
         variant = m.variant,
         experiment = m.experiment,

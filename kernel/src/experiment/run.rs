@@ -8,7 +8,7 @@
 
 use crate::data::dataset::Dataset;
 use crate::experiment::config::RunConfig;
-use crate::experiment::evaluate::{evaluate_model, EvalResult};
+use crate::experiment::evaluate::{evaluate_grouped, EvalResult};
 use crate::experiment::train::{load_checkpoint, plan, save_checkpoint, train, Progress, TrainContext, TrainFiles};
 use crate::io::write_atomic;
 use crate::model::CompiledModel;
@@ -183,7 +183,7 @@ fn saved_model(run: &RunSpec) -> Result<(Setup, CompiledModel), String> {
 /// Evaluates the model saved in a run folder (the best checkpoint, else the last).
 pub fn evaluate_saved(run: &RunSpec, figures: Option<&Path>) -> Result<EvalResult, String> {
     let (s, model) = saved_model(run)?;
-    let (r, example) = evaluate_model(
+    let (r, example) = evaluate_grouped(
         &model,
         &s.eval_data,
         &s.bindings,
@@ -193,6 +193,7 @@ pub fn evaluate_saved(run: &RunSpec, figures: Option<&Path>) -> Result<EvalResul
         4,
         &s.dev,
         figures.map(|_| s.eval_data.len() / 2),
+        run.config.group_by_pattern,
     )?;
     if let (Some(dir), Some(ex)) = (figures, &example) {
         std::fs::create_dir_all(dir).map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;
@@ -373,7 +374,7 @@ pub fn execute(run: &RunSpec, resume: bool) -> Result<RunOutcome, String> {
         save_checkpoint(&files.last, &model, None, &Progress::default())?;
     }
     let part = part_name(run);
-    let (results, example) = evaluate_model(
+    let (results, example) = evaluate_grouped(
         &model,
         &eval_data,
         &bindings,
@@ -383,6 +384,7 @@ pub fn execute(run: &RunSpec, resume: bool) -> Result<RunOutcome, String> {
         4,
         &dev,
         Some(eval_data.len() / 2),
+        run.config.group_by_pattern,
     )?;
     write_json(&run.dir.join("results.json"), &results)?;
     if let Some(ex) = &example {

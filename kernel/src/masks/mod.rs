@@ -248,6 +248,19 @@ impl MaskParams {
         self.rounding = rounding;
         self
     }
+    /// A short name of the pattern for reports: the family (or its preset's name), the
+    /// acceleration and the centre fraction when given (`random 4x cf 0.08`).
+    pub fn label(&self) -> String {
+        let name = PRESETS
+            .iter()
+            .find(|p| p.family == self.family && p.rounding == self.rounding && self.rounding != Rounding::Nearest)
+            .map(|p| p.name)
+            .unwrap_or(self.family.name());
+        match self.center_fraction {
+            Some(cf) => format!("{name} {}x cf {cf}", self.acceleration),
+            None => format!("{name} {}x", self.acceleration),
+        }
+    }
     /// Sets the centre fraction.
     pub fn center_fraction(mut self, cf: f64) -> Self {
         self.center_fraction = Some(cf);

@@ -286,6 +286,94 @@ fn weight_and_bias(weight: Vec<usize>, cout: usize, fan_in: usize, bias: bool) -
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::check::Checked;
+
+    /// The network `n` of `body` (statements after `input x: [4, H, W]`), elaborated.
+    fn net(body: &str) -> Checked {
+        let text = format!("network n() {{\n    input x: [4, H, W]\n{body}\n}}\n");
+        let loaded = crate::Loaded::from_text("t", &text).unwrap_or_else(|d| panic!("{}", d.render(&text, "t")));
+        loaded
+            .elaborate(None, &[], &[])
+            .unwrap_or_else(|e| panic!("{}", e.iter().map(|d| loaded.render(d)).collect::<String>()))
+    }
+
+    /// Channels and complexity of every output, by name.
+    fn outputs(c: &Checked) -> Vec<(String, usize, bool)> {
+        let g = &c.graph;
+        let channels =
+            |v: usize| if v < g.inputs.len() { g.inputs[v].channels } else { g.nodes[v - g.inputs.len()].channels };
+        g.outputs.iter().map(|(n, v)| (n.clone(), channels(*v), g.is_complex(*v))).collect()
+    }
+
+    fn shapes(c: &Checked) -> Vec<(String, Vec<usize>, bool)> {
+        c.graph.parameters().into_iter().map(|p| (p.path, p.shape, p.buffer)).collect()
+    }
+
+    #[test]
+    fn conv_family_sets_channels_and_pytorch_parameter_shapes() {
+        let c = net("    y = conv2d(x, 8, kernel = 3, groups = 2) as a\n    output z = linear(conv_transpose2d(y, 6, bias = false) as b, 5) as c");
+        assert_eq!(outputs(&c), [("z".to_string(), 5, false)]);
+        let want = [
+            ("a.weight", vec![8, 2, 3, 3]),
+            ("a.bias", vec![8]),
+            ("b.weight", vec![8, 6, 2, 2]),
+            ("c.weight", vec![5, 6]),
+            ("c.bias", vec![5]),
+        ];
+        assert_eq!(shapes(&c), want.map(|(p, s)| (p.to_string(), s, false)));
+    }
+
+    #[test]
+    fn shape_family_channel_rules() {
+        let c = net("    output a = concat(x, channel_mean(x))\n    output b = pixel_unshuffle(x, 2)\n    output c = pixel_shuffle(x, 2)\n    output d = chunk(x, 2, 1)\n    output e = coord_encoding(x, frequencies = 2)\n    output f = global_max_pool(x)");
+        let got: Vec<usize> = outputs(&c).into_iter().map(|o| o.1).collect();
+        assert_eq!(got, [5, 16, 1, 2, 10, 4]);
+    }
+
+    #[test]
+    fn spectral_family_makes_and_consumes_complex_values() {
+        let c = net("    k = fft2(x, shift = true)\n    output k = k\n    output m = magnitude(k)\n    output r = irfft2(rfft2(x), x)");
+        assert_eq!(outputs(&c), [("k".to_string(), 4, true), ("m".to_string(), 4, false), ("r".to_string(), 4, false)]);
+    }
+
+    #[test]
+    fn pointwise_and_norm_families_broadcast_and_declare_buffers() {
+        let c = net("    y = channel_max(x) * prelu(x, num = 4) as p\n    output y = batch_norm(y) as bn\n    output s = learnable_scale(instance_norm(x, affine = true) as inn) as ls");
+        assert_eq!(outputs(&c).into_iter().map(|o| o.1).collect::<Vec<_>>(), [4, 4]);
+        let buffers: Vec<(String, bool)> = shapes(&c).into_iter().map(|(p, _, b)| (p, b)).collect();
+        let want = [
+            ("p.weight", false),
+            ("bn.weight", false),
+            ("bn.bias", false),
+            ("bn.running_mean", true),
+            ("bn.running_var", true),
+            ("inn.weight", false),
+            ("inn.bias", false),
+            ("ls.scale", false),
+        ];
+        assert_eq!(buffers, want.map(|(p, b)| (p.to_string(), b)));
+    }
+
+    #[test]
+    fn attention_family_checks_heads_and_keeps_a_temperature_per_head() {
+        let c = net("    output y = channel_attention(x, x, x, heads = 2) as att");
+        assert_eq!(shapes(&c), [("att.temperature".to_string(), vec![2, 1, 1], false)]);
+        let text = "network n() {\n    input x: [4, H, W]\n    output y = token_attention(x, x, x, heads = 3)\n}\n";
+        let e = crate::Loaded::from_text("t", text).unwrap().elaborate(None, &[], &[]).unwrap_err();
+        assert!(e[0].message.contains("4 channels do not split into 3 heads"), "{}", e[0].message);
+    }
+
+    #[test]
+    fn spatial_rules_find_the_size_multiple_a_network_needs() {
+        // Two stride-2 poolings and two upsamplings, added to the input: sizes agree only for
+        // multiples of 4.
+        let c = net("    y = upsample(upsample(max_pool2d(avg_pool2d(x))))\n    output z = x + y");
+        assert_eq!(c.size_multiple, Some(4));
+        assert!(c.warnings[0].message.contains("multiples of 4"), "{}", c.warnings[0].message);
+        // Padding to match removes the constraint.
+        let c = net("    y = upsample(max_pool2d(x))\n    output z = x + pad_to_match(y, x)");
+        assert_eq!(c.size_multiple, None);
+    }
 
     #[test]
     fn every_primitive_belongs_to_one_family_and_has_a_signature() {

@@ -655,3 +655,27 @@ fn evaluation_grouped_by_pattern_scores_each_pattern_as_alone_and_pools_them() {
     assert!(e.contains("needs `pattern { ... }` sections") && e.contains("tiny.mcmr:"), "{e}");
     std::fs::remove_dir_all(d).unwrap();
 }
+
+#[test]
+fn reproduce_shows_progress_lines_in_a_log_and_nothing_when_quiet() {
+    let d = temp("progress");
+    let spec = write_spec(&d, 20, TINY);
+    let run = |extra: &[&str], out: &str| {
+        let o = Command::new(env!("CARGO_BIN_EXE_mcmr"))
+            .args(["reproduce", spec.to_str().unwrap(), "--out", d.join(out).to_str().unwrap()])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8(o.stderr).unwrap()
+    };
+    // stderr is a pipe here, as in CI: plain lines, about a tenth of the stage apart.
+    let log = run(&[], "shown");
+    let steps: Vec<&str> = log.lines().filter(|l| l.starts_with("default step ")).collect();
+    assert_eq!(steps.len(), 10, "{log}");
+    assert!(steps.last().unwrap().starts_with("default step 20/20 | loss "), "{log}");
+    assert!(log.lines().any(|l| l.starts_with("done base/default: PSNR ") && l.contains("slice-mean")), "{log}");
+    let quiet = run(&["--quiet"], "quiet");
+    assert!(!quiet.contains("step") && !quiet.contains("done"), "{quiet}");
+    std::fs::remove_dir_all(d).unwrap();
+}

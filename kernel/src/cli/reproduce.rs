@@ -26,6 +26,10 @@ pub struct ReproduceCmd {
     /// Replace existing run folders.
     #[arg(long)]
     overwrite: bool,
+    /// No progress on stderr (default: a bar per training stage on a terminal, plain lines
+    /// elsewhere, and a line per finished run).
+    #[arg(long)]
+    quiet: bool,
     /// Take the runs finished under this earlier `--out` (by this kit version, from the same
     /// spec text) as they are; train only the others.
     #[arg(long)]
@@ -34,7 +38,7 @@ pub struct ReproduceCmd {
 
 impl ReproduceCmd {
     pub fn run(self) -> Result<()> {
-        let ReproduceCmd { spec, scale, variant, experiments, device, out, data, overwrite, reuse } = self;
+        let ReproduceCmd { spec, scale, variant, experiments, device, out, data, overwrite, quiet, reuse } = self;
         use mcmr::experiment::{reproduce, ReproduceOptions, Variants};
         let opts = ReproduceOptions {
             scale,
@@ -48,7 +52,7 @@ impl ReproduceCmd {
             out,
             data,
             overwrite,
-            progress: std::io::IsTerminal::is_terminal(&std::io::stderr()),
+            progress: !quiet,
             reuse,
         };
         let outcomes = reproduce(&spec, &opts).map_err(anyhow::Error::msg)?;

@@ -17,6 +17,7 @@ pub mod evaluate;
 pub mod figures;
 pub mod manifest;
 pub mod plan;
+mod progress;
 pub mod published;
 pub mod reference;
 pub mod report;
@@ -109,10 +110,29 @@ pub fn reproduce(spec_path: &Path, opts: &ReproduceOptions) -> Result<Vec<RunOut
         if opts.progress {
             eprintln!("run {}", r.dir.display());
         }
-        outcomes.push(execute(r, false)?);
+        let o = execute(r, false)?;
+        if opts.progress {
+            eprintln!("{}", one_line(&o));
+        }
+        outcomes.push(o);
     }
     write_summary(spec_path, opts, &outcomes)?;
     Ok(outcomes)
+}
+
+/// A finished run in one line: its name, the scores and how long it took.
+fn one_line(o: &RunOutcome) -> String {
+    let m = |k: &str| o.results.mean(k).map(|v| format!("{v:.4}")).unwrap_or("—".into());
+    format!(
+        "done {}/{}: PSNR {} SSIM {} NMSE {} ({}, {:.1} s)",
+        o.manifest.variant,
+        o.manifest.experiment,
+        m("psnr"),
+        m("ssim"),
+        m("nmse"),
+        o.results.protocol,
+        o.manifest.wall_time_s
+    )
 }
 
 fn write_summary(spec_path: &Path, opts: &ReproduceOptions, outcomes: &[RunOutcome]) -> Result<(), String> {

@@ -10,6 +10,7 @@ use crate::data::dataset::Dataset;
 use crate::experiment::batch::{prefetch, tensors};
 use crate::experiment::config::{Length, ScheduleUnit, Training};
 use crate::experiment::evaluate::evaluate_model;
+use crate::experiment::progress::StageProgress;
 use crate::io::safetensors::{read_safetensors_with_metadata, write_safetensors, StTensor, StWrite};
 use crate::model::{rank4, CompiledModel};
 use crate::optim::Optimizer;
@@ -63,7 +64,7 @@ pub struct TrainContext<'a> {
     pub files: &'a TrainFiles,
     /// Save `last` every N steps (and at every validation and at the end).
     pub checkpoint_every: usize,
-    /// Show a progress line on stderr.
+    /// Show progress on stderr (a bar on a terminal, plain lines elsewhere).
     pub progress: bool,
 }
 
@@ -216,8 +217,14 @@ fn train_stage(
             (epoch, order[pos * b..((pos + 1) * b).min(order.len())].to_vec())
         })
         .collect();
-    let started = std::time::Instant::now();
     let first = progress.step;
+    let run = ctx.files.log.parent().and_then(|d| d.file_name()).map(|n| n.to_string_lossy().into_owned());
+    let name = match (run, ctx.stages.len()) {
+        (Some(r), 1) => r,
+        (Some(r), _) => format!("{r} · {}", t.name),
+        (None, _) => t.name.clone(),
+    };
+    let mut shown = StageProgress::new(ctx.progress, name, first, total);
     std::thread::scope(|scope| -> Result<(), String> {
         let rx = prefetch(scope, ctx.train, batches, 2);
         for step in first..total {
@@ -327,19 +334,9 @@ fn train_stage(
                 log.flush().map_err(|e| e.to_string())?;
                 save_checkpoint(&ctx.files.last, model, Some(opt), progress)?;
             }
-            if ctx.progress {
-                let rate = (progress.step - first) as f64 / started.elapsed().as_secs_f64().max(1e-9);
-                let eta = (total - progress.step) as f64 / rate.max(1e-9);
-                let val = progress.best_psnr.map(|p| format!(" | val PSNR {p:.2}")).unwrap_or_default();
-                eprint!(
-                    "\r  step {}/{total} | loss {loss_value:.4e}{val} | {rate:.1} it/s | ETA {eta:.0} s   ",
-                    progress.step
-                );
-            }
+            shown.step(progress.step, loss_value, progress.best_psnr);
         }
-        if ctx.progress {
-            eprintln!();
-        }
+        shown.finish();
         Ok(())
     })
 }

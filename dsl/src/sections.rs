@@ -190,6 +190,7 @@ const DATA: Schema = Schema {
         ("normalisation", Val::Named(Names::Normalisation)),
         // Which statistics normalise the reference: its own, or its zero-filled image's.
         ("reference_statistics", Val::OneOf(&["own", "zero_filled"])),
+        ("intensity", Val::OneOf(&["as_stored", "volume_max", "uint8"])),
         ("split", Val::Split),
         ("seed", Val::Natural),
         ("lesion", Val::Bool),

@@ -138,6 +138,12 @@ pub enum MetricError {
     TooSmall { h: usize, w: usize },
     #[error("the {what} contains NaN or infinite values")]
     NotFinite { what: &'static str },
+    #[error(
+        "protocol `{protocol}` scores intensities in [0, {limit}], but the ground truth spans [{min}, {max}]: \
+         clipping would make prediction and ground truth equal. Map the data to [0, {limit}] first \
+         (as the paper's export does), or score with a protocol that takes the data's own range (`fastmri-volume`)"
+    )]
+    OutOfRange { protocol: &'static str, limit: f64, min: f64, max: f64 },
 }
 
 /// Metrics of one slice.
@@ -162,6 +168,28 @@ pub struct MetricReport {
     pub mse: f64,
     /// Per-slice values (for `fastmri-volume`, each slice with the volume's data range).
     pub per_slice: Vec<SliceMetrics>,
+}
+
+/// The range a protocol assumes its ground truth lies in: `[0, 1]` when it quantises (images
+/// clipped to `[0, 1]` first), `[0, r]` for a fixed data range `r`; `None`: the data's own.
+fn assumed_range(protocol: &Protocol) -> Option<f64> {
+    match (protocol.quantise, protocol.data_range) {
+        (Some(_), _) => Some(1.0),
+        (None, DataRange::Fixed(r)) => Some(r),
+        _ => None,
+    }
+}
+
+/// Ground truth beyond the protocol's assumed range by more than this fraction of it is refused.
+const RANGE_SLACK: f64 = 1e-3;
+
+fn check_range(protocol: &Protocol, gt: &Volume) -> Result<(), MetricError> {
+    let Some(limit) = assumed_range(protocol) else { return Ok(()) };
+    let (lo, hi) = (gt.data.iter().cloned().fold(f64::INFINITY, f64::min), max(&gt.data));
+    if lo < -RANGE_SLACK * limit || hi > limit * (1.0 + RANGE_SLACK) {
+        return Err(MetricError::OutOfRange { protocol: protocol.name, limit, min: lo, max: hi });
+    }
+    Ok(())
 }
 
 fn check(gt: &Volume, pred: &Volume) -> Result<(), MetricError> {
@@ -202,6 +230,7 @@ fn mean_of(per: &[SliceMetrics], f: impl Fn(&SliceMetrics) -> f64) -> f64 {
 /// Scores `pred` against `gt` (both `[slices, H, W]`) under `protocol`.
 pub fn evaluate(protocol: Protocol, gt: &Volume, pred: &Volume) -> Result<MetricReport, MetricError> {
     check(gt, pred)?;
+    check_range(&protocol, gt)?;
     let (h, w) = (gt.height, gt.width);
     let report = |psnr: f64, ssim: f64, nmse: f64, mse: f64, per_slice: Vec<SliceMetrics>| MetricReport {
         protocol: protocol.name,
@@ -262,4 +291,35 @@ pub fn mean_std(values: &[f64]) -> (f64, f64) {
     let mean = values.iter().sum::<f64>() / n;
     let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n;
     (mean, var.sqrt())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A 2-slice 16×16 volume at BraTS's int16 scale (intensities in the hundreds), and a
+    /// prediction off by a few units.
+    fn brats_scale() -> (Volume, Volume) {
+        let gt: Vec<f64> = (0..2 * 16 * 16).map(|i| ((i * 37) % 800) as f64).collect();
+        let pred: Vec<f64> = gt.iter().enumerate().map(|(i, v)| v + (i % 7) as f64 - 3.0).collect();
+        (Volume::new(2, 16, 16, gt), Volume::new(2, 16, 16, pred))
+    }
+
+    #[test]
+    fn data_at_the_wrong_scale_is_refused_not_scored_as_identical() {
+        let (gt, pred) = brats_scale();
+        for p in [Protocol::FSMNET_BRATS_UINT8, Protocol::UNIFS_UNIT] {
+            let e = evaluate(p, &gt, &pred).unwrap_err().to_string();
+            assert!(e.contains("[0, 1]") && e.contains("[0, 798]") && e.contains(p.name), "{e}");
+        }
+        // The same images mapped to [0, 1] score a finite PSNR under both.
+        let scale = |v: &Volume| Volume::new(2, 16, 16, v.data.iter().map(|x| x / 798.0).collect());
+        let (g, q) = (scale(&gt), scale(&pred));
+        for p in [Protocol::FSMNET_BRATS_UINT8, Protocol::UNIFS_UNIT] {
+            let r = evaluate(p, &g, &q).unwrap();
+            assert!(r.psnr.is_finite() && r.ssim < 1.0, "{}: {r:?}", p.name);
+        }
+        // Protocols that take the data's own range score the int16 data as it is.
+        assert!(evaluate(Protocol::FASTMRI_VOLUME, &gt, &pred).unwrap().psnr.is_finite());
+    }
 }

@@ -1,6 +1,6 @@
 //! Phantom datasets, loaders and the dataset interface.
 
-use mcmr::data::dataset::{Augment, DataError, Dataset, DatasetConfig, MaskPolicy, Source, Split};
+use mcmr::data::dataset::{Augment, DataError, Dataset, DatasetConfig, Intensity, MaskPolicy, Source, Split};
 use mcmr::data::layout::{discover, inspect, Layout};
 use mcmr::data::phantom::{self, Kind, PhantomOptions};
 use mcmr::data::prepare::{Normalisation, Part};
@@ -265,4 +265,47 @@ fn splits_augmentation_and_order_are_seeded() {
     let item = aug.get(0, 4).unwrap();
     assert_eq!(item.target, item.reference, "identical contrasts must stay identical after augmentation");
     assert_ne!(item.target, aug.get(0, 5).unwrap().target, "augmentation changes with the epoch");
+}
+
+#[test]
+fn int16_brats_volumes_reach_the_unit_range_an_eight_bit_protocol_expects() {
+    // One BraTS-layout subject of int16 NIfTI volumes at BraTS's scale (stored 100..1000,
+    // slope 2 and intercept 1: intensities up to about 2000).
+    let dir = tmp("brats-int16");
+    let dims = [16usize, 16, 2];
+    for (c, shift) in [("t1", 3usize), ("t2", 11)] {
+        let values: Vec<i16> =
+            (0..dims.iter().product::<usize>()).map(|i| (100 + (i * 37 + shift) % 900) as i16).collect();
+        let p = dir.join("BraTS20_Training_001").join(format!("BraTS20_Training_001_{c}.nii"));
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        handmade_nifti(&p, dims, 4, 16, &values);
+    }
+    let source = Source::Folder { root: dir.clone(), layout: None };
+    let mask = MaskPolicy::Fixed(MaskParams::new(MaskFamily::Random, [0, 0], 4.0).center_fraction(0.1));
+    let open = |intensity| {
+        Dataset::open(DatasetConfig { intensity, ..DatasetConfig::new(source.clone(), "t2", "t1", mask.clone()) })
+            .unwrap()
+    };
+    let target =
+        |d: &Dataset| -> Vec<f64> { (0..d.len()).flat_map(|i| d.get(i, 0).unwrap().target).map(f64::from).collect() };
+    let stored = target(&open(Intensity::AsStored));
+    let max = stored.iter().cloned().fold(0.0, f64::max);
+    assert!(max > 1500.0, "int16 scale, as stored: {max}");
+    // The 8-bit export: each volume over its maximum, on the 1/255 grid; the maximum is 1.
+    let eight = target(&open(Intensity::Uint8));
+    assert_eq!(eight.iter().cloned().fold(0.0, f64::max), 1.0);
+    for (v, s) in eight.iter().zip(&stored) {
+        assert!((v * 255.0 - (v * 255.0).round()).abs() < 1e-4, "{v} is not on the 8-bit grid");
+        assert!((v - s / max).abs() <= 0.5 / 255.0 + 1e-6, "{v} vs {}", s / max);
+    }
+    // Scored as stored, the 8-bit protocol refuses; mapped, it gives finite numbers.
+    let vol = |v: &[f64]| Volume::new(2, 16, 16, v.to_vec());
+    let noisy = |v: &[f64], k: f64| {
+        v.iter().enumerate().map(|(i, x)| x * (1.0 + k * ((i % 5) as f64 - 2.0) / 100.0)).collect::<Vec<_>>()
+    };
+    let p = mcmr::protocols::Protocol::FSMNET_BRATS_UINT8;
+    assert!(mcmr::protocols::evaluate(p, &vol(&stored), &vol(&noisy(&stored, 1.0))).is_err());
+    let r = mcmr::protocols::evaluate(p, &vol(&eight), &vol(&noisy(&eight, 1.0))).unwrap();
+    assert!(r.psnr.is_finite() && r.psnr > 20.0 && r.ssim < 1.0, "{r:?}");
+    std::fs::remove_dir_all(dir).unwrap();
 }

@@ -62,6 +62,56 @@ pub enum MaskPolicy {
     OnlineChoice(Vec<MaskParams>),
 }
 
+/// How stored intensities reach the scale a protocol expects, per volume and before any
+/// normalisation (`data { intensity = ... }`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Intensity {
+    /// As stored (fastMRI's volumes, the phantoms' [0, 1]).
+    #[default]
+    AsStored,
+    /// Each volume divided by its maximum: [0, 1].
+    VolumeMax,
+    /// Each volume divided by its maximum and rounded to 8 bits (`round(255·x)/255`): the PNG
+    /// export FSMNet's BraTS loader reads (its generator is not released; this is our choice).
+    Uint8,
+}
+
+impl Intensity {
+    pub const ALL: [Intensity; 3] = [Intensity::AsStored, Intensity::VolumeMax, Intensity::Uint8];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Intensity::AsStored => "as_stored",
+            Intensity::VolumeMax => "volume_max",
+            Intensity::Uint8 => "uint8",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Intensity, String> {
+        Intensity::ALL
+            .into_iter()
+            .find(|i| i.name() == s)
+            .ok_or_else(|| format!("unknown intensity `{s}` (as_stored, volume_max, uint8)"))
+    }
+
+    /// Maps one volume in place. A volume without a positive maximum is left as it is.
+    pub fn apply(self, v: &mut Volume) {
+        if self == Intensity::AsStored {
+            return;
+        }
+        let max = v.data.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+        if !(max > 0.0 && max.is_finite()) {
+            return;
+        }
+        for x in &mut v.data {
+            *x = (*x / max).max(0.0);
+            if self == Intensity::Uint8 {
+                *x = (*x * 255.0).round() / 255.0;
+            }
+        }
+    }
+}
+
 /// Which statistics normalise the reference (`mean_std`, `instance`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum ReferenceStats {
@@ -104,6 +154,8 @@ pub struct DatasetConfig {
     /// Crop or pad every slice to `[H, W]`.
     pub size: Option<[usize; 2]>,
     pub normalisation: Normalisation,
+    /// Each volume's mapping to the protocol's scale, before normalisation (default: as stored).
+    pub intensity: Intensity,
     pub reference_stats: ReferenceStats,
     pub mask: MaskPolicy,
     pub augment: Option<Augment>,
@@ -127,6 +179,7 @@ impl DatasetConfig {
             orientation: Orientation::default(),
             size: None,
             normalisation: Normalisation::None,
+            intensity: Intensity::AsStored,
             reference_stats: ReferenceStats::Own,
             mask,
             augment: None,
@@ -230,12 +283,10 @@ impl Dataset {
                             ))
                         })
                     };
-                    subjects.push(SubjectData {
-                        id: s.id.clone(),
-                        target: take(&config.target)?,
-                        reference: take(&config.reference)?,
-                        files: Vec::new(),
-                    });
+                    let (mut target, mut reference) = (take(&config.target)?, take(&config.reference)?);
+                    config.intensity.apply(&mut target);
+                    config.intensity.apply(&mut reference);
+                    subjects.push(SubjectData { id: s.id.clone(), target, reference, files: Vec::new() });
                 }
             }
             Source::Folder { root, layout } => {
@@ -250,10 +301,14 @@ impl Dataset {
                         problems.extend(p);
                         continue;
                     }
+                    let mut target = vols.remove(&config.target).expect("checked");
+                    let mut reference = vols.remove(&config.reference).expect("checked");
+                    config.intensity.apply(&mut target);
+                    config.intensity.apply(&mut reference);
                     subjects.push(SubjectData {
                         id: s.id.clone(),
-                        target: vols.remove(&config.target).expect("checked"),
-                        reference: vols.remove(&config.reference).expect("checked"),
+                        target,
+                        reference,
                         files: files.files.values().map(|p| (p.display().to_string(), fnv_file(p))).collect(),
                     });
                 }
@@ -261,6 +316,12 @@ impl Dataset {
         }
         let mut fastmri = None;
         if let Source::FastMri { root, pairs } = &config.source {
+            if config.intensity != Intensity::AsStored {
+                return Err(DataError::Config(format!(
+                    "`intensity = \"{}\"`: fastMRI data keep their stored intensities (scored with the volume maximum)",
+                    config.intensity.name()
+                )));
+            }
             // A relative pair list that is not found from here is looked up in the data folder.
             let pairs = if pairs.is_relative() && !pairs.exists() { root.join(pairs) } else { pairs.clone() };
             let list = read_pairs_csv(&pairs).map_err(|e| DataError::Problems(vec![e]))?;

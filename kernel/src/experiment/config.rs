@@ -3,7 +3,7 @@
 //! the evaluation protocol and tolerances. Defaults are stated beside each field; every
 //! semantic problem is a diagnostic pointing at the setting.
 
-use crate::data::dataset::{Augment, DatasetConfig, MaskPolicy, ReferenceStats, Source, Split};
+use crate::data::dataset::{Augment, DatasetConfig, Intensity, MaskPolicy, ReferenceStats, Source, Split};
 use crate::data::phantom::{Kind, PhantomOptions};
 use crate::data::prepare::{Normalisation, Part, SliceSelection};
 use crate::experiment::batch::{field, FIELDS};
@@ -262,6 +262,14 @@ fn dataset(sec: Option<&Section>, seed: u32, fallback: Span) -> Result<DatasetCo
     };
     let normalisation = Normalisation::parse(s.str("normalisation").unwrap_or("none"))
         .map_err(|e| err(s.span("normalisation", sec.at), e))?;
+    let intensity =
+        Intensity::parse(s.str("intensity").unwrap_or("as_stored")).map_err(|e| err(s.span("intensity", sec.at), e))?;
+    if intensity != Intensity::AsStored && matches!(source, Source::FastMri { .. }) {
+        return Err(err(
+            s.span("intensity", sec.at),
+            "fastMRI data keep their stored intensities (scored with the volume maximum): leave out `intensity`",
+        ));
+    }
     let reference_stats = match s.str("reference_statistics") {
         Some("zero_filled") => ReferenceStats::ZeroFilled,
         _ => ReferenceStats::Own,
@@ -270,6 +278,7 @@ fn dataset(sec: Option<&Section>, seed: u32, fallback: Span) -> Result<DatasetCo
         slices,
         size,
         normalisation,
+        intensity,
         reference_stats,
         split,
         seed,

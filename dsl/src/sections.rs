@@ -191,6 +191,7 @@ const DATA: Schema = Schema {
         // Which statistics normalise the reference: its own, or its zero-filled image's.
         ("reference_statistics", Val::OneOf(&["own", "zero_filled"])),
         ("intensity", Val::OneOf(&["as_stored", "volume_max", "uint8"])),
+        ("resize", Val::OneOf(&["kspace", "crop"])),
         ("split", Val::Split),
         ("seed", Val::Natural),
         ("lesion", Val::Bool),

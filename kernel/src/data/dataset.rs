@@ -20,7 +20,8 @@ use crate::data::fastmri::{paired_slices, read_pairs_csv, FastMriVolume, PairedS
 use crate::data::layout::{discover, load_subject, Layout};
 use crate::data::phantom::{self, Kind, PhantomOptions};
 use crate::data::prepare::{
-    crop_or_pad, read_split_file, split_by_ratio, stats, NormStats, Normalisation, Orientation, Part, SliceSelection,
+    crop_or_pad, read_split_file, split_by_ratio, stats, NormStats, Normalisation, Orientation, Part, Resize,
+    SliceSelection,
 };
 use crate::io::volume::Volume;
 use crate::kspace::{apply_mask, simulate_kspace, zero_filled_magnitude};
@@ -156,6 +157,8 @@ pub struct DatasetConfig {
     pub normalisation: Normalisation,
     /// Each volume's mapping to the protocol's scale, before normalisation (default: as stored).
     pub intensity: Intensity,
+    /// How slices reach `size` (default: k-space, keeping the field of view).
+    pub resize: Resize,
     pub reference_stats: ReferenceStats,
     pub mask: MaskPolicy,
     pub augment: Option<Augment>,
@@ -180,6 +183,7 @@ impl DatasetConfig {
             size: None,
             normalisation: Normalisation::None,
             intensity: Intensity::AsStored,
+            resize: Resize::KSpace,
             reference_stats: ReferenceStats::Own,
             mask,
             augment: None,
@@ -477,7 +481,7 @@ impl Dataset {
         let take = |v: &Volume| -> (Vec<f64>, usize, usize) {
             let (img, h, w) = self.config.orientation.apply(v.slice(key.1), v.height, v.width);
             match self.config.size {
-                Some([th, tw]) => (crop_or_pad(&img, h, w, th, tw), th, tw),
+                Some([th, tw]) => (self.config.resize.apply(&img, h, w, th, tw), th, tw),
                 None => (img, h, w),
             }
         };

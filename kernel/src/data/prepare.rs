@@ -87,6 +87,70 @@ pub fn crop_or_pad(img: &[f64], h: usize, w: usize, th: usize, tw: usize) -> Vec
     out
 }
 
+/// How a slice reaches the run's `size` when it differs from the stored one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Resize {
+    /// The whole field of view at another resolution: the centred k-space cropped (or
+    /// zero-padded) to the size ([`resample_kspace`]); the default.
+    #[default]
+    KSpace,
+    /// An image-space centre crop or zero-pad ([`crop_or_pad`]): UniFS's 200×200 BraTS crops,
+    /// fastMRI's 320×320.
+    Crop,
+}
+
+impl Resize {
+    pub const ALL: [Resize; 2] = [Resize::KSpace, Resize::Crop];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Resize::KSpace => "kspace",
+            Resize::Crop => "crop",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Resize, String> {
+        Resize::ALL.into_iter().find(|r| r.name() == s).ok_or_else(|| format!("unknown resize `{s}` (kspace, crop)"))
+    }
+
+    /// An `h×w` slice at `th×tw` (unchanged when the sizes agree).
+    pub fn apply(self, img: &[f64], h: usize, w: usize, th: usize, tw: usize) -> Vec<f64> {
+        match self {
+            _ if (h, w) == (th, tw) => img.to_vec(),
+            Resize::KSpace => resample_kspace(img, h, w, th, tw),
+            Resize::Crop => crop_or_pad(img, h, w, th, tw),
+        }
+    }
+}
+
+/// An `h×w` image at `th×tw` with the same field of view: its centred orthonormal k-space
+/// (`fft2c`) cropped or zero-padded around the centre (DC stays at `(⌊n/2⌋)`), back to image
+/// space, the magnitude taken (as for any MRI magnitude image), and scaled by
+/// `√(th·tw/(h·w))` so that intensities keep their level (a constant image stays the same
+/// constant).
+pub fn resample_kspace(img: &[f64], h: usize, w: usize, th: usize, tw: usize) -> Vec<f64> {
+    use num_complex::Complex;
+    let mut k: Vec<Complex<f32>> = img.iter().map(|&v| Complex::new(v as f32, 0.0)).collect();
+    crate::fft::fft2c(&mut k, h, w);
+    let mut out = vec![Complex::new(0.0f32, 0.0); th * tw];
+    let (r0, c0) = ((h / 2) as isize - (th / 2) as isize, (w / 2) as isize - (tw / 2) as isize);
+    for r in 0..th {
+        let sr = r as isize + r0;
+        if sr < 0 || sr >= h as isize {
+            continue;
+        }
+        for c in 0..tw {
+            let sc = c as isize + c0;
+            if sc >= 0 && sc < w as isize {
+                out[r * tw + c] = k[sr as usize * w + sc as usize];
+            }
+        }
+    }
+    crate::fft::ifft2c(&mut out, th, tw);
+    let scale = ((th * tw) as f64 / (h * w) as f64).sqrt();
+    out.iter().map(|z| f64::from(z.norm()) * scale).collect()
+}
+
 /// A normalisation scheme.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Normalisation {
@@ -316,5 +380,32 @@ mod tests {
         assert_eq!(&f[..3], &[10.0, 11.0, 12.0]);
         assert_eq!(crop_or_pad(&img, 2, 3, 2, 1), vec![1.0, 11.0]);
         assert_eq!(crop_or_pad(&img, 2, 3, 4, 3)[3..9], img[..]);
+    }
+
+    #[test]
+    fn kspace_resizing_keeps_the_field_of_view_and_the_intensity_level() {
+        // A constant image stays the same constant, down and up.
+        let flat = vec![3.0; 24 * 20];
+        for (th, tw) in [(12, 10), (32, 28), (13, 9)] {
+            let r = resample_kspace(&flat, 24, 20, th, tw);
+            assert!(r.iter().all(|v| (v - 3.0).abs() < 1e-5), "{th}x{tw}: {:?}", &r[..3]);
+        }
+        // A bright block in a corner: a centre crop loses it, k-space resizing keeps it (at half
+        // the resolution, about the same energy per area in the same corner).
+        let (h, w) = (32, 32);
+        let mut img = vec![0.0; h * w];
+        for r in 0..8 {
+            for c in 0..8 {
+                img[r * w + c] = 1.0;
+            }
+        }
+        let cropped = Resize::Crop.apply(&img, h, w, 16, 16);
+        assert!(cropped.iter().all(|&v| v == 0.0), "the crop keeps the centre only");
+        let lowres = Resize::KSpace.apply(&img, h, w, 16, 16);
+        let corner: f64 =
+            (0..4).flat_map(|r| (0..4).map(move |c| (r, c))).map(|(r, c)| lowres[r * 16 + c]).sum::<f64>() / 16.0;
+        let centre = lowres[8 * 16 + 8];
+        assert!((corner - 1.0).abs() < 0.15 && centre.abs() < 0.05, "corner {corner}, centre {centre}");
+        assert_eq!(Resize::KSpace.apply(&img, h, w, h, w), img, "same size: unchanged");
     }
 }

@@ -5,7 +5,7 @@
 
 use crate::data::dataset::{Augment, DatasetConfig, Intensity, MaskPolicy, ReferenceStats, Source, Split};
 use crate::data::phantom::{Kind, PhantomOptions};
-use crate::data::prepare::{Normalisation, Part, SliceSelection};
+use crate::data::prepare::{Normalisation, Part, Resize, SliceSelection};
 use crate::experiment::batch::{field, FIELDS};
 use crate::loss::Loss;
 use crate::masks::{MaskFamily, MaskParams, Rounding};
@@ -270,6 +270,7 @@ fn dataset(sec: Option<&Section>, seed: u32, fallback: Span) -> Result<DatasetCo
             "fastMRI data keep their stored intensities (scored with the volume maximum): leave out `intensity`",
         ));
     }
+    let resize = Resize::parse(s.str("resize").unwrap_or("kspace")).map_err(|e| err(s.span("resize", sec.at), e))?;
     let reference_stats = match s.str("reference_statistics") {
         Some("zero_filled") => ReferenceStats::ZeroFilled,
         _ => ReferenceStats::Own,
@@ -279,6 +280,7 @@ fn dataset(sec: Option<&Section>, seed: u32, fallback: Span) -> Result<DatasetCo
         size,
         normalisation,
         intensity,
+        resize,
         reference_stats,
         split,
         seed,

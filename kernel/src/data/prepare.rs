@@ -127,8 +127,11 @@ impl Resize {
 /// (`fft2c`) cropped or zero-padded around the centre (DC stays at `(⌊n/2⌋)`), back to image
 /// space, the magnitude taken (as for any MRI magnitude image), and scaled by
 /// `√(th·tw/(h·w))` so that intensities keep their level (a constant image stays the same
-/// constant).
+/// constant). Values are then clipped to the source's range: Gibbs ringing at sharp edges would
+/// otherwise overshoot it (above 1 after a mapping to [0, 1], which 8-bit protocols refuse).
 pub fn resample_kspace(img: &[f64], h: usize, w: usize, th: usize, tw: usize) -> Vec<f64> {
+    let lo = img.iter().cloned().fold(f64::INFINITY, f64::min);
+    let hi = img.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
     use num_complex::Complex;
     let mut k: Vec<Complex<f32>> = img.iter().map(|&v| Complex::new(v as f32, 0.0)).collect();
     crate::fft::fft2c(&mut k, h, w);
@@ -148,7 +151,7 @@ pub fn resample_kspace(img: &[f64], h: usize, w: usize, th: usize, tw: usize) ->
     }
     crate::fft::ifft2c(&mut out, th, tw);
     let scale = ((th * tw) as f64 / (h * w) as f64).sqrt();
-    out.iter().map(|z| f64::from(z.norm()) * scale).collect()
+    out.iter().map(|z| (f64::from(z.norm()) * scale).clamp(lo.min(hi), hi)).collect()
 }
 
 /// A normalisation scheme.
@@ -407,5 +410,6 @@ mod tests {
         let centre = lowres[8 * 16 + 8];
         assert!((corner - 1.0).abs() < 0.15 && centre.abs() < 0.05, "corner {corner}, centre {centre}");
         assert_eq!(Resize::KSpace.apply(&img, h, w, h, w), img, "same size: unchanged");
+        assert!(lowres.iter().all(|v| (0.0..=1.0).contains(v)), "ringing stays within the source's range");
     }
 }

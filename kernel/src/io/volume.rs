@@ -70,14 +70,28 @@ pub fn write_nifti(path: &Path, v: &Volume) -> Result<(), IoError> {
     let arr = ndarray::Array3::<f32>::from_shape_fn((v.height, v.width, v.slices), |(r, c, k)| {
         v.data[k * v.height * v.width + r * v.width + c] as f32
     });
+    write_with(path, |tmp| nifti::writer::WriterOptions::new(tmp).write_nifti(&arr))
+}
+
+/// Writes a volume as an int16 NIfTI file, as BraTS and IXI ship theirs: each value `x` stored
+/// as `round(x·scale)`, clamped to the int16 range (no slope: the file holds the integers).
+pub fn write_nifti_int16(path: &Path, v: &Volume, scale: f64) -> Result<(), IoError> {
+    let arr = ndarray::Array3::<i16>::from_shape_fn((v.height, v.width, v.slices), |(r, c, k)| {
+        (v.data[k * v.height * v.width + r * v.width + c] * scale).round().clamp(i16::MIN as f64, i16::MAX as f64)
+            as i16
+    });
+    write_with(path, |tmp| nifti::writer::WriterOptions::new(tmp).write_nifti(&arr))
+}
+
+/// Runs `write` on a temporary file beside `path`, then renames it to `path`.
+fn write_with(path: &Path, write: impl FnOnce(&Path) -> nifti::Result<()>) -> Result<(), IoError> {
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let ext = if name.ends_with(".nii.gz") { "nii.gz" } else { "nii" };
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(|e| IoError::Write { path: path.to_path_buf(), source: e })?;
     }
     let tmp = path.with_file_name(format!(".{name}.{}.tmp.{ext}", std::process::id()));
-    nifti::writer::WriterOptions::new(&tmp)
-        .write_nifti(&arr)
+    write(&tmp)
         .map_err(|e| IoError::Format { path: path.to_path_buf(), message: format!("cannot write NIfTI: {e}") })?;
     std::fs::rename(&tmp, path).map_err(|e| {
         let _ = std::fs::remove_file(&tmp);

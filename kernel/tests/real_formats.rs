@@ -131,6 +131,24 @@ fn int16_brats_and_ixi_folders_train_and_score_like_the_phantom() {
         }
         assert_eq!((data["intensity"].as_str(), data["resize"].as_str()), (Some("volume_max"), Some("kspace")));
         assert_eq!(data["source"]["layout"].as_str(), Some(layout));
+        let summary = std::fs::read_to_string(d.join(layout).join("runs/real/smoke-summary.md")).unwrap();
+        assert!(summary.contains(&format!("the folder `{}` ({layout} layout)", root.display())), "{summary}");
     }
+    // The BraTS-trained model scored on the IXI folder: which subjects and slices, on stderr.
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_mcmr"))
+        .args(["evaluate", d.join("brats/runs/real/base/smoke/learned").to_str().unwrap(), "--data"])
+        .arg(d.join("ixi-data"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("scored 4 slices of 1 subjects from `")
+            && err.contains("-Guys-080")
+            && err.contains(" (4 slices, 0-3)"),
+        "{err}"
+    );
+    let phantom = std::fs::read_to_string(d.join("phantom/runs/real/smoke-summary.md")).unwrap();
+    assert!(phantom.contains("the embedded phantom (not the paper's data"), "{phantom}");
     std::fs::remove_dir_all(d).unwrap();
 }

@@ -135,6 +135,32 @@ fn one_line(o: &RunOutcome) -> String {
     )
 }
 
+/// The data the runs read, in words (from their manifests).
+fn data_words(outcomes: &[RunOutcome]) -> String {
+    let mut seen: Vec<String> = Vec::new();
+    for o in outcomes {
+        let src = &o.manifest.data["source"];
+        let words = match src["kind"].as_str() {
+            Some("phantom") => "the embedded phantom (not the paper's data, so not the paper's numbers)".to_string(),
+            Some("folder") => format!(
+                "the folder `{}` ({} layout)",
+                src["path"].as_str().unwrap_or("?"),
+                src["layout"].as_str().unwrap_or("detected")
+            ),
+            Some("fastmri") => format!("fastMRI data in `{}`", src["path"].as_str().unwrap_or("?")),
+            _ => "the data its manifest names".to_string(),
+        };
+        if !seen.contains(&words) {
+            seen.push(words);
+        }
+    }
+    match seen.len() {
+        0 => "no data".into(),
+        1 => seen.remove(0),
+        _ => format!("the data each manifest names: {}", seen.join("; ")),
+    }
+}
+
 fn write_summary(spec_path: &Path, opts: &ReproduceOptions, outcomes: &[RunOutcome]) -> Result<(), String> {
     let paper = spec_path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     let rows: Vec<(String, EvalResult)> = outcomes
@@ -143,9 +169,9 @@ fn write_summary(spec_path: &Path, opts: &ReproduceOptions, outcomes: &[RunOutco
         .collect();
     let (md, tex) = report::runs_table(&rows);
     let header = format!(
-        "# {paper}: reproduced at {} scale\n\nThese numbers come from the kit's own runs on the data each manifest names; \
-         at smoke scale that is the embedded phantom, so they are not the paper's numbers.\n\n",
-        opts.scale
+        "# {paper}: reproduced at {} scale\n\nThese numbers come from the kit's own runs on {}.\n\n",
+        opts.scale,
+        data_words(outcomes)
     );
     let dir = opts.out.join(&paper);
     let io = |p: PathBuf, s: String| crate::io::write_atomic(&p, s.as_bytes()).map_err(|e| e.to_string());

@@ -12,12 +12,13 @@ use mcmr_dsl::Loaded;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-/// Replaces the data source's path (a folder of NIfTI volumes for phantom specs).
+/// Replaces the data source's path (a folder of NIfTI volumes for phantom specs). A folder's
+/// layout is detected anew: the spec's names the data it was written for, and `--data` may
+/// point at another dataset (a model trained on BraTS scored on IXI).
 pub(crate) fn with_data(d: &mut DatasetConfig, path: &Path) {
     d.source = match &d.source {
         Source::FastMri { pairs, .. } => Source::FastMri { root: path.to_path_buf(), pairs: pairs.clone() },
-        Source::Folder { layout, .. } => Source::Folder { root: path.to_path_buf(), layout: *layout },
-        Source::Phantom { .. } => Source::Folder { root: path.to_path_buf(), layout: None },
+        Source::Folder { .. } | Source::Phantom { .. } => Source::Folder { root: path.to_path_buf(), layout: None },
     };
 }
 

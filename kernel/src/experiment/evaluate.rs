@@ -86,20 +86,26 @@ pub struct Example {
     pub reference: Vec<f64>,
 }
 
-/// Runs `model` on every item of `data` (epoch 0) and scores output `prediction` against the
+/// How a model is scored: its input bindings, the output that is the reconstruction, the
+/// protocol, the part's name for the results, and the batch size and device of the forward passes.
+pub struct Scoring<'a> {
+    pub model: &'a CompiledModel,
+    pub bindings: &'a [Vec<String>],
+    pub prediction: &'a str,
+    pub protocol: Protocol,
+    pub part: &'a str,
+    pub batch: usize,
+    pub device: &'a Device,
+}
+
+/// Runs the model on every item of `data` (epoch 0) and scores its prediction against the
 /// targets. Returns the result and the slice `example` (for figures) when asked.
-#[allow(clippy::too_many_arguments)]
 pub fn evaluate_model(
-    model: &CompiledModel,
+    sc: &Scoring,
     data: &Dataset,
-    bindings: &[Vec<String>],
-    prediction: &str,
-    protocol: Protocol,
-    part: &str,
-    batch: usize,
-    device: &Device,
     example: Option<usize>,
 ) -> Result<(EvalResult, Option<Example>), String> {
+    let Scoring { model, bindings, prediction, protocol, part, batch, device } = *sc;
     let mut volumes: Vec<(String, Vec<(usize, Vec<f64>, Vec<f64>)>)> = Vec::new();
     let (mut h, mut w) = (0, 0);
     let mut kept = None;
@@ -218,21 +224,14 @@ fn summarise(volume_unit: bool, per_volume: &[VolumeScore], per_slice: &[SliceSc
 /// mask (`pattern { ... }` sections, each drawn as an online mask of epoch 0, so an item meets
 /// the mask it would meet when that pattern is drawn): one [`GroupScore`] per pattern, and
 /// `metrics` over the scores of all patterns. The example is the first pattern's.
-#[allow(clippy::too_many_arguments)]
 pub fn evaluate_grouped(
-    model: &CompiledModel,
+    sc: &Scoring,
     data: &Dataset,
-    bindings: &[Vec<String>],
-    prediction: &str,
-    protocol: Protocol,
-    part: &str,
-    batch: usize,
-    device: &Device,
     example: Option<usize>,
     by_pattern: bool,
 ) -> Result<(EvalResult, Option<Example>), String> {
     if !by_pattern {
-        return evaluate_model(model, data, bindings, prediction, protocol, part, batch, device, example);
+        return evaluate_model(sc, data, example);
     }
     let MaskPolicy::OnlineChoice(patterns) = &data.config().mask else {
         return Err("grouping by pattern needs a test mask of `pattern { ... }` sections".into());
@@ -241,17 +240,7 @@ pub fn evaluate_grouped(
     for (j, p) in patterns.iter().enumerate() {
         let config = DatasetConfig { mask: MaskPolicy::Online(p.clone()), ..data.config().clone() };
         let one = Dataset::open(config).map_err(|e| e.to_string())?;
-        let (mut r, ex) = evaluate_model(
-            model,
-            &one,
-            bindings,
-            prediction,
-            protocol,
-            part,
-            batch,
-            device,
-            example.filter(|_| j == 0),
-        )?;
+        let (mut r, ex) = evaluate_model(sc, &one, example.filter(|_| j == 0))?;
         let label = p.label();
         r.per_slice.iter_mut().for_each(|s| s.pattern = Some(label.clone()));
         r.per_volume.iter_mut().for_each(|v| v.pattern = Some(label.clone()));

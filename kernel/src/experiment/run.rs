@@ -8,7 +8,7 @@
 
 use crate::data::dataset::Dataset;
 use crate::experiment::config::RunConfig;
-use crate::experiment::evaluate::{evaluate_grouped, EvalResult};
+use crate::experiment::evaluate::{evaluate_grouped, EvalResult, Scoring};
 use crate::experiment::train::{load_checkpoint, plan, save_checkpoint, train, Progress, TrainContext, TrainFiles};
 use crate::io::write_atomic;
 use crate::model::CompiledModel;
@@ -183,18 +183,17 @@ fn saved_model(run: &RunSpec) -> Result<(Setup, CompiledModel), String> {
 /// Evaluates the model saved in a run folder (the best checkpoint, else the last).
 pub fn evaluate_saved(run: &RunSpec, figures: Option<&Path>) -> Result<EvalResult, String> {
     let (s, model) = saved_model(run)?;
-    let (r, example) = evaluate_grouped(
-        &model,
-        &s.eval_data,
-        &s.bindings,
-        &s.prediction,
-        run.config.protocol,
-        part_name(run),
-        4,
-        &s.dev,
-        figures.map(|_| s.eval_data.len() / 2),
-        run.config.group_by_pattern,
-    )?;
+    let scoring = Scoring {
+        model: &model,
+        bindings: &s.bindings,
+        prediction: &s.prediction,
+        protocol: run.config.protocol,
+        part: part_name(run),
+        batch: 4,
+        device: &s.dev,
+    };
+    let example = figures.map(|_| s.eval_data.len() / 2);
+    let (r, example) = evaluate_grouped(&scoring, &s.eval_data, example, run.config.group_by_pattern)?;
     if let (Some(dir), Some(ex)) = (figures, &example) {
         std::fs::create_dir_all(dir).map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;
         let log = TrainFiles::in_dir(&run.dir).log;
@@ -376,18 +375,17 @@ pub fn execute(run: &RunSpec, resume: bool) -> Result<RunOutcome, String> {
         save_checkpoint(&files.last, &model, None, &Progress::default())?;
     }
     let part = part_name(run);
-    let (results, example) = evaluate_grouped(
-        &model,
-        &eval_data,
-        &bindings,
-        &prediction,
-        run.config.protocol,
+    let scoring = Scoring {
+        model: &model,
+        bindings: &bindings,
+        prediction: &prediction,
+        protocol: run.config.protocol,
         part,
-        4,
-        &dev,
-        Some(eval_data.len() / 2),
-        run.config.group_by_pattern,
-    )?;
+        batch: 4,
+        device: &dev,
+    };
+    let (results, example) =
+        evaluate_grouped(&scoring, &eval_data, Some(eval_data.len() / 2), run.config.group_by_pattern)?;
     write_json(&run.dir.join("results.json"), &results)?;
     if let Some(ex) = &example {
         crate::experiment::figures::write_run_figures(

@@ -9,7 +9,7 @@
 use crate::data::dataset::Dataset;
 use crate::experiment::batch::{prefetch, tensors};
 use crate::experiment::config::{Length, ScheduleUnit, Training};
-use crate::experiment::evaluate::evaluate_model;
+use crate::experiment::evaluate::{evaluate_model, Scoring};
 use crate::experiment::progress::StageProgress;
 use crate::io::safetensors::{read_safetensors_with_metadata, write_safetensors, StTensor, StWrite};
 use crate::model::{rank4, CompiledModel};
@@ -308,17 +308,16 @@ fn train_stage(
             let validate =
                 ctx.val.is_some() && (done || t.validate_every.is_some_and(|n| n > 0 && progress.step % n == 0));
             if validate {
-                let (r, _) = evaluate_model(
+                let scoring = Scoring {
                     model,
-                    ctx.val.expect("checked"),
-                    ctx.bindings,
-                    ctx.prediction,
-                    ctx.protocol,
-                    "val",
-                    t.batch_size,
-                    ctx.device,
-                    None,
-                )?;
+                    bindings: ctx.bindings,
+                    prediction: ctx.prediction,
+                    protocol: ctx.protocol,
+                    part: "val",
+                    batch: t.batch_size,
+                    device: ctx.device,
+                };
+                let (r, _) = evaluate_model(&scoring, ctx.val.expect("checked"), None)?;
                 let psnr = r.mean("psnr").unwrap_or(f64::NAN);
                 line(
                     &mut log,

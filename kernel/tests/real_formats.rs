@@ -1,6 +1,6 @@
 //! Training and evaluation from folders in the real datasets' formats, not only the in-memory
-//! phantom: the brain phantom written as int16 NIfTI at BraTS's and IXI's intensity scales (in
-//! the hundreds) under their folder layouts, read at a smaller run size (k-space resizing) and
+//! phantom: the brain phantom written as int16 NIfTI at BraTS's intensity scale (in the
+//! hundreds) under the BraTS, IXI and HCP folder layouts, read at a smaller run size (k-space resizing) and
 //! mapped to [0, 1] (`intensity = "volume_max"`) for an 8-bit protocol. A learned network and
 //! zero-filling train and score from each folder: finite numbers, the learned one ahead, and
 //! zero-filling close to the same data taken from the phantom directly.
@@ -80,6 +80,7 @@ fn write_folder(root: &Path, layout: &str, size: usize) {
         for (c, tag) in [("t1", "T1"), ("t2", "T2")] {
             let path = match layout {
                 "brats" => root.join(&s.id).join(format!("{}_{c}.nii.gz", s.id)),
+                "hcp" => root.join(format!("{}", 100307 + i)).join(format!("T1w/{tag}w_acpc_dc_restore.nii.gz")),
                 _ => root.join(format!("IXI-{tag}")).join(format!("IXI{:03}-Guys-{:04}-{tag}.nii.gz", i + 2, 800 + i)),
             };
             write_nifti_int16(&path, &s.contrasts[c], SCALE).unwrap();
@@ -109,7 +110,7 @@ fn run(dir: &Path, source: &str) -> (f64, f64, serde_json::Value) {
 }
 
 #[test]
-fn int16_brats_and_ixi_folders_train_and_score_like_the_phantom() {
+fn int16_brats_ixi_and_hcp_folders_train_and_score_like_the_phantom() {
     let d = temp("formats");
     let (_, zf_phantom, _) = run(
         &d.join("phantom"),
@@ -117,9 +118,10 @@ fn int16_brats_and_ixi_folders_train_and_score_like_the_phantom() {
         subjects = 4
         seed = 7"#,
     );
-    // BraTS layout at the run's size: the phantom's own data up to int16 rounding (1/800 of
-    // the peak). IXI layout at twice the size: read through k-space resizing.
-    for (layout, size) in [("brats", 32), ("ixi", 64)] {
+    // BraTS and HCP layouts at the run's size (BraTS: the phantom's own data and subject names,
+    // up to int16 rounding of 1/800 of the peak); IXI at twice the size, read through k-space
+    // resizing.
+    for (layout, size) in [("brats", 32), ("ixi", 64), ("hcp", 32)] {
         let root = d.join(format!("{layout}-data"));
         write_folder(&root, layout, size);
         let source =
@@ -127,7 +129,8 @@ fn int16_brats_and_ixi_folders_train_and_score_like_the_phantom() {
         let (learned, zf, data) = run(&d.join(layout), &source);
         eprintln!("{layout}: learned {learned:.2} dB, zero-filled {zf:.2} dB (phantom source: {zf_phantom:.2} dB)");
         assert!(learned > zf + 0.3, "{layout}: learned {learned} dB vs zero-filled {zf} dB");
-        if size == 32 {
+        // Same subject names as the phantom's (so the same split) only in the BraTS layout.
+        if layout == "brats" {
             assert!((zf - zf_phantom).abs() < 0.05, "{layout}: zero-filled {zf} dB vs phantom {zf_phantom} dB");
         }
         assert_eq!((data["intensity"].as_str(), data["resize"].as_str()), (Some("volume_max"), Some("kspace")));

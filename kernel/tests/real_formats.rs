@@ -1,9 +1,11 @@
 //! Training and evaluation from folders in the real datasets' formats, not only the in-memory
-//! phantom: the brain phantom written as int16 NIfTI at BraTS's intensity scale (in the
-//! hundreds) under the BraTS, IXI and HCP folder layouts, read at a smaller run size (k-space resizing) and
-//! mapped to [0, 1] (`intensity = "volume_max"`) for an 8-bit protocol. A learned network and
-//! zero-filling train and score from each folder: finite numbers, the learned one ahead, and
-//! zero-filling close to the same data taken from the phantom directly.
+//! phantom. The brain phantom is written as int16 NIfTI at BraTS's intensity scale (in the
+//! hundreds) under the BraTS, IXI and HCP folder layouts, read at the run size or through
+//! k-space resizing, and mapped to [0, 1] (`intensity = "volume_max"`) for an 8-bit protocol; a
+//! learned network and zero-filling train and score from each folder: finite numbers, the
+//! learned one ahead, and zero-filling as on the same data taken from the phantom directly. The
+//! knee phantom as fastMRI single-coil HDF5 (complex64 k-space in fastMRI's units,
+//! `reconstruction_esc`, `max`) trains and scores the same way under `fastmri-volume`.
 
 use mcmr::data::phantom::{self, Kind, PhantomOptions};
 use mcmr::experiment::{reproduce, ReproduceOptions};
@@ -154,5 +156,40 @@ fn int16_brats_ixi_and_hcp_folders_train_and_score_like_the_phantom() {
     );
     let phantom = std::fs::read_to_string(d.join("phantom/runs/real/smoke-summary.md")).unwrap();
     assert!(phantom.contains("the embedded phantom (not the paper's data"), "{phantom}");
+    std::fs::remove_dir_all(d).unwrap();
+}
+
+#[test]
+fn fastmri_single_coil_files_train_and_score_under_the_volume_protocol() {
+    // The knee phantom's PD and PDFS as fastMRI single-coil HDF5 (complex64 k-space of order
+    // 1e-4, as fastMRI's), paired by `pairs.csv`.
+    let d = temp("fastmri");
+    let root = d.join("knee");
+    let mut pairs = String::new();
+    for i in 0..4 {
+        let s = phantom::subject(Kind::Knee, 5, i, 32, 4, &opts());
+        let (pd, pdfs) = (format!("file{}", 1000 + 2 * i), format!("file{}", 1001 + 2 * i));
+        mcmr::data::fastmri::write_volume(&root.join(format!("{pd}.h5")), &s.contrasts["pd"], 3e-4).unwrap();
+        mcmr::data::fastmri::write_volume(&root.join(format!("{pdfs}.h5")), &s.contrasts["pdfs"], 3e-4).unwrap();
+        pairs += &format!("{pd},{pdfs},0.9\n");
+    }
+    std::fs::write(root.join("pairs.csv"), pairs).unwrap();
+    let spec = SPEC
+        .replace("t2", "pdfs")
+        .replace("\"t1\"", "\"pd\"")
+        .replace("intensity = \"volume_max\"", "normalisation = \"instance\"")
+        .replace("fsmnet-brats-uint8", "fastmri-volume")
+        .replace("lr = 5e-3", "lr = 2e-3")
+        .replace("iterations = 600", "iterations = 2000");
+    let source = format!("source = \"fastmri\"\n        path = \"{}\"\n        pairs = \"pairs.csv\"", root.display());
+    let dir = d.join("runs");
+    let path = dir.join("papers").join("real.mcmr");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, spec.replace("SOURCE", &source)).unwrap();
+    let runs = reproduce(&path, &ReproduceOptions { out: dir.join("out"), ..ReproduceOptions::default() }).unwrap();
+    let psnr = |name: &str| runs.iter().find(|r| r.manifest.experiment == name).unwrap().results.mean("psnr").unwrap();
+    let (learned, zf) = (psnr("learned"), psnr("zero_filled"));
+    eprintln!("fastmri: learned {learned:.2} dB, zero-filled {zf:.2} dB");
+    assert!(zf.is_finite() && learned > zf + 0.3, "learned {learned} dB vs zero-filled {zf} dB");
     std::fs::remove_dir_all(d).unwrap();
 }

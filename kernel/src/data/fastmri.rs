@@ -248,3 +248,34 @@ pub fn paired_slices(root: &Path, pairs: &[(String, String)]) -> (Vec<FastMriVol
     }
     (volumes, slices, problems)
 }
+
+/// Writes a fastMRI single-coil volume: `kspace` `[slices, H, W]` complex64 (the centred,
+/// orthonormal k-space of each slice of `image`, times `scale`: fastMRI's k-space is of order
+/// 1e-5 to 1e-3), `reconstruction_esc` (the magnitude images, times `scale`) and the root
+/// attribute `max`. For test data in fastMRI's format and units; the file is written atomically.
+pub fn write_volume(path: &Path, image: &crate::io::volume::Volume, scale: f64) -> Result<(), String> {
+    let (h, w) = (image.height, image.width);
+    let mut kspace: Vec<(f32, f32)> = Vec::with_capacity(image.data.len());
+    let mut target: Vec<f32> = Vec::with_capacity(image.data.len());
+    for s in 0..image.slices {
+        let mut k: Vec<Complex32> = image.slice(s).iter().map(|&v| Complex32::new((v * scale) as f32, 0.0)).collect();
+        crate::fft::fft2c(&mut k, h, w);
+        kspace.extend(k.iter().map(|z| (z.re, z.im)));
+        target.extend(image.slice(s).iter().map(|&v| (v * scale) as f32));
+    }
+    let max = target.iter().cloned().fold(0.0f32, f32::max) as f64;
+    let mut b = hdf5_pure::FileBuilder::new();
+    let shape = [image.slices as u64, h as u64, w as u64];
+    b.create_dataset("kspace").with_complex32_data(&kspace).with_shape(&shape);
+    b.create_dataset("reconstruction_esc").with_f32_data(&target).with_shape(&shape);
+    b.set_attr("max", hdf5_pure::AttrValue::F64(max));
+    let tmp = path.with_extension(format!("h5.{}.tmp", std::process::id()));
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|e| err(path, e))?;
+    }
+    b.write(&tmp).map_err(|e| err(path, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        err(path, e)
+    })
+}

@@ -19,6 +19,9 @@ pub struct Vocabulary {
     pub protocols: Vec<String>,
     pub normalisations: Vec<String>,
     pub layouts: Vec<String>,
+    pub intensities: Vec<String>,
+    pub resizes: Vec<String>,
+    pub roundings: Vec<String>,
 }
 
 /// Which list of a [`Vocabulary`] a setting's value comes from.
@@ -28,6 +31,9 @@ pub enum Names {
     Protocol,
     Normalisation,
     Layout,
+    Intensity,
+    Resize,
+    Rounding,
 }
 
 impl Vocabulary {
@@ -37,6 +43,9 @@ impl Vocabulary {
             Names::Protocol => &self.protocols,
             Names::Normalisation => &self.normalisations,
             Names::Layout => &self.layouts,
+            Names::Intensity => &self.intensities,
+            Names::Resize => &self.resizes,
+            Names::Rounding => &self.roundings,
         }
     }
 }
@@ -190,8 +199,8 @@ const DATA: Schema = Schema {
         ("normalisation", Val::Named(Names::Normalisation)),
         // Which statistics normalise the reference: its own, or its zero-filled image's.
         ("reference_statistics", Val::OneOf(&["own", "zero_filled"])),
-        ("intensity", Val::OneOf(&["as_stored", "volume_max", "uint8"])),
-        ("resize", Val::OneOf(&["kspace", "crop"])),
+        ("intensity", Val::Named(Names::Intensity)),
+        ("resize", Val::Named(Names::Resize)),
         ("split", Val::Split),
         ("seed", Val::Natural),
         ("lesion", Val::Bool),
@@ -207,7 +216,7 @@ const MASK_SETTINGS: &[(&str, Val)] = &[
     ("acceleration", Val::AtLeast(1.0)),
     ("center_fraction", Val::Fraction),
     ("seed", Val::Natural),
-    ("rounding", Val::OneOf(&["nearest", "floor"])),
+    ("rounding", Val::Named(Names::Rounding)),
 ];
 
 const PATTERN: Schema = Schema {
@@ -624,6 +633,9 @@ fn expected(val: Val) -> String {
             Names::Protocol => "a metric protocol".into(),
             Names::Normalisation => "a normalisation".into(),
             Names::Layout => "a folder layout".into(),
+            Names::Intensity => "an intensity mapping".into(),
+            Names::Resize => "a resizing".into(),
+            Names::Rounding => "a rounding".into(),
         },
         Val::Size => "a size: an integer ≥ 1 or [height, width]".into(),
         Val::Naturals => "a list of integers ≥ 0".into(),

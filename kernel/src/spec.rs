@@ -22,13 +22,17 @@ pub fn load_spec(
 }
 
 /// The names the kernel owns, for the spec checker: mask families, metric protocols,
-/// normalisations and folder layouts, each from its own module's list.
+/// normalisations, folder layouts, intensity mappings, resizings and roundings, each from its
+/// own module's list.
 pub fn vocabulary() -> mcmr_dsl::sections::Vocabulary {
     mcmr_dsl::sections::Vocabulary {
         mask_families: crate::masks::MaskFamily::names().into_iter().map(String::from).collect(),
         protocols: crate::protocols::Protocol::ALL.iter().map(|p| p.name().to_string()).collect(),
         normalisations: crate::data::prepare::Normalisation::ALL.iter().map(|n| n.name().to_string()).collect(),
         layouts: crate::data::layout::Layout::ALL.iter().map(|l| l.name().to_string()).collect(),
+        intensities: crate::data::dataset::Intensity::ALL.iter().map(|i| i.name().to_string()).collect(),
+        resizes: crate::data::prepare::Resize::ALL.iter().map(|r| r.name().to_string()).collect(),
+        roundings: crate::masks::Rounding::ALL.iter().map(|r| r.name().to_string()).collect(),
     }
 }
 

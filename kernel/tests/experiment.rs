@@ -653,6 +653,10 @@ fn evaluation_grouped_by_pattern_scores_each_pattern_as_alone_and_pools_them() {
     );
     let e = reproduce(&write_spec(&d, 0, &bad), &opts(&d.join("bad"))).unwrap_err();
     assert!(e.contains("needs `pattern { ... }` sections") && e.contains("tiny.mcmr:"), "{e}");
+    // A rounding other than `nearest` belongs to `equispaced_fraction`, and says where.
+    let bad = PATTERNS.replace("seed = 5\n        policy", "seed = 5\n        rounding = \"floor\"\n        policy");
+    let e = reproduce(&write_spec(&d, 0, &bad), &opts(&d.join("bad2"))).unwrap_err();
+    assert!(e.contains("`equispaced_fraction` only, not `random`") && e.contains("tiny.mcmr:"), "{e}");
     std::fs::remove_dir_all(d).unwrap();
 }
 

@@ -41,13 +41,12 @@ fn attention_inputs(b: &Bound) -> Result<(usize, usize, Vec<Value>), (&'static s
     Ok((heads, c, vec![q, k, v]))
 }
 
-fn build(name: &str, b: &Bound) -> Option<Built> {
+fn build(name: &str, b: &Bound) -> Built {
     let token = match name {
         "token_attention" => true,
         "channel_attention" => false,
-        _ => return None,
+        _ => return not_ours(name),
     };
-    Some(attention_inputs(b).map(|(heads, channels, inputs)| {
-        (if token { Op::TokenAttention { heads } } else { Op::ChannelAttention { channels, heads } }, inputs)
-    }))
+    let (heads, channels, inputs) = attention_inputs(b)?;
+    Ok((if token { Op::TokenAttention { heads } } else { Op::ChannelAttention { channels, heads } }, inputs))
 }

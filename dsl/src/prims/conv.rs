@@ -53,10 +53,10 @@ fn signature(name: &str) -> Option<Sig> {
     }
 }
 
-fn build(name: &str, b: &Bound) -> Option<Built> {
+fn build(name: &str, b: &Bound) -> Built {
     let cin = cin(b);
-    Some(match name {
-        "conv2d" => (|| {
+    match name {
+        "conv2d" => {
             let groups = pos(b, "groups")?;
             if cin % groups != 0 || pos(b, "out")? % groups != 0 {
                 return Err((
@@ -78,40 +78,36 @@ fn build(name: &str, b: &Bound) -> Option<Built> {
                     padding_mode: pad_mode(b, "padding_mode")?,
                 },
             )
-        })(),
-        "conv_transpose2d" => (|| {
-            one(
-                b,
-                Op::ConvTranspose2d {
-                    cin,
-                    cout: pos(b, "out")?,
-                    kernel: pos(b, "kernel")?,
-                    stride: pos(b, "stride")?,
-                    padding: int(b, "padding")?,
-                    output_padding: int(b, "output_padding")?,
-                    bias: boolean(b, "bias"),
-                },
-            )
-        })(),
-        "linear" => (|| one(b, Op::Linear { cin, cout: pos(b, "out")?, bias: boolean(b, "bias") }))(),
-        "pad" => (|| {
-            one(
-                b,
-                Op::Pad {
-                    top: int(b, "top")?,
-                    bottom: int(b, "bottom")?,
-                    left: int(b, "left")?,
-                    right: int(b, "right")?,
-                    mode: pad_mode(b, "mode")?,
-                },
-            )
-        })(),
-        "pad_to_match" => (|| {
+        }
+        "conv_transpose2d" => one(
+            b,
+            Op::ConvTranspose2d {
+                cin,
+                cout: pos(b, "out")?,
+                kernel: pos(b, "kernel")?,
+                stride: pos(b, "stride")?,
+                padding: int(b, "padding")?,
+                output_padding: int(b, "output_padding")?,
+                bias: boolean(b, "bias"),
+            },
+        ),
+        "linear" => one(b, Op::Linear { cin, cout: pos(b, "out")?, bias: boolean(b, "bias") }),
+        "pad" => one(
+            b,
+            Op::Pad {
+                top: int(b, "top")?,
+                bottom: int(b, "bottom")?,
+                left: int(b, "left")?,
+                right: int(b, "right")?,
+                mode: pad_mode(b, "mode")?,
+            },
+        ),
+        "pad_to_match" => {
             let like = b.get("like").cloned().expect("like is required");
             Ok((Op::PadToMatch { mode: pad_mode(b, "mode")? }, vec![b.get("x").cloned().expect("x is required"), like]))
-        })(),
-        _ => return None,
-    })
+        }
+        _ => not_ours(name),
+    }
 }
 
 fn spatial(op: &Op, sizes: &[Size]) -> Option<Size> {

@@ -100,7 +100,8 @@ pub struct Family {
     pub signature: fn(&str) -> Option<Sig>,
     /// `Some(true)`: requires complex tensors; `Some(false)`: real or complex; `None`: real only.
     pub complex_input: fn(&str) -> Option<bool>,
-    pub build: fn(&str, &Bound) -> Option<Built>,
+    /// The op of a bound call of one of `names` (the dispatcher asks only the owning family).
+    pub build: fn(&str, &Bound) -> Built,
     /// Output channels from the tensor arguments' channels.
     pub channels: fn(&Op, &[usize]) -> Option<usize>,
     /// Output spatial size from the tensor arguments' sizes (PyTorch's formulas).
@@ -116,7 +117,7 @@ pub const NONE: Family = Family {
     names: &[],
     signature: |_| None,
     complex_input: |_| None,
-    build: |_, _| None,
+    build: |name, _| Err(("x", format!("`{name}` is not a primitive"))),
     channels: |_, _| None,
     spatial: |_, _| None,
     agreement: |_| None,
@@ -149,8 +150,10 @@ pub fn complex_input(name: &str) -> Option<bool> {
 /// Builds the op of a bound call; returns the op and its tensor arguments, or the offending
 /// argument and a message.
 pub fn build(name: &str, b: &Bound) -> Built {
-    first(|f| if f.names.contains(&name) { (f.build)(name, b) } else { None })
-        .unwrap_or_else(|| Err(("x", format!("`{name}` is not a primitive"))))
+    match FAMILIES.iter().find(|f| f.names.contains(&name)) {
+        Some(f) => (f.build)(name, b),
+        None => Err(("x", format!("`{name}` is not a primitive"))),
+    }
 }
 
 /// Output channels of `op` applied to tensors with `args` channels.
@@ -247,6 +250,11 @@ fn channels(v: &Value) -> usize {
         Value::Tensor { channels, .. } => *channels,
         _ => 0,
     }
+}
+
+/// The error of a family's `build` asked for a name it does not own (the dispatcher never does).
+fn not_ours(name: &str) -> Built {
+    Err(("x", format!("`{name}` is not a primitive of this family")))
 }
 
 /// The channels of the bound `x` (0 when the primitive has none).

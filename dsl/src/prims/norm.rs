@@ -23,16 +23,16 @@ fn signature(name: &str) -> Option<Sig> {
     }
 }
 
-fn build(name: &str, b: &Bound) -> Option<Built> {
+fn build(name: &str, b: &Bound) -> Built {
     let channels = cin(b);
     let op = match name {
         "instance_norm" => Op::InstanceNorm { channels, eps: float(b, "eps"), affine: boolean(b, "affine") },
         "batch_norm" => Op::BatchNorm { channels, eps: float(b, "eps"), momentum: float(b, "momentum") },
         "layer_norm" => Op::LayerNorm { channels, eps: float(b, "eps") },
         "channel_std" => Op::ChannelStd,
-        _ => return None,
+        _ => return not_ours(name),
     };
-    Some(one(b, op))
+    one(b, op)
 }
 
 fn params(op: &Op) -> Option<Vec<ParamOf>> {

@@ -61,7 +61,7 @@ fn signature(name: &str) -> Option<Sig> {
     }
 }
 
-fn build(name: &str, b: &Bound) -> Option<Built> {
+fn build(name: &str, b: &Bound) -> Built {
     let op = match name {
         "leaky_relu" => Op::LeakyRelu { slope: float(b, "slope") },
         "relu" => Op::Relu,
@@ -70,33 +70,27 @@ fn build(name: &str, b: &Bound) -> Option<Built> {
         "gelu" => Op::Gelu,
         "abs" => Op::Abs,
         "prelu" => {
-            let (num, cin) = match pos(b, "num") {
-                Ok(n) => (n, cin(b)),
-                Err(e) => return Some(Err(e)),
-            };
+            let (num, cin) = (pos(b, "num")?, cin(b));
             if num != 1 && num != cin {
-                return Some(Err(("num", format!("PReLU needs 1 slope or one per channel ({cin}), got {num}"))));
+                return Err(("num", format!("PReLU needs 1 slope or one per channel ({cin}), got {num}")));
             }
             Op::Prelu { num }
         }
         "dropout" | "dropout2d" => {
             let p = float(b, "p");
             if !(0.0..1.0).contains(&p) {
-                return Some(Err(("p", format!("dropout probability must lie in [0, 1), got {p}"))));
+                return Err(("p", format!("dropout probability must lie in [0, 1), got {p}")));
             }
             Op::Dropout { p }
         }
         "scale" => Op::Scale { factor: float(b, "factor") },
         "nan_to_num" => Op::NanToNum { nan: float(b, "nan"), posinf: float(b, "posinf"), neginf: float(b, "neginf") },
-        "softmax" => match int(b, "dim") {
-            Ok(dim) if (1..=3).contains(&dim) => Op::Softmax { dim },
-            Ok(dim) => {
-                return Some(Err(("dim", format!("`dim` must be 1 (channels), 2 (rows) or 3 (columns), got {dim}"))))
-            }
-            Err(e) => return Some(Err(e)),
+        "softmax" => match int(b, "dim")? {
+            dim @ 1..=3 => Op::Softmax { dim },
+            dim => return Err(("dim", format!("`dim` must be 1 (channels), 2 (rows) or 3 (columns), got {dim}"))),
         },
         "learnable_scale" => Op::LearnableScale { init: float(b, "init") },
-        _ => return None,
+        _ => return not_ours(name),
     };
-    Some(one(b, op))
+    one(b, op)
 }

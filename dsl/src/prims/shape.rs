@@ -55,22 +55,22 @@ fn signature(name: &str) -> Option<Sig> {
     }
 }
 
-fn build(name: &str, b: &Bound) -> Option<Built> {
+fn build(name: &str, b: &Bound) -> Built {
     let cin = cin(b);
-    Some(match name {
-        "avg_pool2d" | "max_pool2d" => (|| {
+    match name {
+        "avg_pool2d" | "max_pool2d" => {
             let kernel = pos(b, "kernel")?;
             let stride = match int(b, "stride")? {
                 0 => kernel,
                 s => s,
             };
             one(b, if name == "avg_pool2d" { Op::AvgPool { kernel, stride } } else { Op::MaxPool { kernel, stride } })
-        })(),
+        }
         "concat" => match b.get("xs") {
             Some(Value::List(xs)) => Ok((Op::Concat, xs.clone())),
             _ => Err(("xs", "`concat` needs tensors".into())),
         },
-        "pixel_shuffle" => (|| {
+        "pixel_shuffle" => {
             let f = pos(b, "factor")?;
             if cin % (f * f) != 0 {
                 return Err((
@@ -79,23 +79,23 @@ fn build(name: &str, b: &Bound) -> Option<Built> {
                 ));
             }
             one(b, Op::PixelShuffle { factor: f })
-        })(),
-        "pixel_unshuffle" => (|| one(b, Op::PixelUnshuffle { factor: pos(b, "factor")? }))(),
+        }
+        "pixel_unshuffle" => one(b, Op::PixelUnshuffle { factor: pos(b, "factor")? }),
         "channel_mean" => one(b, Op::ChannelMean),
         "channel_max" => one(b, Op::ChannelMax),
         "global_avg_pool" => one(b, Op::GlobalAvgPool),
         "global_max_pool" => one(b, Op::GlobalMaxPool),
-        "upsample" => (|| {
+        "upsample" => {
             let bilinear = match b.get("mode") {
                 Some(Value::Str(m)) if m == "nearest" => false,
                 Some(Value::Str(m)) if m == "bilinear" => true,
                 other => return Err(("mode", format!("`mode` must be \"nearest\" or \"bilinear\", got {other:?}"))),
             };
             one(b, Op::Upsample { factor: pos(b, "factor")?, bilinear })
-        })(),
-        "adaptive_avg_pool2d" => (|| one(b, Op::AdaptiveAvgPool { size: pos(b, "size")? }))(),
-        "coord_encoding" => (|| one(b, Op::CoordEncoding { frequencies: int(b, "frequencies")? }))(),
-        "chunk" => (|| {
+        }
+        "adaptive_avg_pool2d" => one(b, Op::AdaptiveAvgPool { size: pos(b, "size")? }),
+        "coord_encoding" => one(b, Op::CoordEncoding { frequencies: int(b, "frequencies")? }),
+        "chunk" => {
             let (chunks, index) = (pos(b, "chunks")?, int(b, "index")?);
             if cin % chunks != 0 {
                 return Err(("chunks", format!("{cin} channels do not split into {chunks} equal chunks")));
@@ -105,9 +105,9 @@ fn build(name: &str, b: &Bound) -> Option<Built> {
             }
             let len = cin / chunks;
             one(b, Op::Narrow { start: index * len, len })
-        })(),
-        _ => return None,
-    })
+        }
+        _ => not_ours(name),
+    }
 }
 
 fn spatial(op: &Op, sizes: &[Size]) -> Option<Size> {

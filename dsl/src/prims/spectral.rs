@@ -66,10 +66,10 @@ fn signature(name: &str) -> Option<Sig> {
     }
 }
 
-fn build(name: &str, b: &Bound) -> Option<Built> {
+fn build(name: &str, b: &Bound) -> Built {
     let x = || b.get("x").cloned().expect("x is required");
-    Some(match name {
-        "fft2" | "ifft2" | "rfft2" | "irfft2" => (|| {
+    match name {
+        "fft2" | "ifft2" | "rfft2" | "irfft2" => {
             let norm = fft_norm(b)?;
             let kind = match name {
                 "fft2" => FftKind::Fft2,
@@ -83,7 +83,7 @@ fn build(name: &str, b: &Bound) -> Option<Built> {
             } else {
                 one(b, op)
             }
-        })(),
+        }
         "magnitude" => one(b, Op::Magnitude),
         "phase" => one(b, Op::Phase),
         "real" => one(b, Op::Real),
@@ -97,7 +97,7 @@ fn build(name: &str, b: &Bound) -> Option<Built> {
                 Ok((if name == "complex" { Op::Complex } else { Op::Polar }, vec![u, v]))
             }
         }
-        "data_consistency" => (|| {
+        "data_consistency" => {
             let cin = cin(b);
             let norm = fft_norm(b)?;
             let lambda = float(b, "lambda");
@@ -121,7 +121,7 @@ fn build(name: &str, b: &Bound) -> Option<Built> {
             let op =
                 Op::DataConsistency { norm, centered: boolean(b, "shift"), lambda: (lambda >= 0.0).then_some(lambda) };
             Ok((op, vec![x(), k, mask]))
-        })(),
-        _ => return None,
-    })
+        }
+        _ => not_ours(name),
+    }
 }

@@ -257,8 +257,9 @@ struct Prepared {
 /// An opened dataset.
 pub struct Dataset {
     config: DatasetConfig,
-    subjects: Vec<SubjectData>,
-    fastmri: Option<(Vec<FastMriVolume>, Vec<PairedSlice>)>,
+    /// Shared with the datasets [`Dataset::with_mask`] makes (the volumes are read once).
+    subjects: Arc<Vec<SubjectData>>,
+    fastmri: Option<Arc<(Vec<FastMriVolume>, Vec<PairedSlice>)>>,
     index: Vec<(usize, usize)>,
     problems: Vec<String>,
     cache: Mutex<HashMap<(usize, usize), Arc<Prepared>>>,
@@ -418,15 +419,35 @@ impl Dataset {
             *slices = kept;
             index = (0..slices.len()).map(|i| (i, slices[i].slice)).collect();
         }
-        Ok(Dataset { config, subjects, fastmri, index, problems, cache: Mutex::new(HashMap::new()) })
+        Ok(Dataset {
+            config,
+            subjects: Arc::new(subjects),
+            fastmri: fastmri.map(Arc::new),
+            index,
+            problems,
+            cache: Mutex::new(HashMap::new()),
+        })
     }
 
-    /// Number of slice items.
+    /// The same items under another mask policy, without reading the data again (the prepared
+    /// slices do not depend on the mask, so the cache is shared as it stands).
+    pub fn with_mask(&self, mask: MaskPolicy) -> Dataset {
+        Dataset {
+            config: DatasetConfig { mask, ..self.config.clone() },
+            subjects: self.subjects.clone(),
+            fastmri: self.fastmri.clone(),
+            index: self.index.clone(),
+            problems: self.problems.clone(),
+            cache: Mutex::new(self.cache.lock().unwrap_or_else(|e| e.into_inner()).clone()),
+        }
+    }
+
     /// The configuration the dataset was opened with.
     pub fn config(&self) -> &DatasetConfig {
         &self.config
     }
 
+    /// Number of slice items.
     pub fn len(&self) -> usize {
         self.index.len()
     }
@@ -448,7 +469,7 @@ impl Dataset {
 
     /// Subject ids in the dataset (for fastMRI: the PDFS file of each pair).
     pub fn subject_ids(&self) -> Vec<String> {
-        if let Some((volumes, slices)) = &self.fastmri {
+        if let Some((volumes, slices)) = self.fastmri.as_deref() {
             let mut ids: Vec<String> = slices
                 .iter()
                 .map(|p| volumes[p.pdfs].path.file_stem().unwrap().to_string_lossy().into_owned())
@@ -616,7 +637,7 @@ impl Dataset {
     /// [`ReferenceStats::ZeroFilled`] (FSMNet's knee pipeline), those of the zero-filled PD image
     /// under its own mask.
     fn get_fastmri(&self, i: usize, epoch: usize) -> Result<SliceItem, DataError> {
-        let (volumes, slices) = self.fastmri.as_ref().expect("fastMRI source");
+        let (volumes, slices) = self.fastmri.as_deref().expect("fastMRI source");
         let pair = &slices[i];
         let (pd, pdfs) = (&volumes[pair.pd], &volumes[pair.pdfs]);
         let name = |v: &FastMriVolume| v.path.file_name().unwrap().to_string_lossy().into_owned();
@@ -683,7 +704,7 @@ impl Dataset {
     /// `(path, FNV-1a hash)` of every file the dataset read.
     pub fn file_hashes(&self) -> Vec<(String, String)> {
         let mut v: Vec<(String, String)> = self.subjects.iter().flat_map(|s| s.files.clone()).collect();
-        if let Some((volumes, _)) = &self.fastmri {
+        if let Some((volumes, _)) = self.fastmri.as_deref() {
             v.extend(volumes.iter().map(|f| (f.path.display().to_string(), fnv_file(&f.path))));
         }
         v

@@ -159,25 +159,17 @@ fn mask_policy(sec: &Section, default_seed: u32) -> Result<MaskPolicy, Diagnosti
             Some(r) => Rounding::parse(r).map_err(|e| err(p.span("rounding", sec.at), e.to_string()))?,
             None => preset_rounding,
         };
-        if rounding != Rounding::Nearest && family != MaskFamily::EquispacedFraction {
-            return Err(err(
-                p.span("rounding", sec.at),
-                format!(
-                    "`rounding = \"{}\"` applies to `equispaced_fraction` only, not `{}`",
-                    rounding.name(),
-                    family.name()
-                ),
-            ));
-        }
         let acceleration = p.num("acceleration").ok_or_else(|| err(sec.at, "a mask needs `acceleration` (e.g. 4)"))?;
-        Ok(MaskParams {
+        let params = MaskParams {
             family,
             shape: [0, 0],
             acceleration,
             center_fraction: p.num("center_fraction"),
             seed: Seed::Int(p.int("seed").map(|v| v as u32).unwrap_or(default_seed)),
             rounding,
-        })
+        };
+        params.check_rounding().map_err(|e| err(p.span("rounding", sec.at), e.to_string()))?;
+        Ok(params)
     };
     let patterns: Vec<&Section> = sec.all("pattern").collect();
     if !patterns.is_empty() {

@@ -5,7 +5,7 @@
 //! and scored with [`crate::protocols::evaluate`]. Volume protocols (`fastmri-volume`) report
 //! mean ± std over volumes; per-slice protocols over every slice of every volume.
 
-use crate::data::dataset::{Dataset, DatasetConfig, MaskPolicy, SliceItem};
+use crate::data::dataset::{Dataset, MaskPolicy, SliceItem};
 use crate::experiment::batch::tensors;
 use crate::io::volume::Volume;
 use crate::model::CompiledModel;
@@ -238,8 +238,7 @@ pub fn evaluate_grouped(
     };
     let mut all: Option<(EvalResult, Option<Example>)> = None;
     for (j, p) in patterns.iter().enumerate() {
-        let config = DatasetConfig { mask: MaskPolicy::Online(p.clone()), ..data.config().clone() };
-        let one = Dataset::open(config).map_err(|e| e.to_string())?;
+        let one = data.with_mask(MaskPolicy::Online(p.clone()));
         let (mut r, ex) = evaluate_model(sc, &one, example.filter(|_| j == 0))?;
         let label = p.label();
         r.per_slice.iter_mut().for_each(|s| s.pattern = Some(label.clone()));

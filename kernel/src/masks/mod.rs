@@ -248,6 +248,21 @@ impl MaskParams {
         self.rounding = rounding;
         self
     }
+    /// A rounding other than `nearest` is `equispaced_fraction`'s only.
+    pub fn check_rounding(&self) -> Result<(), MaskError> {
+        if self.rounding != Rounding::Nearest && self.family != MaskFamily::EquispacedFraction {
+            return Err(param_err(
+                "rounding",
+                format!(
+                    "`{}` rounding applies to `equispaced_fraction` only, not `{}`",
+                    self.rounding.name(),
+                    self.family.name()
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// A short name of the pattern for reports: the family (or its preset's name), the
     /// acceleration and the centre fraction when given (`random 4x cf 0.08`).
     pub fn label(&self) -> String {
@@ -364,16 +379,7 @@ pub fn generate(p: &MaskParams) -> Result<Mask, MaskError> {
     if !acc.is_finite() || acc <= 1.0 {
         return Err(param_err("acceleration", format!("must be a number greater than 1, got {acc}")));
     }
-    if p.rounding != Rounding::Nearest && p.family != MaskFamily::EquispacedFraction {
-        return Err(param_err(
-            "rounding",
-            format!(
-                "`{}` rounding applies to `equispaced_fraction` only, not `{}`",
-                p.rounding.name(),
-                p.family.name()
-            ),
-        ));
-    }
+    p.check_rounding()?;
     if let Some(cf) = p.center_fraction {
         if !p.family.uses_center_fraction() {
             return Err(param_err(

@@ -128,6 +128,9 @@ pub enum Op {
     /// The maximum over each channel's H×W (PyTorch's `AdaptiveMaxPool2d(1)`; MANet's channel
     /// attention).
     GlobalMaxPool,
+    /// The population standard deviation of each channel over H×W, without an epsilon
+    /// (UniFS's `stdv_channels`): `[B, C, 1, 1]`.
+    GlobalStdPool,
     Upsample {
         factor: usize,
         bilinear: bool,

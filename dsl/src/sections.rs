@@ -330,11 +330,15 @@ const TOLERANCE: Schema = Schema {
 
 const PARITY: Schema = Schema {
     kind: "parity",
-    naming: Naming::None,
+    // `parity NAME { ... }`: another training step of the same fixture (UniFS has two).
+    naming: Naming::Optional,
     settings: &[&[
         ("loss", Val::Loss(LOSS_FUNCTIONS)),
         ("optimizer", Val::Call(OPTIMIZERS)),
         ("clip_grad_norm", Val::Positive),
+        // The fixture files of this step (defaults: grads.safetensors, weights_after_step.safetensors).
+        ("grads", Val::Str),
+        ("weights_after", Val::Str),
     ]],
     children: &[&TOLERANCE],
     open: false,

@@ -6,7 +6,9 @@
 //! `target.safetensors`, `grads.safetensors` (`grad.<param>`, before any clipping) and
 //! `weights_after_step.safetensors`. The spec's `parity` section names the loss and optimiser of
 //! the official training step, e.g. `loss = l1(output, target)` and
-//! `optimizer = rmsprop(lr = 1e-3, alpha = 0.99, eps = 1e-8)`.
+//! `optimizer = rmsprop(lr = 1e-3, alpha = 0.99, eps = 1e-8)`. A fixture with several training
+//! steps (UniFS: as released, and as the paper states) gets one named section per further step,
+//! `parity jfs { ... grads = "grads_jfs.safetensors" weights_after = "..." }` ([`steps`]).
 //!
 //! Every comparison reports `max_abs = max|a − b|` and `rel = max|a − b| / max|b|`; gradients
 //! also report the global relative L2 error over all gradients (`grads_global_rel_l2`).
@@ -156,21 +158,43 @@ struct StepSpec {
     loss: Setting,
     optimizer: Optimizer,
     clip_grad_norm: Option<f64>,
+    grads: String,
+    weights_after: String,
+}
+
+/// The names of the spec's training steps: `None` for the unnamed `parity` section, then the
+/// named ones in spec order (empty when the spec has no `parity` section).
+pub fn steps(sections: &[Section]) -> Vec<Option<String>> {
+    sections.iter().filter(|s| s.kind == "parity").map(|s| s.name.clone()).collect()
 }
 
 fn number(e: &Setting) -> Result<f64, String> {
     e.num().ok_or_else(|| "expected a number".into())
 }
 
-fn step_spec(sections: &[Section], tol: &mut Tolerances) -> Result<Option<StepSpec>, String> {
-    let Some(sec) = sections.iter().find(|s| s.kind == "parity") else { return Ok(None) };
+fn step_spec(sections: &[Section], step: Option<&str>, tol: &mut Tolerances) -> Result<Option<StepSpec>, String> {
+    let Some(sec) = sections.iter().find(|s| s.kind == "parity" && s.name.as_deref() == step) else {
+        return match step {
+            Some(name) => Err(format!("the spec has no `parity {name}` section")),
+            None => Ok(None),
+        };
+    };
     let (mut loss, mut opt, mut clip) = (None, None, None);
+    let (mut grads, mut weights_after) =
+        ("grads.safetensors".to_string(), "weights_after_step.safetensors".to_string());
     for (key, value) in &sec.settings {
+        let file = || value.str().map(str::to_string).ok_or_else(|| format!("`{key}` must be a file name"));
         match key.as_str() {
             "loss" => loss = Some(value.clone()),
             "optimizer" => opt = Some(Optimizer::from_call(value)?),
             "clip_grad_norm" => clip = Some(number(value).map_err(|e| format!("`clip_grad_norm`: {e}"))?),
-            k => return Err(format!("unknown parity setting `{k}` (expected `loss`, `optimizer`, `clip_grad_norm`)")),
+            "grads" => grads = file()?,
+            "weights_after" => weights_after = file()?,
+            k => {
+                return Err(format!(
+                    "unknown parity setting `{k}` (expected `loss`, `optimizer`, `clip_grad_norm`, `grads`, `weights_after`)"
+                ))
+            }
         }
     }
     for t in &sec.sections {
@@ -197,7 +221,9 @@ fn step_spec(sections: &[Section], tol: &mut Tolerances) -> Result<Option<StepSp
         }
     }
     match (loss, opt) {
-        (Some(loss), Some(optimizer)) => Ok(Some(StepSpec { loss, optimizer, clip_grad_norm: clip })),
+        (Some(loss), Some(optimizer)) => {
+            Ok(Some(StepSpec { loss, optimizer, clip_grad_norm: clip, grads, weights_after }))
+        }
         _ => Err("the parity section needs both `loss` and `optimizer`".into()),
     }
 }
@@ -214,8 +240,20 @@ pub fn run(
     tol: Tolerances,
     float64: bool,
 ) -> Result<ParityReport, String> {
+    run_step(sections, None, model, fixture, tol, float64)
+}
+
+/// As [`run`], with the training step of the `parity NAME` section (`None`: the unnamed one).
+pub fn run_step(
+    sections: &[Section],
+    step: Option<&str>,
+    model: CompiledModel,
+    fixture: &Path,
+    tol: Tolerances,
+    float64: bool,
+) -> Result<ParityReport, String> {
     let mut tol = tol;
-    let step = step_spec(sections, &mut tol)?;
+    let step = step_spec(sections, step, &mut tol)?;
     let (map, ignore) = key_map(sections)?;
     let map = &map;
     let read = |name: &str| read_safetensors(&fixture.join(name)).map_err(|e| e.to_string());
@@ -280,11 +318,12 @@ pub fn run(
         pass: false,
         notes,
     };
-    let forward_only = step.is_some() && !fixture.join("grads.safetensors").exists();
-    if forward_only {
+    let forward_only = step.as_ref().is_some_and(|s| !fixture.join(&s.grads).exists());
+    if let Some(s) = step.as_ref().filter(|_| forward_only) {
         report.notes.push(format!(
-            "forward only: `{}` has no grads.safetensors, so gradients and the optimiser step were not compared",
-            fixture.display()
+            "forward only: `{}` has no {}, so gradients and the optimiser step were not compared",
+            fixture.display(),
+            s.grads
         ));
     }
     if let Some(step) = step.filter(|_| !forward_only) {
@@ -315,8 +354,8 @@ pub fn run(
             report.loss = Some((loss_value, l.data[0]));
         }
         let grads = loss.backward();
-        let want_grads = read("grads.safetensors")?;
-        let after = read("weights_after_step.safetensors")?;
+        let want_grads = read(&step.grads)?;
+        let after = read(&step.weights_after)?;
         let (mut num, mut den) = (0.0, 0.0);
         let mut host_params = Vec::new();
         let mut host_grads = Vec::new();

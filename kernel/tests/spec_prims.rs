@@ -128,6 +128,7 @@ network n() {
     input x: [3, H, W]
     output padded = pad(x, top = 1, left = 2, mode = "reflect")
     output std = channel_std(x)
+    output spatial_std = global_std_pool(x)
 }
 "#;
     let x = input(3, 4, 5);
@@ -140,6 +141,16 @@ network n() {
     let mean = x.clone().mean_dim(1);
     let var = ((x.clone() - mean.clone()) * (x - mean)).mean_dim(1);
     assert!(max_abs(o["std"].clone() - var.sqrt()) < 1e-6);
+    // The population std of each channel over H×W (UniFS's stdv_channels), computed on the host.
+    let host = x.clone().into_data().try_to_vec::<f32>().unwrap();
+    let got = o["spatial_std"].clone();
+    assert_eq!(got.dims(), [2, 3, 1, 1]);
+    let got = got.into_data().try_to_vec::<f32>().unwrap();
+    for (i, chunk) in host.chunks(20).enumerate() {
+        let m = chunk.iter().map(|&v| v as f64).sum::<f64>() / 20.0;
+        let sd = (chunk.iter().map(|&v| (v as f64 - m).powi(2)).sum::<f64>() / 20.0).sqrt();
+        assert!((got[i] as f64 - sd).abs() < 1e-6, "channel {i}: {} vs {sd}", got[i]);
+    }
 }
 
 #[test]

@@ -333,9 +333,9 @@ mod tests {
 
     #[test]
     fn shape_family_channel_rules() {
-        let c = net("    output a = concat(x, channel_mean(x))\n    output b = pixel_unshuffle(x, 2)\n    output c = pixel_shuffle(x, 2)\n    output d = chunk(x, 2, 1)\n    output e = coord_encoding(x, frequencies = 2)\n    output f = global_max_pool(x)");
+        let c = net("    output a = concat(x, channel_mean(x))\n    output b = pixel_unshuffle(x, 2)\n    output c = pixel_shuffle(x, 2)\n    output d = chunk(x, 2, 1)\n    output e = coord_encoding(x, frequencies = 2)\n    output f = global_max_pool(x)\n    output g = global_std_pool(x)");
         let got: Vec<usize> = outputs(&c).into_iter().map(|o| o.1).collect();
-        assert_eq!(got, [5, 16, 1, 2, 10, 4]);
+        assert_eq!(got, [5, 16, 1, 2, 10, 4, 4]);
     }
 
     #[test]
@@ -390,7 +390,7 @@ mod tests {
             assert_eq!(all.iter().filter(|m| *m == n).count(), 1, "`{n}` is listed twice");
             assert!(lookup(n).is_some(), "`{n}` has no signature");
         }
-        assert_eq!(all.len(), 48);
+        assert_eq!(all.len(), 49);
         assert!(lookup("conv3d").is_none());
     }
 }

@@ -12,6 +12,7 @@ pub const FAMILY: Family = Family {
         "channel_max",
         "global_avg_pool",
         "global_max_pool",
+        "global_std_pool",
         "upsample",
         "avg_pool2d",
         "max_pool2d",
@@ -46,7 +47,7 @@ fn signature(name: &str) -> Option<Sig> {
         "avg_pool2d" | "max_pool2d" => sig(vec![x(), opt("kernel", Int, I(2)), opt("stride", Int, I(0))]),
         "concat" => Some(Sig { params: vec![], variadic: true }),
         "pixel_shuffle" | "pixel_unshuffle" => sig(vec![x(), req("factor", Int)]),
-        "channel_mean" | "channel_max" | "global_avg_pool" | "global_max_pool" => sig(vec![x()]),
+        "channel_mean" | "channel_max" | "global_avg_pool" | "global_max_pool" | "global_std_pool" => sig(vec![x()]),
         "upsample" => sig(vec![x(), opt("factor", Int, I(2)), opt("mode", Str, S("nearest".into()))]),
         "adaptive_avg_pool2d" => sig(vec![x(), req("size", Int)]),
         "coord_encoding" => sig(vec![x(), opt("frequencies", Int, I(6))]),
@@ -85,6 +86,7 @@ fn build(name: &str, b: &Bound) -> Built {
         "channel_max" => one(b, Op::ChannelMax),
         "global_avg_pool" => one(b, Op::GlobalAvgPool),
         "global_max_pool" => one(b, Op::GlobalMaxPool),
+        "global_std_pool" => one(b, Op::GlobalStdPool),
         "upsample" => {
             let bilinear = match b.get("mode") {
                 Some(Value::Str(m)) if m == "nearest" => false,
@@ -118,7 +120,7 @@ fn spatial(op: &Op, sizes: &[Size]) -> Option<Size> {
         }
         Op::PixelShuffle { factor } | Op::Upsample { factor, .. } => each(sizes, |e| e.affine(0, 1, *factor as i64, 0)),
         Op::PixelUnshuffle { factor } => each(sizes, |e| e.affine(0, *factor as i64, 1, 0)),
-        Op::GlobalAvgPool | Op::GlobalMaxPool => [Extent::literal(1), Extent::literal(1)],
+        Op::GlobalAvgPool | Op::GlobalMaxPool | Op::GlobalStdPool => [Extent::literal(1), Extent::literal(1)],
         Op::AdaptiveAvgPool { size } => [Extent::literal(*size), Extent::literal(*size)],
         _ => return None,
     })

@@ -63,12 +63,37 @@ impl ParityCmd {
         let params = with_fixture_configuration(&spec, &fixture, params)?;
         let (sections, checked, _) = load_spec(&spec, network.as_deref(), variant.as_deref(), &params)?;
         let device = burn::tensor::Device::flex().autodiff();
-        let model = mcmr::model::CompiledModel::new(checked.graph, 0, &device);
-        let report = mcmr::parity::run(&sections, model, &fixture, mcmr::parity::Tolerances::default(), !float32)
-            .map_err(anyhow::Error::msg)?;
+        // Every training step the spec names (`parity`, `parity NAME`), each from the same weights.
+        let mut steps = mcmr::parity::steps(&sections);
+        if steps.is_empty() {
+            steps.push(None);
+        }
+        let mut reports = Vec::new();
+        for step in &steps {
+            let model = mcmr::model::CompiledModel::new(checked.graph.clone(), 0, &device);
+            let tol = mcmr::parity::Tolerances::default();
+            reports.push(
+                mcmr::parity::run_step(&sections, step.as_deref(), model, &fixture, tol, !float32)
+                    .map_err(anyhow::Error::msg)?,
+            );
+        }
         if json {
-            say!("{}", serde_json::to_string(&report)?);
-        } else {
+            // One step: its report; several: an object of reports by step name ("" unnamed).
+            if let [report] = reports.as_slice() {
+                say!("{}", serde_json::to_string(report)?);
+            } else {
+                let by_name: serde_json::Map<String, serde_json::Value> = steps
+                    .iter()
+                    .zip(&reports)
+                    .map(|(s, r)| Ok((s.clone().unwrap_or_default(), serde_json::to_value(r)?)))
+                    .collect::<Result<_>>()?;
+                say!("{}", serde_json::Value::Object(by_name));
+            }
+        }
+        for (step, report) in steps.iter().zip(&reports).filter(|_| !json) {
+            if steps.len() > 1 {
+                say!("== training step `{}`", step.as_deref().unwrap_or("parity"));
+            }
             let show = |title: &str, m: &std::collections::BTreeMap<String, mcmr::parity::Diff>| {
                 let worst = m.iter().max_by(|a, b| a.1.rel.total_cmp(&b.1.rel));
                 if let Some((k, d)) = worst {
@@ -117,7 +142,7 @@ impl ParityCmd {
             }
             say!("{}", if report.pass { "PASS" } else { "FAIL" });
         }
-        if !report.pass {
+        if !reports.iter().all(|r| r.pass) {
             std::process::exit(1);
         }
         Ok(())

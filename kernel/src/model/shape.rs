@@ -68,6 +68,11 @@ pub(super) fn forward(cx: &Ctx) -> Option<Result<Tensor<4>, ModelError>> {
         Op::Narrow { start, len } => a(0).narrow(1, *start, *len),
         Op::GlobalAvgPool => a(0).mean_dim(3).mean_dim(2),
         Op::GlobalMaxPool => a(0).max_dim(3).max_dim(2),
+        Op::GlobalStdPool => {
+            let x = a(0);
+            let c = x.clone() - x.mean_dim(3).mean_dim(2);
+            (c.clone() * c).mean_dim(3).mean_dim(2).sqrt()
+        }
         Op::Upsample { factor, bilinear: true } => bilinear_upsample(a(0), *factor),
         Op::Upsample { factor, .. } => {
             let x = a(0);

@@ -137,3 +137,26 @@ fn unifs_runs_at_other_configurations_and_non_square_sizes() {
         assert!(values.iter().all(|v| v.is_finite()), "non-finite output at C={c} {h}x{w}");
     }
 }
+
+/// Parity at another configuration without the shared fixtures: `tests/fixtures/unifs_c8_32x64`
+/// holds the official code's forward (output and 12 hooked block outputs) and released training
+/// step for n_feats 8, 2 groups of 1 block, reduction 2, on a non-square 32x64 input (made by
+/// tools/parity/unifs_fixture.py; its config.json has the command).
+#[test]
+fn unifs_matches_the_official_code_at_another_configuration_and_a_non_square_size() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/unifs_c8_32x64");
+    let config = common::json(&dir.join("config.json"));
+    let args = &config["constructor_args"];
+    let params: Vec<(String, mcmr_dsl::check::Value)> = ["n_feats", "n_resgroups", "n_resblocks", "reduction"]
+        .iter()
+        .map(|k| (k.to_string(), mcmr_dsl::check::Value::Int(args[*k].as_i64().unwrap())))
+        .collect();
+    let loaded = spec();
+    let checked = mcmr_dsl::check::elaborate(&loaded.spec, None, None, &params).unwrap();
+    let model = CompiledModel::new(checked.graph, 0, &Device::flex().autodiff());
+    let r = run_step(&loaded.sections(None), None, model, &dir, Default::default(), true).unwrap();
+    assert!(r.pass, "{:?} {:?}", r.outputs, r.notes);
+    assert_eq!((r.outputs.len(), r.activations.len(), r.grads.len()), (1, 12, 144));
+    assert!(r.outputs["out"].rel < 1e-5 && r.grads_global_rel_l2.unwrap() < 1e-5, "{:?}", r.outputs);
+    assert_eq!(r.step_fraction_within, Some(1.0));
+}

@@ -247,7 +247,9 @@ const EVALUATE: Schema = Schema {
         ("part", Val::OneOf(&["val", "test"])),
         ("group", Val::OneOf(&["none", "pattern"])),
     ]],
-    children: &[],
+    // `pattern { ... }`: further test patterns, each scored on its own after the run's test and
+    // not pooled into its metrics (UniFS Table II: an unseen pattern, an unseen acceleration).
+    children: &[&PATTERN],
     open: false,
     repeatable: false,
 };
@@ -347,7 +349,8 @@ const PARITY: Schema = Schema {
 
 const FREEZE: Schema = Schema {
     kind: "freeze",
-    naming: Naming::None,
+    // `freeze NETWORK { ... }`: only for runs of that network.
+    naming: Naming::Optional,
     settings: &[&[("params", Val::Strings)]],
     children: &[],
     open: false,

@@ -330,8 +330,10 @@ pub fn elaborate_variants(
     }
     b.unused(&frame);
     // `freeze { params = ["glob", ...] }`: every pattern must match some parameter (the section's
-    // shape was checked by `sections::check`).
-    for sec in spec.sections.iter().filter(|s| s.kind.name == "freeze") {
+    // shape was checked by `sections::check`). `freeze NETWORK { ... }` applies to that network
+    // only (a spec whose experiments also run imported networks).
+    let applies = |s: &&Section| s.name.as_ref().is_none_or(|n| n.name == main.name.name);
+    for sec in spec.sections.iter().filter(|s| s.kind.name == "freeze").filter(applies) {
         for e in &sec.entries {
             let Entry::Setting { key, value, .. } = e else { continue };
             let ExprKind::List(items) = &value.kind else { continue };

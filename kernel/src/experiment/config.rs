@@ -89,6 +89,9 @@ pub struct RunConfig {
     /// `evaluate { group = "pattern" }`: every test item under every pattern of the test mask,
     /// scored per pattern (UniFS's tables) as well as pooled.
     pub group_by_pattern: bool,
+    /// `evaluate { pattern { ... } }`: further test patterns, each scored as a group of its own
+    /// and not pooled into the run's metrics (robustness to patterns the run never saw).
+    pub extra_patterns: Vec<MaskParams>,
     /// Allowed distance from published cells, per metric.
     pub tolerance: BTreeMap<String, f64>,
 }
@@ -438,6 +441,13 @@ impl RunConfig {
                 "`group = \"pattern\"` scores each test pattern: the test mask needs `pattern { ... }` sections",
             ));
         }
+        let extra_patterns = match s.section("evaluate", None) {
+            Some(e) if e.all("pattern").next().is_some() => match mask_policy(e, 0)? {
+                MaskPolicy::OnlineChoice(v) => v,
+                _ => unreachable!("a section with `pattern`s is a choice"),
+            },
+            _ => Vec::new(),
+        };
         let tolerance = s
             .section("tolerance", None)
             .map(|t| {
@@ -463,6 +473,7 @@ impl RunConfig {
             protocol,
             eval_part,
             group_by_pattern,
+            extra_patterns,
             tolerance,
         })
     }

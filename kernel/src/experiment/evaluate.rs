@@ -8,6 +8,7 @@
 use crate::data::dataset::{Dataset, MaskPolicy, SliceItem};
 use crate::experiment::batch::tensors;
 use crate::io::volume::Volume;
+use crate::masks::MaskParams;
 use crate::model::CompiledModel;
 use crate::protocols::{evaluate, mean_std, Protocol};
 use burn::tensor::Device;
@@ -68,12 +69,24 @@ pub struct EvalResult {
 pub struct GroupScore {
     pub pattern: String,
     pub metrics: BTreeMap<String, MeanStd>,
+    /// An `evaluate { pattern { ... } }` pattern: scored on its own, not pooled into `metrics`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub extra: bool,
 }
 
 impl EvalResult {
-    /// The mean of `metric` (`psnr`, `ssim`, `nmse`).
+    /// The mean of `metric` (`psnr`, `ssim`, `nmse`), or of one group's with `metric@pattern`
+    /// (`psnr@random 4x cf 0.08`, the pattern's label as the groups show it).
     pub fn mean(&self, metric: &str) -> Option<f64> {
-        self.metrics.get(metric).map(|m| m.mean)
+        self.stat(metric).map(|m| m.mean)
+    }
+
+    /// As [`EvalResult::mean`], mean and std.
+    pub fn stat(&self, metric: &str) -> Option<&MeanStd> {
+        match metric.split_once('@') {
+            Some((m, group)) => self.groups.iter().find(|g| g.pattern == group).and_then(|g| g.metrics.get(m)),
+            None => self.metrics.get(metric),
+        }
     }
 }
 
@@ -223,8 +236,24 @@ fn summarise(volume_unit: bool, per_volume: &[VolumeScore], per_slice: &[SliceSc
 /// [`evaluate_model`], or with `by_pattern` every item under every pattern of the data's test
 /// mask (`pattern { ... }` sections, each drawn as an online mask of epoch 0, so an item meets
 /// the mask it would meet when that pattern is drawn): one [`GroupScore`] per pattern, and
-/// `metrics` over the scores of all patterns. The example is the first pattern's.
+/// `metrics` over the scores of all patterns. The example is the first pattern's. Then every
+/// `extra` pattern is scored as a group of its own, outside `metrics`.
 pub fn evaluate_grouped(
+    sc: &Scoring,
+    data: &Dataset,
+    example: Option<usize>,
+    by_pattern: bool,
+    extra: &[MaskParams],
+) -> Result<(EvalResult, Option<Example>), String> {
+    let (mut r, ex) = pooled(sc, data, example, by_pattern)?;
+    for p in extra {
+        let (one, _) = evaluate_model(sc, &data.with_mask(MaskPolicy::Online(p.clone())), None)?;
+        r.groups.push(GroupScore { pattern: p.label(), metrics: one.metrics, extra: true });
+    }
+    Ok((r, ex))
+}
+
+fn pooled(
     sc: &Scoring,
     data: &Dataset,
     example: Option<usize>,
@@ -243,7 +272,7 @@ pub fn evaluate_grouped(
         let label = p.label();
         r.per_slice.iter_mut().for_each(|s| s.pattern = Some(label.clone()));
         r.per_volume.iter_mut().for_each(|v| v.pattern = Some(label.clone()));
-        let group = GroupScore { pattern: label, metrics: r.metrics.clone() };
+        let group = GroupScore { pattern: label, metrics: r.metrics.clone(), extra: false };
         match &mut all {
             None => {
                 r.groups.push(group);

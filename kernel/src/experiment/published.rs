@@ -4,7 +4,9 @@
 //! transcription errors) and on a reproduction's numbers.
 //!
 //! A run says which published cells it reproduces with `reproduces = ["table1_brats/fsmnet/4x"]`
-//! (`TABLE/ROW/COLUMN`, every metric of the cell). Claims come in four kinds:
+//! (`TABLE/ROW/COLUMN`, every metric of the cell; `TABLE/ROW/COLUMN@PATTERN` takes the scores of
+//! one test pattern of the run, e.g. an `evaluate { pattern { ... } }` robustness test). Claims
+//! come in four kinds:
 //!
 //! * `best`: that row is above every other row of the table in each column;
 //! * `increasing`: each row is above the previous one (`ties: true` allows equal values);
@@ -307,6 +309,17 @@ pub struct RunCells {
 }
 
 impl RunCells {
+    /// The run's value of `metric` for the published cell `TABLE/ROW/COLUMN`: its pooled
+    /// metrics, or a pattern's for a `@PATTERN` entry.
+    pub fn stat(&self, table: &str, row: &str, column: &str, metric: &str) -> Option<&crate::experiment::evaluate::MeanStd> {
+        let id = format!("{table}/{row}/{column}");
+        let entry = self.reproduces.iter().find(|e| e.split('@').next() == Some(id.as_str()))?;
+        match entry.split_once('@') {
+            Some((_, group)) => self.results.stat(&format!("{metric}@{group}")),
+            None => self.results.stat(metric),
+        }
+    }
+
     /// A finished run, from its manifest and results.
     pub fn of(m: &crate::experiment::run::Manifest, results: &EvalResult) -> Self {
         RunCells {
@@ -321,8 +334,7 @@ impl RunCells {
 
 /// The reproduced value of a published cell: the first run that reproduces it.
 pub(crate) fn reproduced<'a>(runs: &'a [RunCells], table: &str, row: &str, column: &str) -> Option<&'a RunCells> {
-    let id = format!("{table}/{row}/{column}");
-    runs.iter().find(|r| r.reproduces.contains(&id))
+    runs.iter().find(|r| r.stat(table, row, column, "psnr").is_some() || r.stat(table, row, column, "ssim").is_some())
 }
 
 /// How a metric is named on an axis.
@@ -347,7 +359,9 @@ pub fn dot_chart(path: &Path, p: &Published, table: &str, metric: &str, runs: &[
     if rows.is_empty() {
         return Ok(());
     }
-    let value = |r: &Row, c: &Column| reproduced(runs, table, &r.id, &c.id).and_then(|run| run.results.mean(metric));
+    let value = |r: &Row, c: &Column| {
+        reproduced(runs, table, &r.id, &c.id).and_then(|run| run.stat(table, &r.id, &c.id, metric)).map(|s| s.mean)
+    };
     // A non-finite value (an infinite PSNR of identical images, a diverged run) has no place on
     // an axis: it is left out and the legend says so (plotters never ends on infinite ranges).
     let got = |r: &Row, c: &Column| value(r, c).filter(|v| v.is_finite());

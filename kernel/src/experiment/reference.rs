@@ -12,7 +12,8 @@
 //! ```
 //!
 //! A claim holds when `better` beats `worse` on `metric` by at least `margin` (higher is better
-//! for PSNR and SSIM, lower for NMSE). Smoke numbers are the kit's own, on the data `data`
+//! for PSNR and SSIM, lower for NMSE). A cell or claim metric `psnr@PATTERN` is the run's score
+//! under one test pattern (the label its report shows, e.g. `psnr@random 4x cf 0.08`). Smoke numbers are the kit's own, on the data `data`
 //! describes; they are never the paper's numbers.
 
 use crate::experiment::evaluate::EvalResult;
@@ -78,7 +79,7 @@ pub fn read_expected(path: &Path) -> Result<Expected, String> {
                 return Err(format!("`{}`: claim \"{}\" names run `{id}`, which `runs` lacks", path.display(), c.text));
             }
         }
-        if !["psnr", "ssim", "nmse"].contains(&c.metric.as_str()) {
+        if !["psnr", "ssim", "nmse"].contains(&base_metric(&c.metric)) {
             return Err(format!(
                 "`{}`: claim \"{}\": unknown metric `{}` (psnr, ssim, nmse)",
                 path.display(),
@@ -90,9 +91,14 @@ pub fn read_expected(path: &Path) -> Result<Expected, String> {
     Ok(e)
 }
 
+/// `psnr` of `psnr` and of `psnr@random 4x cf 0.08` (one test pattern's).
+fn base_metric(metric: &str) -> &str {
+    metric.split('@').next().unwrap_or(metric)
+}
+
 /// Whether a claim holds for these values of its metric.
 pub fn claim_holds(metric: &str, better: f64, worse: f64, margin: f64) -> bool {
-    if metric == "nmse" {
+    if base_metric(metric) == "nmse" {
         better <= worse - margin
     } else {
         better >= worse + margin

@@ -25,7 +25,7 @@ pub fn cell(r: &EvalResult, metric: &str) -> String {
 pub fn run_markdown(m: &Manifest, r: &EvalResult) -> String {
     let mut groups = String::new();
     if !r.groups.is_empty() {
-        groups.push_str("Per test pattern (the table above pools them):\n\n| pattern | PSNR (dB) | SSIM | NMSE |\n|---|---|---|---|\n");
+        groups.push_str("Per test pattern (the table above pools them, except those marked *not pooled*: further patterns of `evaluate`):\n\n| pattern | PSNR (dB) | SSIM | NMSE |\n|---|---|---|---|\n");
         for g in &r.groups {
             let c = |metric: &str| {
                 g.metrics
@@ -33,7 +33,8 @@ pub fn run_markdown(m: &Manifest, r: &EvalResult) -> String {
                     .map(|v| format!("{} ± {}", fmt(metric, v.mean), fmt(metric, v.std)))
                     .unwrap_or("—".into())
             };
-            groups.push_str(&format!("| {} | {} | {} | {} |\n", g.pattern, c("psnr"), c("ssim"), c("nmse")));
+            let name = if g.extra { format!("{} (*not pooled*)", g.pattern) } else { g.pattern.clone() };
+            groups.push_str(&format!("| {name} | {} | {} | {} |\n", c("psnr"), c("ssim"), c("nmse")));
         }
         groups.push('\n');
     }
@@ -136,7 +137,7 @@ pub fn published_cells_markdown(p: &Published, run: &RunCells) -> String {
         }
     );
     for cell in &run.reproduces {
-        let parts: Vec<&str> = cell.split('/').collect();
+        let parts: Vec<&str> = cell.split('@').next().unwrap_or(cell).split('/').collect();
         let metrics = match parts.as_slice() {
             [t, r, c] => {
                 p.tables.get(*t).and_then(|t| t.rows.iter().find(|x| x.id == *r)).and_then(|r| r.cells.get(*c))
@@ -148,7 +149,7 @@ pub fn published_cells_markdown(p: &Published, run: &RunCells) -> String {
             continue;
         };
         for (metric, stat) in metrics {
-            let got = run.results.metrics.get(metric);
+            let got = run.stat(parts[0], parts[1], parts[2], metric);
             let tol = run.tolerance.get(metric);
             let (delta, verdict) = match (got, paper_scale, tol) {
                 (None, _, _) => ("—".to_string(), "not scored".to_string()),
@@ -206,7 +207,7 @@ pub fn published_comparison_markdown(p: &Published, runs: &[RunCells], scale: &s
                     let published = format!("{:.*} ± {:.*}", digits, stat.mean, digits, stat.std);
                     let cells = match reproduced(runs, tid, &r.id, &c.id) {
                         None => "— | not run | — | — | —".to_string(),
-                        Some(run) => match run.results.metrics.get(metric) {
+                        Some(run) => match run.stat(tid, &r.id, &c.id, metric) {
                             None => format!("— | {} | — | — | metric not scored", run.run),
                             Some(got) => {
                                 let tol = run.tolerance.get(metric);
@@ -245,7 +246,7 @@ pub fn published_comparison_markdown(p: &Published, runs: &[RunCells], scale: &s
         out.push('\n');
     }
     let reproduced_value = |table: &str, row: &str, column: &str, metric: &str| {
-        reproduced(runs, table, row, column).and_then(|r| r.results.mean(metric))
+        reproduced(runs, table, row, column).and_then(|r| r.stat(table, row, column, metric)).map(|s| s.mean)
     };
     let published_value = |table: &str, row: &str, column: &str, metric: &str| p.value(table, row, column, metric);
     out.push_str(&format!(

@@ -193,7 +193,7 @@ pub fn evaluate_saved(run: &RunSpec, figures: Option<&Path>) -> Result<EvalResul
         device: &s.dev,
     };
     let example = figures.map(|_| s.eval_data.len() / 2);
-    let (r, example) = evaluate_grouped(&scoring, &s.eval_data, example, run.config.group_by_pattern)?;
+    let (r, example) = evaluate_grouped(&scoring, &s.eval_data, example, run.config.group_by_pattern, &run.config.extra_patterns)?;
     if let (Some(dir), Some(ex)) = (figures, &example) {
         std::fs::create_dir_all(dir).map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;
         let log = TrainFiles::in_dir(&run.dir).log;
@@ -385,7 +385,7 @@ pub fn execute(run: &RunSpec, resume: bool) -> Result<RunOutcome, String> {
         device: &dev,
     };
     let (results, example) =
-        evaluate_grouped(&scoring, &eval_data, Some(eval_data.len() / 2), run.config.group_by_pattern)?;
+        evaluate_grouped(&scoring, &eval_data, Some(eval_data.len() / 2), run.config.group_by_pattern, &run.config.extra_patterns)?;
     write_json(&run.dir.join("results.json"), &results)?;
     if let Some(ex) = &example {
         crate::experiment::figures::write_run_figures(

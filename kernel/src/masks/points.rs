@@ -250,7 +250,12 @@ pub(super) fn bridson(
             let t = 2.0 * PI * rng.random_sample();
             qx = px as f64 + v * rxp * t.cos();
             qy = py as f64 + v * ryp * t.sin();
-            if qx >= 0.0 && qx < nx as f64 && qy >= 0.0 && qy < ny as f64 {
+            // A candidate in an already sampled cell is refused: the distance test alone can
+            // accept it (offsets of up to one cell on both axes sum past 1), and a duplicate
+            // point would be active again, so the loop could grow without end. With it, every
+            // accepted point takes a new cell and the loop ends after at most 2·H·W passes.
+            let fresh = |x: f64, y: f64| mask[y as usize * nx + x as usize] == 0;
+            if qx >= 0.0 && qx < nx as f64 && qy >= 0.0 && qy < ny as f64 && fresh(qx, qy) {
                 let sx = ((qx - rxp) as i64).max(0) as usize;
                 let ex = ((qx + rxp + 1.0) as i64).min(nx as i64) as usize;
                 let sy = ((qy - ryp) as i64).max(0) as usize;

@@ -86,15 +86,14 @@ fn poisson_disc_points_keep_their_distance() {
 
 /// The Poisson-disc sampler ends for every seed: on a 32x32 grid with a 25% calibration region
 /// (UniFS's unseen pattern at smoke size), seeds 2 and 3 used to loop forever, re-accepting
-/// candidates in cells already sampled. Each mask either reaches 4x within 0.1 or says it cannot.
+/// candidates in cells already sampled, and some seeds found no slope within 0.1 of 4x: every
+/// seed now gives a mask within the tolerance.
 #[test]
 fn poisson_disc_ends_for_every_seed_on_small_grids() {
     for seed in 0..40 {
         for shape in [[32, 32], [24, 40]] {
-            match make(MaskFamily::PoissonDisc, shape, 4.0, Some(0.25), seed) {
-                Ok(m) => assert!((m.achieved_acceleration() - 4.0).abs() < 0.1, "seed {seed}"),
-                Err(e) => assert!(e.contains("acceleration"), "seed {seed}: {e}"),
-            }
+            let m = make(MaskFamily::PoissonDisc, shape, 4.0, Some(0.25), seed).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+            assert!((m.achieved_acceleration() - 4.0).abs() < 0.1, "seed {seed}");
             let m = make(MaskFamily::PoissonDisc, shape, 4.0, Some(0.25), seed);
             assert_eq!(m, make(MaskFamily::PoissonDisc, shape, 4.0, Some(0.25), seed), "seed {seed}: not deterministic");
         }

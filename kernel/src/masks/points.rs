@@ -170,7 +170,22 @@ pub(super) fn spiral(h: usize, w: usize, acc: f64, rng: &mut NumpyRng) -> Result
 /// by bisection in `[0, max(H, W)]` until the acceleration is within `tol = 0.1` of the target
 /// (at most 30 attempts per active point). The draws use this kit's numpy-compatible generator,
 /// so the pattern follows SigPy's algorithm but is not bit-identical to SigPy's numba draws.
+/// Where SigPy gives up (no slope reaches the tolerance with these draws, which happens on small
+/// grids), up to seven further draw streams of the same generator are tried, in order, so a
+/// seed still gives one mask; only then is the acceleration refused.
 pub(super) fn poisson_disc(h: usize, w: usize, acc: f64, cf: f64, rng: &mut NumpyRng) -> Result<Vec<u8>, MaskError> {
+    let mut last = None;
+    for _ in 0..8 {
+        match poisson_disc_once(h, w, acc, cf, rng) {
+            Ok(mask) => return Ok(mask),
+            Err(e) => last = Some(e),
+        }
+        rng.random_sample();
+    }
+    Err(last.expect("eight attempts"))
+}
+
+fn poisson_disc_once(h: usize, w: usize, acc: f64, cf: f64, rng: &mut NumpyRng) -> Result<Vec<u8>, MaskError> {
     let (ny, nx) = (h, w);
     let calib = [(ny as f64 * cf).round(), (nx as f64 * cf).round()];
     let norm_axis = |n: usize, cal: f64| -> Vec<f64> {

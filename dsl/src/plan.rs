@@ -307,6 +307,18 @@ pub fn experiments(loaded: &Loaded, sel: &Selection) -> Result<Vec<Experiment>, 
                 }
                 None => sec,
             };
+            if let Some(only_at) = Section::new(&sec).get("scales").map(|v| v.strings()) {
+                if !only_at.iter().any(|s| s == sel.scale) {
+                    if sel.only.contains(&name) {
+                        return Err(format!(
+                            "experiment `{name}` of `{file}` runs only at scales {} (`scales`), not `{}`",
+                            only_at.join(", "),
+                            sel.scale
+                        ));
+                    }
+                    continue;
+                }
+            }
             let scales = sections::scales(&sec);
             let scaled = if scales.is_empty() {
                 sec

@@ -305,6 +305,9 @@ const EXPERIMENT: Schema = Schema {
             // The variant of the spec this run's network is built under (an ablation row).
             ("variant", Val::Str),
             ("reproduces", Val::Strings),
+            // The scales this run belongs to (default: every scale of the spec); a run too costly
+            // for smoke scale (UniFS's 8x rows) says `scales = ["reduced", "paper"]`.
+            ("scales", Val::Strings),
             ("inputs", Val::Strings),
             ("prediction", Val::Str),
         ],

@@ -181,9 +181,12 @@ pub fn magnitude(re: Tensor<4>, im: Tensor<4>) -> Tensor<4> {
 }
 
 /// `atan2(im, re)` (`torch.angle`), after turning `−0.0` imaginary parts into `+0.0`, so that a
-/// negative real axis gives `+π` as PyTorch's FFT at exactly-real bins does.
+/// negative real axis gives `+π` as PyTorch's FFT at exactly-real bins does. Where `z = 0` the
+/// value is 0 with a zero gradient, as PyTorch's `angle` backward (atan2's own gradient there is
+/// 0/0: a dead feature channel, whose spectrum is 0 off DC, made FSMNet's training non-finite).
 pub fn phase(re: Tensor<4>, im: Tensor<4>) -> Tensor<4> {
-    (im + 0.0).atan2(re)
+    let zero = (re.clone() * re.clone() + im.clone() * im.clone()).equal_elem(0.0);
+    (im.mask_fill(zero.clone(), 0.0) + 0.0).atan2(re.mask_fill(zero, 1.0))
 }
 
 /// `(mag·cos φ, mag·sin φ)` (`torch.polar`).

@@ -132,6 +132,7 @@ network n() {
 }
 "#;
     let x = input(3, 4, 5);
+    let host = x.clone().into_data().try_to_vec::<f32>().unwrap();
     let o = run(src, x.clone());
     let p = o["padded"].clone();
     assert_eq!(p.dims(), [2, 3, 5, 7]);
@@ -142,7 +143,6 @@ network n() {
     let var = ((x.clone() - mean.clone()) * (x - mean)).mean_dim(1);
     assert!(max_abs(o["std"].clone() - var.sqrt()) < 1e-6);
     // The population std of each channel over H×W (UniFS's stdv_channels), computed on the host.
-    let host = x.clone().into_data().try_to_vec::<f32>().unwrap();
     let got = o["spatial_std"].clone();
     assert_eq!(got.dims(), [2, 3, 1, 1]);
     let got = got.into_data().try_to_vec::<f32>().unwrap();

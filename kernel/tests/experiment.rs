@@ -660,6 +660,40 @@ fn evaluation_grouped_by_pattern_scores_each_pattern_as_alone_and_pools_them() {
     std::fs::remove_dir_all(d).unwrap();
 }
 
+/// `evaluate { pattern { ... } }`: further test patterns are scored as groups of their own
+/// (`extra`), each exactly as if it were the run's only test mask, and left out of the pooled
+/// metrics; `psnr@PATTERN` and `TABLE/ROW/COL@PATTERN` select one group's scores.
+#[test]
+fn further_test_patterns_are_scored_alone_and_not_pooled() {
+    let d = temp("further");
+    let spec = PATTERNS.replace(
+        "    evaluate {\n        group = \"pattern\"\n    }\n}",
+        "    evaluate {\n        group = \"pattern\"\n        pattern {\n            family = \"equispaced_fraction\"\n            rounding = \"floor\"\n            acceleration = 8\n            center_fraction = 0.04\n        }\n    }\n    reproduces = [\"t/zf/8x@unifs_equispace 8x cf 0.04\"]\n}",
+    );
+    assert_ne!(spec, PATTERNS, "the edit applied");
+    let spec = spec.replace(
+        "        pattern {\n            family = \"unifs_equispace\"\n            acceleration = 8\n            center_fraction = 0.04\n        }\n",
+        "",
+    );
+    let runs = reproduce(&write_spec(&d, 0, &spec), &opts(&d)).unwrap();
+    let by = |name: &str| runs.iter().find(|r| r.manifest.experiment == name).unwrap();
+    let (both, random, equispace) = (&by("both").results, &by("random_only").results, &by("equispace_only").results);
+    let labels: Vec<(&str, bool)> = both.groups.iter().map(|g| (g.pattern.as_str(), g.extra)).collect();
+    assert_eq!(labels, [("random 4x", false), ("unifs_equispace 8x cf 0.04", true)]);
+    assert_eq!(both.metrics, random.metrics, "the further pattern is not pooled");
+    assert_eq!(both.groups[1].metrics, equispace.metrics, "it scores as if it were the only one");
+    assert_eq!(both.mean("psnr@unifs_equispace 8x cf 0.04"), equispace.mean("psnr"));
+    assert_eq!(both.mean("psnr@no such pattern"), None);
+    let cells = mcmr::experiment::published::RunCells::of(&by("both").manifest, both);
+    assert_eq!(cells.stat("t", "zf", "8x", "ssim").map(|s| s.mean), equispace.mean("ssim"));
+    assert_eq!(cells.stat("t", "zf", "4x", "ssim"), None);
+    let manifest = std::fs::read_to_string(d.join("tiny/base/smoke/both/manifest.json")).unwrap();
+    assert!(manifest.contains("further_test_patterns"), "{manifest}");
+    let report = std::fs::read_to_string(d.join("tiny/base/smoke/both/report.md")).unwrap();
+    assert!(report.contains("| unifs_equispace 8x cf 0.04 (*not pooled*) |"), "{report}");
+    std::fs::remove_dir_all(d).unwrap();
+}
+
 #[test]
 fn reproduce_shows_progress_lines_in_a_log_and_nothing_when_quiet() {
     let d = temp("progress");

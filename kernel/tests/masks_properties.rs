@@ -92,10 +92,15 @@ fn poisson_disc_points_keep_their_distance() {
 fn poisson_disc_ends_for_every_seed_on_small_grids() {
     for seed in 0..40 {
         for shape in [[32, 32], [24, 40]] {
-            let m = make(MaskFamily::PoissonDisc, shape, 4.0, Some(0.25), seed).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+            let m = make(MaskFamily::PoissonDisc, shape, 4.0, Some(0.25), seed)
+                .unwrap_or_else(|e| panic!("seed {seed}: {e}"));
             assert!((m.achieved_acceleration() - 4.0).abs() < 0.1, "seed {seed}");
             let m = make(MaskFamily::PoissonDisc, shape, 4.0, Some(0.25), seed);
-            assert_eq!(m, make(MaskFamily::PoissonDisc, shape, 4.0, Some(0.25), seed), "seed {seed}: not deterministic");
+            assert_eq!(
+                m,
+                make(MaskFamily::PoissonDisc, shape, 4.0, Some(0.25), seed),
+                "seed {seed}: not deterministic"
+            );
         }
     }
 }

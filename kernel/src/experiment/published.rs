@@ -311,7 +311,13 @@ pub struct RunCells {
 impl RunCells {
     /// The run's value of `metric` for the published cell `TABLE/ROW/COLUMN`: its pooled
     /// metrics, or a pattern's for a `@PATTERN` entry.
-    pub fn stat(&self, table: &str, row: &str, column: &str, metric: &str) -> Option<&crate::experiment::evaluate::MeanStd> {
+    pub fn stat(
+        &self,
+        table: &str,
+        row: &str,
+        column: &str,
+        metric: &str,
+    ) -> Option<&crate::experiment::evaluate::MeanStd> {
         let id = format!("{table}/{row}/{column}");
         let entry = self.reproduces.iter().find(|e| e.split('@').next() == Some(id.as_str()))?;
         match entry.split_once('@') {

@@ -193,7 +193,8 @@ pub fn evaluate_saved(run: &RunSpec, figures: Option<&Path>) -> Result<EvalResul
         device: &s.dev,
     };
     let example = figures.map(|_| s.eval_data.len() / 2);
-    let (r, example) = evaluate_grouped(&scoring, &s.eval_data, example, run.config.group_by_pattern, &run.config.extra_patterns)?;
+    let (r, example) =
+        evaluate_grouped(&scoring, &s.eval_data, example, run.config.group_by_pattern, &run.config.extra_patterns)?;
     if let (Some(dir), Some(ex)) = (figures, &example) {
         std::fs::create_dir_all(dir).map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;
         let log = TrainFiles::in_dir(&run.dir).log;
@@ -275,12 +276,20 @@ pub fn execute(run: &RunSpec, resume: bool) -> Result<RunOutcome, String> {
             "evaluated_items": eval_data.len(),
             "files": eval_data.file_hashes(),
         }),
-        mask: serde_json::json!({
-            "train": describe_mask(&run.config.train_data.mask),
-            "test": describe_mask(&run.config.test_data.mask),
-            "first_test_mask_hash": sample_mask.as_ref().map(|m| m.hash_hex()),
-            "first_test_mask_acceleration": sample_mask.as_ref().map(|m| m.achieved_acceleration()),
-        }),
+        mask: {
+            let mut m = serde_json::json!({
+                "train": describe_mask(&run.config.train_data.mask),
+                "test": describe_mask(&run.config.test_data.mask),
+                "first_test_mask_hash": sample_mask.as_ref().map(|m| m.hash_hex()),
+                "first_test_mask_acceleration": sample_mask.as_ref().map(|m| m.achieved_acceleration()),
+            });
+            // `evaluate { pattern { ... } }`: the further test patterns, scored outside the metrics.
+            if !run.config.extra_patterns.is_empty() {
+                let extra = crate::data::dataset::MaskPolicy::OnlineChoice(run.config.extra_patterns.clone());
+                m["further_test_patterns"] = describe_mask(&extra)["patterns"].clone();
+            }
+            m
+        },
         protocol: run.config.protocol.name().into(),
         backend: format!("burn 0.22 ({})", if run.device == "cuda" { "cuda" } else { "flex" }),
         device: run.device.clone(),
@@ -384,8 +393,13 @@ pub fn execute(run: &RunSpec, resume: bool) -> Result<RunOutcome, String> {
         batch: 4,
         device: &dev,
     };
-    let (results, example) =
-        evaluate_grouped(&scoring, &eval_data, Some(eval_data.len() / 2), run.config.group_by_pattern, &run.config.extra_patterns)?;
+    let (results, example) = evaluate_grouped(
+        &scoring,
+        &eval_data,
+        Some(eval_data.len() / 2),
+        run.config.group_by_pattern,
+        &run.config.extra_patterns,
+    )?;
     write_json(&run.dir.join("results.json"), &results)?;
     if let Some(ex) = &example {
         crate::experiment::figures::write_run_figures(

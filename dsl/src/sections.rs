@@ -201,6 +201,9 @@ const DATA: Schema = Schema {
         ("reference_statistics", Val::OneOf(&["own", "zero_filled"])),
         ("intensity", Val::Named(Names::Intensity)),
         ("resize", Val::Named(Names::Resize)),
+        // Each slice rotated counter-clockwise by this many degrees, as numpy's rot90 (UniFS's
+        // HCP preprocessing: 90), before resizing.
+        ("rotate", Val::Natural),
         ("split", Val::Split),
         ("seed", Val::Natural),
         ("lesion", Val::Bool),

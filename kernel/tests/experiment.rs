@@ -691,6 +691,10 @@ fn further_test_patterns_are_scored_alone_and_not_pooled() {
     assert!(manifest.contains("further_test_patterns"), "{manifest}");
     let report = std::fs::read_to_string(d.join("tiny/base/smoke/both/report.md")).unwrap();
     assert!(report.contains("| unifs_equispace 8x cf 0.04 (*not pooled*) |"), "{report}");
+    // `rotate` takes quarter turns only, and says where.
+    let bad = PATTERNS.replace("split = [1, 1, 1]", "split = [1, 1, 1]\n        rotate = 45");
+    let e = reproduce(&write_spec(&d, 0, &bad), &opts(&d.join("bad"))).unwrap_err();
+    assert!(e.contains("`rotate` is 0, 90, 180 or 270") && e.contains("tiny.mcmr:"), "{e}");
     std::fs::remove_dir_all(d).unwrap();
 }
 

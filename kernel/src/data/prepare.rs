@@ -52,6 +52,18 @@ pub struct Orientation {
 }
 
 impl Orientation {
+    /// A counter-clockwise rotation by `degrees` (0, 90, 180 or 270), as numpy's `rot90`.
+    pub fn rotation(degrees: u32) -> Option<Orientation> {
+        let (transpose, flip_rows, flip_cols) = match degrees {
+            0 => (false, false, false),
+            90 => (true, true, false),
+            180 => (false, true, true),
+            270 => (true, false, true),
+            _ => return None,
+        };
+        Some(Orientation { transpose, flip_rows, flip_cols })
+    }
+
     /// Applies the orientation to an `h×w` slice; returns the new slice and its `(h, w)`.
     pub fn apply(&self, img: &[f64], h: usize, w: usize) -> (Vec<f64>, usize, usize) {
         let (oh, ow) = if self.transpose { (w, h) } else { (h, w) };
@@ -370,6 +382,18 @@ mod tests {
     fn split_file_errors_name_the_line() {
         let e = read_split_file("a,train\nb,validation\n", "split.csv").unwrap_err();
         assert!(e.starts_with("split.csv:2:"), "{e}");
+    }
+
+    #[test]
+    fn rotations_are_numpys_rot90() {
+        // [[0, 1, 2], [3, 4, 5]]: np.rot90 gives [[2, 5], [1, 4], [0, 3]], twice [[5, 4, 3], [2, 1, 0]].
+        let img = [0.0, 1.0, 2.0, 3.0, 4.0, 5.0];
+        let rot = |d: u32| Orientation::rotation(d).unwrap().apply(&img, 2, 3);
+        assert_eq!(rot(90), (vec![2.0, 5.0, 1.0, 4.0, 0.0, 3.0], 3, 2));
+        assert_eq!(rot(180), (vec![5.0, 4.0, 3.0, 2.0, 1.0, 0.0], 2, 3));
+        assert_eq!(rot(270), (vec![3.0, 0.0, 4.0, 1.0, 5.0, 2.0], 3, 2));
+        assert_eq!(rot(0), (img.to_vec(), 2, 3));
+        assert_eq!(Orientation::rotation(45), None);
     }
 
     #[test]

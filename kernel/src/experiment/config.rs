@@ -266,6 +266,11 @@ fn dataset(sec: Option<&Section>, seed: u32, fallback: Span) -> Result<DatasetCo
         ));
     }
     let resize = Resize::parse(s.str("resize").unwrap_or("kspace")).map_err(|e| err(s.span("resize", sec.at), e))?;
+    let degrees = s.int("rotate").unwrap_or(0);
+    let orientation = u32::try_from(degrees)
+        .ok()
+        .and_then(crate::data::prepare::Orientation::rotation)
+        .ok_or_else(|| err(s.span("rotate", sec.at), "`rotate` is 0, 90, 180 or 270 (degrees, counter-clockwise)"))?;
     let reference_stats = match s.str("reference_statistics") {
         Some("zero_filled") => ReferenceStats::ZeroFilled,
         _ => ReferenceStats::Own,
@@ -276,6 +281,7 @@ fn dataset(sec: Option<&Section>, seed: u32, fallback: Span) -> Result<DatasetCo
         normalisation,
         intensity,
         resize,
+        orientation,
         reference_stats,
         split,
         seed,

@@ -267,6 +267,7 @@ pub fn execute(run: &RunSpec, resume: bool) -> Result<RunOutcome, String> {
             "normalisation": run.config.test_data.normalisation.name(),
             "intensity": run.config.test_data.intensity.name(),
             "resize": run.config.test_data.resize.name(),
+            "orientation": format!("{:?}", run.config.test_data.orientation),
             "split": match &run.config.test_data.split {
                 crate::data::dataset::Split::None => serde_json::json!("none"),
                 crate::data::dataset::Split::Ratios(r, seed) => serde_json::json!({"ratios": r, "seed": seed}),

@@ -309,6 +309,13 @@ pub struct RunCells {
 }
 
 impl RunCells {
+    /// The run's `reproduces` entry for the published cell `TABLE/ROW/COLUMN` (with or without
+    /// a `@PATTERN` part).
+    pub fn entry(&self, table: &str, row: &str, column: &str) -> Option<&str> {
+        let id = format!("{table}/{row}/{column}");
+        self.reproduces.iter().map(String::as_str).find(|e| e.split('@').next() == Some(id.as_str()))
+    }
+
     /// The run's value of `metric` for the published cell `TABLE/ROW/COLUMN`: its pooled
     /// metrics, or a pattern's for a `@PATTERN` entry.
     pub fn stat(
@@ -318,9 +325,7 @@ impl RunCells {
         column: &str,
         metric: &str,
     ) -> Option<&crate::experiment::evaluate::MeanStd> {
-        let id = format!("{table}/{row}/{column}");
-        let entry = self.reproduces.iter().find(|e| e.split('@').next() == Some(id.as_str()))?;
-        match entry.split_once('@') {
+        match self.entry(table, row, column)?.split_once('@') {
             Some((_, group)) => self.results.stat(&format!("{metric}@{group}")),
             None => self.results.stat(metric),
         }
@@ -340,7 +345,7 @@ impl RunCells {
 
 /// The reproduced value of a published cell: the first run that reproduces it.
 pub(crate) fn reproduced<'a>(runs: &'a [RunCells], table: &str, row: &str, column: &str) -> Option<&'a RunCells> {
-    runs.iter().find(|r| r.stat(table, row, column, "psnr").is_some() || r.stat(table, row, column, "ssim").is_some())
+    runs.iter().find(|r| r.entry(table, row, column).is_some())
 }
 
 /// How a metric is named on an axis.

@@ -150,6 +150,12 @@ pub enum Op {
     Phase,
     Real,
     Imag,
+    /// `view_as_real(z)`: a complex tensor of C channels as the real tensor of its 2C stored
+    /// channels (real parts, then imaginary parts; `torch.view_as_real` moved to channels).
+    ViewAsReal,
+    /// `view_as_complex(x)`: a real tensor of 2C channels as C complex ones (its first half the
+    /// real parts): the inverse of `view_as_real`.
+    ViewAsComplex,
     /// `complex(re, im)`.
     Complex,
     /// `polar(magnitude, phase)`.

@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 /// Functions a term may be.
 pub const TERMS: &[&str] = &["l1", "l2", "mse", "ssim"];
 /// Network primitives a loss may apply inside a term.
-pub const TRANSFORMS: &[&str] = &["fft2", "rfft2", "magnitude", "phase", "real", "imag"];
+pub const TRANSFORMS: &[&str] = &["fft2", "rfft2", "magnitude", "phase", "real", "imag", "view_as_real"];
 
 /// One weighted term of a loss.
 #[derive(Clone, Debug)]

@@ -51,7 +51,8 @@ impl Vocabulary {
 }
 
 /// Functions a loss expression may call (`crate::loss`: the terms, then the transforms).
-pub const LOSS_FUNCTIONS: &[&str] = &["l1", "l2", "mse", "ssim", "fft2", "rfft2", "magnitude", "phase", "real", "imag"];
+pub const LOSS_FUNCTIONS: &[&str] =
+    &["l1", "l2", "mse", "ssim", "fft2", "rfft2", "magnitude", "phase", "real", "imag", "view_as_real"];
 
 /// What a setting's value must be.
 #[derive(Clone, Copy, Debug)]
@@ -208,6 +209,12 @@ const DATA: Schema = Schema {
         ("seed", Val::Natural),
         ("lesion", Val::Bool),
         ("noise", Val::Fraction),
+        // Complex Gaussian noise on the target's k-space before under-sampling, as a fraction
+        // of the slice's mean intensity (MANet's Rician noise: 0.1).
+        ("kspace_noise", Val::Fraction),
+        // The k-space fields' layout and scale: "fft2c" (fastMRI, orthonormal) or
+        // "fftshift_fft2" (numpy's fftshift(fft2(x)), unnormalised: MANet).
+        ("kspace_convention", Val::OneOf(&["fft2c", "fftshift_fft2"])),
     ]],
     children: &[&AUGMENT],
     open: false,

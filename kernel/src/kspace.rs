@@ -53,6 +53,76 @@ pub fn zero_filled_magnitude(k: &[Complex32], h: usize, w: usize) -> Vec<f32> {
     to_image(k, h, w).iter().map(|v| v.norm()).collect()
 }
 
+/// How a run's k-space fields are laid out and scaled. The kit computes k-space as fastMRI's
+/// `fft2c` (the image `ifftshift`-ed, orthonormal `fft2`, `fftshift`: DC at `(H/2, W/2)`, the
+/// same energy as the image); MANet stores numpy's `fftshift(fft2(img))`: unnormalised and
+/// without the first shift, which changes every coefficient's sign in a checkerboard (for even
+/// sizes) and its scale by `√(H·W)`. A network that convolves k-space sees the difference.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum KSpaceConvention {
+    #[default]
+    Fft2c,
+    FftshiftFft2,
+}
+
+impl KSpaceConvention {
+    pub const NAMES: &'static [&'static str] = &["fft2c", "fftshift_fft2"];
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "fft2c" => Some(KSpaceConvention::Fft2c),
+            "fftshift_fft2" => Some(KSpaceConvention::FftshiftFft2),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        Self::NAMES[self as usize]
+    }
+
+    /// k-space of a batch of `h×w` planes in the kit's `fft2c` convention, converted to this one:
+    /// with `s = ⌊N/2⌋`, `fftshift(fft2(x))[p] = √N · e^{−2πi·k·s/N} · fft2c(x)[p]` along each
+    /// axis, `k = (p − s) mod N` the frequency at centred position `p`.
+    pub fn from_fft2c(self, k: &[Complex32], h: usize, w: usize) -> Vec<Complex32> {
+        match self {
+            KSpaceConvention::Fft2c => k.to_vec(),
+            KSpaceConvention::FftshiftFft2 => {
+                let axis = |n: usize| -> Vec<num_complex::Complex64> {
+                    let s = n / 2;
+                    (0..n)
+                        .map(|p| {
+                            let k = (p + n - s) % n;
+                            let angle = -2.0 * std::f64::consts::PI * ((k * s) % n) as f64 / n as f64;
+                            num_complex::Complex64::from_polar((n as f64).sqrt(), angle)
+                        })
+                        .collect()
+                };
+                let (rows, cols) = (axis(h), axis(w));
+                k.iter()
+                    .enumerate()
+                    .map(|(i, v)| {
+                        let f = rows[(i / w) % h] * cols[i % w];
+                        let z = num_complex::Complex64::new(v.re as f64, v.im as f64) * f;
+                        Complex32::new(z.re as f32, z.im as f32)
+                    })
+                    .collect()
+            }
+        }
+    }
+}
+
+/// Adds complex white Gaussian noise of standard deviation `sigma` per component to k-space in
+/// the kit's orthonormal convention, in place: the image then carries the same complex noise,
+/// and its magnitude Rician noise (MANet: `sigma` = 10% of the mean intensity, added before
+/// under-sampling).
+pub fn add_kspace_noise(k: &mut [Complex32], sigma: f64, seed: &Seed) {
+    let mut rng = NumpyRng::new(seed);
+    for v in k.iter_mut() {
+        v.re += (sigma * rng.standard_normal()) as f32;
+        v.im += (sigma * rng.standard_normal()) as f32;
+    }
+}
+
 /// Adds complex white Gaussian noise at `snr_db` to k-space in place. The noise power per
 /// complex sample is `mean(|k|²)·10^(−SNR/10)`, split equally between real and imaginary parts;
 /// because the FFT is orthonormal the image-domain SNR is the same. Returns the noise standard
@@ -127,6 +197,35 @@ pub fn weighted_data_consistency(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numpys_fftshift_fft2_is_the_converted_fft2c_at_even_and_odd_sizes() {
+        for (h, w) in [(4, 6), (5, 7), (8, 3)] {
+            let img: Vec<f32> = (0..h * w).map(|i| ((i * 37 % 11) as f32 - 4.0) * 0.3).collect();
+            let ours = KSpaceConvention::FftshiftFft2.from_fft2c(&simulate_kspace(&img, None, h, w), h, w);
+            // numpy: fftshift(fft2(img)) with the plain DFT sum.
+            let mut want = vec![num_complex::Complex64::new(0.0, 0.0); h * w];
+            for ky in 0..h {
+                for kx in 0..w {
+                    for (i, &v) in img.iter().enumerate() {
+                        let (y, x) = ((i / w) as f64, (i % w) as f64);
+                        let a = -2.0 * std::f64::consts::PI * (ky as f64 * y / h as f64 + kx as f64 * x / w as f64);
+                        want[ky * w + kx] += num_complex::Complex64::from_polar(v as f64, a);
+                    }
+                }
+            }
+            for p in 0..h {
+                for q in 0..w {
+                    let (ky, kx) = ((p + h - h / 2) % h, (q + w - w / 2) % w);
+                    let (a, b) = (ours[p * w + q], want[ky * w + kx]);
+                    assert!(
+                        (a.re as f64 - b.re).abs() < 1e-4 && (a.im as f64 - b.im).abs() < 1e-4,
+                        "{h}x{w} at {p},{q}"
+                    );
+                }
+            }
+        }
+    }
 
     #[test]
     fn hard_consistency_restores_measured_samples_only() {

@@ -120,17 +120,18 @@ fn eval(node: &Node, named: &Named) -> Result<Value, String> {
             let (re, im) = crate::ops::fft2(x, y, norm_arg(options)?, shift);
             Ok(Value::Complex(re, im))
         }
-        "magnitude" | "phase" | "real" | "imag" => {
+        "magnitude" | "phase" | "real" | "imag" | "view_as_real" => {
             let (re, im) = complex(eval(one()?, named)?)?;
             Ok(Value::Real(match name {
                 "magnitude" => crate::ops::magnitude(re, im),
                 "phase" => crate::ops::phase(re, im),
                 "real" => re,
+                "view_as_real" => Tensor::cat(vec![re, im], 1),
                 _ => im,
             }))
         }
         other => Err(format!(
-            "unsupported `{other}(...)` in the loss (l1, l2, mse, ssim, fft2, rfft2, magnitude, phase, real, imag)"
+            "unsupported `{other}(...)` in the loss (l1, l2, mse, ssim, fft2, rfft2, magnitude, phase, real, imag, view_as_real)"
         )),
     }
 }

@@ -72,6 +72,9 @@ pub struct ParityReport {
     pub grads_global_rel_l2: Option<f64>,
     /// Per tensor, over the entries whose official gradient is at least `NOISE_GRAD`.
     pub step: BTreeMap<String, Diff>,
+    /// Batch-norm running statistics after the step's training-mode forward (PyTorch's
+    /// momentum update), against the fixture's `weights_after` file; held to `forward_rel`.
+    pub running_stats: BTreeMap<String, Diff>,
     /// Entries whose official |gradient| is below `NOISE_GRAD`: there RMSprop's first step
     /// `lr·g/(√(1−α)·|g| + ε)` amplifies float32 rounding of `g` (by about 2.5e4 at |g| = 1e-7),
     /// so they are held to `2·lr` instead of the step tolerance.
@@ -277,23 +280,53 @@ pub fn run_step(
         })?;
         xs.push(widen(tensor(t, &device)?));
     }
-    let values = model.forward_all(xs, true).map_err(|e| e.to_string())?;
+    let (values, batch_stats) = model.forward_all_stats(xs.clone(), true).map_err(|e| e.to_string())?;
     let expected = read("outputs.safetensors")?;
     let mut notes = Vec::new();
     let mut outputs = BTreeMap::new();
+    // An output is compared under its own name or `train.NAME` (training mode: batch norms use
+    // batch statistics), and under `eval.NAME` after an evaluation-mode forward (running
+    // statistics), when the fixture has those.
+    let has_eval = graph.outputs.iter().any(|(name, _)| expected.contains_key(&format!("eval.{name}")));
+    let eval_values = if has_eval {
+        let detached = xs.iter().map(|x| x.clone().detach()).collect();
+        Some(model.forward_all(detached, false).map_err(|e| e.to_string())?)
+    } else {
+        None
+    };
     for (name, id) in &graph.outputs {
-        match expected.get(name) {
-            Some(t) => {
-                outputs.insert(name.clone(), diff(&host(values[*id].clone()), &t.data));
+        let mut found = false;
+        for key in [name.clone(), format!("train.{name}")] {
+            if let Some(t) = expected.get(&key) {
+                outputs.insert(key, diff(&host(values[*id].clone()), &t.data));
+                found = true;
             }
-            None => notes.push(format!("output `{name}` is not in outputs.safetensors")),
+        }
+        if let (Some(ev), Some(t)) = (&eval_values, expected.get(&format!("eval.{name}"))) {
+            outputs.insert(format!("eval.{name}"), diff(&host(ev[*id].clone()), &t.data));
+            found = true;
+        }
+        if !found {
+            notes.push(format!("output `{name}` is not in outputs.safetensors"));
         }
     }
+    // The n-th call of a block under one instance path is `act.PATH.call{n}` (PyTorch's forward
+    // hooks); a module returning a tuple is hooked as `...call{n}.out0`, its first element.
+    // `PATH.call{n}` may also go through the `weights` key map (MANet's fusion modules).
     let mut activations = BTreeMap::new();
+    let mut calls: BTreeMap<&str, usize> = BTreeMap::new();
     for (path, id) in &graph.activations {
-        let key = format!("act.{path}.call0");
-        if let Some(t) = expected.get(&key) {
-            activations.insert(key, diff(&host(values[*id].clone()), &t.data));
+        let n = calls.entry(path.as_str()).or_insert(0);
+        // The spec's paths, or mapped through the `weights` section as parameters are.
+        let call = format!("{path}.call{n}");
+        *n += 1;
+        let mapped = crate::model::map_key(map, &call);
+        let candidates = [&call, &mapped].map(|c| [format!("act.{c}"), format!("act.{c}.out0")]);
+        for k in candidates.into_iter().flatten() {
+            if let Some(t) = expected.get(&k) {
+                activations.insert(k, diff(&host(values[*id].clone()), &t.data));
+                break;
+            }
         }
     }
     let unmapped = expected.keys().filter(|k| k.starts_with("act.") && !activations.contains_key(*k)).count();
@@ -306,6 +339,7 @@ pub fn run_step(
         grads: BTreeMap::new(),
         grads_global_rel_l2: None,
         step: BTreeMap::new(),
+        running_stats: BTreeMap::new(),
         step_noise_entries: 0,
         step_noise_max_abs: 0.0,
         step_fraction_within: None,
@@ -350,7 +384,7 @@ pub fn run_step(
             .collect();
         let (loss, _) = crate::loss::evaluate(&parsed, &named, &complex)?;
         let loss_value = loss.clone().into_data().convert::<f64>().try_to_vec::<f64>().expect("loss")[0];
-        if let Some(l) = expected.get("loss") {
+        if let Some(l) = expected.get("loss").or_else(|| expected.get("train.loss")) {
             report.loss = Some((loss_value, l.data[0]));
         }
         let grads = loss.backward();
@@ -404,6 +438,15 @@ pub fn run_step(
             report.step.insert(key, diff(&ours, &theirs));
         }
         report.step_fraction_within = (total > 0).then(|| within as f64 / total as f64);
+        let mut model = model;
+        model.update_running_stats(&batch_stats);
+        for (i, s) in specs.iter().enumerate().filter(|(_, s)| s.buffer) {
+            let key = crate::model::map_key(map, &s.path);
+            if let Some(w) = after.get(&key) {
+                let ours = host(model.params[i].val());
+                report.running_stats.insert(key, diff(&ours, &w.data));
+            }
+        }
         if tol.step_fraction.is_none() && report.step_noise_max_abs > 2.0 * lr {
             report.notes.push(format!("noise-regime step entries differ by {:.3e} > 2·lr", report.step_noise_max_abs));
         }
@@ -424,7 +467,12 @@ pub fn run_step(
         }
     };
     report.pass = !report.outputs.is_empty()
-        && report.outputs.values().chain(report.activations.values()).all(|d| d.rel <= tol.forward_rel)
+        && report
+            .outputs
+            .values()
+            .chain(report.activations.values())
+            .chain(report.running_stats.values())
+            .all(|d| d.rel <= tol.forward_rel)
         && tol.grad_rel.is_none_or(|t| report.grads.values().all(|d| d.rel <= t))
         && tol.grad_global_rel_l2.is_none_or(|t| report.grads_global_rel_l2.is_none_or(|g| g <= t))
         && step_ok;

@@ -56,6 +56,32 @@ network n() {
     }
 }
 
+/// `view_as_real` stacks real then imaginary parts along channels and `view_as_complex` reads
+/// them back (MANet's 2-channel k-space maps); a loss sees the same view.
+#[test]
+fn complex_views_stack_real_then_imaginary_parts() {
+    let src = r#"
+network n() {
+    input x: [3, H, W]
+    k = fft2(x, norm = "ortho")
+    output v = view_as_real(k)
+    output re = real(k)
+    output im = imag(k)
+    output back = real(ifft2(view_as_complex(view_as_real(k)), norm = "ortho"))
+}
+"#;
+    let x = input(3, 6, 10);
+    let o = run(src, x.clone());
+    assert_eq!(o["v"].dims(), [2, 6, 6, 10]);
+    assert!(max_abs(o["v"].clone().narrow(1, 0, 3) - o["re"].clone()) == 0.0);
+    assert!(max_abs(o["v"].clone().narrow(1, 3, 3) - o["im"].clone()) == 0.0);
+    assert!(max_abs(o["back"].clone() - x) < 1e-5);
+    let odd = mcmr_dsl::parse("network n() {\n    input x: [3, H, W]\n    output y = magnitude(view_as_complex(x))\n}")
+        .unwrap();
+    let errors = mcmr_dsl::check::elaborate(&odd, None, None, &[]).unwrap_err();
+    assert!(errors[0].message.contains("even number of channels"), "{}", errors[0].message);
+}
+
 #[test]
 fn elementwise_and_pooling_primitives_behave_as_documented() {
     let src = r#"

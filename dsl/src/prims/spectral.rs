@@ -15,13 +15,15 @@ pub const FAMILY: Family = Family {
         "phase",
         "real",
         "imag",
+        "view_as_real",
+        "view_as_complex",
         "complex",
         "polar",
     ],
     signature,
     complex_input: |name| match name {
         "fft2" | "ifft2" | "data_consistency" => Some(false),
-        "irfft2" | "magnitude" | "phase" | "real" | "imag" => Some(true),
+        "irfft2" | "magnitude" | "phase" | "real" | "imag" | "view_as_real" => Some(true),
         _ => None,
     },
     build,
@@ -38,7 +40,13 @@ pub const FAMILY: Family = Family {
     complex_output: |op, _| match op {
         Op::Fft { kind: FftKind::Irfft2, .. } => Some(false),
         Op::Fft { .. } | Op::Complex | Op::Polar | Op::DataConsistency { .. } => Some(true),
-        Op::Magnitude | Op::Phase | Op::Real | Op::Imag => Some(false),
+        Op::Magnitude | Op::Phase | Op::Real | Op::Imag | Op::ViewAsReal => Some(false),
+        Op::ViewAsComplex => Some(true),
+        _ => None,
+    },
+    channels: |op, c| match op {
+        Op::ViewAsReal => Some(2 * c[0]),
+        Op::ViewAsComplex => Some(c[0] / 2),
         _ => None,
     },
     ..NONE
@@ -51,7 +59,7 @@ fn signature(name: &str) -> Option<Sig> {
         "fft2" | "ifft2" => sig(vec![x(), opt("norm", Str, S("ortho".into())), opt("shift", Bool, B(false))]),
         "rfft2" => sig(vec![x(), opt("norm", Str, S("backward".into()))]),
         "irfft2" => sig(vec![x(), req("like", Tensor), opt("norm", Str, S("backward".into()))]),
-        "magnitude" | "phase" | "real" | "imag" => sig(vec![x()]),
+        "magnitude" | "phase" | "real" | "imag" | "view_as_real" | "view_as_complex" => sig(vec![x()]),
         "complex" => sig(vec![req("re", Tensor), req("im", Tensor)]),
         "polar" => sig(vec![req("magnitude", Tensor), req("phase", Tensor)]),
         "data_consistency" => sig(vec![
@@ -88,6 +96,11 @@ fn build(name: &str, b: &Bound) -> Built {
         "phase" => one(b, Op::Phase),
         "real" => one(b, Op::Real),
         "imag" => one(b, Op::Imag),
+        "view_as_real" => one(b, Op::ViewAsReal),
+        "view_as_complex" => match channels(&x()) {
+            c if c % 2 == 1 => Err(("x", format!("`view_as_complex` needs an even number of channels, got {c}"))),
+            _ => one(b, Op::ViewAsComplex),
+        },
         "complex" | "polar" => {
             let (a, c) = if name == "complex" { ("re", "im") } else { ("magnitude", "phase") };
             let (u, v) = (b.get(a).cloned().expect("required"), b.get(c).cloned().expect("required"));

@@ -108,6 +108,7 @@ impl ParityCmd {
             show("outputs", &report.outputs);
             show("activations", &report.activations);
             show("grads", &report.grads);
+            show("running statistics after the step", &report.running_stats);
             if let Some(g) = report.grads_global_rel_l2 {
                 say!("grads_global_rel_l2: {g:.3e}");
             }

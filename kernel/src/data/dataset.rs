@@ -24,7 +24,7 @@ use crate::data::prepare::{
     SliceSelection,
 };
 use crate::io::volume::Volume;
-use crate::kspace::{apply_mask, simulate_kspace, zero_filled_magnitude};
+use crate::kspace::{add_kspace_noise, apply_mask, simulate_kspace, zero_filled_magnitude, KSpaceConvention};
 use crate::masks::{generate, Mask, MaskParams};
 use crate::rng::{NumpyRng, Seed};
 use num_complex::Complex32;
@@ -164,6 +164,12 @@ pub struct DatasetConfig {
     pub augment: Option<Augment>,
     pub split: Split,
     pub part: Option<Part>,
+    /// Complex Gaussian noise added to the target's k-space before under-sampling, per
+    /// component, as a fraction of the slice's mean target intensity (MANet: 0.1); 0: none.
+    /// The target stays clean; training items draw fresh noise every epoch.
+    pub kspace_noise: f64,
+    /// The layout and scale of the k-space fields a network reads.
+    pub kspace_convention: KSpaceConvention,
     /// Seed of shuffling and augmentation.
     pub seed: u32,
     /// Keep the good subjects when some are broken (their problems are still reported).
@@ -189,6 +195,8 @@ impl DatasetConfig {
             augment: None,
             split: Split::None,
             part: None,
+            kspace_noise: 0.0,
+            kspace_convention: KSpaceConvention::Fft2c,
             seed: 0,
             skip_bad_subjects: false,
         }
@@ -224,6 +232,8 @@ pub struct SliceItem {
     /// (the image size, except for fastMRI's raw k-space, which is larger than the target crop).
     pub kspace: Vec<Complex32>,
     pub kspace_shape: [usize; 2],
+    /// The convention the k-space fields are handed to networks in (`kspace` is stored as `fft2c`).
+    pub kspace_convention: KSpaceConvention,
     pub mask: Mask,
     pub meta: SliceMeta,
 }
@@ -581,7 +591,15 @@ impl Dataset {
         let volume = self.subjects[self.index[i].0].id.clone();
         let (mask, mask_seed) = self.mask_for(&volume, i, epoch, h, w)?;
         let t32: Vec<f32> = target.iter().map(|&v| v as f32).collect();
-        let kspace = apply_mask(&simulate_kspace(&t32, None, h, w), &mask.data, h, w);
+        let mut full = simulate_kspace(&t32, None, h, w);
+        if self.config.kspace_noise > 0.0 {
+            let mean = t32.iter().map(|&v| v as f64).sum::<f64>() / t32.len().max(1) as f64;
+            // Fresh noise every epoch for training items; fixed noise for validation and test.
+            let draw = if matches!(self.config.part, Some(Part::Train)) { epoch as u32 } else { 0 };
+            let seed = Seed::Array(vec![self.config.seed, draw, i as u32, 0x4e53]);
+            add_kspace_noise(&mut full, self.config.kspace_noise * mean, &seed);
+        }
+        let kspace = apply_mask(&full, &mask.data, h, w);
         let mut input: Vec<f64> = zero_filled_magnitude(&kspace, h, w).into_iter().map(f64::from).collect();
         let (mut ts, mut rs, mut is) = (p.target_stats, p.reference_stats, NormStats::IDENTITY);
         if matches!(self.config.normalisation, Normalisation::MeanStd | Normalisation::Instance) {
@@ -627,6 +645,7 @@ impl Dataset {
             input: f32v(input),
             kspace,
             kspace_shape: [h, w],
+            kspace_convention: self.config.kspace_convention,
             mask,
             meta,
         })
@@ -695,6 +714,7 @@ impl Dataset {
             reference: f32v(reference),
             input: f32v(input),
             kspace_shape: [rows, cols],
+            kspace_convention: self.config.kspace_convention,
             kspace,
             mask,
             meta,

@@ -37,7 +37,19 @@ pub const FIELDS: &[Field] = &[
         name: "kspace",
         complex: true,
         unnormalised: true,
-        about: "the under-sampled target k-space (centred, orthonormal FFT)",
+        about: "the under-sampled target k-space (in the data's `kspace_convention`, default fft2c)",
+    },
+    Field {
+        name: "target_kspace",
+        complex: true,
+        unnormalised: true,
+        about: "the fully sampled k-space of the target image, without the data's k-space noise",
+    },
+    Field {
+        name: "reference_kspace",
+        complex: true,
+        unnormalised: true,
+        about: "the fully sampled k-space of the reference image",
     },
     Field {
         name: "zero_filled",
@@ -73,10 +85,23 @@ fn planes(item: &SliceItem, name: &str) -> Result<Vec<Vec<f32>>, String> {
             same_grid("mask", [item.mask.height, item.mask.width])?;
             vec![item.mask.data.iter().map(|&m| f32::from(m)).collect()]
         }
-        "kspace" | "zero_filled" => {
-            same_grid("k-space", item.kspace_shape)?;
-            let values =
-                if name == "kspace" { item.kspace.clone() } else { crate::kspace::to_image(&item.kspace, h, w) };
+        "kspace" | "zero_filled" | "target_kspace" | "reference_kspace" => {
+            let values = match name {
+                "kspace" => {
+                    same_grid("k-space", item.kspace_shape)?;
+                    item.kspace_convention.from_fft2c(&item.kspace, h, w)
+                }
+                "zero_filled" => {
+                    same_grid("k-space", item.kspace_shape)?;
+                    crate::kspace::to_image(&item.kspace, h, w)
+                }
+                // From the (clean) images, so they exist for every source and grid.
+                _ => {
+                    let image = if name == "target_kspace" { &item.target } else { &item.reference };
+                    let k = crate::kspace::simulate_kspace(image, None, h, w);
+                    item.kspace_convention.from_fft2c(&k, h, w)
+                }
+            };
             vec![values.iter().map(|v| v.re).collect(), values.iter().map(|v| v.im).collect()]
         }
         other => return Err(format!("`{other}` is not a data field")),

@@ -271,6 +271,22 @@ fn dataset(sec: Option<&Section>, seed: u32, fallback: Span) -> Result<DatasetCo
         .ok()
         .and_then(crate::data::prepare::Orientation::rotation)
         .ok_or_else(|| err(s.span("rotate", sec.at), "`rotate` is 0, 90, 180 or 270 (degrees, counter-clockwise)"))?;
+    let kspace_noise = s.num("kspace_noise").unwrap_or(0.0);
+    if kspace_noise > 0.0 && matches!(source, Source::FastMri { .. }) {
+        return Err(err(
+            s.span("kspace_noise", sec.at),
+            "fastMRI k-space is measured and carries its own noise: leave out `kspace_noise`",
+        ));
+    }
+    let kspace_convention = match s.str("kspace_convention") {
+        None => crate::kspace::KSpaceConvention::Fft2c,
+        Some(c) => crate::kspace::KSpaceConvention::parse(c).ok_or_else(|| {
+            err(
+                s.span("kspace_convention", sec.at),
+                format!("`kspace_convention` is one of {}", crate::kspace::KSpaceConvention::NAMES.join(", ")),
+            )
+        })?,
+    };
     let reference_stats = match s.str("reference_statistics") {
         Some("zero_filled") => ReferenceStats::ZeroFilled,
         _ => ReferenceStats::Own,
@@ -285,6 +301,8 @@ fn dataset(sec: Option<&Section>, seed: u32, fallback: Span) -> Result<DatasetCo
         reference_stats,
         split,
         seed,
+        kspace_noise,
+        kspace_convention,
         ..DatasetConfig::new(
             source,
             s.str("target").unwrap_or(target),

@@ -239,7 +239,7 @@ fn train_stage(
             );
             opt.set_lr(lr);
             let (inputs, mut named) = tensors(&items, ctx.bindings, &read, ctx.device)?;
-            let outputs = model.forward(inputs, true).map_err(|e| e.to_string())?;
+            let (outputs, batch_stats) = model.forward_stats(inputs, true).map_err(|e| e.to_string())?;
             named.extend(outputs);
             let (loss, terms) = crate::loss::evaluate(&t.loss, &named, &complex)?;
             let scalar = |x: Tensor<1>| x.into_data().convert::<f64>().try_to_vec::<f64>().expect("float")[0];
@@ -297,6 +297,7 @@ fn train_stage(
                 model.params[i] =
                     Param::from_tensor(Tensor::<4>::from_data(TensorData::new(values, shape), ctx.device));
             }
+            model.update_running_stats(&batch_stats);
             progress.step = step + 1;
             let terms_json: serde_json::Map<String, serde_json::Value> =
                 t.loss.terms.iter().zip(&term_values).map(|(t, v)| (t.label.clone(), serde_json::json!(v))).collect();

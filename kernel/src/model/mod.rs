@@ -40,6 +40,21 @@ pub(crate) struct Ctx<'m> {
     args: Vec<Tensor<4>>,
     complex: Vec<bool>,
     train: bool,
+    /// Batch statistics of the batch norms run in training mode, in call order.
+    stats: &'m std::cell::RefCell<Vec<BatchStats>>,
+}
+
+/// One training-mode batch-norm call's statistics, for the running-statistics update
+/// ([`CompiledModel::update_running_stats`]).
+#[derive(Clone, Debug)]
+pub struct BatchStats {
+    /// The batch norm's instance path (its buffers are `PATH.running_mean`, `PATH.running_var`).
+    pub path: String,
+    /// The batch mean per channel (detached).
+    pub mean: Tensor<1>,
+    /// The unbiased variance (`n/(n − 1)` times the one that normalised), as PyTorch keeps it.
+    pub var: Tensor<1>,
+    pub momentum: f64,
 }
 
 /// Graph and parameter layout, kept beside the parameters.
@@ -241,6 +256,17 @@ impl CompiledModel {
     /// inputs first, then one per node. `train` selects batch statistics for batch norm; dropout
     /// with `p > 0` in training needs the trainer's seeded generator and is refused here.
     pub fn forward_all(&self, inputs: Vec<Tensor<4>>, train: bool) -> Result<Vec<Tensor<4>>, ModelError> {
+        Ok(self.forward_all_stats(inputs, train)?.0)
+    }
+
+    /// As [`CompiledModel::forward_all`], with the batch statistics of every batch norm that ran
+    /// in training mode (empty in evaluation), for [`CompiledModel::update_running_stats`].
+    pub fn forward_all_stats(
+        &self,
+        inputs: Vec<Tensor<4>>,
+        train: bool,
+    ) -> Result<(Vec<Tensor<4>>, Vec<BatchStats>), ModelError> {
+        let stats = std::cell::RefCell::new(Vec::new());
         let g = &self.meta.graph;
         if inputs.len() != g.inputs.len() {
             return Err(ModelError::Input {
@@ -268,6 +294,7 @@ impl CompiledModel {
                 args: node.args.iter().map(|&i| values[i].clone()).collect(),
                 complex: node.args.iter().map(|&i| complex[i]).collect(),
                 train,
+                stats: &stats,
             };
             let out = conv::forward(&ctx)
                 .or_else(|| norm::forward(&ctx))
@@ -278,13 +305,37 @@ impl CompiledModel {
                 .unwrap_or_else(|| Err(ModelError::Unsupported(format!("no forward pass for {:?}", node.op))))?;
             values.push(out);
         }
-        Ok(values)
+        Ok((values, stats.into_inner()))
+    }
+
+    /// PyTorch's running-statistics update after a training-mode forward: for each batch-norm
+    /// call in order, `running = (1 − momentum)·running + momentum·batch` for the mean and the
+    /// unbiased variance (a batch norm called twice is updated twice, as in PyTorch).
+    pub fn update_running_stats(&mut self, stats: &[BatchStats]) {
+        for s in stats {
+            for (name, batch) in [("running_mean", &s.mean), ("running_var", &s.var)] {
+                let Some(&i) = self.meta.index.get(&format!("{}.{name}", s.path)) else { continue };
+                let old = self.params[i].val().detach();
+                let batch = batch.clone().reshape(old.dims()).cast(old.dtype());
+                let t = old * (1.0 - s.momentum) + batch * s.momentum;
+                self.params[i] = Param::from_tensor(t.detach()).set_require_grad(false);
+            }
+        }
     }
 
     /// The named outputs of the graph.
     pub fn forward(&self, inputs: Vec<Tensor<4>>, train: bool) -> Result<BTreeMap<String, Tensor<4>>, ModelError> {
-        let values = self.forward_all(inputs, train)?;
-        Ok(self.meta.graph.outputs.iter().map(|(n, id)| (n.clone(), values[*id].clone())).collect())
+        Ok(self.forward_stats(inputs, train)?.0)
+    }
+
+    /// As [`CompiledModel::forward`], with the batch norms' statistics ([`BatchStats`]).
+    pub fn forward_stats(
+        &self,
+        inputs: Vec<Tensor<4>>,
+        train: bool,
+    ) -> Result<(BTreeMap<String, Tensor<4>>, Vec<BatchStats>), ModelError> {
+        let (values, stats) = self.forward_all_stats(inputs, train)?;
+        Ok((self.meta.graph.outputs.iter().map(|(n, id)| (n.clone(), values[*id].clone())).collect(), stats))
     }
 }
 

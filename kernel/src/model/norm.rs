@@ -22,12 +22,21 @@ pub(super) fn forward(cx: &Ctx) -> Option<Result<Tensor<4>, ModelError>> {
                 y
             }
         }
-        Op::BatchNorm { channels, eps, .. } => {
+        Op::BatchNorm { channels, eps, momentum } => {
             let x = a(0);
             let (mean, var) = if cx.train {
                 let mean = x.clone().mean_dim(0).mean_dim(2).mean_dim(3);
                 let c = x.clone() - mean.clone();
-                (mean, (c.clone() * c).mean_dim(0).mean_dim(2).mean_dim(3))
+                let var = (c.clone() * c).mean_dim(0).mean_dim(2).mean_dim(3);
+                let [b, _, h, w] = x.dims();
+                let n = (b * h * w) as f64;
+                cx.stats.borrow_mut().push(BatchStats {
+                    path: cx.node.path.clone(),
+                    mean: mean.clone().detach().reshape([*channels]),
+                    var: (var.clone().detach() * (n / (n - 1.0).max(1.0))).reshape([*channels]),
+                    momentum: *momentum,
+                });
+                (mean, var)
             } else {
                 (
                     cx.model.param1(&p("running_mean")).reshape([1, *channels, 1, 1]),

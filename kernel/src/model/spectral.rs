@@ -48,6 +48,8 @@ pub(super) fn forward(cx: &Ctx) -> Option<Result<Tensor<4>, ModelError>> {
         }
         Op::Real => halves(a(0)).0,
         Op::Imag => halves(a(0)).1,
+        // The stored layout of a complex tensor is its real view: only the type changes.
+        Op::ViewAsReal | Op::ViewAsComplex => a(0),
         Op::Complex => pack(a(0), a(1)),
         Op::Polar => {
             let (r, i) = crate::ops::polar(a(0), a(1));

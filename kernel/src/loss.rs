@@ -7,7 +7,8 @@
 //! window over the valid region, k1 = 0.01, k2 = 0.03, sample covariance, data range = the
 //! maximum of each item of `y`), so a term is written `1 - ssim(x, y)`. Inside a term, the
 //! network primitives `rfft2` (PyTorch's un-shifted real FFT), `fft2` (complex FFT of a real
-//! image, `shift` as in networks), `magnitude`, `phase` (`atan2`), `real` and `imag`.
+//! image, `shift` as in networks), `magnitude`, `phase` (`atan2`), `real`, `imag` and
+//! `view_as_real` (real parts, then imaginary parts, along channels).
 
 use crate::fft::Norm;
 use burn::tensor::Tensor;

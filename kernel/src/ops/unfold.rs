@@ -51,6 +51,12 @@ impl Unfold {
                     for kx in 0..k {
                         let row = (b * c + ch) * k * k + ky * k + kx;
                         let (x0, x1, ix0) = self.valid(kx, w, ow);
+                        if x1 == x0 {
+                            // A tap that only ever reads padding (a kernel wider than the map,
+                            // e.g. 7x7 at 2x2): nothing to copy, and its start may lie past the
+                            // plane.
+                            continue;
+                        }
                         for oy in y0..y1 {
                             let src = plane + (iy0 + oy - y0) * w + ix0;
                             f(row, oy * ow + x0, src, x1 - x0);
@@ -130,7 +136,18 @@ mod tests {
 
     #[test]
     fn unfold_matches_the_definition_and_fold_is_its_adjoint() {
-        for (c, h, w, k, p) in [(2, 5, 7, 3, 1), (1, 4, 4, 3, 0), (3, 6, 5, 5, 2), (1, 3, 3, 3, 2), (2, 8, 6, 1, 0)] {
+        // (1, 2, 2, 7, 3): a 7x7 kernel on a 2x2 map (MANet's spatial attention at its bottom level),
+        // where most taps read only padding.
+        let cases = [
+            (2, 5, 7, 3, 1),
+            (1, 4, 4, 3, 0),
+            (3, 6, 5, 5, 2),
+            (1, 3, 3, 3, 2),
+            (2, 8, 6, 1, 0),
+            (1, 2, 2, 7, 3),
+            (2, 3, 2, 7, 3),
+        ];
+        for (c, h, w, k, p) in cases {
             let u = Unfold { channels: c, height: h, width: w, kernel: k, pad: p };
             let batch = 2;
             let x = noise(batch * c * h * w, 1);

@@ -354,6 +354,9 @@ const PARITY: Schema = Schema {
         // The fixture files of this step (defaults: grads.safetensors, weights_after_step.safetensors).
         ("grads", Val::Str),
         ("weights_after", Val::Str),
+        // "official": the step's tolerances judge the update rule applied to the fixture's own
+        // gradients (our end-to-end step is reported beside it); "ours" (default): our step.
+        ("step_grads", Val::OneOf(&["ours", "official"])),
     ]],
     children: &[&TOLERANCE],
     open: false,

@@ -25,6 +25,14 @@ use std::path::Path;
 /// [`ParityReport::step_noise_entries`]).
 pub const NOISE_GRAD: f64 = 1e-6;
 
+/// Our end-to-end optimiser step (from our gradients) against the fixture's.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+pub struct EndToEnd {
+    /// The fraction of entries within `step_abs`.
+    pub fraction_within: f64,
+    pub max_abs: f64,
+}
+
 /// One comparison.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Diff {
@@ -87,6 +95,9 @@ pub struct ParityReport {
     /// `lr·g/(|g| + ε)` turns the gradient's float32 rounding into a visible difference.
     pub step_outside: usize,
     pub step_outside_small_grad: usize,
+    /// With `step_grads = "official"` (the step's tolerances then judge the update rule on the
+    /// fixture's gradients): our own end-to-end step, from our gradients.
+    pub step_end_to_end: Option<EndToEnd>,
     /// Global gradient norm before clipping (when the spec clips).
     pub grad_norm_before_clip: Option<f64>,
     pub loss: Option<(f64, f64)>,
@@ -160,9 +171,14 @@ pub fn key_map(sections: &[Section]) -> Result<(KeyMap, Vec<String>), String> {
 struct StepSpec {
     loss: Setting,
     optimizer: Optimizer,
+    /// The optimiser as written, for a second, fresh copy.
+    optimizer_call: Setting,
     clip_grad_norm: Option<f64>,
     grads: String,
     weights_after: String,
+    /// `step_grads = "official"`: the step's tolerances judge the update applied to the
+    /// fixture's own gradients; our end-to-end step is reported beside it.
+    official_grads: bool,
 }
 
 /// The names of the spec's training steps: `None` for the unnamed `parity` section, then the
@@ -183,19 +199,27 @@ fn step_spec(sections: &[Section], step: Option<&str>, tol: &mut Tolerances) -> 
         };
     };
     let (mut loss, mut opt, mut clip) = (None, None, None);
+    let mut official_grads = false;
     let (mut grads, mut weights_after) =
         ("grads.safetensors".to_string(), "weights_after_step.safetensors".to_string());
     for (key, value) in &sec.settings {
         let file = || value.str().map(str::to_string).ok_or_else(|| format!("`{key}` must be a file name"));
         match key.as_str() {
             "loss" => loss = Some(value.clone()),
-            "optimizer" => opt = Some(Optimizer::from_call(value)?),
+            "optimizer" => opt = Some((Optimizer::from_call(value)?, value.clone())),
+            "step_grads" => {
+                official_grads = match value.str() {
+                    Some("official") => true,
+                    Some("ours") => false,
+                    _ => return Err("`step_grads` is \"ours\" (default) or \"official\"".into()),
+                }
+            }
             "clip_grad_norm" => clip = Some(number(value).map_err(|e| format!("`clip_grad_norm`: {e}"))?),
             "grads" => grads = file()?,
             "weights_after" => weights_after = file()?,
             k => {
                 return Err(format!(
-                    "unknown parity setting `{k}` (expected `loss`, `optimizer`, `clip_grad_norm`, `grads`, `weights_after`)"
+                    "unknown parity setting `{k}` (expected `loss`, `optimizer`, `clip_grad_norm`, `grads`, `weights_after`, `step_grads`)"
                 ))
             }
         }
@@ -224,9 +248,15 @@ fn step_spec(sections: &[Section], step: Option<&str>, tol: &mut Tolerances) -> 
         }
     }
     match (loss, opt) {
-        (Some(loss), Some(optimizer)) => {
-            Ok(Some(StepSpec { loss, optimizer, clip_grad_norm: clip, grads, weights_after }))
-        }
+        (Some(loss), Some((optimizer, optimizer_call))) => Ok(Some(StepSpec {
+            loss,
+            optimizer,
+            optimizer_call,
+            clip_grad_norm: clip,
+            grads,
+            weights_after,
+            official_grads,
+        })),
         _ => Err("the parity section needs both `loss` and `optimizer`".into()),
     }
 }
@@ -345,6 +375,7 @@ pub fn run_step(
         step_fraction_within: None,
         step_outside: 0,
         step_outside_small_grad: 0,
+        step_end_to_end: None,
         grad_norm_before_clip: None,
         loss: None,
         tolerances: tol,
@@ -414,30 +445,61 @@ pub fn run_step(
         let official_clip = step.clip_grad_norm.map_or(1.0, |max| (max / (den.sqrt() + 1e-6)).min(1.0));
         let mut opt = step.optimizer;
         let lr = opt.lr();
+        let before = host_params.clone();
         opt.step(&mut host_params, &host_grads);
-        let (mut within, mut total) = (0usize, 0usize);
-        for (s, p) in specs.iter().zip(&host_params) {
-            let key = crate::model::map_key(map, &s.path);
-            let (Some(w), Some(g)) = (after.get(&key), want_grads.get(&format!("grad.{key}"))) else { continue };
-            let (mut ours, mut theirs) = (Vec::new(), Vec::new());
-            for ((a, b), gi) in p.iter().zip(&w.data).zip(&g.data) {
-                total += 1;
-                within += ((a - b).abs() <= tol.step_abs) as usize;
-                if (a - b).abs() > tol.step_abs {
-                    report.step_outside += 1;
-                    report.step_outside_small_grad += ((gi * official_clip).abs() < NOISE_GRAD) as usize;
+        // Every step entry against the fixture's weights after the step.
+        let compare = |params: &[Vec<f64>], report: &mut ParityReport| {
+            let (mut within, mut total) = (0usize, 0usize);
+            for (s, p) in specs.iter().zip(params) {
+                let key = crate::model::map_key(map, &s.path);
+                let (Some(w), Some(g)) = (after.get(&key), want_grads.get(&format!("grad.{key}"))) else { continue };
+                let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+                for ((a, b), gi) in p.iter().zip(&w.data).zip(&g.data) {
+                    total += 1;
+                    within += ((a - b).abs() <= tol.step_abs) as usize;
+                    if (a - b).abs() > tol.step_abs {
+                        report.step_outside += 1;
+                        report.step_outside_small_grad += ((gi * official_clip).abs() < NOISE_GRAD) as usize;
+                    }
+                    if tol.step_fraction.is_some() || gi.abs() >= NOISE_GRAD {
+                        ours.push(*a);
+                        theirs.push(*b);
+                    } else {
+                        report.step_noise_entries += 1;
+                        report.step_noise_max_abs = report.step_noise_max_abs.max((a - b).abs());
+                    }
                 }
-                if tol.step_fraction.is_some() || gi.abs() >= NOISE_GRAD {
-                    ours.push(*a);
-                    theirs.push(*b);
-                } else {
-                    report.step_noise_entries += 1;
-                    report.step_noise_max_abs = report.step_noise_max_abs.max((a - b).abs());
-                }
+                report.step.insert(key, diff(&ours, &theirs));
             }
-            report.step.insert(key, diff(&ours, &theirs));
+            report.step_fraction_within = (total > 0).then(|| within as f64 / total as f64);
+        };
+        compare(&host_params, &mut report);
+        if step.official_grads {
+            // The update rule alone: the same optimiser, fresh, on the fixture's own gradients
+            // (clipped as the official code clips them). Our end-to-end step stays reported.
+            report.step_end_to_end = Some(EndToEnd {
+                fraction_within: report.step_fraction_within.unwrap_or(0.0),
+                max_abs: report.step.values().map(|d| d.max_abs).fold(0.0, f64::max),
+            });
+            report.step.clear();
+            (report.step_outside, report.step_outside_small_grad) = (0, 0);
+            (report.step_noise_entries, report.step_noise_max_abs) = (0, 0.0);
+            let mut official: Vec<Option<Vec<f64>>> = specs
+                .iter()
+                .zip(&host_grads)
+                .map(|(s, ours)| {
+                    let key = crate::model::map_key(map, &s.path);
+                    ours.as_ref().and(want_grads.get(&format!("grad.{key}")).map(|g| g.data.clone()))
+                })
+                .collect();
+            if let Some(max_norm) = step.clip_grad_norm {
+                crate::optim::clip_grad_norm(&mut official, max_norm);
+            }
+            let mut fresh = Optimizer::from_call(&step.optimizer_call)?;
+            let mut params = before;
+            fresh.step(&mut params, &official);
+            compare(&params, &mut report);
         }
-        report.step_fraction_within = (total > 0).then(|| within as f64 / total as f64);
         let mut model = model;
         model.update_running_stats(&batch_stats);
         for (i, s) in specs.iter().enumerate().filter(|(_, s)| s.buffer) {

@@ -222,6 +222,62 @@ fn mask_policies_behave_as_documented() {
     assert_eq!(families.len(), 3, "{families:?}");
 }
 
+/// MANet's Rician noise: complex Gaussian noise of σ = fraction × the slice's mean intensity on
+/// the target's k-space before under-sampling (measured back from the sampled coefficients);
+/// the target stays clean; test items keep their noise across epochs, training items redraw it.
+/// The k-space fields follow the data's convention.
+#[test]
+fn kspace_noise_and_the_kspace_fields() {
+    use burn::tensor::Device;
+    use mcmr::kspace::{simulate_kspace, KSpaceConvention};
+    let mut cfg = config(phantom_source(), "t2", "t1");
+    cfg.normalisation = Normalisation::None;
+    cfg.split = Split::Ratios(vec![1.0, 1.0], 3);
+    cfg.part = Some(Part::Test);
+    let clean = Dataset::open(cfg.clone()).unwrap().get(1, 0).unwrap();
+    cfg.kspace_noise = 0.1;
+    let test = Dataset::open(cfg.clone()).unwrap();
+    let noisy = test.get(1, 0).unwrap();
+    assert_eq!(noisy.target, clean.target, "the target stays clean");
+    assert_ne!(noisy.input, clean.input);
+    assert_eq!(noisy.kspace, test.get(1, 5).unwrap().kspace, "test noise is fixed");
+    let mean = clean.target.iter().map(|&v| v as f64).sum::<f64>() / clean.target.len() as f64;
+    let diffs: Vec<f64> = noisy
+        .kspace
+        .iter()
+        .zip(&clean.kspace)
+        .zip(&noisy.mask.data)
+        .filter(|(_, &m)| m != 0)
+        .flat_map(|((a, b), _)| [(a.re - b.re) as f64, (a.im - b.im) as f64])
+        .collect();
+    let sigma = (diffs.iter().map(|d| d * d).sum::<f64>() / diffs.len() as f64).sqrt();
+    assert!((sigma / (0.1 * mean) - 1.0).abs() < 0.15, "σ {sigma} vs 0.1 × mean {}", 0.1 * mean);
+    assert!(noisy.kspace.iter().zip(&noisy.mask.data).all(|(k, &m)| m != 0 || k.norm() == 0.0));
+    cfg.part = Some(Part::Train);
+    let train = Dataset::open(cfg.clone()).unwrap();
+    assert_ne!(train.get(0, 0).unwrap().kspace, train.get(0, 1).unwrap().kspace, "training noise is redrawn");
+    // Fields: the full k-space of the clean images, in numpy's convention when asked.
+    cfg.kspace_convention = KSpaceConvention::FftshiftFft2;
+    let item = Dataset::open(cfg).unwrap().get(0, 0).unwrap();
+    let names = ["target_kspace".to_string(), "reference_kspace".to_string(), "kspace".to_string()];
+    let dev = Device::flex();
+    let (_, fields) = mcmr::experiment::batch::tensors(&[item.clone()], &[], &names, &dev).unwrap();
+    let (h, w) = (item.height, item.width);
+    let host = |name: &str| fields[name].clone().into_data().convert::<f32>().try_to_vec::<f32>().unwrap();
+    for (name, image) in [("target_kspace", &item.target), ("reference_kspace", &item.reference)] {
+        let want = KSpaceConvention::FftshiftFft2.from_fft2c(&simulate_kspace(image, None, h, w), h, w);
+        let got = host(name);
+        assert_eq!(got.len(), 2 * h * w);
+        // Unnormalised: DC = the image's sum.
+        let dc = want[(h / 2) * w + w / 2];
+        assert!((dc.re as f64 - image.iter().map(|&v| v as f64).sum::<f64>()).abs() < 1e-2, "{name} DC");
+        assert!(want.iter().enumerate().all(|(i, z)| got[i] == z.re && got[h * w + i] == z.im), "{name}");
+    }
+    let k = host("kspace");
+    let want = KSpaceConvention::FftshiftFft2.from_fft2c(&item.kspace, h, w);
+    assert!(want.iter().enumerate().all(|(i, z)| k[i] == z.re && k[h * w + i] == z.im));
+}
+
 #[test]
 fn normalisation_uses_the_input_statistics_for_the_target() {
     let ds = Dataset::open(config(phantom_source(), "t2", "t1")).unwrap();

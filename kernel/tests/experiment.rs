@@ -695,6 +695,13 @@ fn further_test_patterns_are_scored_alone_and_not_pooled() {
     let bad = PATTERNS.replace("split = [1, 1, 1]", "split = [1, 1, 1]\n        rotate = 45");
     let e = reproduce(&write_spec(&d, 0, &bad), &opts(&d.join("bad"))).unwrap_err();
     assert!(e.contains("`rotate` is 0, 90, 180 or 270") && e.contains("tiny.mcmr:"), "{e}");
+    // Measured fastMRI k-space takes no simulated noise.
+    let bad = PATTERNS.replace(
+        "split = [1, 1, 1]",
+        "split = [1, 1, 1]\n        kspace_noise = 0.1\n        source = \"fastmri\"\n        pairs = \"p.csv\"",
+    );
+    let e = reproduce(&write_spec(&d, 0, &bad), &opts(&d.join("bad"))).unwrap_err();
+    assert!(e.contains("leave out `kspace_noise`") && e.contains("tiny.mcmr:"), "{e}");
     std::fs::remove_dir_all(d).unwrap();
 }
 

@@ -26,8 +26,10 @@ fn parity(fixture: &Path, params: &[(&str, i64)]) -> ParityReport {
 
 /// The shared fixture (PyTorch float32): forward, activations and running statistics within
 /// 1e-5; our float64 gradients differ from PyTorch's float32 ones by what PyTorch's own float64
-/// run differs (6.39e-5, measured with tools/parity/manet_fixture.py --measure), and so does the
-/// RMSprop step (98.19% of entries within 1e-6 for PyTorch float32 against float64).
+/// run differs (6.39e-5, measured with tools/parity/manet_fixture.py --measure). RMSprop and the
+/// running-statistics update on the fixture's gradients meet the criterion (99.5% within
+/// 1e-6, all within 2 lr); our end-to-end step agrees as often as PyTorch's own float32 step
+/// agrees with its float64 one (98.19% of entries within 1e-6).
 #[test]
 fn manet_matches_the_official_forward_and_training_step() {
     let Some(fx) = common::fixtures() else { return };
@@ -43,8 +45,10 @@ fn manet_matches_the_official_forward_and_training_step() {
     assert_eq!(r.grads.len(), 448, "every parameter but the unused convdem* has a gradient");
     let g = r.grads_global_rel_l2.unwrap();
     assert!(common::rel_close(g, 6.394e-5, 0.05), "gradients {g:e} vs PyTorch's own float32 gap 6.394e-5");
-    let f = r.step_fraction_within.unwrap();
-    assert!((f - 0.98194).abs() < 0.005, "step fraction {f} vs PyTorch's own 0.98194");
+    assert!(r.step_fraction_within.unwrap() >= 0.995, "{:?}", r.step_fraction_within);
+    assert!(r.step.values().all(|d| d.max_abs <= 2e-3), "an update entry differs by more than 2 lr");
+    let f = r.step_end_to_end.unwrap().fraction_within;
+    assert!((f - 0.98194).abs() < 0.005, "end-to-end step fraction {f} vs PyTorch's own 0.98194");
     assert_eq!(r.running_stats.len(), 176, "two running statistics of each of the 88 batch norms");
     assert!(r.running_stats.values().all(|d| d.rel < 1e-5), "{:?}", r.running_stats);
     let config = common::json(&fx.join("config.json"));
@@ -67,8 +71,9 @@ fn manet_matches_pytorchs_float64_step_at_another_depth_and_a_non_square_size() 
     assert!(r.pass, "{:?}", r.notes);
     assert_eq!(r.outputs.len(), 12);
     assert!(r.grads_global_rel_l2.unwrap() < 1e-6, "{:?}", r.grads_global_rel_l2);
-    assert!(r.step_fraction_within.unwrap() >= 0.995, "{:?}", r.step_fraction_within);
-    assert!(r.step.values().all(|d| d.max_abs <= 2e-3), "a step entry differs by more than 2 lr");
+    // End to end, from our gradients (the spec judges the update on the fixture's gradients).
+    let e = r.step_end_to_end.unwrap();
+    assert!(e.fraction_within >= 0.995 && e.max_abs <= 2e-3, "{e:?}");
     assert_eq!(r.running_stats.len(), 248);
     assert!(r.running_stats.values().all(|d| d.rel < 1e-6), "{:?}", r.running_stats);
 }

@@ -122,6 +122,14 @@ impl ParityCmd {
                     report.step_noise_max_abs
                 );
             }
+            if let Some(e) = report.step_end_to_end {
+                say!(
+                    "step from our gradients (end to end, reported): {:.4}% of entries within {:e}, worst {:.3e}; the step below applies the optimiser to the fixture's gradients",
+                    100.0 * e.fraction_within,
+                    report.tolerances.step_abs,
+                    e.max_abs
+                );
+            }
             if let (Some(f), Some(want)) = (report.step_fraction_within, report.tolerances.step_fraction) {
                 say!(
                     "step: {:.4}% of entries within {:e} (tolerance: at least {:.4}%, and all within {:e})",

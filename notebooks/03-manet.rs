@@ -37,10 +37,16 @@ fn outcome<'a>(outcomes: &'a [RunOutcome], experiment: &str) -> &'a RunOutcome {
     outcomes.iter().find(|o| o.manifest.experiment == experiment).expect("a run of that experiment")
 }
 
-/// A network output `[2, H, W]` (real, imaginary) as complex values.
-fn complex_of(a: &Activation) -> Vec<Complex32> {
+/// A network output `[2, H, W]` (real, imaginary) as a log-magnitude k-space picture.
+fn kspace_picture(a: &Activation) -> Picture {
     let n = a.height * a.width;
-    (0..n).map(|i| Complex32::new(a.values[i], a.values[n + i])).collect()
+    let k: Vec<Complex32> = (0..n).map(|i| Complex32::new(a.values[i], a.values[n + i])).collect();
+    Picture::log_kspace(&k, a.height, a.width)
+}
+
+/// A one-channel network output as a picture on its own grey scale.
+fn image_picture(a: &Activation) -> Picture {
+    Picture::auto(&a.values.iter().map(|&v| v as f64).collect::<Vec<f64>>(), a.height, a.width)
 }
 
 let mut nb: Notebook = Notebook::start("03-manet").expect("an output folder");
@@ -153,7 +159,8 @@ Markdown::file(&runs_dir.join("manet/smoke-summary.md")).unwrap()
 //
 // The first test slice of the 1D-uniform run through the trained network (evaluation mode):
 // the T2 k-space the k-space pair predicts (log magnitude; MANet's numpy convention, DC in the
-// centre), its inverse-FFT magnitude (the image pair's T2 input), and the image pair's output.
+// centre), its inverse-FFT magnitude (the image pair's T2 input), the image pair's output, and
+// the image pair's T1 input (the magnitude of the k-space pair's T1 output).
 
 // %% id="kspace"
 let uniform: PathBuf = outcome(&outcomes, "ixi_1d_uniform_x6").dir.clone();
@@ -161,10 +168,8 @@ let acts: Vec<Activation> = run_activations(&uniform, &spec, &["out_T2k", "in_T2
 for a in &acts {
     println!("{:<10} {} x {} x {}", a.name, a.channels, a.height, a.width);
 }
-let k: Vec<Complex32> = complex_of(&acts[0]);
-let (h, w) = (acts[0].height, acts[0].width);
-let image = |a: &Activation| Picture::auto(&a.values.iter().map(|&v| v as f64).collect::<Vec<_>>(), a.height, a.width);
-nb.save("manet-kspace-output.png", &Picture::row(&[Picture::log_kspace(&k, h, w), image(&acts[1]), image(&acts[2]), image(&acts[3])]).enlarge(6)).unwrap()
+let strip: Picture = Picture::row(&[kspace_picture(&acts[0]), image_picture(&acts[1]), image_picture(&acts[2]), image_picture(&acts[3])]);
+nb.save("manet-kspace-output.png", &strip.enlarge(6)).unwrap()
 
 // %% [markdown] id="grid-md"
 // The reconstruction figure `mcmr reproduce` wrote for the same run: reference (T1) |

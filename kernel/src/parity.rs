@@ -31,6 +31,10 @@ pub struct EndToEnd {
     /// The fraction of entries within `step_abs`.
     pub fraction_within: f64,
     pub max_abs: f64,
+    /// Entries beyond `step_abs`, and how many of them have an official gradient below
+    /// [`NOISE_GRAD`].
+    pub outside: usize,
+    pub outside_small_grad: usize,
 }
 
 /// One comparison.
@@ -480,6 +484,8 @@ pub fn run_step(
             report.step_end_to_end = Some(EndToEnd {
                 fraction_within: report.step_fraction_within.unwrap_or(0.0),
                 max_abs: report.step.values().map(|d| d.max_abs).fold(0.0, f64::max),
+                outside: report.step_outside,
+                outside_small_grad: report.step_outside_small_grad,
             });
             report.step.clear();
             (report.step_outside, report.step_outside_small_grad) = (0, 0);

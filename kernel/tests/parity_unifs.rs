@@ -53,9 +53,10 @@ fn unifs_matches_the_official_forward_and_the_released_training_step() {
 /// Step (b), as the paper states: JFS-Loss puts the phase of rfft2 in the loss, whose gradient
 /// PyTorch computes in float32 with a relative error of 5.4e-5 (against 7.9e-7 for MSE). Our
 /// float64 gradients reproduce that gap to four digits, i.e. they are PyTorch's float64
-/// gradients; AdamW's first step lr·g/(|g| + eps) then turns PyTorch's float32 noise on the
-/// entries with |g| < 1e-6 into step differences. 99.2% of all entries agree within 1e-6, and of
-/// the rest, more than 99% are such small-gradient entries.
+/// gradients. AdamW on the fixture's own gradients (the spec's `step_grads = "official"`) meets
+/// the criterion; end to end, AdamW's first step lr·g/(|g| + eps) turns PyTorch's float32
+/// noise on the entries with |g| < 1e-6 into step differences: 99.2% of all entries agree within
+/// 1e-6, and of the rest more than 99% are such small-gradient entries.
 #[test]
 fn unifs_matches_the_papers_training_step_up_to_pytorchs_float32_noise() {
     let Some((r, config)) = step(Some("jfs"), true) else { return };
@@ -64,10 +65,12 @@ fn unifs_matches_the_papers_training_step_up_to_pytorchs_float32_noise() {
     let recorded = config["conditioning"]["grads_float32_vs_float64_b_jfs"]["global_rel_l2_err"].as_f64().unwrap();
     let ours = r.grads_global_rel_l2.unwrap();
     assert!(common::rel_close(ours, recorded, 1e-2), "ours {ours:e} vs PyTorch's own {recorded:e}");
-    assert!(r.step_fraction_within.unwrap() >= 0.99, "{:?}", r.step_fraction_within);
-    assert!(r.step.values().all(|d| d.max_abs <= 2.1e-4), "a step entry differs by more than 2·lr");
-    let share = r.step_outside_small_grad as f64 / r.step_outside.max(1) as f64;
-    assert!(share > 0.99, "{} of {} outside entries have small gradients", r.step_outside_small_grad, r.step_outside);
+    assert!(r.step_fraction_within.unwrap() >= 0.995, "{:?}", r.step_fraction_within);
+    assert!(r.step.values().all(|d| d.max_abs <= 2e-4), "an update entry differs by more than 2·lr");
+    let e = r.step_end_to_end.unwrap();
+    assert!(e.fraction_within >= 0.99 && e.max_abs <= 2.1e-4, "end to end: {e:?}");
+    let share = e.outside_small_grad as f64 / e.outside.max(1) as f64;
+    assert!(share > 0.99, "{} of {} outside entries have small gradients", e.outside_small_grad, e.outside);
 }
 
 /// The parity is the spec's, not one fixture's: with the reference and target inputs swapped,

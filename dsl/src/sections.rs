@@ -238,6 +238,17 @@ const PATTERN: Schema = Schema {
     repeatable: true,
 };
 
+/// `evaluate { pattern { ... } }`: a further test pattern; `pool = "NAME"` also pools it with
+/// the other patterns of that name into one group (UniFS Table II: three patterns at 6x).
+const EVAL_PATTERN: Schema = Schema {
+    kind: "pattern",
+    naming: Naming::None,
+    settings: &[MASK_SETTINGS, &[("pool", Val::Str)]],
+    children: &[],
+    open: false,
+    repeatable: true,
+};
+
 /// `mask { ... }` (every part), `mask train { ... }`, `mask test { ... }`; a mixture lists
 /// `pattern { ... }` sections drawn per call.
 const MASK: Schema = Schema {
@@ -258,8 +269,9 @@ const EVALUATE: Schema = Schema {
         ("group", Val::OneOf(&["none", "pattern"])),
     ]],
     // `pattern { ... }`: further test patterns, each scored on its own after the run's test and
-    // not pooled into its metrics (UniFS Table II: an unseen pattern, an unseen acceleration).
-    children: &[&PATTERN],
+    // not pooled into its metrics (UniFS Table II: an unseen pattern, an unseen acceleration);
+    // those with the same `pool` name are also scored together as one group.
+    children: &[&EVAL_PATTERN],
     open: false,
     repeatable: false,
 };

@@ -663,6 +663,29 @@ fn evaluation_grouped_by_pattern_scores_each_pattern_as_alone_and_pools_them() {
 /// `evaluate { pattern { ... } }`: further test patterns are scored as groups of their own
 /// (`extra`), each exactly as if it were the run's only test mask, and left out of the pooled
 /// metrics; `psnr@PATTERN` and `TABLE/ROW/COL@PATTERN` select one group's scores.
+/// Further test patterns that share a `pool` name are also scored as one group: the same
+/// numbers as the run's own test pooled over those patterns (`group = "pattern"`), while the
+/// run's metrics stay its own test's.
+#[test]
+fn further_test_patterns_with_a_pool_name_are_pooled_into_one_group() {
+    let d = temp("pools");
+    let spec = format!(
+        "{PATTERNS}\nexperiment pooled_extra {{\n    mask test {{\n        family = \"random\"\n        acceleration = 4\n        seed = 5\n        policy = \"online\"\n    }}\n    evaluate {{\n        pattern {{\n            family = \"random\"\n            acceleration = 4\n            seed = 5\n            pool = \"mix\"\n        }}\n        pattern {{\n            family = \"unifs_equispace\"\n            acceleration = 8\n            center_fraction = 0.04\n            pool = \"mix\"\n        }}\n    }}\n}}\n"
+    );
+    let runs = reproduce(&write_spec(&d, 0, &spec), &opts(&d)).unwrap();
+    let by = |name: &str| &runs.iter().find(|r| r.manifest.experiment == name).unwrap().results;
+    let (pooled, both, random) = (by("pooled_extra"), by("both"), by("random_only"));
+    let labels: Vec<(&str, bool)> = pooled.groups.iter().map(|g| (g.pattern.as_str(), g.extra)).collect();
+    assert_eq!(labels, [("random 4x", true), ("unifs_equispace 8x cf 0.04", true), ("mix", true)]);
+    assert_eq!(pooled.metrics, random.metrics, "the run's own test is not pooled with them");
+    for m in ["psnr", "ssim", "nmse"] {
+        assert_eq!(pooled.mean(&format!("{m}@mix")), both.mean(m), "{m}: the pool is the pattern-grouped mean");
+    }
+    let manifest = std::fs::read_to_string(d.join("tiny/base/smoke/pooled_extra/manifest.json")).unwrap();
+    assert!(manifest.contains("further_test_pools"), "{manifest}");
+    std::fs::remove_dir_all(d).unwrap();
+}
+
 #[test]
 fn further_test_patterns_are_scored_alone_and_not_pooled() {
     let d = temp("further");

@@ -92,6 +92,9 @@ pub struct RunConfig {
     /// `evaluate { pattern { ... } }`: further test patterns, each scored as a group of its own
     /// and not pooled into the run's metrics (robustness to patterns the run never saw).
     pub extra_patterns: Vec<MaskParams>,
+    /// Each further pattern's `pool` name: patterns with one name are also scored together, as
+    /// the group of that name (the mean over their scores, as `group = "pattern"` pools).
+    pub extra_pools: Vec<Option<String>>,
     /// Allowed distance from published cells, per metric.
     pub tolerance: BTreeMap<String, f64>,
 }
@@ -472,6 +475,10 @@ impl RunConfig {
             },
             _ => Vec::new(),
         };
+        let extra_pools: Vec<Option<String>> = match s.section("evaluate", None) {
+            Some(e) => e.all("pattern").map(|p| settings(p).str("pool").map(str::to_string)).collect(),
+            None => Vec::new(),
+        };
         let tolerance = s
             .section("tolerance", None)
             .map(|t| {
@@ -498,6 +505,7 @@ impl RunConfig {
             eval_part,
             group_by_pattern,
             extra_patterns,
+            extra_pools,
             tolerance,
         })
     }

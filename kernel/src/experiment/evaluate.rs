@@ -237,18 +237,37 @@ fn summarise(volume_unit: bool, per_volume: &[VolumeScore], per_slice: &[SliceSc
 /// mask (`pattern { ... }` sections, each drawn as an online mask of epoch 0, so an item meets
 /// the mask it would meet when that pattern is drawn): one [`GroupScore`] per pattern, and
 /// `metrics` over the scores of all patterns. The example is the first pattern's. Then every
-/// `extra` pattern is scored as a group of its own, outside `metrics`.
+/// `extra` pattern is scored as a group of its own, outside `metrics`, and the extra patterns
+/// that share a `pools` name are also pooled into a group of that name (after the single ones,
+/// in the order the names first appear).
 pub fn evaluate_grouped(
     sc: &Scoring,
     data: &Dataset,
     example: Option<usize>,
     by_pattern: bool,
     extra: &[MaskParams],
+    pools: &[Option<String>],
 ) -> Result<(EvalResult, Option<Example>), String> {
     let (mut r, ex) = pooled(sc, data, example, by_pattern)?;
-    for p in extra {
+    let mut pooled_scores: Vec<(String, Vec<VolumeScore>, Vec<SliceScore>)> = Vec::new();
+    for (i, p) in extra.iter().enumerate() {
         let (one, _) = evaluate_model(sc, &data.with_mask(MaskPolicy::Online(p.clone())), None)?;
         r.groups.push(GroupScore { pattern: p.label(), metrics: one.metrics, extra: true });
+        if let Some(Some(name)) = pools.get(i) {
+            let at = match pooled_scores.iter().position(|(n, _, _)| n == name) {
+                Some(at) => at,
+                None => {
+                    pooled_scores.push((name.clone(), Vec::new(), Vec::new()));
+                    pooled_scores.len() - 1
+                }
+            };
+            pooled_scores[at].1.extend(one.per_volume);
+            pooled_scores[at].2.extend(one.per_slice);
+        }
+    }
+    for (name, volumes, slices) in pooled_scores {
+        let metrics = summarise(r.unit == "volumes", &volumes, &slices);
+        r.groups.push(GroupScore { pattern: name, metrics, extra: true });
     }
     Ok((r, ex))
 }

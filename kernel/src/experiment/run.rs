@@ -193,8 +193,14 @@ pub fn evaluate_saved(run: &RunSpec, figures: Option<&Path>) -> Result<EvalResul
         device: &s.dev,
     };
     let example = figures.map(|_| s.eval_data.len() / 2);
-    let (r, example) =
-        evaluate_grouped(&scoring, &s.eval_data, example, run.config.group_by_pattern, &run.config.extra_patterns)?;
+    let (r, example) = evaluate_grouped(
+        &scoring,
+        &s.eval_data,
+        example,
+        run.config.group_by_pattern,
+        &run.config.extra_patterns,
+        &run.config.extra_pools,
+    )?;
     if let (Some(dir), Some(ex)) = (figures, &example) {
         std::fs::create_dir_all(dir).map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;
         let log = TrainFiles::in_dir(&run.dir).log;
@@ -290,6 +296,9 @@ pub fn execute(run: &RunSpec, resume: bool) -> Result<RunOutcome, String> {
             if !run.config.extra_patterns.is_empty() {
                 let extra = crate::data::dataset::MaskPolicy::OnlineChoice(run.config.extra_patterns.clone());
                 m["further_test_patterns"] = describe_mask(&extra)["patterns"].clone();
+                if run.config.extra_pools.iter().any(Option::is_some) {
+                    m["further_test_pools"] = serde_json::json!(run.config.extra_pools);
+                }
             }
             m
         },
@@ -402,6 +411,7 @@ pub fn execute(run: &RunSpec, resume: bool) -> Result<RunOutcome, String> {
         Some(eval_data.len() / 2),
         run.config.group_by_pattern,
         &run.config.extra_patterns,
+        &run.config.extra_pools,
     )?;
     write_json(&run.dir.join("results.json"), &results)?;
     if let Some(ex) = &example {

@@ -33,6 +33,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 from safetensors.torch import load_file, save_file
+from synthetic import ellipses, random_columns  # tools/parity/synthetic.py, beside this script
 
 
 def build(filters, num_conv):
@@ -80,32 +81,6 @@ def build(filters, num_conv):
             for kind in ("D", "U"):
                 setattr(model.UNet_k, f"convdem{kind}{i}", nn.Conv2d(f, f, 3, padding=1))
     return model
-
-
-def phantom(h, w, rng):
-    """Aligned T1 and T2 images: ellipses with different intensities per contrast, in [0, 1]."""
-    yy, xx = np.mgrid[0:h, 0:w]
-    y = (yy - h / 2 + 0.5) / (h / 2)
-    x = (xx - w / 2 + 0.5) / (w / 2)
-    t1, t2 = np.zeros((h, w)), np.zeros((h, w))
-    for k in range(6):
-        cy, cx = rng.uniform(-0.4, 0.4, 2) if k else (0.0, 0.0)
-        ry, rx = rng.uniform(0.15, 0.45, 2) if k else (0.85, 0.75)
-        inside = ((y - cy) / ry) ** 2 + ((x - cx) / rx) ** 2 <= 1
-        t1[inside] += rng.uniform(0.2, 0.6)
-        t2[inside] += rng.uniform(0.1, 0.9) * (1 if k % 2 else -0.5)
-    unit = lambda a: (a - a.min()) / (a.max() - a.min())  # noqa: E731
-    return unit(t1), unit(np.abs(t2))
-
-
-def random_columns(w, rng, center_fraction=0.08, acceleration=4):
-    """fastMRI's random column mask (RandomMaskFunc's formula), centred layout."""
-    low = int(round(w * center_fraction))
-    prob = (w / acceleration - low) / (w - low)
-    cols = rng.uniform(size=w) < prob
-    pad = (w - low + 1) // 2
-    cols[pad:pad + low] = True
-    return cols.astype(np.float64)
 
 
 def hooked(model, inputs):
@@ -205,7 +180,7 @@ def main():
     k1s, k2us, k2s, t1s, t2s = [], [], [], [], []
     cols = random_columns(args.width, rng)
     for _ in range(args.batch):
-        t1, t2 = phantom(args.height, args.width, rng)
+        t1, t2 = ellipses(args.height, args.width, rng)
         k1, k2 = np.fft.fftshift(np.fft.fft2(t1)), np.fft.fftshift(np.fft.fft2(t2))
         two = lambda k: np.stack([k.real, k.imag])  # noqa: E731
         k1s.append(two(k1)), k2s.append(two(k2)), k2us.append(two(k2 * cols[None, :]))

@@ -31,37 +31,7 @@ import sys
 import numpy as np
 import torch
 from safetensors.torch import save_file
-
-
-def phantom(h, w, rng):
-    """Aligned T1 and T2 images: ellipses with different intensities per contrast, in [0, 1]."""
-    yy, xx = np.mgrid[0:h, 0:w]
-    y = (yy - h / 2 + 0.5) / (h / 2)
-    x = (xx - w / 2 + 0.5) / (w / 2)
-    t1 = np.zeros((h, w))
-    t2 = np.zeros((h, w))
-    for k in range(6):
-        cy, cx = rng.uniform(-0.4, 0.4, 2) if k else (0.0, 0.0)
-        ry, rx = rng.uniform(0.15, 0.45, 2) if k else (0.85, 0.75)
-        inside = ((y - cy) / ry) ** 2 + ((x - cx) / rx) ** 2 <= 1
-        t1[inside] += rng.uniform(0.2, 0.6)
-        t2[inside] += rng.uniform(0.1, 0.9) * (1 if k % 2 else -0.5)
-    t2 = np.abs(t2) + 0.05 * rng.standard_normal((h, w)) * (t1 > 0)
-
-    def unit(a):
-        return (a - a.min()) / (a.max() - a.min())
-
-    return unit(t1), unit(np.abs(t2))
-
-
-def random_columns(w, rng, center_fraction=0.08, acceleration=4):
-    """fastMRI's random column mask (the formula of the code's degradation), centred layout."""
-    low = int(round(w * center_fraction))
-    prob = (w / acceleration - low) / (w - low)
-    cols = rng.uniform(size=w) < prob
-    pad = (w - low + 1) // 2
-    cols[pad:pad + low] = True
-    return cols.astype(np.float64)
+from synthetic import ellipses, random_columns  # tools/parity/synthetic.py, beside this script
 
 
 def degrade(img, cols):
@@ -116,7 +86,7 @@ def main():
         rng = np.random.default_rng(seed)
         t1s, t2s, lrs, masks = [], [], [], []
         for _ in range(args.batch):
-            t1, t2 = phantom(args.height, args.width, rng)
+            t1, t2 = ellipses(args.height, args.width, rng, texture=0.05)
             lr, mask = degrade(t2, random_columns(args.width, rng))
             t1s.append(t1), t2s.append(t2), lrs.append(lr), masks.append(mask)
         stack = lambda xs: torch.tensor(np.stack(xs)[:, None], dtype=torch.float32)  # noqa: E731

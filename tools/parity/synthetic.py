@@ -1,0 +1,36 @@
+"""Synthetic inputs shared by the parity fixture scripts (no official code needed)."""
+
+import numpy as np
+
+
+def ellipses(h, w, rng, texture=0.0):
+    """Aligned T1 and T2 images, each in [0, 1]: a head ellipse and five random ellipses with
+    different intensities per contrast; `texture` adds that much Gaussian noise to T2 inside the
+    head (UniFS's fixtures: 0.05; MANet's: none)."""
+    yy, xx = np.mgrid[0:h, 0:w]
+    y = (yy - h / 2 + 0.5) / (h / 2)
+    x = (xx - w / 2 + 0.5) / (w / 2)
+    t1, t2 = np.zeros((h, w)), np.zeros((h, w))
+    for k in range(6):
+        cy, cx = rng.uniform(-0.4, 0.4, 2) if k else (0.0, 0.0)
+        ry, rx = rng.uniform(0.15, 0.45, 2) if k else (0.85, 0.75)
+        inside = ((y - cy) / ry) ** 2 + ((x - cx) / rx) ** 2 <= 1
+        t1[inside] += rng.uniform(0.2, 0.6)
+        t2[inside] += rng.uniform(0.1, 0.9) * (1 if k % 2 else -0.5)
+    if texture:
+        t2 = np.abs(t2) + texture * rng.standard_normal((h, w)) * (t1 > 0)
+
+    def unit(a):
+        return (a - a.min()) / (a.max() - a.min())
+
+    return unit(t1), unit(np.abs(t2))
+
+
+def random_columns(w, rng, center_fraction=0.08, acceleration=4):
+    """fastMRI's random column mask (RandomMaskFunc's formula), centred layout, as 0/1 floats."""
+    low = int(round(w * center_fraction))
+    prob = (w / acceleration - low) / (w - low)
+    cols = rng.uniform(size=w) < prob
+    pad = (w - low + 1) // 2
+    cols[pad:pad + low] = True
+    return cols.astype(np.float64)

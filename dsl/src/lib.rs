@@ -16,6 +16,7 @@ pub mod fmt;
 pub mod glob;
 pub mod ir;
 pub mod loss;
+mod merge;
 mod parse;
 pub mod plan;
 pub mod prims;

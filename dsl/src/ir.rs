@@ -139,6 +139,36 @@ pub enum Op {
     LearnableScale {
         init: f64,
     },
+    /// `weighted_average(a, b, init)`: `(a + w·b)/(1 + w)` with one learnable scalar `w`
+    /// (parameter `scale`, clamped at 0 in the forward pass so that `1 + w > 0`): IMA's
+    /// closed-form G step (Eq. 22), whose `w` is shared with a `learnable_scale` elsewhere.
+    WeightedAverage {
+        init: f64,
+    },
+    /// `repeat_channels(x, times)`: the channels repeated `times` times in order
+    /// (`x.repeat(1, times, 1, 1)`); a complex tensor repeats its real and imaginary halves.
+    RepeatChannels {
+        times: usize,
+    },
+    /// IMA's dilation–contraction mask of stage `stage` of `stages` (Eqs. 16–18): the sampling
+    /// mask dilated `min(stage − 1, stages − stage, J)` times with `kernel` and threshold `delta`,
+    /// `J` the first dilation filling more than `ratio` of k-space or `stages/2 − 1`. Constant
+    /// (no gradient); computed per batch element from the mask alone.
+    DcmMask {
+        stage: usize,
+        stages: usize,
+        kernel: String,
+        delta: usize,
+        ratio: f64,
+    },
+    /// Channel attention with two query streams (IMA's CSCA, Eq. 21), `forward(q1, q2, k1, k2,
+    /// v)`: per head, all of q1, q2, k1, k2 (`[C/heads, H·W]`) L2-normalised along H·W, `A =
+    /// softmax((q1 k1ᵀ + q2 k2ᵀ) · t)` over channels (the concatenated `[q1 q2][k1 k2]ᵀ`: a
+    /// self and a cross affinity in one product), output `A v`; temperature `[heads, 1, 1]`.
+    CrossChannelAttention {
+        channels: usize,
+        heads: usize,
+    },
     /// Spectral transforms. Complex tensors are stored with their real and imaginary parts
     /// stacked along channels.
     Fft {

@@ -19,6 +19,7 @@
 //!   [`schedule`] — losses, PyTorch's optimisers and learning-rate schedules.
 //! * [`experiment`] — plans, runs, training, evaluation, reports and comparisons.
 //! * [`parity`] — a compiled spec against the official code's tensors.
+//! * [`stats`] — paired significance tests over test slices (the p-values some tables print).
 //! * [`zero_filled`] — the zero-filled baseline report that `mcmr zero-filled` writes.
 //! * [`notebook`] — what the evcxr notebooks call: figures, Markdown, checks and the verdict CI reads.
 //!
@@ -47,6 +48,7 @@ pub mod protocols;
 pub mod rng;
 pub mod schedule;
 pub mod spec;
+pub mod stats;
 pub mod zero_filled;
 
 /// The spec language (re-exported for notebooks: parameter values, diagnostics).

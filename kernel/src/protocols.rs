@@ -15,6 +15,10 @@
 //!   integers, then scored per slice with data range 255, and averaged over slices.
 //! * **`unifs-unit`** (UniFS `test.py`): data range 1.0; predicted values below 0.01 are set to
 //!   0 ("background filter") before scoring; no upper clamp; scored per slice and averaged.
+//! * **`ima-group`** (IMA's group, PGIUN's test script with scikit-image 0.19.3 pinned): the
+//!   prediction clipped to [0, 1]; per slice, PSNR with the slice's maximum and SSIM with data
+//!   range **2** (that scikit-image's implicit range for float images); averaged. **`ima-unit`**
+//!   is the same with SSIM's range 1, the honest figure for [0, 1] images.
 //!
 //! Per-slice values are always reported too; `mean` and `std` (population, over slices or
 //! volumes as the protocol aggregates) go with every result.
@@ -70,6 +74,11 @@ pub struct Protocol {
     pub quantise: Option<Quantise>,
     /// Predicted values below this become 0 before scoring (UniFS's "background filter").
     pub background_below: Option<f64>,
+    /// Predictions clipped to `[0, 1]` before scoring (IMA's group: `clamp(0, 1)`).
+    pub clip_prediction: bool,
+    /// SSIM's data range when it differs from PSNR's (IMA's group: scikit-image 0.19's implicit
+    /// range of 2 for float images).
+    pub ssim_range: Option<DataRange>,
     pub aggregate: Aggregate,
 }
 
@@ -80,6 +89,8 @@ impl Protocol {
         data_range: DataRange::VolumeMax,
         quantise: None,
         background_below: None,
+        clip_prediction: false,
+        ssim_range: None,
         aggregate: Aggregate::Volume,
     };
     /// Per-slice scores with each slice's maximum, averaged.
@@ -88,6 +99,8 @@ impl Protocol {
         data_range: DataRange::SliceMax,
         quantise: None,
         background_below: None,
+        clip_prediction: false,
+        ssim_range: None,
         aggregate: Aggregate::SliceMean,
     };
     /// FSMNet's `test_brats.py`: 8-bit images, range 255, per slice.
@@ -96,6 +109,8 @@ impl Protocol {
         data_range: DataRange::Fixed(255.0),
         quantise: Some(Quantise { levels: 255.0 }),
         background_below: None,
+        clip_prediction: false,
+        ssim_range: None,
         aggregate: Aggregate::SliceMean,
     };
     /// UniFS's `test.py`: range 1, the background filter, per slice.
@@ -104,14 +119,46 @@ impl Protocol {
         data_range: DataRange::Fixed(1.0),
         quantise: None,
         background_below: Some(0.01),
+        clip_prediction: false,
+        ssim_range: None,
+        aggregate: Aggregate::SliceMean,
+    };
+
+    /// IMA's group (PGIUN `mc_rec_train_and_test_ac3m.py` with the pinned scikit-image 0.19.3):
+    /// the prediction clipped to [0, 1]; per slice, PSNR with the slice's maximum and SSIM
+    /// (7×7 uniform window) with data range 2, the float default of that scikit-image; averaged.
+    pub const IMA_GROUP: Protocol = Protocol {
+        name: "ima-group",
+        data_range: DataRange::SliceMax,
+        quantise: None,
+        background_below: None,
+        clip_prediction: true,
+        ssim_range: Some(DataRange::Fixed(2.0)),
+        aggregate: Aggregate::SliceMean,
+    };
+    /// The same with SSIM's data range 1, the range of the [0, 1] images: the honest figure
+    /// beside `ima-group`.
+    pub const IMA_UNIT: Protocol = Protocol {
+        name: "ima-unit",
+        data_range: DataRange::SliceMax,
+        quantise: None,
+        background_below: None,
+        clip_prediction: true,
+        ssim_range: Some(DataRange::Fixed(1.0)),
         aggregate: Aggregate::SliceMean,
     };
 
     /// The named protocols a spec or the command line can ask for.
-    pub const PRESETS: [Protocol; 4] =
-        [Protocol::FASTMRI_VOLUME, Protocol::SLICE_MEAN, Protocol::FSMNET_BRATS_UINT8, Protocol::UNIFS_UNIT];
+    pub const PRESETS: [Protocol; 6] = [
+        Protocol::FASTMRI_VOLUME,
+        Protocol::SLICE_MEAN,
+        Protocol::FSMNET_BRATS_UINT8,
+        Protocol::UNIFS_UNIT,
+        Protocol::IMA_GROUP,
+        Protocol::IMA_UNIT,
+    ];
     /// Every preset (the name older code used).
-    pub const ALL: [Protocol; 4] = Protocol::PRESETS;
+    pub const ALL: [Protocol; 6] = Protocol::PRESETS;
 
     /// The protocol's name.
     pub fn name(self) -> &'static str {
@@ -212,11 +259,11 @@ fn max(v: &[f64]) -> f64 {
     v.iter().cloned().fold(f64::NEG_INFINITY, f64::max)
 }
 
-fn slice_metrics(gt: &[f64], pred: &[f64], h: usize, w: usize, data_range: f64) -> SliceMetrics {
+fn slice_metrics(gt: &[f64], pred: &[f64], h: usize, w: usize, data_range: f64, ssim_range: f64) -> SliceMetrics {
     let m = mse(gt, pred);
     SliceMetrics {
         psnr: psnr_from_mse(m, data_range),
-        ssim: ssim(gt, pred, h, w, data_range),
+        ssim: ssim(gt, pred, h, w, ssim_range),
         nmse: nmse(gt, pred),
         mse: m,
         data_range,
@@ -264,6 +311,9 @@ pub fn evaluate(protocol: Protocol, gt: &Volume, pred: &Volume) -> Result<Metric
     if let Some(t) = protocol.background_below {
         scored_pred.iter_mut().filter(|x| **x < t).for_each(|x| *x = 0.0);
     }
+    if protocol.clip_prediction {
+        scored_pred.iter_mut().for_each(|x| *x = x.clamp(0.0, 1.0));
+    }
     let n = h * w;
     let (g, p) = (|k: usize| &scored_gt[k * n..(k + 1) * n], |k: usize| &scored_pred[k * n..(k + 1) * n]);
     let range = |k: usize| match protocol.data_range {
@@ -271,7 +321,14 @@ pub fn evaluate(protocol: Protocol, gt: &Volume, pred: &Volume) -> Result<Metric
         DataRange::SliceMax => max(g(k)),
         DataRange::Fixed(r) => r,
     };
-    let per: Vec<SliceMetrics> = (0..gt.slices).map(|k| slice_metrics(g(k), p(k), h, w, range(k))).collect();
+    let ssim_range = |k: usize| match protocol.ssim_range {
+        Some(DataRange::Fixed(r)) => r,
+        Some(DataRange::SliceMax) => max(g(k)),
+        Some(DataRange::VolumeMax) => max(&scored_gt),
+        None => range(k),
+    };
+    let per: Vec<SliceMetrics> =
+        (0..gt.slices).map(|k| slice_metrics(g(k), p(k), h, w, range(k), ssim_range(k))).collect();
     Ok(match protocol.aggregate {
         Aggregate::Volume => {
             let m = mse(&scored_gt, &scored_pred);

@@ -147,6 +147,8 @@ fn a_preset_is_its_parameters() {
         data_range: DataRange::Fixed(255.0),
         quantise: None,
         background_below: None,
+        clip_prediction: false,
+        ssim_range: None,
         aggregate: Aggregate::SliceMean,
     };
     let a = evaluate(Protocol::FSMNET_BRATS_UINT8, &gt, &pred).unwrap();
@@ -154,4 +156,27 @@ fn a_preset_is_its_parameters() {
     assert_eq!((a.psnr, a.ssim, a.nmse), (b.psnr, b.ssim, b.nmse));
     assert_eq!(Protocol::parse("fsmnet-brats-uint8").unwrap(), Protocol::FSMNET_BRATS_UINT8);
     assert!(Protocol::parse("fsmnet").unwrap_err().to_string().contains("known: fastmri-volume"));
+}
+
+/// IMA's group protocol by hand: the prediction clipped to [0, 1], per slice PSNR with the
+/// slice's maximum and SSIM at range 2; `ima-unit` the same with SSIM at range 1.
+#[test]
+fn ima_protocols_clip_and_score_ssim_at_their_own_range() {
+    let gt = Volume::new(2, 8, 8, (0..128).map(|i| ((i * 7) % 11) as f64 / 10.0).collect());
+    let pred = Volume::new(2, 8, 8, gt.data.iter().enumerate().map(|(i, v)| v + ((i % 5) as f64 - 2.0) / 8.0).collect());
+    let clipped: Vec<f64> = pred.data.iter().map(|x| x.clamp(0.0, 1.0)).collect();
+    for (protocol, ssim_range) in [(Protocol::IMA_GROUP, 2.0), (Protocol::IMA_UNIT, 1.0)] {
+        let r = evaluate(protocol, &gt, &pred).unwrap();
+        let (mut psnr, mut ssim) = (0.0, 0.0);
+        for k in 0..2 {
+            let (g, p) = (&gt.data[k * 64..(k + 1) * 64], &clipped[k * 64..(k + 1) * 64]);
+            let peak = g.iter().cloned().fold(f64::MIN, f64::max);
+            psnr += mcmr::metrics::psnr(g, p, peak) / 2.0;
+            ssim += mcmr::metrics::ssim(g, p, 8, 8, ssim_range) / 2.0;
+        }
+        assert!((r.psnr - psnr).abs() < 1e-12 && (r.ssim - ssim).abs() < 1e-12, "{}", protocol.name);
+    }
+    let (group, unit) = (evaluate(Protocol::IMA_GROUP, &gt, &pred).unwrap(), evaluate(Protocol::IMA_UNIT, &gt, &pred).unwrap());
+    assert_eq!(group.psnr, unit.psnr);
+    assert!(group.ssim > unit.ssim, "a wider range flatters SSIM");
 }

@@ -1,23 +1,37 @@
-//! Attention over tokens (pixels) and over channels (Restormer's transposed attention).
+//! Attention over tokens (pixels) and over channels (Restormer's transposed attention, and
+//! IMA's two-stream form of it).
 
 use super::*;
 
 pub const FAMILY: Family = Family {
-    names: &["token_attention", "channel_attention"],
+    names: &["token_attention", "channel_attention", "cross_channel_attention"],
     signature: |name| {
         use Kind::*;
-        let qkv = || vec![req("q", Tensor), req("k", Tensor), req("v", Tensor), opt("heads", Int, Value::Int(8))];
-        matches!(name, "token_attention" | "channel_attention").then(|| Sig { params: qkv(), variadic: false })
+        let heads = || opt("heads", Int, Value::Int(8));
+        match name {
+            "token_attention" | "channel_attention" => {
+                sig(vec![req("q", Tensor), req("k", Tensor), req("v", Tensor), heads()])
+            }
+            "cross_channel_attention" => sig(vec![
+                req("q1", Tensor),
+                req("q2", Tensor),
+                req("k1", Tensor),
+                req("k2", Tensor),
+                req("v", Tensor),
+                heads(),
+            ]),
+            _ => None,
+        }
     },
     build,
     agreement: |op| match op {
-        Op::ChannelAttention { .. } => Some(Agreement { from: 0, broadcast: false, what: "arguments" }),
+        Op::ChannelAttention { .. } | Op::CrossChannelAttention { .. } => Some(Agreement { from: 0, broadcast: false, what: "arguments" }),
         // Queries may sit on another grid than keys and values.
         Op::TokenAttention { .. } => Some(Agreement { from: 1, broadcast: false, what: "keys and values" }),
         _ => None,
     },
     params: |op| match *op {
-        Op::ChannelAttention { heads, .. } => Some(vec![("temperature", vec![heads, 1, 1], Init::Ones, false)]),
+        Op::ChannelAttention { heads, .. } | Op::CrossChannelAttention { heads, .. } => Some(vec![("temperature", vec![heads, 1, 1], Init::Ones, false)]),
         _ => None,
     },
     ..NONE
@@ -42,6 +56,19 @@ fn attention_inputs(b: &Bound) -> Result<(usize, usize, Vec<Value>), (&'static s
 }
 
 fn build(name: &str, b: &Bound) -> Built {
+    if name == "cross_channel_attention" {
+        let names = ["q1", "q2", "k1", "k2", "v"];
+        let inputs: Vec<Value> = names.iter().map(|n| b[n].clone()).collect();
+        let c = channels(&inputs[0]);
+        if let Some(i) = (1..5).find(|&i| channels(&inputs[i]) != c) {
+            return Err((names[i], format!("q1 has {c} channels but {} has {}", names[i], channels(&inputs[i]))));
+        }
+        let heads = pos(b, "heads")?;
+        if c % heads != 0 {
+            return Err(("heads", format!("{c} channels do not split into {heads} heads")));
+        }
+        return Ok((Op::CrossChannelAttention { channels: c, heads }, inputs));
+    }
     let token = match name {
         "token_attention" => true,
         "channel_attention" => false,

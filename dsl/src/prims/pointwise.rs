@@ -1,5 +1,5 @@
 //! Element-wise operations: activations, arithmetic (`+ - *` of the language), scaling,
-//! clean-up of non-finite values, softmax, learnable scales and dropout.
+//! clean-up of non-finite values, softmax, learnable scales and averages, and dropout.
 
 use super::*;
 
@@ -9,6 +9,7 @@ pub const FAMILY: Family = Family {
         "nan_to_num",
         "softmax",
         "learnable_scale",
+        "weighted_average",
         "leaky_relu",
         "relu",
         "sigmoid",
@@ -29,12 +30,16 @@ pub const FAMILY: Family = Family {
             [pick(&sizes[0][0], &sizes[1][0]), pick(&sizes[0][1], &sizes[1][1])]
         })
     },
-    agreement: |op| {
-        matches!(op, Op::Add | Op::Sub | Op::Mul).then_some(Agreement { from: 0, broadcast: true, what: "operands" })
+    agreement: |op| match op {
+        Op::Add | Op::Sub | Op::Mul => Some(Agreement { from: 0, broadcast: true, what: "operands" }),
+        Op::WeightedAverage { .. } => Some(Agreement { from: 0, broadcast: false, what: "the averaged tensors" }),
+        _ => None,
     },
     params: |op| match *op {
         Op::Prelu { num } => Some(vec![("weight", vec![num], Init::Constant(0.25), false)]),
-        Op::LearnableScale { init } => Some(vec![("scale", vec![1], Init::Constant(init), false)]),
+        Op::LearnableScale { init } | Op::WeightedAverage { init } => {
+            Some(vec![("scale", vec![1], Init::Constant(init), false)])
+        }
         _ => None,
     },
     ..NONE
@@ -57,6 +62,7 @@ fn signature(name: &str) -> Option<Sig> {
         ]),
         "softmax" => sig(vec![x(), opt("dim", Int, I(1))]),
         "learnable_scale" => sig(vec![x(), opt("init", Float, F(1.0))]),
+        "weighted_average" => sig(vec![req("a", Tensor), req("b", Tensor), opt("init", Float, F(1.0))]),
         _ => None,
     }
 }
@@ -90,6 +96,17 @@ fn build(name: &str, b: &Bound) -> Built {
             dim => return Err(("dim", format!("`dim` must be 1 (channels), 2 (rows) or 3 (columns), got {dim}"))),
         },
         "learnable_scale" => Op::LearnableScale { init: float(b, "init") },
+        "weighted_average" => {
+            let (a, c) = (b["a"].clone(), b["b"].clone());
+            if channels(&a) != channels(&c) {
+                return Err(("b", format!("`a` has {} channels but `b` has {}", channels(&a), channels(&c))));
+            }
+            let init = float(b, "init");
+            if init < 0.0 {
+                return Err(("init", format!("the weight is clamped at 0, so `init` must be ≥ 0, got {init}")));
+            }
+            return Ok((Op::WeightedAverage { init }, vec![a, c]));
+        }
         _ => return not_ours(name),
     };
     one(b, op)

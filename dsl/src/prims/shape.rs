@@ -1,4 +1,4 @@
-//! Pooling, concatenation, channel slices and reductions, pixel (un)shuffles, upsampling and
+//! Pooling, concatenation, channel slices, repeats and reductions, pixel (un)shuffles, upsampling and
 //! coordinate encodings.
 
 use super::*;
@@ -8,6 +8,7 @@ pub const FAMILY: Family = Family {
         "adaptive_avg_pool2d",
         "coord_encoding",
         "chunk",
+        "repeat_channels",
         "channel_mean",
         "channel_max",
         "global_avg_pool",
@@ -29,11 +30,13 @@ pub const FAMILY: Family = Family {
             Op::PixelUnshuffle { factor } => args[0] * factor * factor,
             Op::ChannelMean | Op::ChannelMax => 1,
             Op::Narrow { len, .. } => *len,
+            Op::RepeatChannels { times } => args[0] * times,
             Op::CoordEncoding { frequencies } => 2 + 4 * frequencies,
             _ => return None,
         })
     },
     spatial,
+    complex_input: |name| (name == "repeat_channels").then_some(false),
     agreement: |op| {
         matches!(op, Op::Concat).then_some(Agreement { from: 0, broadcast: false, what: "concatenated tensors" })
     },
@@ -52,6 +55,7 @@ fn signature(name: &str) -> Option<Sig> {
         "adaptive_avg_pool2d" => sig(vec![x(), req("size", Int)]),
         "coord_encoding" => sig(vec![x(), opt("frequencies", Int, I(6))]),
         "chunk" => sig(vec![x(), req("chunks", Int), req("index", Int)]),
+        "repeat_channels" => sig(vec![x(), req("times", Int)]),
         _ => None,
     }
 }
@@ -96,6 +100,7 @@ fn build(name: &str, b: &Bound) -> Built {
             one(b, Op::Upsample { factor: pos(b, "factor")?, bilinear })
         }
         "adaptive_avg_pool2d" => one(b, Op::AdaptiveAvgPool { size: pos(b, "size")? }),
+        "repeat_channels" => one(b, Op::RepeatChannels { times: pos(b, "times")? }),
         "coord_encoding" => one(b, Op::CoordEncoding { frequencies: int(b, "frequencies")? }),
         "chunk" => {
             let (chunks, index) = (pos(b, "chunks")?, int(b, "index")?);

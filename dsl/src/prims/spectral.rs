@@ -1,12 +1,16 @@
-//! Complex tensors and k-space: FFTs, data consistency, magnitude, phase, real and imaginary
-//! parts, and complex numbers from parts or polar form.
+//! Complex tensors and k-space: FFTs, data consistency, IMA's stage masks, magnitude, phase,
+//! real and imaginary parts, and complex numbers from parts or polar form.
 
 use super::*;
 use crate::ir::FftKind;
 
+/// The dilation kernels of `dcm_mask` (IMA's Table 2(b); `none` never dilates).
+pub const DCM_KERNELS: [&str; 4] = ["ones3", "cross3", "ones5", "none"];
+
 pub const FAMILY: Family = Family {
     names: &[
         "data_consistency",
+        "dcm_mask",
         "fft2",
         "ifft2",
         "rfft2",
@@ -62,6 +66,14 @@ fn signature(name: &str) -> Option<Sig> {
         "magnitude" | "phase" | "real" | "imag" | "view_as_real" | "view_as_complex" => sig(vec![x()]),
         "complex" => sig(vec![req("re", Tensor), req("im", Tensor)]),
         "polar" => sig(vec![req("magnitude", Tensor), req("phase", Tensor)]),
+        "dcm_mask" => sig(vec![
+            req("mask", Tensor),
+            req("stage", Int),
+            req("stages", Int),
+            opt("kernel", Str, S("ones3".into())),
+            opt("delta", Int, Value::Int(3)),
+            opt("ratio", Float, F(0.9)),
+        ]),
         "data_consistency" => sig(vec![
             x(),
             req("k", Tensor),
@@ -109,6 +121,28 @@ fn build(name: &str, b: &Bound) -> Built {
             } else {
                 Ok((if name == "complex" { Op::Complex } else { Op::Polar }, vec![u, v]))
             }
+        }
+        "dcm_mask" => {
+            let mask = b["mask"].clone();
+            if channels(&mask) != 1 {
+                return Err(("mask", format!("`mask` must be one channel of 0s and 1s, got {}", channels(&mask))));
+            }
+            let (stage, stages) = (pos(b, "stage")?, pos(b, "stages")?);
+            if stage > stages {
+                return Err(("stage", format!("stage {stage} is past the last of {stages} stages (stages count from 1)")));
+            }
+            let kernel = match b.get("kernel") {
+                Some(Value::Str(k)) if DCM_KERNELS.contains(&k.as_str()) => k.clone(),
+                other => {
+                    return Err(("kernel", format!("`kernel` must be one of {DCM_KERNELS:?}, got {other:?}")));
+                }
+            };
+            let ratio = float(b, "ratio");
+            if !(ratio > 0.0 && ratio <= 1.0) {
+                return Err(("ratio", format!("`ratio` must lie in (0, 1], got {ratio}")));
+            }
+            let op = Op::DcmMask { stage, stages, kernel, delta: pos(b, "delta")?, ratio };
+            Ok((op, vec![mask]))
         }
         "data_consistency" => {
             let cin = cin(b);

@@ -16,8 +16,9 @@ pub struct Field {
     pub name: &'static str,
     /// Complex fields fill two channels of a complex network input (real parts, then imaginary).
     pub complex: bool,
-    /// Only meaningful when images carry no normalisation (`normalisation = "none"`): k-space
-    /// and the complex image are the target's, before any normalisation of the images.
+    /// Only meaningful when images carry no normalisation (`normalisation = "none"`) or one applied
+    /// before the k-space simulation (`min_max` on simulated k-space): k-space and the complex
+    /// image are the target's, before the per-item normalisations of the images.
     pub unnormalised: bool,
     pub about: &'static str,
 }

@@ -405,18 +405,22 @@ impl RunConfig {
             }
         }
         let data = dataset(s.section("data", None), seed, sec.at)?;
-        // k-space and the complex image are the target's before normalisation: only images
-        // without one share their scale.
+        // k-space and the complex image are the target's before the per-item normalisations:
+        // only images without one, or normalised per slice before the k-space simulation
+        // (`min_max` on images the kit simulates k-space from), share their scale.
         let mut read: Vec<String> = inputs.iter().flatten().cloned().collect();
         for t in &stages {
             read.extend(t.loss.names());
         }
+        let simulated = !matches!(data.source, Source::FastMri { .. });
+        let shares_scale = data.normalisation == Normalisation::None
+            || (data.normalisation == Normalisation::MinMax && simulated);
         if let Some(f) = read.iter().filter_map(|n| field(n)).find(|f| f.unnormalised) {
-            if data.normalisation != Normalisation::None {
+            if !shares_scale {
                 return Err(err(
                     s.span("inputs", sec.at),
                     format!(
-                        "the run reads `{}` ({}), which has the scale of the data before normalisation: set `data {{ normalisation = \"none\" }}`",
+                        "the run reads `{}` ({}), which has the scale of the data before normalisation: set `data {{ normalisation = \"none\" }}` (or \"min_max\" on NIfTI or phantom data, normalised before the k-space simulation)",
                         f.name, f.about
                     ),
                 ));

@@ -310,6 +310,20 @@ pub fn resume(dir: &Path, progress: bool) -> Result<RunOutcome, String> {
 /// Evaluates a finished run's model again (on `data` instead of its own data when given) and,
 /// with `figures`, draws the run's figures for that evaluation into that folder.
 pub fn evaluate_run(dir: &Path, data: Option<&Path>, figures: Option<&Path>) -> Result<EvalResult, String> {
+    let r = finished_run(dir, data)?;
+    run::evaluate_saved(&r, figures)
+}
+
+/// Scores a finished run's model on its own test data under another metric protocol (IMA's
+/// tables use an SSIM data range of 2; the same predictions at range 1 beside them).
+pub fn evaluate_run_with(dir: &Path, protocol: crate::protocols::Protocol) -> Result<EvalResult, String> {
+    let mut r = finished_run(dir, None)?;
+    r.config.protocol = protocol;
+    run::evaluate_saved(&r, None)
+}
+
+/// The run of a complete run folder, with its data moved to `data` when given.
+fn finished_run(dir: &Path, data: Option<&Path>) -> Result<RunSpec, String> {
     let mut r = run_of(dir)?;
     let m = read_manifest(dir)?;
     if m.status != "complete" {
@@ -320,5 +334,5 @@ pub fn evaluate_run(dir: &Path, data: Option<&Path>, figures: Option<&Path>) -> 
             with_data(d, p);
         }
     }
-    run::evaluate_saved(&r, figures)
+    Ok(r)
 }

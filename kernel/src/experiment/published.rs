@@ -22,12 +22,26 @@ use crate::experiment::evaluate::EvalResult;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-/// Mean ± standard deviation of a published cell.
-#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+/// Mean ± standard deviation of a published cell (papers that print no deviation leave `std`
+/// out), and the p-value the paper prints beside it, as printed (IMA: `"<0.001"`, `"=0.001"`).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Stat {
     pub mean: f64,
-    pub std: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub std: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p: Option<String>,
+}
+
+impl Stat {
+    /// `mean ± std` (or the mean alone) with `digits` decimals.
+    pub fn show(&self, digits: usize) -> String {
+        match self.std {
+            Some(sd) => format!("{:.*} ± {:.*}", digits, self.mean, digits, sd),
+            None => format!("{:.*}", digits, self.mean),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]

@@ -161,9 +161,8 @@ pub fn published_cells_markdown(p: &Published, run: &RunCells) -> String {
                 (Some(g), true, None) => (format!("{:+.4}", g.mean - stat.mean), "no tolerance set".to_string()),
             };
             out.push_str(&format!(
-                "| {cell} | {metric} | {:.4} ± {:.4} | {} | {delta} | {} | {verdict} |\n",
-                stat.mean,
-                stat.std,
+                "| {cell} | {metric} | {} | {} | {delta} | {} | {verdict} |\n",
+                stat.show(4),
                 got.map(|g| format!("{:.4} ± {:.4}", g.mean, g.std)).unwrap_or_else(|| "—".into()),
                 tol.map(|t| format!("±{t}")).unwrap_or_else(|| "—".into())
             ));
@@ -204,7 +203,7 @@ pub fn published_comparison_markdown(p: &Published, runs: &[RunCells], scale: &s
             for c in &t.columns {
                 for (metric, stat) in &r.cells[&c.id] {
                     let digits = if metric == "psnr" { 2 } else { 3 };
-                    let published = format!("{:.*} ± {:.*}", digits, stat.mean, digits, stat.std);
+                    let published = stat.show(digits);
                     let cells = match reproduced(runs, tid, &r.id, &c.id) {
                         None => "— | not run | — | — | —".to_string(),
                         Some(run) => match run.stat(tid, &r.id, &c.id, metric) {
@@ -303,7 +302,7 @@ pub fn published_markdown(p: &Published) -> String {
                 for m in &metrics {
                     let digits = if m.as_str() == "psnr" { 2 } else { 3 };
                     match r.cells.get(&c.id).and_then(|cells| cells.get(*m)) {
-                        Some(s) => out.push_str(&format!(" {:.*} ± {:.*} |", digits, s.mean, digits, s.std)),
+                        Some(s) => out.push_str(&format!(" {} |", s.show(digits))),
                         None => out.push_str(" — |"),
                     }
                 }

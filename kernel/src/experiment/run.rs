@@ -222,18 +222,30 @@ pub struct Activation {
 }
 
 /// The named activations (block-call instance paths, as parity names them, or outputs) of the
-/// run's saved model on the first slice it evaluates, in the order of `names`. A name the
+/// run's saved model on the first slice it evaluates, in the order of `names`; `target`,
+/// `reference` and `input` are that slice's images (to score activations against). A name the
 /// network does not have is an error that lists the ones it has.
 pub fn activations(run: &RunSpec, names: &[String]) -> Result<Vec<Activation>, String> {
     let (s, model) = saved_model(run)?;
     let item = s.eval_data.get(0, 0).map_err(|e| e.to_string())?;
-    let (inputs, _) = crate::experiment::batch::tensors(&[item], &s.bindings, &[], &s.dev)?;
+    let (inputs, _) = crate::experiment::batch::tensors(std::slice::from_ref(&item), &s.bindings, &[], &s.dev)?;
     let values = model.forward_all(inputs, false).map_err(|e| e.to_string())?;
     let known: Vec<(&str, usize)> =
         s.graph.activations.iter().chain(&s.graph.outputs).map(|(n, id)| (n.as_str(), *id)).collect();
     names
         .iter()
         .map(|name| {
+            // The item's own images, to score activations against.
+            let field = match name.as_str() {
+                "target" => Some(&item.target),
+                "reference" => Some(&item.reference),
+                "input" => Some(&item.input),
+                _ => None,
+            };
+            if let Some(v) = field {
+                let (h, w) = (item.height, item.width);
+                return Ok(Activation { name: name.clone(), channels: 1, height: h, width: w, values: v.clone() });
+            }
             let id = known.iter().find(|(n, _)| n == name).map(|(_, id)| *id).ok_or_else(|| {
                 let mut all: Vec<&str> = known.iter().map(|(n, _)| *n).collect();
                 all.sort();

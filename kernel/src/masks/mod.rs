@@ -45,6 +45,7 @@
 use crate::rng::{NumpyRng, Seed};
 
 mod cartesian;
+pub mod dcm;
 mod points;
 
 use cartesian::*;

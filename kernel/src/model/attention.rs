@@ -1,4 +1,5 @@
-//! Attention over tokens (pixels) and over channels (Restormer's transposed attention).
+//! Attention over tokens (pixels) and over channels (Restormer's transposed attention, and
+//! IMA's two-stream form of it).
 
 use super::*;
 
@@ -29,6 +30,20 @@ pub(super) fn forward(cx: &Ctx) -> Option<Result<Tensor<4>, ModelError>> {
             let t = cx.model.param(&p("temperature")).reshape([1, *heads, 1, 1]);
             let attn = activation::softmax(q.matmul(k.swap_dims(2, 3)) * t, 3);
             attn.matmul(v).reshape([b, *channels, h, w])
+        }
+        Op::CrossChannelAttention { channels, heads } => {
+            let [b, _, h, w] = a(0).dims();
+            let (c, n) = (*channels / *heads, h * w);
+            let split = |t: Tensor<4>| t.reshape([b, *heads, c, n]);
+            let unit = |t: Tensor<4>| {
+                let t = split(t);
+                let norm = (t.clone() * t.clone()).sum_dim(3).sqrt().clamp_min(1e-12);
+                t / norm
+            };
+            let affinity = unit(a(0)).matmul(unit(a(2)).swap_dims(2, 3)) + unit(a(1)).matmul(unit(a(3)).swap_dims(2, 3));
+            let t = cx.model.param(&p("temperature")).reshape([1, *heads, 1, 1]);
+            let attn = activation::softmax(affinity * t, 3);
+            attn.matmul(split(a(4))).reshape([b, *channels, h, w])
         }
         _ => return None,
     };

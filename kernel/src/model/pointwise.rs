@@ -1,5 +1,5 @@
 //! Element-wise operations: activations, arithmetic, constants, clean-up of non-finite values,
-//! learnable scales and (evaluation-only) dropout.
+//! learnable scales and averages, and (evaluation-only) dropout.
 
 use super::*;
 
@@ -37,6 +37,10 @@ pub(super) fn forward(cx: &Ctx) -> Option<Result<Tensor<4>, ModelError>> {
         Op::Softmax { dim } => activation::softmax(a(0), *dim),
         Op::Abs => a(0).abs(),
         Op::LearnableScale { .. } => a(0) * cx.model.param1(&p("scale")).reshape([1, 1, 1, 1]),
+        Op::WeightedAverage { .. } => {
+            let w = cx.model.param1(&p("scale")).reshape([1, 1, 1, 1]).clamp_min(0.0);
+            (a(0) + a(1) * w.clone()) / (w + 1.0)
+        }
         _ => return None,
     };
     Some(Ok(out))

@@ -66,6 +66,16 @@ pub(super) fn forward(cx: &Ctx) -> Option<Result<Tensor<4>, ModelError>> {
             Tensor::<4>::from_data(data, (&x.device(), x.dtype())).repeat_dim(0, b)
         }
         Op::Narrow { start, len } => a(0).narrow(1, *start, *len),
+        Op::RepeatChannels { times } => {
+            let x = a(0);
+            if cx.complex[0] {
+                let c = x.dims()[1] / 2;
+                let (re, im) = (x.clone().narrow(1, 0, c), x.narrow(1, c, c));
+                Tensor::cat(vec![re.repeat_dim(1, *times), im.repeat_dim(1, *times)], 1)
+            } else {
+                x.repeat_dim(1, *times)
+            }
+        }
         Op::GlobalAvgPool => a(0).mean_dim(3).mean_dim(2),
         Op::GlobalMaxPool => a(0).max_dim(3).max_dim(2),
         Op::GlobalStdPool => {

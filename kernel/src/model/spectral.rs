@@ -1,7 +1,9 @@
-//! Complex tensors and k-space: FFTs, data consistency, magnitude, phase, real and imaginary
-//! parts, and complex numbers from parts or polar form (stored as `[re; im]` along channels).
+//! Complex tensors and k-space: FFTs, data consistency, IMA's stage masks, magnitude, phase,
+//! real and imaginary parts, and complex numbers from parts or polar form (stored as `[re; im]`
+//! along channels).
 
 use super::*;
+use crate::masks::dcm::{DcmKernel, DcmSchedule};
 
 /// The forward pass of the node in `cx`, when its operation belongs here.
 pub(super) fn forward(cx: &Ctx) -> Option<Result<Tensor<4>, ModelError>> {
@@ -37,6 +39,24 @@ pub(super) fn forward(cx: &Ctx) -> Option<Result<Tensor<4>, ModelError>> {
             let ki = ki.clone() + m * (mi - ki);
             let (r, i) = crate::ops::ifft2(kr, ki, n, *centered);
             pack(r, i)
+        }
+        Op::DcmMask { stage, stages, kernel, delta, ratio } => {
+            let Some(kernel) = DcmKernel::parse(kernel) else {
+                return Some(Err(ModelError::Unsupported(format!("unknown DCM kernel `{kernel}`"))));
+            };
+            let m = a(0);
+            let [b, _, h, w] = m.dims();
+            let values: Vec<f32> = match m.clone().into_data().convert::<f32>().try_into_vec::<f32>() {
+                Ok(v) => v,
+                Err(e) => return Some(Err(ModelError::Unsupported(format!("DCM mask: {e:?}")))),
+            };
+            let mut out = Vec::with_capacity(b * h * w);
+            for plane in values.chunks(h * w) {
+                let m0: Vec<bool> = plane.iter().map(|&v| v > 0.5).collect();
+                let schedule = DcmSchedule::new(&m0, h, w, *stages, kernel, *delta, *ratio);
+                out.extend(schedule.stage(*stage).iter().map(|&k| if k { 1.0f32 } else { 0.0 }));
+            }
+            Tensor::<4>::from_data(TensorData::new(out, [b, 1, h, w]), (&m.device(), m.dtype()))
         }
         Op::Magnitude => {
             let (r, i) = halves(a(0));

@@ -182,7 +182,7 @@ nb.show(&full.join("figures/reconstruction.png"), "ima-reconstruction.png").unwr
 // w/o-DCM networks: channel 0 of X after every stage (top: IMA, bottom: w/o DCM) and its PSNR.
 
 // %% id="stages"
-let stage_names: Vec<String> = (1..=6).map(|s| format!("stage{s}")).collect();
+let stage_names: Vec<String> = (1..=6).map(|s| format!("stage{s}.x_out")).collect();
 let mut names: Vec<&str> = stage_names.iter().map(|s| s.as_str()).collect();
 names.push("target");
 let mut curves: String = String::from("| run | PSNR after stage 1…6 (dB) |\n|---|---|\n");

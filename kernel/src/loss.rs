@@ -86,17 +86,26 @@ fn eval(node: &Node, named: &Named) -> Result<Value, String> {
         _ => Err(format!("`{name}` needs a complex value (from fft2 or rfft2)")),
     };
     let one = || pos.first().ok_or(format!("`{name}` needs an argument"));
-    let pair = || -> Result<(Tensor<4>, Tensor<4>), String> {
+    // `broadcast`: a one-channel side stands for itself repeated over the other's channels
+    // (IMA's loss compares a C-channel state with the one-channel target).
+    let pair_of = |broadcast: bool| -> Result<(Tensor<4>, Tensor<4>), String> {
         let a = real(eval(&pos[0], named)?)?;
         let b = real(eval(&pos[1], named)?)?;
+        let (da, db) = (a.dims(), b.dims());
+        let channels_only = da[0] == db[0] && da[2..] == db[2..] && (da[1] == 1 || db[1] == 1);
+        if broadcast && channels_only && da != db {
+            let c = da[1].max(db[1]);
+            return Ok((a.expand([da[0], c, da[2], da[3]]), b.expand([db[0], c, db[2], db[3]])));
+        }
         if a.dims() != b.dims() {
             return Err(format!("`{}`: shapes {:?} and {:?} differ", node.label(), a.dims(), b.dims()));
         }
         Ok((a, b))
     };
+    let pair = || pair_of(false);
     match name {
         "l1" | "l2" | "mse" if pos.len() == 2 => {
-            let (a, b) = pair()?;
+            let (a, b) = pair_of(true)?;
             let d = a - b;
             Ok(Value::Scalar(if name == "l1" { d.abs().mean() } else { (d.clone() * d).mean() }))
         }

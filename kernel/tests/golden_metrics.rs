@@ -163,7 +163,8 @@ fn a_preset_is_its_parameters() {
 #[test]
 fn ima_protocols_clip_and_score_ssim_at_their_own_range() {
     let gt = Volume::new(2, 8, 8, (0..128).map(|i| ((i * 7) % 11) as f64 / 10.0).collect());
-    let pred = Volume::new(2, 8, 8, gt.data.iter().enumerate().map(|(i, v)| v + ((i % 5) as f64 - 2.0) / 8.0).collect());
+    let pred =
+        Volume::new(2, 8, 8, gt.data.iter().enumerate().map(|(i, v)| v + ((i % 5) as f64 - 2.0) / 8.0).collect());
     let clipped: Vec<f64> = pred.data.iter().map(|x| x.clamp(0.0, 1.0)).collect();
     for (protocol, ssim_range) in [(Protocol::IMA_GROUP, 2.0), (Protocol::IMA_UNIT, 1.0)] {
         let r = evaluate(protocol, &gt, &pred).unwrap();
@@ -176,7 +177,8 @@ fn ima_protocols_clip_and_score_ssim_at_their_own_range() {
         }
         assert!((r.psnr - psnr).abs() < 1e-12 && (r.ssim - ssim).abs() < 1e-12, "{}", protocol.name);
     }
-    let (group, unit) = (evaluate(Protocol::IMA_GROUP, &gt, &pred).unwrap(), evaluate(Protocol::IMA_UNIT, &gt, &pred).unwrap());
+    let (group, unit) =
+        (evaluate(Protocol::IMA_GROUP, &gt, &pred).unwrap(), evaluate(Protocol::IMA_UNIT, &gt, &pred).unwrap());
     assert_eq!(group.psnr, unit.psnr);
     assert!(group.ssim > unit.ssim, "a wider range flatters SSIM");
 }

@@ -85,7 +85,8 @@ fn each_kernel_dilates_a_point_into_its_footprint() {
     let (h, w) = (7, 7);
     let mut m0 = vec![false; h * w];
     m0[3 * w + 3] = true;
-    for (kernel, count) in [(DcmKernel::Ones3, 9), (DcmKernel::Cross3, 5), (DcmKernel::Ones5, 25), (DcmKernel::None, 1)] {
+    for (kernel, count) in [(DcmKernel::Ones3, 9), (DcmKernel::Cross3, 5), (DcmKernel::Ones5, 25), (DcmKernel::None, 1)]
+    {
         let d = dilate(&m0, &m0, h, w, kernel, 1);
         assert_eq!(d.iter().filter(|&&b| b).count(), count, "{kernel:?}");
         assert_eq!(dilate(&m0, &m0, h, w, kernel, 2), m0, "{kernel:?} at δ = 2");
@@ -120,7 +121,12 @@ network n() {
     let model = compile(src);
     let o = model
         .forward(
-            vec![tensor(x, [1, 2, h, w]), tensor(xt, [1, 2, h, w]), tensor(z.clone(), [1, 4, h, w]), tensor(m0.clone(), [1, 1, h, w])],
+            vec![
+                tensor(x, [1, 2, h, w]),
+                tensor(xt, [1, 2, h, w]),
+                tensor(z.clone(), [1, 4, h, w]),
+                tensor(m0.clone(), [1, 1, h, w]),
+            ],
             false,
         )
         .unwrap();
@@ -165,7 +171,11 @@ network n() {
     let g = values(&o["g"]);
     let alpha = 0.7f64;
     let objective = |g: &[f64]| -> f64 {
-        g.iter().zip(&a).zip(&x).map(|((&g, &a), &x)| 0.5 * (a as f64 - g).powi(2) + 0.5 * alpha * (x as f64 - g).powi(2)).sum()
+        g.iter()
+            .zip(&a)
+            .zip(&x)
+            .map(|((&g, &a), &x)| 0.5 * (a as f64 - g).powi(2) + 0.5 * alpha * (x as f64 - g).powi(2))
+            .sum()
     };
     let g64: Vec<f64> = g.iter().map(|&v| v as f64).collect();
     for (i, gi) in g64.iter().enumerate() {

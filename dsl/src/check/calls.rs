@@ -390,8 +390,16 @@ impl<'a> Builder<'a> {
                 v.clone()
             }
             [] => self.err(def.name.span, format!("block `{}` has no `output`", def.name.name), "no output"),
-            // Several outputs: a list in declaration order (`a, b = block(...)`).
-            several => Value::List(several.iter().map(|(_, v, _)| v.clone()).collect()),
+            // Several outputs: a list in declaration order (`a, b = block(...)`); each is an
+            // activation `PATH.OUTPUT`.
+            several => {
+                for (name, v, _) in several {
+                    if let Value::Tensor { id, .. } = v {
+                        self.graph.activations.push((format!("{path}.{name}"), *id));
+                    }
+                }
+                Value::List(several.iter().map(|(_, v, _)| v.clone()).collect())
+            }
         }
     }
 }

@@ -25,13 +25,17 @@ pub const FAMILY: Family = Family {
     },
     build,
     agreement: |op| match op {
-        Op::ChannelAttention { .. } | Op::CrossChannelAttention { .. } => Some(Agreement { from: 0, broadcast: false, what: "arguments" }),
+        Op::ChannelAttention { .. } | Op::CrossChannelAttention { .. } => {
+            Some(Agreement { from: 0, broadcast: false, what: "arguments" })
+        }
         // Queries may sit on another grid than keys and values.
         Op::TokenAttention { .. } => Some(Agreement { from: 1, broadcast: false, what: "keys and values" }),
         _ => None,
     },
     params: |op| match *op {
-        Op::ChannelAttention { heads, .. } | Op::CrossChannelAttention { heads, .. } => Some(vec![("temperature", vec![heads, 1, 1], Init::Ones, false)]),
+        Op::ChannelAttention { heads, .. } | Op::CrossChannelAttention { heads, .. } => {
+            Some(vec![("temperature", vec![heads, 1, 1], Init::Ones, false)])
+        }
         _ => None,
     },
     ..NONE

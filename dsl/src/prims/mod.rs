@@ -390,7 +390,7 @@ mod tests {
             assert_eq!(all.iter().filter(|m| *m == n).count(), 1, "`{n}` is listed twice");
             assert!(lookup(n).is_some(), "`{n}` has no signature");
         }
-        assert_eq!(all.len(), 51);
+        assert_eq!(all.len(), 55);
         assert!(lookup("conv3d").is_none());
     }
 }

@@ -129,7 +129,10 @@ fn build(name: &str, b: &Bound) -> Built {
             }
             let (stage, stages) = (pos(b, "stage")?, pos(b, "stages")?);
             if stage > stages {
-                return Err(("stage", format!("stage {stage} is past the last of {stages} stages (stages count from 1)")));
+                return Err((
+                    "stage",
+                    format!("stage {stage} is past the last of {stages} stages (stages count from 1)"),
+                ));
             }
             let kernel = match b.get("kernel") {
                 Some(Value::Str(k)) if DCM_KERNELS.contains(&k.as_str()) => k.clone(),

@@ -413,8 +413,8 @@ impl RunConfig {
             read.extend(t.loss.names());
         }
         let simulated = !matches!(data.source, Source::FastMri { .. });
-        let shares_scale = data.normalisation == Normalisation::None
-            || (data.normalisation == Normalisation::MinMax && simulated);
+        let shares_scale =
+            data.normalisation == Normalisation::None || (data.normalisation == Normalisation::MinMax && simulated);
         if let Some(f) = read.iter().filter_map(|n| field(n)).find(|f| f.unnormalised) {
             if !shares_scale {
                 return Err(err(

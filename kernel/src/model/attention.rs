@@ -40,7 +40,8 @@ pub(super) fn forward(cx: &Ctx) -> Option<Result<Tensor<4>, ModelError>> {
                 let norm = (t.clone() * t.clone()).sum_dim(3).sqrt().clamp_min(1e-12);
                 t / norm
             };
-            let affinity = unit(a(0)).matmul(unit(a(2)).swap_dims(2, 3)) + unit(a(1)).matmul(unit(a(3)).swap_dims(2, 3));
+            let affinity =
+                unit(a(0)).matmul(unit(a(2)).swap_dims(2, 3)) + unit(a(1)).matmul(unit(a(3)).swap_dims(2, 3));
             let t = cx.model.param(&p("temperature")).reshape([1, *heads, 1, 1]);
             let attn = activation::softmax(affinity * t, 3);
             attn.matmul(split(a(4))).reshape([b, *channels, h, w])

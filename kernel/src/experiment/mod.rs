@@ -310,21 +310,23 @@ pub fn resume(dir: &Path, progress: bool) -> Result<RunOutcome, String> {
 /// Evaluates a finished run's model again (on `data` instead of its own data when given) and,
 /// with `figures`, draws the run's figures for that evaluation into that folder.
 pub fn evaluate_run(dir: &Path, data: Option<&Path>, figures: Option<&Path>) -> Result<EvalResult, String> {
-    let r = finished_run(dir, data)?;
+    let r = finished_run(dir, None, data)?;
     run::evaluate_saved(&r, figures)
 }
 
-/// Scores a finished run's model on its own test data under another metric protocol (IMA's
-/// tables use an SSIM data range of 2; the same predictions at range 1 beside them).
-pub fn evaluate_run_with(dir: &Path, protocol: crate::protocols::Protocol) -> Result<EvalResult, String> {
-    let mut r = finished_run(dir, None)?;
+/// Scores a finished run's model (built from `spec`, the spec text it was made from, wherever it
+/// lies now) on its own test data under another metric protocol (IMA's tables use an SSIM data
+/// range of 2; the same predictions at range 1 beside them).
+pub fn evaluate_run_with(dir: &Path, spec: &Path, protocol: crate::protocols::Protocol) -> Result<EvalResult, String> {
+    let mut r = finished_run(dir, Some(spec), None)?;
     r.config.protocol = protocol;
     run::evaluate_saved(&r, None)
 }
 
-/// The run of a complete run folder, with its data moved to `data` when given.
-fn finished_run(dir: &Path, data: Option<&Path>) -> Result<RunSpec, String> {
-    let mut r = run_of(dir)?;
+/// The run of a complete run folder (from `spec` instead of the manifest's spec path when given),
+/// with its data moved to `data` when given.
+fn finished_run(dir: &Path, spec: Option<&Path>, data: Option<&Path>) -> Result<RunSpec, String> {
+    let mut r = run_of_spec(dir, spec)?;
     let m = read_manifest(dir)?;
     if m.status != "complete" {
         return Err(format!("`{}` is not complete (status `{}`): `mcmr resume` it first", dir.display(), m.status));

@@ -52,6 +52,11 @@ fn psnr(image: &[f64], target: &[f64]) -> f64 {
     mcmr::metrics::psnr(target, &clipped, peak)
 }
 
+/// Per-slice PSNR or SSIM of an evaluation, in slice order.
+fn per_slice(r: &EvalResult, metric: &str) -> Vec<f64> {
+    r.per_slice.iter().map(|s| if metric == "psnr" { s.psnr } else { s.ssim }).collect()
+}
+
 /// A boolean mask as a picture (white: known).
 fn bool_picture(m: &[bool], h: usize, w: usize) -> Picture {
     Picture::auto(&m.iter().map(|&b| if b { 1.0 } else { 0.0 }).collect::<Vec<f64>>(), h, w)
@@ -185,13 +190,13 @@ nb.show(&full.join("figures/reconstruction.png"), "ima-reconstruction.png").unwr
 // rather than reading smoothness into two monotone curves.
 
 // %% id="stages"
-let stage_names: Vec<String> = (1..=6).map(|s| format!("stage{s}.x_out")).collect();
-let mut names: Vec<&str> = stage_names.iter().map(|s| s.as_str()).collect();
-names.push("target");
+let mut names: Vec<String> = (1..=6).map(|s| format!("stage{s}.x_out")).collect();
+names.push("target".to_string());
 let mut curves: String = String::from("| run | PSNR after stage 1…6 (dB) | stages that lose PSNR |\n|---|---|---|\n");
 let mut strips: Vec<Picture> = Vec::new();
 for experiment in ["ixi_radial_x8", "ixi_radial_x8_no_dcm"] {
-    let acts: Vec<Activation> = run_activations(&outcome(&outcomes, experiment).dir, &spec, &names).unwrap();
+    let wanted: Vec<&str> = names.iter().map(|s| s.as_str()).collect();
+    let acts: Vec<Activation> = run_activations(&outcome(&outcomes, experiment).dir, &spec, &wanted).unwrap();
     let target: Vec<f64> = channel0(&acts[6]);
     let stage_psnr: Vec<f64> = acts[..6].iter().map(|a| psnr(&channel0(a), &target)).collect();
     let values: Vec<String> = stage_psnr.iter().map(|v| format!("{v:.2}")).collect();
@@ -211,15 +216,12 @@ Markdown(curves.clone())
 // flatters SSIM on [0, 1] images: the same predictions under `ima-unit` (range 1) below.
 
 // %% id="stats"
-let per_slice = |o: &RunOutcome, metric: &str| -> Vec<f64> {
-    o.results.per_slice.iter().map(|s| if metric == "psnr" { s.psnr } else { s.ssim }).collect()
-};
-let ima_run: &RunOutcome = outcome(&outcomes, "ixi_radial_x8");
+let ima_results: EvalResult = outcome(&outcomes, "ixi_radial_x8").results.clone();
 let mut tests: String = String::from("| IMA vs | ΔPSNR (dB) | p (PSNR) | ΔSSIM | p (SSIM) |\n|---|---|---|---|---|\n");
 for other in ["ixi_radial_x8_unet", "ixi_radial_x8_no_csca", "ixi_radial_x8_no_dcm", "ixi_radial_x8_zero_filled"] {
     let o = outcome(&outcomes, other);
-    let p = mcmr::stats::paired_t_test(&per_slice(ima_run, "psnr"), &per_slice(o, "psnr")).unwrap();
-    let s = mcmr::stats::paired_t_test(&per_slice(ima_run, "ssim"), &per_slice(o, "ssim")).unwrap();
+    let p = mcmr::stats::paired_t_test(&per_slice(&ima_results, "psnr"), &per_slice(&o.results, "psnr")).unwrap();
+    let s = mcmr::stats::paired_t_test(&per_slice(&ima_results, "ssim"), &per_slice(&o.results, "ssim")).unwrap();
     tests += &format!("| {other} | {:+.2} | {:.2e} | {:+.4} | {:.2e} |\n", p.mean_difference, p.p_two_sided, s.mean_difference, s.p_two_sided);
 }
 Markdown(tests.clone())
@@ -297,7 +299,7 @@ let sweep: Vec<RunOutcome> = reproduce(&mine, &ReproduceOptions {
 }).unwrap();
 let kernels: String = {
     let mut t = String::from("| kernel | PSNR (dB) | SSIM |\n|---|---|---|\n");
-    for (k, r) in [("3×3 ones (kernel 1, IMA)", &ima_run.results), ("5×5 ones (kernel 3?)", &outcome(&sweep, "kernel_5x5").results), ("none (w/o DCM)", &outcome(&outcomes, "ixi_radial_x8_no_dcm").results)] {
+    for (k, r) in [("3×3 ones (kernel 1, IMA)", &ima_results), ("5×5 ones (kernel 3?)", &outcome(&sweep, "kernel_5x5").results), ("none (w/o DCM)", &outcome(&outcomes, "ixi_radial_x8_no_dcm").results)] {
         t += &format!("| {k} | {:.2} | {:.4} |\n", r.mean("psnr").unwrap(), r.mean("ssim").unwrap());
     }
     t

@@ -224,6 +224,37 @@ pub enum Op {
     CoordEncoding {
         frequencies: usize,
     },
+    /// `token_attention` whose keys (and values) are restricted to those where `key_mask`
+    /// (`[B, 1, N, 1]` or the keys' grid, 1 = real) is set; computed `chunk` queries at a time
+    /// (0: all at once) so that no `N_q × N_k` matrix larger than a chunk's exists at once.
+    MaskedTokenAttention {
+        heads: usize,
+        chunk: usize,
+    },
+    /// The samples of `x` where `mask > 0.5`, row-major, as a point set `[B, C, N, 1]` padded
+    /// with zeros to the largest count in the batch.
+    GatherPoints,
+    /// `points` written back at the positions `mask` selects (row-major, as `GatherPoints`
+    /// takes them), `base` everywhere else.
+    ScatterPoints,
+    /// The grid coordinates `(row/(H−1), col/(W−1))` of the points `mask` selects, `[B, 2, N, 1]`.
+    PointCoords,
+    /// 1 at the real points of the mask's point set, 0 at its padding, `[B, 1, N, 1]`.
+    PointValid,
+    /// Every pixel of `x` as a point, row-major: `[B, C, H·W, 1]`.
+    GridPoints,
+    /// The coordinates of every pixel of `x`'s grid, `[B, 2, H·W, 1]`.
+    GridCoords,
+    /// A point set of `H·W` points back on the grid of `like`.
+    PointsToGrid,
+    /// KT's sinusoidal encoding of 2-D coordinates: `p = scale·coord`; per axis `dim/2` channels,
+    /// `sin(p·ω_k)` at `2k` and `cos(p·ω_k)` at `2k + 1` with `ω_k = base^(−4k/dim)`; rows then
+    /// columns. No parameters.
+    SinusoidalPe {
+        dim: usize,
+        scale: f64,
+        base: f64,
+    },
 }
 
 /// Which spectral transform.

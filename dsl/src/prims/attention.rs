@@ -4,7 +4,7 @@
 use super::*;
 
 pub const FAMILY: Family = Family {
-    names: &["token_attention", "channel_attention", "cross_channel_attention"],
+    names: &["token_attention", "masked_token_attention", "channel_attention", "cross_channel_attention"],
     signature: |name| {
         use Kind::*;
         let heads = || opt("heads", Int, Value::Int(8));
@@ -12,6 +12,14 @@ pub const FAMILY: Family = Family {
             "token_attention" | "channel_attention" => {
                 sig(vec![req("q", Tensor), req("k", Tensor), req("v", Tensor), heads()])
             }
+            "masked_token_attention" => sig(vec![
+                req("q", Tensor),
+                req("k", Tensor),
+                req("v", Tensor),
+                req("key_mask", Tensor),
+                heads(),
+                opt("chunk", Int, Value::Int(0)),
+            ]),
             "cross_channel_attention" => sig(vec![
                 req("q1", Tensor),
                 req("q2", Tensor),
@@ -30,6 +38,9 @@ pub const FAMILY: Family = Family {
         }
         // Queries may sit on another grid than keys and values.
         Op::TokenAttention { .. } => Some(Agreement { from: 1, broadcast: false, what: "keys and values" }),
+        Op::MaskedTokenAttention { .. } => {
+            Some(Agreement { from: 1, broadcast: false, what: "keys, values and their mask" })
+        }
         _ => None,
     },
     params: |op| match *op {
@@ -72,6 +83,15 @@ fn build(name: &str, b: &Bound) -> Built {
             return Err(("heads", format!("{c} channels do not split into {heads} heads")));
         }
         return Ok((Op::CrossChannelAttention { channels: c, heads }, inputs));
+    }
+    if name == "masked_token_attention" {
+        let (heads, _, mut inputs) = attention_inputs(b)?;
+        let key_mask = b["key_mask"].clone();
+        if !matches!(key_mask, Value::Tensor { channels: 1, complex: false, .. }) {
+            return Err(("key_mask", format!("a key mask has one real channel, got {}", channels(&key_mask))));
+        }
+        inputs.push(key_mask);
+        return Ok((Op::MaskedTokenAttention { heads, chunk: int(b, "chunk")? }, inputs));
     }
     let token = match name {
         "token_attention" => true,

@@ -21,6 +21,7 @@ use std::collections::BTreeMap;
 pub mod attention;
 pub mod conv;
 pub mod norm;
+pub mod points;
 pub mod pointwise;
 pub mod shape;
 pub mod spectral;
@@ -125,8 +126,15 @@ pub const NONE: Family = Family {
     params: |_| None,
 };
 
-const FAMILIES: [&Family; 6] =
-    [&conv::FAMILY, &norm::FAMILY, &pointwise::FAMILY, &shape::FAMILY, &attention::FAMILY, &spectral::FAMILY];
+const FAMILIES: [&Family; 7] = [
+    &conv::FAMILY,
+    &norm::FAMILY,
+    &pointwise::FAMILY,
+    &shape::FAMILY,
+    &attention::FAMILY,
+    &spectral::FAMILY,
+    &points::FAMILY,
+];
 
 fn first<T>(f: impl Fn(&Family) -> Option<T>) -> Option<T> {
     FAMILIES.iter().find_map(|fam| f(fam))
@@ -384,13 +392,34 @@ mod tests {
     }
 
     #[test]
+    fn point_family_sets_channels_complexity_and_no_parameters() {
+        let c = net(concat!(
+            "    m = channel_mean(x)\n",
+            "    p = gather_points(fft2(x), m)\n",
+            "    output back = scatter_points(p, m, fft2(x))\n",
+            "    output coords = point_coords(m)\n",
+            "    output valid = point_valid(m)\n",
+            "    output pe = sinusoidal_pe(grid_coords(x), 16)\n",
+            "    output grid = points_to_grid(grid_points(x), x)\n",
+            "    output att = masked_token_attention(grid_points(x), real(p), imag(p), point_valid(m), heads = 2)",
+        ));
+        let want =
+            [("back", 4, true), ("coords", 2, false), ("valid", 1, false), ("pe", 16, false), ("grid", 4, false)];
+        let got = outputs(&c);
+        for (name, ch, complex) in want {
+            assert!(got.contains(&(name.to_string(), ch, complex)), "{name}: {got:?}");
+        }
+        assert!(shapes(&c).is_empty());
+    }
+
+    #[test]
     fn every_primitive_belongs_to_one_family_and_has_a_signature() {
         let all: Vec<&str> = names().collect();
         for n in &all {
             assert_eq!(all.iter().filter(|m| *m == n).count(), 1, "`{n}` is listed twice");
             assert!(lookup(n).is_some(), "`{n}` has no signature");
         }
-        assert_eq!(all.len(), 55);
+        assert_eq!(all.len(), 64);
         assert!(lookup("conv3d").is_none());
     }
 }

@@ -16,6 +16,35 @@ pub(super) fn forward(cx: &Ctx) -> Option<Result<Tensor<4>, ModelError>> {
             let attn = activation::softmax(split(q).matmul(split(k).swap_dims(2, 3)) / (d as f64).sqrt(), 3);
             attn.matmul(split(v)).swap_dims(2, 3).reshape([b, c, h, w])
         }
+        Op::MaskedTokenAttention { heads, chunk } => {
+            let (q, k, v, m) = (a(0), a(1), a(2), a(3));
+            let [b, c, hq, wq] = q.dims();
+            let [mb, _, hk, wk] = m.dims();
+            let (d, nq, nk) = (c / *heads, hq * wq, hk * wk);
+            if (mb != b && mb != 1) || m.dims()[1] != 1 {
+                return Some(Err(ModelError::Unsupported(format!(
+                    "`{}`: the key mask is [{b} or 1, 1, {hk}, {wk}], got {:?}",
+                    cx.node.path,
+                    m.dims()
+                ))));
+            }
+            let split = |t: Tensor<4>, n: usize| t.reshape([b, *heads, d, n]).swap_dims(2, 3);
+            let kt = split(k, nk).swap_dims(2, 3) / (d as f64).sqrt();
+            let vs = split(v, nk);
+            // Masked keys get −1e9 before the softmax: exp underflows to exactly 0 in f32.
+            let bias = (m.reshape([mb, 1, 1, nk]) - 1.0) * 1e9;
+            let qs = split(q, nq);
+            let step = if *chunk == 0 { nq } else { (*chunk).min(nq) };
+            let mut parts = Vec::with_capacity(nq.div_ceil(step.max(1)));
+            let mut start = 0;
+            while start < nq {
+                let len = step.min(nq - start);
+                let scores = qs.clone().narrow(2, start, len).matmul(kt.clone()) + bias.clone();
+                parts.push(activation::softmax(scores, 3).matmul(vs.clone()));
+                start += len;
+            }
+            Tensor::cat(parts, 2).swap_dims(2, 3).reshape([b, c, hq, wq])
+        }
         Op::ChannelAttention { channels, heads } => {
             let (q, k, v) = (a(0), a(1), a(2));
             let [b, _, h, w] = q.dims();

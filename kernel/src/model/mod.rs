@@ -6,7 +6,7 @@
 //! [`CompiledModel::forward`] interprets the graph with burn operations and returns every
 //! value, so outputs and intermediate activations can both be inspected; each primitive
 //! family's forward pass is a file of this folder (`conv`, `norm`, `pointwise`, `shape`,
-//! `attention`, `spectral`). Parameters are stored
+//! `attention`, `spectral`, `points`). Parameters are stored
 //! as rank-4 tensors (trailing sizes of 1) and reshaped where they are used; the model is a burn
 //! `Module`, so burn's autodiff and optimisers work on it.
 //!
@@ -28,6 +28,7 @@ use std::path::Path;
 mod attention;
 mod conv;
 mod norm;
+mod points;
 mod pointwise;
 mod shape;
 mod spectral;
@@ -302,6 +303,7 @@ impl CompiledModel {
                 .or_else(|| shape::forward(&ctx))
                 .or_else(|| attention::forward(&ctx))
                 .or_else(|| spectral::forward(&ctx))
+                .or_else(|| points::forward(&ctx))
                 .unwrap_or_else(|| Err(ModelError::Unsupported(format!("no forward pass for {:?}", node.op))))?;
             values.push(out);
         }

@@ -1,0 +1,253 @@
+//! IGKR-Net's building blocks (k-space as a set of points, after the K-Space Transformer), each
+//! against an independent computation: gathering and scattering by hand, KT's positional
+//! encoding by its formula, masked attention by a direct f64 loop over the real keys only, and the
+//! chunked attention against the unchunked one.
+
+use burn::tensor::{Device, Tensor, TensorData};
+use mcmr::model::CompiledModel;
+
+fn device() -> Device {
+    Device::flex().autodiff()
+}
+
+fn compile(src: &str) -> CompiledModel {
+    let spec = mcmr_dsl::parse(src).unwrap_or_else(|d| panic!("{}", d.render(src, "test")));
+    let checked = mcmr_dsl::check::elaborate(&spec, None, None, &[])
+        .unwrap_or_else(|e| panic!("{}", e.iter().map(|d| d.render(src, "test")).collect::<String>()));
+    CompiledModel::new(checked.graph, 3, &device())
+}
+
+fn tensor(v: Vec<f32>, shape: [usize; 4]) -> Tensor<4> {
+    Tensor::<4>::from_data(TensorData::new(v, shape), &device())
+}
+
+fn values(t: &Tensor<4>) -> Vec<f32> {
+    t.clone().into_data().try_to_vec::<f32>().unwrap()
+}
+
+/// `[2, c, h, w]` of varied values.
+fn data(c: usize, h: usize, w: usize) -> Tensor<4> {
+    tensor((0..2 * c * h * w).map(|i| (i * 7919 % 101) as f32 / 50.0 - 1.0).collect(), [2, c, h, w])
+}
+
+/// A 4×5 mask per batch element: 5 points in the first, 3 in the second.
+fn masks() -> (Tensor<4>, [Vec<usize>; 2]) {
+    let sel = [vec![0usize, 3, 7, 12, 19], vec![2usize, 10, 11]];
+    let mut v = vec![0.0f32; 2 * 20];
+    for (b, s) in sel.iter().enumerate() {
+        for &p in s {
+            v[b * 20 + p] = 1.0;
+        }
+    }
+    (tensor(v, [2, 1, 4, 5]), sel)
+}
+
+const POINTS: &str = r#"
+network n() {
+    input x: [3, H, W]
+    input mask: [1, H, W]
+    p = gather_points(x, mask)
+    output p = p
+    output coords = point_coords(mask)
+    output valid = point_valid(mask)
+    output back = scatter_points(scale(p, 2.0), mask, x)
+    output grid = points_to_grid(grid_points(x), x)
+    output grid_coords = grid_coords(x)
+    output pe = sinusoidal_pe(point_coords(mask), 8, scale = 250.0)
+}
+"#;
+
+#[test]
+fn gathered_points_are_the_masked_samples_in_row_major_order_padded_with_zeros() {
+    let (x, (mask, sel)) = (data(3, 4, 5), masks());
+    let o = compile(POINTS).forward(vec![x.clone(), mask], true).unwrap();
+    assert_eq!(o["p"].dims(), [2, 3, 5, 1], "padded to the larger count");
+    let (xv, p, c, v) = (values(&x), values(&o["p"]), values(&o["coords"]), values(&o["valid"]));
+    for (b, s) in sel.iter().enumerate() {
+        for i in 0..5 {
+            let real = i < s.len();
+            assert_eq!(v[b * 5 + i], if real { 1.0 } else { 0.0 });
+            for ch in 0..3 {
+                let want = if real { xv[(b * 3 + ch) * 20 + s[i]] } else { 0.0 };
+                assert_eq!(p[(b * 3 + ch) * 5 + i], want, "batch {b} point {i} channel {ch}");
+            }
+            let (row, col) = if real { (s[i] / 5, s[i] % 5) } else { (0, 0) };
+            assert_eq!(c[(b * 2) * 5 + i], row as f32 / 3.0, "row coordinate in [0, 1]");
+            assert_eq!(c[(b * 2 + 1) * 5 + i], col as f32 / 4.0, "column coordinate in [0, 1]");
+        }
+    }
+    // Scattered back (doubled) at the mask's positions; the base everywhere else.
+    let back = values(&o["back"]);
+    for b in 0..2 {
+        for ch in 0..3 {
+            for q in 0..20 {
+                let k = (b * 3 + ch) * 20 + q;
+                let want = if sel[b].contains(&q) { 2.0 * xv[k] } else { xv[k] };
+                assert_eq!(back[k], want, "batch {b} channel {ch} pixel {q}");
+            }
+        }
+    }
+    assert_eq!(values(&o["grid"]), xv, "grid_points then points_to_grid is the identity");
+    let g = values(&o["grid_coords"]);
+    assert_eq!(o["grid_coords"].dims(), [2, 2, 20, 1]);
+    assert_eq!((g[7], g[20 + 7]), (1.0 / 3.0, 2.0 / 4.0), "pixel 7 is row 1, column 2");
+}
+
+#[test]
+fn kt_positional_encoding_follows_its_formula() {
+    let (x, (mask, sel)) = (data(3, 4, 5), masks());
+    let o = compile(POINTS).forward(vec![x, mask], true).unwrap();
+    assert_eq!(o["pe"].dims(), [2, 8, 5, 1]);
+    let pe = values(&o["pe"]);
+    // dim 8: per axis 4 channels, ω_k = 10000^(−4k/8) for k = 0, 1; sin at 2k, cos at 2k + 1.
+    for (b, s) in sel.iter().enumerate() {
+        for (i, &q) in s.iter().enumerate() {
+            let coord = [(q / 5) as f64 / 3.0, (q % 5) as f64 / 4.0];
+            for axis in 0..2 {
+                for k in 0..2 {
+                    let arg = 250.0 * coord[axis] * 10000f64.powf(-4.0 * k as f64 / 8.0);
+                    for (j, want) in [arg.sin(), arg.cos()].into_iter().enumerate() {
+                        let ch = axis * 4 + 2 * k + j;
+                        let got = pe[(b * 8 + ch) * 5 + i] as f64;
+                        assert!((got - want).abs() < 1e-4, "batch {b} point {i} channel {ch}: {got} vs {want}");
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn gathering_passes_gradients_to_the_selected_samples_only() {
+    let (x, (mask, sel)) = (data(3, 4, 5).require_grad(), masks());
+    let o = compile(POINTS).forward(vec![x.clone(), mask], true).unwrap();
+    let grads = o["p"].clone().sum().backward();
+    let g = x.grad(&grads).unwrap().into_data().try_to_vec::<f32>().unwrap();
+    for b in 0..2 {
+        for ch in 0..3 {
+            for q in 0..20 {
+                let want = if sel[b].contains(&q) { 1.0 } else { 0.0 };
+                assert_eq!(g[(b * 3 + ch) * 20 + q], want, "batch {b} channel {ch} pixel {q}");
+            }
+        }
+    }
+}
+
+#[test]
+fn scattering_into_the_unsampled_positions_keeps_every_measured_sample() {
+    // IGKR's K̂3: the prediction at the unsampled positions, the measured k-space elsewhere.
+    let src = r#"
+network n() {
+    input k: complex [1, H, W]
+    input mask: [1, H, W]
+    unsampled = scale(mask, -1.0) + 1.0
+    output f = fft2(real(k))
+    pred = gather_points(fft2(real(k)), unsampled)
+    output k3 = scatter_points(pred, unsampled, k)
+}
+"#;
+    let (mask, sel) = masks();
+    let k = data(2, 4, 5);
+    let o = compile(src).forward(vec![k.clone(), mask], true).unwrap();
+    let (kv, out, f) = (values(&k), values(&o["k3"]), values(&o["f"]));
+    for b in 0..2 {
+        for part in 0..2 {
+            for q in 0..20 {
+                let i = (b * 2 + part) * 20 + q;
+                if sel[b].contains(&q) {
+                    assert_eq!(out[i], kv[i], "measured sample {q} of batch {b} is kept exactly");
+                } else {
+                    assert_eq!(out[i], f[i], "unsampled {q} of batch {b} takes the prediction");
+                }
+            }
+        }
+    }
+}
+
+/// Direct masked attention in f64: per head, softmax over the real keys only.
+fn direct_attention(
+    q: &[f32],
+    k: &[f32],
+    v: &[f32],
+    valid: &[f32],
+    c: usize,
+    heads: usize,
+    n: usize,
+    nk: usize,
+) -> Vec<f64> {
+    let d = c / heads;
+    let mut out = vec![0.0f64; 2 * c * n];
+    for b in 0..2 {
+        for h in 0..heads {
+            for t in 0..n {
+                let keys: Vec<usize> = (0..nk).filter(|&u| valid[b * nk + u] > 0.5).collect();
+                let logits: Vec<f64> = keys
+                    .iter()
+                    .map(|&u| {
+                        (0..d)
+                            .map(|e| q[(b * c + h * d + e) * n + t] as f64 * k[(b * c + h * d + e) * nk + u] as f64)
+                            .sum::<f64>()
+                            / (d as f64).sqrt()
+                    })
+                    .collect();
+                let top = logits.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+                let z: f64 = logits.iter().map(|l| (l - top).exp()).sum();
+                for e in 0..d {
+                    out[(b * c + h * d + e) * n + t] = keys
+                        .iter()
+                        .zip(&logits)
+                        .map(|(&u, l)| (l - top).exp() / z * v[(b * c + h * d + e) * nk + u] as f64)
+                        .sum();
+                }
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn masked_attention_ignores_padding_and_chunking_changes_nothing() {
+    // Queries: all 20 pixels; keys and values: the masked points (padded to 5, 3 real in batch 1).
+    let src = r#"
+network n() {
+    input x: [4, H, W]
+    input mask: [1, H, W]
+    q = grid_points(x)
+    kv = gather_points(scale(x, 0.7) + 0.2, mask)
+    valid = point_valid(mask)
+    output q = q
+    output kv = kv
+    output valid = valid
+    output whole = masked_token_attention(q, kv, kv * kv, valid, heads = 2)
+    output chunked = masked_token_attention(q, kv, kv * kv, valid, heads = 2, chunk = 3)
+}
+"#;
+    let (x, (mask, _)) = (data(4, 4, 5), masks());
+    let o = compile(src).forward(vec![x, mask], true).unwrap();
+    let (q, kv, valid) = (values(&o["q"]), values(&o["kv"]), values(&o["valid"]));
+    let v: Vec<f32> = kv.iter().map(|a| a * a).collect();
+    let want = direct_attention(&q, &kv, &v, &valid, 4, 2, 20, 5);
+    let whole = values(&o["whole"]);
+    for (i, (g, w)) in whole.iter().zip(&want).enumerate() {
+        assert!((*g as f64 - w).abs() < 1e-5, "element {i}: {g} vs {w}");
+    }
+    let chunked = values(&o["chunked"]);
+    let worst = whole.iter().zip(&chunked).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+    assert!(worst < 1e-6, "chunked attention differs from unchunked by {worst}");
+}
+
+#[test]
+fn misuse_is_refused_with_the_argument_named() {
+    for (body, what) in [
+        ("output y = gather_points(x, x)", "a mask has one channel"),
+        ("output y = sinusoidal_pe(x, 8)", "coordinates have two real channels"),
+        ("output y = sinusoidal_pe(point_coords(m), 6)", "a multiple of 4"),
+        ("output y = masked_token_attention(x, x, x, x, heads = 1)", "a key mask has one real channel"),
+    ] {
+        let src = format!("network n() {{\n    input x: [3, H, W]\n    input m: [1, H, W]\n    {body}\n}}\n");
+        let spec = mcmr_dsl::parse(&src).unwrap();
+        let errs = mcmr_dsl::check::elaborate(&spec, None, None, &[]).expect_err(body);
+        let text: String = errs.iter().map(|d| d.render(&src, "t")).collect();
+        assert!(text.contains(what), "{body}: {text}");
+    }
+}

@@ -131,9 +131,10 @@ pub enum Op {
     /// The population standard deviation of each channel over H×W, without an epsilon
     /// (UniFS's `stdv_channels`): `[B, C, 1, 1]`.
     GlobalStdPool,
+    /// `F.interpolate(scale_factor = factor)`, `align_corners = False` for the smooth modes.
     Upsample {
         factor: usize,
-        bilinear: bool,
+        mode: Interp,
     },
     /// `x · s` with one learnable scalar `s` (parameter `scale`).
     LearnableScale {
@@ -255,6 +256,15 @@ pub enum Op {
         scale: f64,
         base: f64,
     },
+}
+
+/// The interpolation of `upsample`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub enum Interp {
+    Nearest,
+    Bilinear,
+    /// Keys' cubic convolution with `A = −0.75`, source indices clamped at the borders (PyTorch).
+    Bicubic,
 }
 
 /// Which spectral transform.

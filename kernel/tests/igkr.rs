@@ -140,7 +140,7 @@ fn scattering_into_the_unsampled_positions_keeps_every_measured_sample() {
 network n() {
     input k: complex [1, H, W]
     input mask: [1, H, W]
-    unsampled = scale(mask, -1.0) + 1.0
+    unsampled = 1.0 - mask
     output f = fft2(real(k))
     pred = gather_points(fft2(real(k)), unsampled)
     output k3 = scatter_points(pred, unsampled, k)

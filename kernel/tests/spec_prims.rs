@@ -446,3 +446,21 @@ fn bilinear_upsampling_matches_pytorchs_align_corners_false() {
         assert!((g - w).abs() < 1e-6, "{y:?}");
     }
 }
+
+#[test]
+fn bicubic_upsampling_matches_pytorchs_align_corners_false() {
+    let src = "network n() {\n    input x: [1, H, W]\n    output y = upsample(x, factor = 2, mode = \"bicubic\")\n}\n";
+    let device = Device::flex().autodiff();
+    let x = Tensor::<4>::from_data(TensorData::new(vec![1.0f32, 2.0, 3.0, 4.0], [1, 1, 2, 2]), &device);
+    let y = run(src, x).remove("y").unwrap().into_data().try_to_vec::<f32>().unwrap();
+    // torch.nn.functional.interpolate([[1, 2], [3, 4]], scale_factor=2, mode="bicubic") starts
+    // with the row [0.68359375, 1.015625, 1.5625, 1.89453125]: it overshoots the input's range
+    // (Keys' A = −0.75, taps clamped at the edges), unlike bilinear.
+    for (g, w) in y.iter().zip([0.68359375f32, 1.015625, 1.5625, 1.89453125]) {
+        assert!((g - w).abs() < 1e-6, "{y:?}");
+    }
+    // Point symmetry of the 2x2 input: y[15 − i] = 5 − y[i].
+    for i in 0..16 {
+        assert!((y[15 - i] - (5.0 - y[i])).abs() < 1e-5, "{y:?}");
+    }
+}

@@ -332,6 +332,16 @@ impl<'a> Builder<'a> {
             (t @ Tensor { complex: false, .. }, Float(f)) if op == BinOp::Sub => {
                 self.node(Op::AddConst { value: -f }, vec![t], hint.unwrap_or("const"), span)
             }
+            // `c - x` (IGKR's unsampled positions, `1.0 - mask`): −x, then + c.
+            (c @ (Int(_) | Float(_)), t @ Tensor { complex: false, .. }) if op == BinOp::Sub => {
+                let c = match c {
+                    Int(i) => i as f64,
+                    Float(f) => f,
+                    _ => unreachable!(),
+                };
+                let negated = self.node(Op::Scale { factor: -1.0 }, vec![t], hint.unwrap_or("const"), span);
+                self.node(Op::AddConst { value: c }, vec![negated], hint.unwrap_or("const"), span)
+            }
             (Tensor { .. }, other) | (other, Tensor { .. }) => {
                 self.err(span, format!("`{}` between a tensor and a {}", op.symbol(), other.type_name()), "unsupported")
             }

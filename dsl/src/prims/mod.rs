@@ -14,7 +14,7 @@
 //! | [`spectral`] | FFTs, `magnitude`, `phase`, `real`, `imag`, `complex`, `polar`, `data_consistency` |
 
 use crate::check::Value;
-use crate::ir::{Init, Norm, Op, PadMode};
+use crate::ir::{Init, Interp, Norm, Op, PadMode};
 use crate::size::{Extent, Size};
 use std::collections::BTreeMap;
 

@@ -92,12 +92,18 @@ fn build(name: &str, b: &Bound) -> Built {
         "global_max_pool" => one(b, Op::GlobalMaxPool),
         "global_std_pool" => one(b, Op::GlobalStdPool),
         "upsample" => {
-            let bilinear = match b.get("mode") {
-                Some(Value::Str(m)) if m == "nearest" => false,
-                Some(Value::Str(m)) if m == "bilinear" => true,
-                other => return Err(("mode", format!("`mode` must be \"nearest\" or \"bilinear\", got {other:?}"))),
+            let mode = match b.get("mode") {
+                Some(Value::Str(m)) if m == "nearest" => Interp::Nearest,
+                Some(Value::Str(m)) if m == "bilinear" => Interp::Bilinear,
+                Some(Value::Str(m)) if m == "bicubic" => Interp::Bicubic,
+                other => {
+                    return Err((
+                        "mode",
+                        format!("`mode` must be \"nearest\", \"bilinear\" or \"bicubic\", got {other:?}"),
+                    ))
+                }
             };
-            one(b, Op::Upsample { factor: pos(b, "factor")?, bilinear })
+            one(b, Op::Upsample { factor: pos(b, "factor")?, mode })
         }
         "adaptive_avg_pool2d" => one(b, Op::AdaptiveAvgPool { size: pos(b, "size")? }),
         "repeat_channels" => one(b, Op::RepeatChannels { times: pos(b, "times")? }),

@@ -21,7 +21,7 @@ use burn::module::{Module, Param};
 use burn::tensor::module::{avg_pool2d, conv2d, conv_transpose2d, max_pool2d};
 use burn::tensor::ops::{AvgPoolOptions, ConvOptions, ConvTransposeOptions, MaxPoolOptions};
 use burn::tensor::{activation, Device, Tensor, TensorData};
-use mcmr_dsl::ir::{FftKind, Graph, Init, Norm, Op, PadMode, ParamSpec};
+use mcmr_dsl::ir::{FftKind, Graph, Init, Interp, Norm, Op, PadMode, ParamSpec};
 use std::collections::BTreeMap;
 use std::path::Path;
 

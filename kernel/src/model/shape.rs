@@ -83,8 +83,9 @@ pub(super) fn forward(cx: &Ctx) -> Option<Result<Tensor<4>, ModelError>> {
             let c = x.clone() - x.mean_dim(3).mean_dim(2);
             (c.clone() * c).mean_dim(3).mean_dim(2).sqrt()
         }
-        Op::Upsample { factor, bilinear: true } => bilinear_upsample(a(0), *factor),
-        Op::Upsample { factor, .. } => {
+        Op::Upsample { factor, mode: Interp::Bilinear } => bilinear_upsample(a(0), *factor),
+        Op::Upsample { factor, mode: Interp::Bicubic } => bicubic_upsample(a(0), *factor),
+        Op::Upsample { factor, mode: Interp::Nearest } => {
             let x = a(0);
             let [b, c, h, w] = x.dims();
             let f = *factor;
@@ -105,6 +106,38 @@ pub(super) fn forward(cx: &Ctx) -> Option<Result<Tensor<4>, ModelError>> {
 /// output pixel `o` samples input position `(o + 0.5)/f − 0.5`, clamped at the border, as a
 /// separable blend of two rows and two columns (differentiable: gathers are `narrow`s and
 /// `cat`s of the input).
+/// PyTorch's bicubic interpolation (`align_corners = False`): the source position
+/// `(o + 0.5)/f − 0.5` (not clamped, unlike bilinear), taps `i − 1 .. i + 2` clamped to the
+/// edges, Keys' weights with `A = −0.75`; separable, rows then columns.
+fn bicubic_upsample(x: Tensor<4>, f: usize) -> Tensor<4> {
+    const A: f64 = -0.75;
+    let near = |t: f64| ((A + 2.0) * t - (A + 3.0)) * t * t + 1.0;
+    let far = |t: f64| ((A * t - 5.0 * A) * t + 8.0 * A) * t - 4.0 * A;
+    let axis = |x: Tensor<4>, dim: usize| -> Tensor<4> {
+        let n = x.dims()[dim] as i64;
+        let parts: Vec<Tensor<4>> = (0..n as usize * f)
+            .map(|o| {
+                let src = (o as f64 + 0.5) / f as f64 - 0.5;
+                let i = src.floor();
+                let t = src - i;
+                let weights = [far(t + 1.0), near(t), near(1.0 - t), far(2.0 - t)];
+                let mut acc: Option<Tensor<4>> = None;
+                for (k, w) in weights.iter().enumerate() {
+                    let j = (i as i64 - 1 + k as i64).clamp(0, n - 1) as usize;
+                    let term = x.clone().narrow(dim, j, 1) * *w;
+                    acc = Some(match acc {
+                        Some(a) => a + term,
+                        None => term,
+                    });
+                }
+                acc.expect("four taps")
+            })
+            .collect();
+        Tensor::cat(parts, dim)
+    };
+    axis(axis(x, 2), 3)
+}
+
 fn bilinear_upsample(x: Tensor<4>, f: usize) -> Tensor<4> {
     let axis = |x: Tensor<4>, dim: usize| -> Tensor<4> {
         let n = x.dims()[dim];

@@ -19,7 +19,8 @@ use std::collections::BTreeMap;
 /// Functions a term may be.
 pub const TERMS: &[&str] = &["l1", "l2", "mse", "ssim"];
 /// Network primitives a loss may apply inside a term.
-pub const TRANSFORMS: &[&str] = &["fft2", "rfft2", "magnitude", "phase", "real", "imag", "view_as_real"];
+pub const TRANSFORMS: &[&str] =
+    &["fft2", "ifft2", "rfft2", "avg_pool2d", "magnitude", "phase", "real", "imag", "view_as_real"];
 
 /// One weighted term of a loss.
 #[derive(Clone, Debug)]
@@ -315,11 +316,17 @@ fn kind(e: &Expr, names: &BTreeMap<String, bool>, what: &str, out: &mut Vec<Diag
             };
             match f {
                 "rfft2" => need_real(x, f, names, what, out).then_some(Kind::Complex),
-                "fft2" => match kind(x, names, what, out)? {
+                "fft2" | "ifft2" | "avg_pool2d" => match kind(x, names, what, out)? {
                     Kind::Scalar => {
-                        out.push(Diagnostic::error(x.span, "`fft2` needs a tensor, not a loss term", "not a tensor"));
+                        out.push(Diagnostic::error(
+                            x.span,
+                            format!("`{f}` needs a tensor, not a loss term"),
+                            "not a tensor",
+                        ));
                         None
                     }
+                    // Pooling keeps the kind (IGKR's low-resolution targets pool complex images).
+                    k if f == "avg_pool2d" => Some(k),
                     _ => Some(Kind::Complex),
                 },
                 _ => {

@@ -167,6 +167,11 @@ const TRAINING: &[(&str, Val)] = &[
     ("optimizer", Val::Call(OPTIMIZERS)),
     ("schedule", Val::Call(SCHEDULES)),
     ("schedule_unit", Val::OneOf(&["iteration", "epoch"])),
+    // Across `stage`s: a stage's optimiser starts fresh or continues the previous stage's
+    // (moments and per-parameter step counts), and its schedule counts from the stage's start or
+    // from the run's (the stages then share one schedule: IGKR-Net's cosine over all epochs).
+    ("optimizer_state", Val::OneOf(&["fresh", "continue"])),
+    ("schedule_span", Val::OneOf(&["stage", "run"])),
     // 0 turns clipping off (how a variant drops the clipping of the spec it overrides).
     ("clip_grad_norm", Val::NonNegative),
     ("batch_size", Val::Count),

@@ -117,7 +117,26 @@ fn eval(node: &Node, named: &Named) -> Result<Value, String> {
             let (re, im) = crate::ops::rfft2(real(eval(one()?, named)?)?, norm_arg(options)?);
             Ok(Value::Complex(re, im))
         }
-        "fft2" => {
+        "avg_pool2d" => {
+            use burn::tensor::module::avg_pool2d;
+            use burn::tensor::ops::AvgPoolOptions;
+            let k = match options.get("kernel") {
+                Some(Const::Int(k)) if *k > 0 => *k as usize,
+                None => 2,
+                Some(other) => return Err(format!("`avg_pool2d(kernel)` must be a positive integer, got {other:?}")),
+            };
+            let s = match options.get("stride") {
+                Some(Const::Int(s)) if *s > 0 => *s as usize,
+                _ => k,
+            };
+            let pool = |t: Tensor<4>| avg_pool2d(t, AvgPoolOptions::new([k; 2]).with_stride([s; 2]));
+            Ok(match eval(one()?, named)? {
+                Value::Real(x) => Value::Real(pool(x)),
+                Value::Complex(re, im) => Value::Complex(pool(re), pool(im)),
+                Value::Scalar(_) => return Err("`avg_pool2d` needs a tensor".into()),
+            })
+        }
+        "fft2" | "ifft2" => {
             let (x, y) = match eval(one()?, named)? {
                 Value::Real(x) => {
                     let zeros = x.zeros_like();
@@ -127,7 +146,11 @@ fn eval(node: &Node, named: &Named) -> Result<Value, String> {
                 Value::Scalar(_) => return Err("`fft2` needs a tensor".into()),
             };
             let shift = matches!(options.get("shift"), Some(Const::Bool(true)));
-            let (re, im) = crate::ops::fft2(x, y, norm_arg(options)?, shift);
+            let (re, im) = if name == "fft2" {
+                crate::ops::fft2(x, y, norm_arg(options)?, shift)
+            } else {
+                crate::ops::ifft2(x, y, norm_arg(options)?, shift)
+            };
             Ok(Value::Complex(re, im))
         }
         "magnitude" | "phase" | "real" | "imag" | "view_as_real" => {
@@ -141,7 +164,7 @@ fn eval(node: &Node, named: &Named) -> Result<Value, String> {
             }))
         }
         other => Err(format!(
-            "unsupported `{other}(...)` in the loss (l1, l2, mse, ssim, fft2, rfft2, magnitude, phase, real, imag, view_as_real)"
+            "unsupported `{other}(...)` in the loss (l1, l2, mse, ssim, fft2, ifft2, rfft2, avg_pool2d, magnitude, phase, real, imag, view_as_real)"
         )),
     }
 }

@@ -3,7 +3,8 @@
 //!
 //! The update rules ([`RmsProp`], [`Adam`], [`Sgd`], [`clip_grad_norm`]) are PyTorch's, on host
 //! copies of the parameters in float64. Per-parameter state is saved as `optim.<name>.<index>`
-//! (only for parameters that have received a gradient), plus `optim.step` for Adam's counter.
+//! (only for parameters that have received a gradient), plus `optim.step` for Adam's counters
+//! (one per parameter, as PyTorch's).
 
 use mcmr_dsl::plan::Setting;
 use std::collections::BTreeMap;
@@ -123,7 +124,10 @@ impl Optimizer {
             }
         }
         if let Optimizer::Adam(o) = self {
-            out.insert("optim.step".into(), vec![f64::from(o.step)]);
+            // One step count per parameter, as PyTorch keeps `state[p]["step"]`: a parameter that
+            // joins later (IGKR's modules, stage by stage) starts its bias correction at 1.
+            let steps: Vec<f64> = o.steps.iter().map(|&s| f64::from(s)).collect();
+            out.insert("optim.step".into(), steps);
         }
         out
     }
@@ -134,7 +138,11 @@ impl Optimizer {
         let mut used = 0;
         if let Optimizer::Adam(o) = self {
             if let Some(s) = state.get("optim.step") {
-                o.step = s.first().copied().unwrap_or(0.0) as u32;
+                o.steps = s.iter().map(|&v| v as u32).collect();
+                if o.steps.len() == 1 && n_params > 1 {
+                    // A checkpoint of one shared count (kit ≤ 0.1 before per-parameter counts).
+                    o.steps = vec![o.steps[0]; n_params];
+                }
                 used += 1;
             }
         }
@@ -211,7 +219,8 @@ pub struct Adam {
     pub weight_decay: f64,
     /// AdamW's decoupled decay rather than Adam's L2 term.
     pub decoupled: bool,
-    pub(crate) step: u32,
+    /// Steps taken per parameter (those without a gradient at a step do not count).
+    pub(crate) steps: Vec<u32>,
     pub(crate) m: Vec<Option<Vec<f64>>>,
     pub(crate) v: Vec<Option<Vec<f64>>>,
 }
@@ -219,7 +228,7 @@ pub struct Adam {
 impl Adam {
     /// `torch.optim.Adam` (PyTorch's default weight decay: 0).
     pub fn adam(lr: f64, beta1: f64, beta2: f64, eps: f64, weight_decay: f64) -> Self {
-        Adam { lr, beta1, beta2, eps, weight_decay, decoupled: false, step: 0, m: Vec::new(), v: Vec::new() }
+        Adam { lr, beta1, beta2, eps, weight_decay, decoupled: false, steps: Vec::new(), m: Vec::new(), v: Vec::new() }
     }
 
     /// `torch.optim.AdamW` (PyTorch's default weight decay: 0.01).
@@ -229,13 +238,15 @@ impl Adam {
 
     /// Updates host copies of the parameters in place from their gradients.
     pub fn step(&mut self, params: &mut [Vec<f64>], grads: &[Option<Vec<f64>>]) {
-        self.step += 1;
         self.m.resize(params.len(), None);
         self.v.resize(params.len(), None);
-        let bc1 = 1.0 - self.beta1.powi(self.step as i32);
-        let bc2 = 1.0 - self.beta2.powi(self.step as i32);
-        for (((p, g), m), v) in params.iter_mut().zip(grads).zip(self.m.iter_mut()).zip(self.v.iter_mut()) {
+        self.steps.resize(params.len(), 0);
+        let all = params.iter_mut().zip(grads).zip(self.m.iter_mut()).zip(self.v.iter_mut()).zip(self.steps.iter_mut());
+        for ((((p, g), m), v), step) in all {
             let Some(g) = g else { continue };
+            *step += 1;
+            let bc1 = 1.0 - self.beta1.powi(*step as i32);
+            let bc2 = 1.0 - self.beta2.powi(*step as i32);
             let m = m.get_or_insert_with(|| vec![0.0; p.len()]);
             let v = v.get_or_insert_with(|| vec![0.0; p.len()]);
             for i in 0..p.len() {
@@ -308,6 +319,32 @@ mod tests {
 
     // Expected values below are PyTorch's documented update rules worked by hand for one scalar
     // parameter p = 1 with gradient 0.5 on both steps.
+
+    #[test]
+    fn adam_counts_steps_per_parameter_as_pytorch_does() {
+        // Parameter 1 has no gradient for two steps, then joins (a module added by a later
+        // training stage): its first update is PyTorch's first Adam step, lr·g/(|g| + eps'),
+        // whatever parameter 0 did before.
+        let mut o = Adam::adam(0.1, 0.9, 0.999, 1e-8, 0.0);
+        let mut p = [vec![1.0], vec![2.0]];
+        o.step(&mut p, &[Some(vec![0.5]), None]);
+        o.step(&mut p, &[Some(vec![0.5]), None]);
+        assert_eq!(p[1], vec![2.0]);
+        o.step(&mut p, &[Some(vec![0.5]), Some(vec![-4.0])]);
+        assert!((p[1][0] - 2.1).abs() < 1e-8, "{}", p[1][0]);
+        assert_eq!(o.steps, [3, 1]);
+        // The counts travel with the state, and a one-count state of older checkpoints is
+        // read as every parameter's count.
+        let state = Optimizer::Adam(o).state();
+        assert_eq!(state["optim.step"], [3.0, 1.0]);
+        let mut back = Optimizer::Adam(Adam::adam(0.1, 0.9, 0.999, 1e-8, 0.0));
+        back.load_state(&state, 2).unwrap();
+        let mut old = state.clone();
+        old.insert("optim.step".into(), vec![7.0]);
+        back.load_state(&old, 2).unwrap();
+        let Optimizer::Adam(a) = back else { unreachable!() };
+        assert_eq!(a.steps, [7, 7]);
+    }
 
     #[test]
     fn sgd_follows_pytorchs_momentum_nesterov_and_weight_decay() {

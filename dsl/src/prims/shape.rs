@@ -36,7 +36,8 @@ pub const FAMILY: Family = Family {
         })
     },
     spatial,
-    complex_input: |name| (name == "repeat_channels").then_some(false),
+    // Repeats and average pooling are linear: they apply to real and imaginary parts alike.
+    complex_input: |name| matches!(name, "repeat_channels" | "avg_pool2d").then_some(false),
     agreement: |op| {
         matches!(op, Op::Concat).then_some(Agreement { from: 0, broadcast: false, what: "concatenated tensors" })
     },

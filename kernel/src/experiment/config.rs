@@ -34,7 +34,8 @@ pub enum Length {
 }
 
 /// One training stage (a run without `stage` sections has one, `main`; none when the spec gives
-/// no loss, or 0 iterations). Each stage starts a fresh optimiser, as IGKR-Net's official code does.
+/// no loss, or 0 iterations). A stage starts a fresh optimiser unless it continues the previous
+/// stage's (`optimizer_state = "continue"`, IGKR-Net's one optimiser throughout).
 #[derive(Clone, Debug)]
 pub struct Training {
     pub name: String,
@@ -46,6 +47,12 @@ pub struct Training {
     pub schedule: Schedule,
     /// Default: iteration.
     pub schedule_unit: ScheduleUnit,
+    /// Continue the previous stage's optimiser (`optimizer_state = "continue"`) rather than
+    /// start a fresh one (the default).
+    pub continue_optimizer: bool,
+    /// The schedule's position counts from the run's first step (`schedule_span = "run"`), not
+    /// the stage's.
+    pub schedule_from_run_start: bool,
     pub clip_grad_norm: Option<f64>,
     /// Default: 1 (PyTorch's `DataLoader`).
     pub batch_size: usize,
@@ -341,6 +348,8 @@ fn training(s: &Settings, name: &str, train: Vec<String>, span: Span) -> Result<
             Some("epoch") => ScheduleUnit::Epoch,
             _ => ScheduleUnit::Iteration,
         },
+        continue_optimizer: s.str("optimizer_state") == Some("continue"),
+        schedule_from_run_start: s.str("schedule_span") == Some("run"),
         clip_grad_norm: s.num("clip_grad_norm").filter(|&c| c > 0.0),
         batch_size: s.int("batch_size").unwrap_or(1),
         length,
@@ -399,6 +408,17 @@ impl RunConfig {
                 let name = st.name.clone().unwrap_or_default();
                 let train = own.strings("train");
                 match training(&merged, &name, train, st.at)? {
+                    Some(t) if t.continue_optimizer && stages.last().is_some_and(|p: &Training| {
+                        p.optimizer.render() != t.optimizer.render()
+                    }) =>
+                    {
+                        return Err(err(
+                            merged.span("optimizer_state", st.at),
+                            format!(
+                                "stage `{name}` continues the previous stage's optimiser, so it needs the same `optimizer`"
+                            ),
+                        ))
+                    }
                     Some(t) => stages.push(t),
                     None => return Err(err(st.kind_at, format!("stage `{name}` has no `loss` or trains for 0 steps"))),
                 }

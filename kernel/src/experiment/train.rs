@@ -166,15 +166,27 @@ pub fn train(
     let mut progress = start;
     progress.kit_version = env!("CARGO_PKG_VERSION").into();
     truncate_log(&ctx.files.log, progress.stage, progress.step)?;
+    let mut kept: Option<Optimizer> = None;
     while progress.stage < ctx.stages.len() {
         let t = &ctx.stages[progress.stage];
-        let mut opt = Optimizer::from_call(&t.optimizer)?;
-        match resume_from.filter(|_| progress.step > 0) {
-            Some(path) => load_optimizer(path, &mut opt, model.params.len())?,
+        let continued = if t.continue_optimizer && progress.stage > 0 { kept.take() } else { None };
+        let fresh = continued.is_none();
+        let mut opt = match continued {
+            Some(o) => o,
+            None => Optimizer::from_call(&t.optimizer)?,
+        };
+        // Resuming mid-stage restores the optimiser; so does resuming at the start of a stage
+        // that continues the previous stage's.
+        let restore = progress.step > 0 || (t.continue_optimizer && progress.stage > 0 && fresh);
+        if let Some(path) = resume_from.filter(|_| restore) {
+            load_optimizer(path, &mut opt, model.params.len())?;
+        }
+        if progress.step == 0 {
             // A new stage: its own best validation.
-            None => (progress.best_psnr, progress.best_step) = (None, None),
+            (progress.best_psnr, progress.best_step) = (None, None);
         }
         train_stage(model, &mut opt, ctx, t, &mut progress)?;
+        kept = Some(opt);
         if progress.stage + 1 < ctx.stages.len() {
             progress.stage += 1;
             progress.step = 0;
@@ -193,7 +205,17 @@ fn train_stage(
     progress: &mut Progress,
 ) -> Result<(), String> {
     let (total, per_epoch) = plan(t, ctx.train.len());
-    let base_lr = opt.lr();
+    let base_lr = Optimizer::from_call(&t.optimizer)?.lr();
+    // `schedule_span = "run"`: the schedule's clock starts at the run's first step (epoch), so the
+    // stages share one schedule.
+    let (step_offset, epoch_offset) = if t.schedule_from_run_start {
+        ctx.stages[..progress.stage].iter().fold((0usize, 0usize), |(s, e), st| {
+            let (n, per) = plan(st, ctx.train.len());
+            (s + n, e + n.div_ceil(per))
+        })
+    } else {
+        (0, 0)
+    };
     // The complex tensors a loss may read (network outputs and data fields), by name.
     let complex: std::collections::BTreeSet<String> =
         crate::experiment::config::loss_names(model.graph()).into_iter().filter(|(_, c)| *c).map(|(n, _)| n).collect();
@@ -233,13 +255,14 @@ fn train_stage(
             let lr = t.schedule.lr(
                 base_lr,
                 match t.schedule_unit {
-                    ScheduleUnit::Iteration => step as u64,
-                    ScheduleUnit::Epoch => epoch as u64,
+                    ScheduleUnit::Iteration => (step_offset + step) as u64,
+                    ScheduleUnit::Epoch => (epoch_offset + epoch) as u64,
                 },
             );
             opt.set_lr(lr);
             let (inputs, mut named) = tensors(&items, ctx.bindings, &read, ctx.device)?;
-            let (outputs, batch_stats) = model.forward_stats(inputs, true).map_err(|e| e.to_string())?;
+            // Only what the stage's loss reads runs (later modules of a staged network stay out).
+            let (outputs, batch_stats) = model.forward_outputs_stats(inputs, true, &read).map_err(|e| e.to_string())?;
             named.extend(outputs);
             let (loss, terms) = crate::loss::evaluate(&t.loss, &named, &complex)?;
             let scalar = |x: Tensor<1>| x.into_data().convert::<f64>().try_to_vec::<f64>().expect("float")[0];

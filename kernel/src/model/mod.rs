@@ -267,6 +267,51 @@ impl CompiledModel {
         inputs: Vec<Tensor<4>>,
         train: bool,
     ) -> Result<(Vec<Tensor<4>>, Vec<BatchStats>), ModelError> {
+        let (values, stats) = self.run(inputs, train, None)?;
+        Ok((values.into_iter().map(|v| v.expect("every value computed")).collect(), stats))
+    }
+
+    /// The named outputs `wanted` only, computing just the nodes they depend on (a training
+    /// stage whose loss reads IGKR-Net's first module does not run the later ones, so their
+    /// parameters get no gradient), with the batch norms' statistics.
+    pub fn forward_outputs_stats(
+        &self,
+        inputs: Vec<Tensor<4>>,
+        train: bool,
+        wanted: &[String],
+    ) -> Result<(BTreeMap<String, Tensor<4>>, Vec<BatchStats>), ModelError> {
+        let g = &self.meta.graph;
+        let n_in = g.inputs.len();
+        let mut keep = vec![false; n_in + g.nodes.len()];
+        for (name, id) in &g.outputs {
+            if wanted.contains(name) {
+                keep[*id] = true;
+            }
+        }
+        for i in (0..g.nodes.len()).rev() {
+            if keep[n_in + i] {
+                for &a in &g.nodes[i].args {
+                    keep[a] = true;
+                }
+            }
+        }
+        let (values, stats) = self.run(inputs, train, Some(&keep))?;
+        let outputs = g
+            .outputs
+            .iter()
+            .filter(|(n, _)| wanted.contains(n))
+            .map(|(n, id)| (n.clone(), values[*id].clone().expect("wanted outputs are computed")))
+            .collect();
+        Ok((outputs, stats))
+    }
+
+    /// Interprets the graph; with `keep`, only the nodes it marks (the others stay `None`).
+    fn run(
+        &self,
+        inputs: Vec<Tensor<4>>,
+        train: bool,
+        keep: Option<&[bool]>,
+    ) -> Result<(Vec<Option<Tensor<4>>>, Vec<BatchStats>), ModelError> {
         let stats = std::cell::RefCell::new(Vec::new());
         let g = &self.meta.graph;
         if inputs.len() != g.inputs.len() {
@@ -285,14 +330,18 @@ impl CompiledModel {
                 });
             }
         }
-        let mut values: Vec<Tensor<4>> = inputs;
+        let mut values: Vec<Option<Tensor<4>>> = inputs.into_iter().map(Some).collect();
         let mut complex: Vec<bool> = g.inputs.iter().map(|i| i.complex).collect();
         for node in &g.nodes {
             complex.push(node.op.output_is_complex(node.args.first().map(|&a| complex[a]).unwrap_or(false)));
+            if keep.is_some_and(|k| !k[values.len()]) {
+                values.push(None);
+                continue;
+            }
             let ctx = Ctx {
                 model: self,
                 node,
-                args: node.args.iter().map(|&i| values[i].clone()).collect(),
+                args: node.args.iter().map(|&i| values[i].clone().expect("arguments are computed first")).collect(),
                 complex: node.args.iter().map(|&i| complex[i]).collect(),
                 train,
                 stats: &stats,
@@ -305,7 +354,7 @@ impl CompiledModel {
                 .or_else(|| spectral::forward(&ctx))
                 .or_else(|| points::forward(&ctx))
                 .unwrap_or_else(|| Err(ModelError::Unsupported(format!("no forward pass for {:?}", node.op))))?;
-            values.push(out);
+            values.push(Some(out));
         }
         Ok((values, stats.into_inner()))
     }

@@ -54,8 +54,21 @@ impl Vocabulary {
 }
 
 /// Functions a loss expression may call (`crate::loss`: the terms, then the transforms).
-pub const LOSS_FUNCTIONS: &[&str] =
-    &["l1", "l2", "mse", "ssim", "fft2", "rfft2", "magnitude", "phase", "real", "imag", "view_as_real"];
+pub const LOSS_FUNCTIONS: &[&str] = &[
+    "l1",
+    "l2",
+    "mse",
+    "ssim",
+    "fft2",
+    "ifft2",
+    "rfft2",
+    "avg_pool2d",
+    "magnitude",
+    "phase",
+    "real",
+    "imag",
+    "view_as_real",
+];
 
 /// What a setting's value must be.
 #[derive(Clone, Copy, Debug)]

@@ -19,6 +19,9 @@
 //!   prediction clipped to [0, 1]; per slice, PSNR with the slice's maximum and SSIM with data
 //!   range **2** (that scikit-image's implicit range for float images); averaged. **`ima-unit`**
 //!   is the same with SSIM's range 1, the honest figure for [0, 1] images.
+//! * **`kt-slice`** (the K-Space Transformer's `cal_psnr`/`cal_ssim`, IGKR-Net's evident
+//!   protocol): per slice on magnitudes, PSNR and SSIM with the slice's span max − min as data
+//!   range; averaged over slices.
 //!
 //! Per-slice values are always reported too; `mean` and `std` (population, over slices or
 //! volumes as the protocol aggregates) go with every result.
@@ -45,6 +48,8 @@ pub enum DataRange {
     VolumeMax,
     /// The maximum of each ground-truth slice.
     SliceMax,
+    /// The span (maximum − minimum) of each ground-truth slice (the K-Space Transformer's).
+    SliceSpan,
     /// A fixed value (after quantisation, the quantised scale).
     Fixed(f64),
 }
@@ -148,17 +153,31 @@ impl Protocol {
         aggregate: Aggregate::SliceMean,
     };
 
+    /// The K-Space Transformer's `cal_psnr`/`cal_ssim`, which IGKR-Net evidently reused (its
+    /// research note's "kt-slice"): per slice on magnitudes, PSNR and SSIM (7×7 uniform window)
+    /// with the slice's span max − min as data range; averaged over slices.
+    pub const KT_SLICE: Protocol = Protocol {
+        name: "kt-slice",
+        data_range: DataRange::SliceSpan,
+        quantise: None,
+        background_below: None,
+        clip_prediction: false,
+        ssim_range: None,
+        aggregate: Aggregate::SliceMean,
+    };
+
     /// The named protocols a spec or the command line can ask for.
-    pub const PRESETS: [Protocol; 6] = [
+    pub const PRESETS: [Protocol; 7] = [
         Protocol::FASTMRI_VOLUME,
         Protocol::SLICE_MEAN,
         Protocol::FSMNET_BRATS_UINT8,
         Protocol::UNIFS_UNIT,
         Protocol::IMA_GROUP,
         Protocol::IMA_UNIT,
+        Protocol::KT_SLICE,
     ];
     /// Every preset (the name older code used).
-    pub const ALL: [Protocol; 6] = Protocol::PRESETS;
+    pub const ALL: [Protocol; 7] = Protocol::PRESETS;
 
     /// The protocol's name.
     pub fn name(self) -> &'static str {
@@ -259,6 +278,10 @@ fn max(v: &[f64]) -> f64 {
     v.iter().cloned().fold(f64::NEG_INFINITY, f64::max)
 }
 
+fn min(v: &[f64]) -> f64 {
+    v.iter().cloned().fold(f64::INFINITY, f64::min)
+}
+
 fn slice_metrics(gt: &[f64], pred: &[f64], h: usize, w: usize, data_range: f64, ssim_range: f64) -> SliceMetrics {
     let m = mse(gt, pred);
     SliceMetrics {
@@ -319,11 +342,13 @@ pub fn evaluate(protocol: Protocol, gt: &Volume, pred: &Volume) -> Result<Metric
     let range = |k: usize| match protocol.data_range {
         DataRange::VolumeMax => max(&scored_gt),
         DataRange::SliceMax => max(g(k)),
+        DataRange::SliceSpan => max(g(k)) - min(g(k)),
         DataRange::Fixed(r) => r,
     };
     let ssim_range = |k: usize| match protocol.ssim_range {
         Some(DataRange::Fixed(r)) => r,
         Some(DataRange::SliceMax) => max(g(k)),
+        Some(DataRange::SliceSpan) => max(g(k)) - min(g(k)),
         Some(DataRange::VolumeMax) => max(&scored_gt),
         None => range(k),
     };
@@ -335,6 +360,7 @@ pub fn evaluate(protocol: Protocol, gt: &Volume, pred: &Volume) -> Result<Metric
             let r = match protocol.data_range {
                 DataRange::Fixed(r) => r,
                 DataRange::VolumeMax | DataRange::SliceMax => max(&scored_gt),
+                DataRange::SliceSpan => max(&scored_gt) - min(&scored_gt),
             };
             report(psnr_from_mse(m, r), mean_of(&per, |s| s.ssim), nmse(&scored_gt, &scored_pred), m, per)
         }

@@ -283,64 +283,6 @@ fn stages_train_their_parameters_in_order_with_fresh_optimisers() {
     std::fs::remove_dir_all(d).unwrap();
 }
 
-/// IGKR-Net's training: stages that add modules, one optimiser and one schedule throughout.
-#[test]
-fn staged_modules_join_one_optimiser_and_one_schedule() {
-    let d = temp("joining");
-    let net = TINY.replace(
-        "    output output = conv2d(x, 1, kernel = 3, padding = 1) as tail\n",
-        "    output output = conv2d(x, 1, kernel = 3, padding = 1) as tail\n    output early = conv2d(x, 1, kernel = 1) as early\n",
-    );
-    let stages = |second: &str| {
-        net.replace(
-            "    iterations = ITERATIONS\n",
-            &format!(
-                "    schedule = cosine(t_max = 6, eta_min = 0.0)\n    schedule_span = \"run\"\n    optimizer_state = \"continue\"\n    stage first {{\n        iterations = 3\n        loss = l1(early, target)\n    }}\n{second}"
-            ),
-        )
-    };
-    let both = stages("    stage second {\n        iterations = 3\n    }\n");
-    reproduce(&write_spec(&d.join("a"), 0, &both), &opts(&d.join("a"))).unwrap();
-    let log = std::fs::read_to_string(run_dir(&d.join("a")).join("log.jsonl")).unwrap();
-    let lrs: Vec<f64> = log
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-        .filter(|v| v["validation"].is_null())
-        .map(|v| v["lr"].as_f64().unwrap())
-        .collect();
-    // One cosine over the six steps of both stages: lr·(1 + cos(πt/6))/2, t = 0..5.
-    assert_eq!(lrs.len(), 6);
-    for (t, lr) in lrs.iter().enumerate() {
-        let want = 3e-2 * (1.0 + (std::f64::consts::PI * t as f64 / 6.0).cos()) / 2.0;
-        assert!((lr - want).abs() < 1e-12, "step {t}: {lr} vs {want}");
-    }
-    // Adam's step counts, in the network's parameter order (head, tail, early): the head trains
-    // in both stages (6 steps), the tail joins in the second (3), and the early head is read by
-    // the first stage's loss only (3): one optimiser continued, per-parameter counts (PyTorch's).
-    let ckpt =
-        mcmr::io::safetensors::read_safetensors(&run_dir(&d.join("a")).join("checkpoints/last.safetensors")).unwrap();
-    assert_eq!(ckpt["optim.step"].data, [6.0, 6.0, 3.0, 3.0, 3.0, 3.0]);
-    // The first stage alone: the tail never ran, so it keeps its initial values.
-    let first = stages("");
-    reproduce(&write_spec(&d.join("b"), 0, &first), &opts(&d.join("b"))).unwrap();
-    reproduce(
-        &write_spec(&d.join("u"), 0, &net.replace("    iterations = ITERATIONS\n", "    iterations = 0\n")),
-        &opts(&d.join("u")),
-    )
-    .unwrap();
-    let read = |o: &str| {
-        mcmr::io::safetensors::read_safetensors(&run_dir(&d.join(o)).join("checkpoints/last.safetensors")).unwrap()
-    };
-    let (trained, untrained) = (read("b"), read("u"));
-    assert_eq!(trained["tail.weight"].data, untrained["tail.weight"].data, "the tail did not run");
-    assert_ne!(trained["head.weight"].data, untrained["head.weight"].data, "the head did");
-    // Continuing an optimiser needs the same optimiser.
-    let other = stages("    stage second {\n        iterations = 3\n        optimizer = sgd(lr = 1e-2)\n    }\n");
-    let e = reproduce(&write_spec(&d.join("c"), 0, &other), &opts(&d.join("c"))).unwrap_err();
-    assert!(e.contains("continues the previous stage's optimiser"), "{e}");
-    std::fs::remove_dir_all(d).unwrap();
-}
-
 const ABLATION: &str = r#"block fuse(c: int) {
     input a: [c, H, W]
     input b: [c, H, W]

@@ -182,3 +182,26 @@ fn ima_protocols_clip_and_score_ssim_at_their_own_range() {
     assert_eq!(group.psnr, unit.psnr);
     assert!(group.ssim > unit.ssim, "a wider range flatters SSIM");
 }
+
+/// The K-Space Transformer's protocol by hand: per slice, PSNR and SSIM with the slice's span
+/// max − min as data range (a slice that does not start at 0 shows the difference from
+/// `slice-mean`'s maximum).
+#[test]
+fn kt_slice_scores_each_slice_with_its_span() {
+    let gt = Volume::new(2, 8, 8, (0..128).map(|i| 0.5 + ((i * 7) % 11) as f64 / 10.0).collect());
+    let pred =
+        Volume::new(2, 8, 8, gt.data.iter().enumerate().map(|(i, v)| v + ((i % 5) as f64 - 2.0) / 20.0).collect());
+    let r = evaluate(Protocol::KT_SLICE, &gt, &pred).unwrap();
+    let (mut psnr, mut ssim) = (0.0, 0.0);
+    for k in 0..2 {
+        let (g, p) = (&gt.data[k * 64..(k + 1) * 64], &pred.data[k * 64..(k + 1) * 64]);
+        let span = g.iter().cloned().fold(f64::MIN, f64::max) - g.iter().cloned().fold(f64::MAX, f64::min);
+        assert!((span - 1.0).abs() < 1e-12, "the slice spans [0.5, 1.5]");
+        psnr += mcmr::metrics::psnr(g, p, span) / 2.0;
+        ssim += mcmr::metrics::ssim(g, p, 8, 8, span) / 2.0;
+    }
+    assert!((r.psnr - psnr).abs() < 1e-12 && (r.ssim - ssim).abs() < 1e-12);
+    let by_max = evaluate(Protocol::SLICE_MEAN, &gt, &pred).unwrap();
+    assert!(by_max.psnr > r.psnr + 3.0, "range 1.5 vs 1: {} vs {}", by_max.psnr, r.psnr);
+    assert_eq!(Protocol::parse("kt-slice").unwrap(), Protocol::KT_SLICE);
+}

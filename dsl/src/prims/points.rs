@@ -39,7 +39,8 @@ pub const FAMILY: Family = Family {
         }
     },
     complex_input: |name| {
-        matches!(name, "gather_points" | "scatter_points" | "grid_points" | "points_to_grid").then_some(false)
+        matches!(name, "gather_points" | "scatter_points" | "grid_points" | "grid_coords" | "points_to_grid")
+            .then_some(false)
     },
     build,
     channels: |op, _| {

@@ -16,7 +16,7 @@
 //!   masks are easier than 1D ones at the same acceleration). `columns` lists every column the
 //!   pairs name.
 //!
-//! "Above" means higher for PSNR and SSIM and lower for NMSE.
+//! "Above" means higher for PSNR and SSIM and lower for NMSE, LPIPS, GFLOPs and parameters.
 
 use crate::experiment::evaluate::EvalResult;
 use std::collections::{BTreeMap, BTreeSet};
@@ -166,8 +166,12 @@ pub fn read_published(path: &Path) -> Result<Published, String> {
                         r.id
                     )));
                 }
-                if let Some(m) = metrics.keys().find(|m| !["psnr", "ssim", "nmse"].contains(&m.as_str())) {
-                    return Err(bad(format!("table `{tid}` row `{}`: unknown metric `{m}` (psnr, ssim, nmse)", r.id)));
+                if let Some(m) = metrics.keys().find(|m| !METRICS.contains(&m.as_str())) {
+                    return Err(bad(format!(
+                        "table `{tid}` row `{}`: unknown metric `{m}` ({})",
+                        r.id,
+                        METRICS.join(", ")
+                    )));
                 }
             }
         }
@@ -236,8 +240,17 @@ pub enum Verdict {
     Undecided(String),
 }
 
+/// The metrics a published cell may hold: image quality (PSNR, SSIM higher is better; NMSE and
+/// LPIPS lower) and cost (IGKR-Net's Table 7: GFLOPs and millions of parameters, lower is better).
+pub const METRICS: [&str; 6] = ["psnr", "ssim", "nmse", "lpips", "gflops", "mparams"];
+
+/// Whether a lower value of `metric` is better.
+pub fn lower_is_better(metric: &str) -> bool {
+    matches!(metric, "nmse" | "lpips" | "gflops" | "mparams")
+}
+
 fn above(metric: &str, a: f64, b: f64, ties: bool) -> bool {
-    let (a, b) = if metric == "nmse" { (b, a) } else { (a, b) };
+    let (a, b) = if lower_is_better(metric) { (b, a) } else { (a, b) };
     if ties {
         a >= b
     } else {
@@ -336,8 +349,7 @@ pub fn decide(
             if !published {
                 return Verdict::Undecided("a property of the published tables".into());
             }
-            let metrics = ["psnr", "ssim", "nmse"];
-            for metric in metrics {
+            for metric in METRICS {
                 let a = value(&claim.table, &s.row, col, metric);
                 let b = value(&s.table, &s.as_row, col, metric);
                 if a != b {

@@ -379,3 +379,25 @@ fn staged_modules_join_one_optimiser_and_one_schedule() {
     assert!(e.contains("continues the previous stage's optimiser"), "{e}");
     std::fs::remove_dir_all(d).unwrap();
 }
+
+/// A training stage computes only what its loss reads, except batch norms, whose running
+/// statistics PyTorch's full forward moves on every path.
+#[test]
+fn pruned_forward_returns_the_wanted_outputs_and_still_runs_batch_norms() {
+    let src = r#"
+network n() {
+    input x: [2, H, W]
+    output a = conv2d(x, 2, kernel = 1) as a
+    output b = batch_norm(conv2d(x, 3, kernel = 1) as c) as bn
+}
+"#;
+    let model = compile(src);
+    let x = data(2, 4, 5);
+    let (outs, stats) = model.forward_outputs_stats(vec![x.clone()], true, &["a".to_string()]).unwrap();
+    assert_eq!(outs.keys().collect::<Vec<_>>(), ["a"]);
+    assert_eq!(stats.len(), 1, "the batch norm ran for its statistics");
+    let full = model.forward(vec![x.clone()], true).unwrap();
+    assert_eq!(values(&outs["a"]), values(&full["a"]));
+    let (_, eval_stats) = model.forward_outputs_stats(vec![x], false, &["a".to_string()]).unwrap();
+    assert!(eval_stats.is_empty());
+}

@@ -273,7 +273,8 @@ impl CompiledModel {
 
     /// The named outputs `wanted` only, computing just the nodes they depend on (a training
     /// stage whose loss reads IGKR-Net's first module does not run the later ones, so their
-    /// parameters get no gradient), with the batch norms' statistics.
+    /// parameters get no gradient), and in training every batch norm (its running statistics
+    /// move as in PyTorch's full forward), with the batch norms' statistics.
     pub fn forward_outputs_stats(
         &self,
         inputs: Vec<Tensor<4>>,
@@ -286,6 +287,13 @@ impl CompiledModel {
         for (name, id) in &g.outputs {
             if wanted.contains(name) {
                 keep[*id] = true;
+            }
+        }
+        // Batch norms in training mode run wherever they are: PyTorch's forward updates their
+        // running statistics even on a path no loss reads.
+        for (i, node) in g.nodes.iter().enumerate() {
+            if train && matches!(node.op, Op::BatchNorm { .. }) {
+                keep[n_in + i] = true;
             }
         }
         for i in (0..g.nodes.len()).rev() {

@@ -8,42 +8,17 @@ pub(super) fn forward(cx: &Ctx) -> Option<Result<Tensor<4>, ModelError>> {
     let a = |i: usize| cx.args[i].clone();
     let p = |name: &str| format!("{}.{name}", cx.node.path);
     let out = match &cx.node.op {
-        Op::TokenAttention { heads } => {
-            let (q, k, v) = (a(0), a(1), a(2));
-            let [b, c, h, w] = q.dims();
-            let d = c / *heads;
-            let split = |t: Tensor<4>| t.reshape([b, *heads, d, h * w]).swap_dims(2, 3);
-            let attn = activation::softmax(split(q).matmul(split(k).swap_dims(2, 3)) / (d as f64).sqrt(), 3);
-            attn.matmul(split(v)).swap_dims(2, 3).reshape([b, c, h, w])
-        }
+        Op::TokenAttention { heads } => token_attention(a(0), a(1), a(2), *heads, None, 0),
         Op::MaskedTokenAttention { heads, chunk } => {
-            let (q, k, v, m) = (a(0), a(1), a(2), a(3));
-            let [b, c, hq, wq] = q.dims();
-            let [mb, _, hk, wk] = m.dims();
-            let (d, nq, nk) = (c / *heads, hq * wq, hk * wk);
-            if (mb != b && mb != 1) || m.dims()[1] != 1 {
+            let (m, b) = (a(3), cx.args[0].dims()[0]);
+            if (m.dims()[0] != b && m.dims()[0] != 1) || m.dims()[1] != 1 {
                 return Some(Err(ModelError::Unsupported(format!(
-                    "`{}`: the key mask is [{b} or 1, 1, {hk}, {wk}], got {:?}",
+                    "`{}`: the key mask is [{b} or 1, 1, H, W], got {:?}",
                     cx.node.path,
                     m.dims()
                 ))));
             }
-            let split = |t: Tensor<4>, n: usize| t.reshape([b, *heads, d, n]).swap_dims(2, 3);
-            let kt = split(k, nk).swap_dims(2, 3) / (d as f64).sqrt();
-            let vs = split(v, nk);
-            // Masked keys get −1e9 before the softmax: exp underflows to exactly 0 in f32.
-            let bias = (m.reshape([mb, 1, 1, nk]) - 1.0) * 1e9;
-            let qs = split(q, nq);
-            let step = if *chunk == 0 { nq } else { (*chunk).min(nq) };
-            let mut parts = Vec::with_capacity(nq.div_ceil(step.max(1)));
-            let mut start = 0;
-            while start < nq {
-                let len = step.min(nq - start);
-                let scores = qs.clone().narrow(2, start, len).matmul(kt.clone()) + bias.clone();
-                parts.push(activation::softmax(scores, 3).matmul(vs.clone()));
-                start += len;
-            }
-            Tensor::cat(parts, 2).swap_dims(2, 3).reshape([b, c, hq, wq])
+            token_attention(a(0), a(1), a(2), *heads, Some(m), *chunk)
         }
         Op::ChannelAttention { channels, heads } => {
             let (q, k, v) = (a(0), a(1), a(2));
@@ -78,4 +53,40 @@ pub(super) fn forward(cx: &Ctx) -> Option<Result<Tensor<4>, ModelError>> {
         _ => return None,
     };
     Some(Ok(out))
+}
+
+/// Multi-head `softmax(q kᵀ/√d) v` over the tokens of each grid (queries and keys may differ),
+/// the keys where `key_mask` is 0 left out (−1e9 before the softmax: exp underflows to exactly 0
+/// in f32), `chunk` queries at a time (0: all), so no larger score matrix exists at once.
+fn token_attention(
+    q: Tensor<4>,
+    k: Tensor<4>,
+    v: Tensor<4>,
+    heads: usize,
+    key_mask: Option<Tensor<4>>,
+    chunk: usize,
+) -> Tensor<4> {
+    let [b, c, hq, wq] = q.dims();
+    let [_, _, hk, wk] = k.dims();
+    let (d, nq, nk) = (c / heads, hq * wq, hk * wk);
+    let split = |t: Tensor<4>, n: usize| t.reshape([b, heads, d, n]).swap_dims(2, 3);
+    let (qs, kt, vs) = (split(q, nq), split(k, nk).swap_dims(2, 3), split(v, nk));
+    let bias = key_mask.map(|m| {
+        let mb = m.dims()[0];
+        (m.reshape([mb, 1, 1, nk]) - 1.0) * 1e9
+    });
+    let step = if chunk == 0 { nq } else { chunk.min(nq) };
+    let mut parts = Vec::with_capacity(nq.div_ceil(step));
+    let mut start = 0;
+    while start < nq {
+        let len = step.min(nq - start);
+        let mut scores = qs.clone().narrow(2, start, len).matmul(kt.clone()) / (d as f64).sqrt();
+        if let Some(bias) = &bias {
+            scores = scores + bias.clone();
+        }
+        parts.push(activation::softmax(scores, 3).matmul(vs.clone()));
+        start += len;
+    }
+    let out = if parts.len() == 1 { parts.remove(0) } else { Tensor::cat(parts, 2) };
+    out.swap_dims(2, 3).reshape([b, c, hq, wq])
 }

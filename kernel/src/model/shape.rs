@@ -103,56 +103,60 @@ pub(super) fn forward(cx: &Ctx) -> Option<Result<Tensor<4>, ModelError>> {
 }
 
 /// Bilinear upsampling by an integer factor with PyTorch's default `align_corners = False`:
-/// output pixel `o` samples input position `(o + 0.5)/f − 0.5`, clamped at the border, as a
-/// separable blend of two rows and two columns (differentiable: gathers are `narrow`s and
-/// `cat`s of the input).
+/// output pixel `o` samples input position `(o + 0.5)/f − 0.5`, clamped at the border, a blend
+/// of two rows and two columns.
+fn bilinear_upsample(x: Tensor<4>, f: usize) -> Tensor<4> {
+    separable_upsample(x, f, |o, n| {
+        let src = ((o as f64 + 0.5) / f as f64 - 0.5).max(0.0);
+        let i0 = (src.floor() as usize).min(n - 1);
+        let t = src - i0 as f64;
+        vec![(i0, 1.0 - t), ((i0 + 1).min(n - 1), t)]
+    })
+}
+
 /// PyTorch's bicubic interpolation (`align_corners = False`): the source position
 /// `(o + 0.5)/f − 0.5` (not clamped, unlike bilinear), taps `i − 1 .. i + 2` clamped to the
-/// edges, Keys' weights with `A = −0.75`; separable, rows then columns.
+/// edges, Keys' weights with `A = −0.75`.
 fn bicubic_upsample(x: Tensor<4>, f: usize) -> Tensor<4> {
     const A: f64 = -0.75;
     let near = |t: f64| ((A + 2.0) * t - (A + 3.0)) * t * t + 1.0;
     let far = |t: f64| ((A * t - 5.0 * A) * t + 8.0 * A) * t - 4.0 * A;
-    let axis = |x: Tensor<4>, dim: usize| -> Tensor<4> {
-        let n = x.dims()[dim] as i64;
-        let parts: Vec<Tensor<4>> = (0..n as usize * f)
-            .map(|o| {
-                let src = (o as f64 + 0.5) / f as f64 - 0.5;
-                let i = src.floor();
-                let t = src - i;
-                let weights = [far(t + 1.0), near(t), near(1.0 - t), far(2.0 - t)];
-                let mut acc: Option<Tensor<4>> = None;
-                for (k, w) in weights.iter().enumerate() {
-                    let j = (i as i64 - 1 + k as i64).clamp(0, n - 1) as usize;
-                    let term = x.clone().narrow(dim, j, 1) * *w;
-                    acc = Some(match acc {
-                        Some(a) => a + term,
-                        None => term,
-                    });
-                }
-                acc.expect("four taps")
-            })
-            .collect();
-        Tensor::cat(parts, dim)
-    };
-    axis(axis(x, 2), 3)
+    separable_upsample(x, f, |o, n| {
+        let src = (o as f64 + 0.5) / f as f64 - 0.5;
+        let (i, t) = (src.floor() as i64, src - src.floor());
+        let at = |k: i64| (i + k).clamp(0, n as i64 - 1) as usize;
+        vec![(at(-1), far(t + 1.0)), (at(0), near(t)), (at(1), near(1.0 - t)), (at(2), far(2.0 - t))]
+    })
 }
 
-fn bilinear_upsample(x: Tensor<4>, f: usize) -> Tensor<4> {
+/// Separable upsampling by `f`, rows then columns: output `o` of an axis of `n` is the sum of
+/// `w·x[j]` over the `(j, w)` pairs of `taps(o, n)`, equal indices merged and zero weights
+/// dropped (differentiable: gathers are `narrow`s and `cat`s of the input).
+fn separable_upsample(x: Tensor<4>, f: usize, taps: impl Fn(usize, usize) -> Vec<(usize, f64)>) -> Tensor<4> {
     let axis = |x: Tensor<4>, dim: usize| -> Tensor<4> {
         let n = x.dims()[dim];
         let parts: Vec<Tensor<4>> = (0..n * f)
             .map(|o| {
-                let src = ((o as f64 + 0.5) / f as f64 - 0.5).max(0.0);
-                let i0 = (src.floor() as usize).min(n - 1);
-                let i1 = (i0 + 1).min(n - 1);
-                let t = src - i0 as f64;
-                let a = x.clone().narrow(dim, i0, 1);
-                if t == 0.0 || i0 == i1 {
-                    a
-                } else {
-                    a * (1.0 - t) + x.clone().narrow(dim, i1, 1) * t
+                let mut merged: Vec<(usize, f64)> = Vec::with_capacity(4);
+                for (j, w) in taps(o, n) {
+                    match merged.iter_mut().find(|(k, _)| *k == j) {
+                        Some(m) => m.1 += w,
+                        None => merged.push((j, w)),
+                    }
                 }
+                merged
+                    .into_iter()
+                    .filter(|&(_, w)| w != 0.0)
+                    .map(|(j, w)| {
+                        let row = x.clone().narrow(dim, j, 1);
+                        if w == 1.0 {
+                            row
+                        } else {
+                            row * w
+                        }
+                    })
+                    .reduce(|a, b| a + b)
+                    .expect("a tap with a nonzero weight")
             })
             .collect();
         Tensor::cat(parts, dim)

@@ -401,3 +401,64 @@ network n() {
     let (_, eval_stats) = model.forward_outputs_stats(vec![x], false, &["a".to_string()]).unwrap();
     assert!(eval_stats.is_empty());
 }
+
+/// The spec's network `name` at a tiny size, compiled.
+fn spec_network(name: &str) -> CompiledModel {
+    use mcmr_dsl::check::Value;
+    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../papers/igkr.mcmr");
+    let small: Vec<(String, Value)> = [("d", 8), ("heads", 2), ("ffn", 16), ("enc", 1), ("dec", 1), ("h", 4)]
+        .map(|(k, v)| (k.into(), Value::Int(v)))
+        .into();
+    let (_, checked, _) = mcmr::spec::load_spec(&file, Some(name), None, &small).unwrap();
+    CompiledModel::new(checked.graph, 5, &device())
+}
+
+/// Table 6's ablations (A19): each network is the full one less the removed module's parameters
+/// (the stride-2 convolution of (a) has the shape of the stride-1 one), and every ablation that
+/// keeps HRIT keeps the measured samples exactly; (c) feeds LRIT's grid straight to HRIT.
+#[test]
+fn each_ablation_removes_one_module_and_keeps_the_measured_samples() {
+    let count = |name: &str| spec_network(name).meta.graph.parameter_count();
+    let full = count("igkr");
+    let module = |name: &str| {
+        let m = spec_network("igkr");
+        m.meta
+            .specs
+            .iter()
+            .filter(|p| !p.buffer && p.path.starts_with(&format!("{name}.")))
+            .map(|p| p.shape.iter().product::<usize>())
+            .sum::<usize>()
+    };
+    for (net, removed) in
+        [("igkr_no_lrit", "lrit"), ("igkr_no_hrit", "hrit"), ("igkr_no_idgm", "idgm"), ("igkr_no_tarm", "tarm")]
+    {
+        let m = module(removed);
+        assert!(m > 0, "module {removed} has parameters");
+        assert_eq!(count(net), full - m, "{net}");
+    }
+    // 8x8 k-space of one image, 24 sampled points; complex as [re; im].
+    let (h, w) = (8, 8);
+    let mut mask = vec![0.0f32; h * w];
+    for i in 0..h * w {
+        if i % 3 == 0 || (3..5).contains(&(i / w)) {
+            mask[i] = 1.0;
+        }
+    }
+    let k: Vec<f32> = (0..2 * h * w).map(|i| ((i * 37 % 29) as f32 - 14.0) / 7.0).collect();
+    for net in ["igkr", "igkr_no_lrit", "igkr_no_idgm", "igkr_no_tarm"] {
+        let model = spec_network(net);
+        let out =
+            model.forward(vec![tensor(k.clone(), [1, 2, h, w]), tensor(mask.clone(), [1, 1, h, w])], false).unwrap();
+        let k3 = values(&out["k3"]);
+        for (i, &m) in mask.iter().enumerate() {
+            if m > 0.0 {
+                assert_eq!((k3[i], k3[h * w + i]), (k[i], k[h * w + i]), "{net}: measured sample {i}");
+            }
+        }
+        assert_eq!(out["image"].dims(), [1, 1, h, w], "{net}");
+    }
+    let out =
+        spec_network("igkr_no_hrit").forward(vec![tensor(k, [1, 2, h, w]), tensor(mask, [1, 1, h, w])], false).unwrap();
+    assert_eq!(out["k1"].dims(), [1, 2, h / 2, w / 2]);
+    assert!(!out.contains_key("k3"), "no HRIT, no K̂3");
+}

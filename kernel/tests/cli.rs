@@ -422,3 +422,24 @@ fn every_spec_in_the_repository_passes_check_spec_with_all_its_runs() {
         assert_eq!((at("smoke"), at("paper")), (expected, expected), "{spec}: {out}");
     }
 }
+
+/// `mcmr flops`: the per-module count of an experiment's network on its first slice (JSON keys,
+/// the modules of IGKR-Net, a total that adds up), and a clear error for an unknown experiment.
+#[test]
+fn flops_counts_an_experiments_network_per_module() {
+    let spec = concat!(env!("CARGO_MANIFEST_DIR"), "/../papers/igkr.mcmr");
+    let (code, out, err) = mcmr(&["flops", spec, "--experiment", "cc359_1d_20", "--size", "16", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["size"], serde_json::json!([16, 16]));
+    let modules = v["modules"].as_object().unwrap();
+    for m in ["lrit", "idgm", "hrit", "tarm", "(network)"] {
+        assert!(modules.contains_key(m), "no module `{m}` in {out}");
+    }
+    let sum: u64 = modules.values().map(|c| c["total_flops"].as_u64().unwrap()).sum();
+    assert_eq!(sum, v["total"]["total_flops"].as_u64().unwrap());
+    assert!(modules["hrit"]["attention_macs"].as_u64().unwrap() > 0);
+    let (code, _, err) = mcmr(&["flops", spec, "--experiment", "no_such_run"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("no_such_run"), "{err}");
+}

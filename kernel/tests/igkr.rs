@@ -462,3 +462,41 @@ fn each_ablation_removes_one_module_and_keeps_the_measured_samples() {
     assert_eq!(out["k1"].dims(), [1, 2, h / 2, w / 2]);
     assert!(!out.contains_key("k3"), "no HRIT, no K̂3");
 }
+
+/// The FLOP count against hand formulas on a network of known shapes: a 3x3 convolution (8→16
+/// channels at 10x12: 16·120·8·9 MACs), a linear layer on 30 points (4→6: 30·4·6), token
+/// attention of 30 queries over 30 keys of 6 channels (q kᵀ and A v: 2·30·30·6) and a centred
+/// complex FFT of one 10x12 channel (5·120·⌈log₂ 120⌉).
+#[test]
+fn flop_count_follows_the_hand_formulas() {
+    let src = r#"
+network n() {
+    input x: [8, H, W]
+    input p: [4, N, One]
+    input z: complex [1, H, W]
+    output c = conv2d(x, 16, kernel = 3, padding = 1) as c
+    t = linear(p, 6) as t
+    output a = token_attention(t, t, t, heads = 2)
+    output k = fft2(z, shift = true)
+}
+"#;
+    let model = compile(src);
+    let shapes = |outs: &[Tensor<4>]| outs.iter().map(|t| t.dims()).collect::<Vec<_>>();
+    let x = tensor(vec![0.5; 8 * 10 * 12], [1, 8, 10, 12]);
+    let p = tensor(vec![0.25; 4 * 30], [1, 4, 30, 1]);
+    let z = tensor(vec![1.0; 2 * 10 * 12], [1, 2, 10, 12]);
+    let values = model.forward_all(vec![x, p, z], false).unwrap();
+    let report = mcmr::model::flops::count(&model.meta.graph, &shapes(&values));
+    let get = |m: &str| report.modules.iter().find(|(name, _)| name == m).map(|(_, c)| c.clone()).unwrap();
+    assert_eq!(get("c").weight_macs, 16 * 120 * 8 * 9);
+    assert_eq!(get("t").weight_macs, 30 * 4 * 6);
+    let network = get("(network)");
+    assert_eq!(network.attention_macs, 2 * 30 * 30 * 6);
+    // Softmax over 2 heads of 30x30 scores (5 per score) and the FFT (⌈log₂ 120⌉ = 7).
+    assert_eq!(network.other_flops, 5 * 2 * 30 * 30 + 5 * 120 * 7);
+    assert_eq!(report.total.weight_macs, 16 * 120 * 8 * 9 + 30 * 4 * 6);
+    assert_eq!(
+        report.total.total_flops(),
+        2 * (report.total.weight_macs + report.total.attention_macs) + report.total.other_flops
+    );
+}

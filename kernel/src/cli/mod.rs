@@ -34,6 +34,7 @@ mod check_spec;
 mod compare;
 mod data;
 mod evaluate;
+mod flops;
 mod fmt;
 mod mask;
 mod metrics;
@@ -60,6 +61,8 @@ enum Command {
     CheckSpec(check_spec::CheckSpecCmd),
     /// Format a spec in place (or check that it is formatted).
     Fmt(fmt::FmtCmd),
+    /// Count what an experiment's network computes on one slice (MACs and FLOPs per module).
+    Flops(flops::FlopsCmd),
     /// Compare a compiled spec with the official code's tensors in a fixture folder.
     Parity(parity::ParityCmd),
     /// Make or inspect datasets.
@@ -122,6 +125,7 @@ pub fn main() {
         Command::Metrics(c) => c.run(),
         Command::CheckSpec(c) => c.run(),
         Command::Fmt(c) => c.run(),
+        Command::Flops(c) => c.run(),
         Command::Parity(c) => c.run(),
         Command::Data(c) => c.run(),
         Command::Notebook(c) => c.run(),

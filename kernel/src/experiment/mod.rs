@@ -276,6 +276,27 @@ pub fn run_activations(dir: &Path, spec: &Path, names: &[&str]) -> Result<Vec<ru
     run::activations(&r, &names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
 }
 
+/// The cost of experiment `experiment`'s network (at `opts.scale`, under `opts.variants`' one
+/// variant, with network parameter `overrides` and at `size` when given): see [`run::flops`].
+pub fn experiment_flops(
+    spec: &Path,
+    opts: &ReproduceOptions,
+    experiment: &str,
+    overrides: &[(String, mcmr_dsl::check::Value)],
+    size: Option<usize>,
+) -> Result<(crate::model::flops::FlopReport, [usize; 2], usize), String> {
+    let opts = ReproduceOptions { experiments: vec![experiment.to_string()], ..opts.clone() };
+    let mut runs = plan_runs(spec, &opts)?;
+    let mut r = runs
+        .pop()
+        .ok_or_else(|| format!("`{}` has no experiment `{experiment}` at scale {}", spec.display(), opts.scale))?;
+    for (k, v) in overrides {
+        r.config.params.retain(|(key, _)| key != k);
+        r.config.params.push((k.clone(), v.clone()));
+    }
+    run::flops(&r, size)
+}
+
 /// The run of an existing folder, as its manifest describes it.
 fn run_of(dir: &Path) -> Result<RunSpec, String> {
     run_of_spec(dir, None)

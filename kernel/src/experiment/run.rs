@@ -259,6 +259,28 @@ pub fn activations(run: &RunSpec, names: &[String]) -> Result<Vec<Activation>, S
         .collect()
 }
 
+/// What the run's network computes on the first slice it evaluates, at `size` (square) instead
+/// of the data's size when given, with freshly initialised weights (the count depends on shapes
+/// only, and on the mask for point sets): per module and in all ([`crate::model::flops`]), with
+/// the slice's height and width and the parameter count.
+pub fn flops(
+    run: &RunSpec,
+    size: Option<usize>,
+) -> Result<(crate::model::flops::FlopReport, [usize; 2], usize), String> {
+    let mut run = run.clone();
+    if let Some(n) = size {
+        run.config.test_data.size = Some([n, n]);
+        run.config.val_data.size = Some([n, n]);
+    }
+    let s = setup(&run)?;
+    let model = CompiledModel::new(s.graph.clone(), run.config.seed, &s.dev).with_matmul_conv(run.device == "cpu");
+    let item = s.eval_data.get(0, 0).map_err(|e| e.to_string())?;
+    let (inputs, _) = crate::experiment::batch::tensors(std::slice::from_ref(&item), &s.bindings, &[], &s.dev)?;
+    let values = model.forward_all(inputs, false).map_err(|e| e.to_string())?;
+    let shapes: Vec<[usize; 4]> = values.iter().map(|v| v.dims()).collect();
+    Ok((crate::model::flops::count(&s.graph, &shapes), [item.height, item.width], s.graph.parameter_count()))
+}
+
 /// Starts (or, with `resume`, continues) a run and finishes it.
 pub fn execute(run: &RunSpec, resume: bool) -> Result<RunOutcome, String> {
     let started = std::time::Instant::now();

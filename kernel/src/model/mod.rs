@@ -27,6 +27,7 @@ use std::path::Path;
 
 mod attention;
 mod conv;
+pub mod flops;
 mod norm;
 mod points;
 mod pointwise;

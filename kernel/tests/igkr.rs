@@ -500,3 +500,29 @@ network n() {
         2 * (report.total.weight_macs + report.total.attention_macs) + report.total.other_flops
     );
 }
+
+/// A staged network's intermediate outputs scored over the test slices (C11's check): on a
+/// one-slice test set the mean is that slice's PSNR at the target's span, computed here by hand
+/// from the output itself; an unknown output is refused by name.
+#[test]
+fn output_psnr_scores_an_output_against_the_target_by_hand() {
+    let d = std::env::temp_dir().join(format!("mcmr-igkr-outputs-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    let spec_text = STAGED
+        .replace("    iterations = ITERATIONS\n", "    iterations = 2\n")
+        .replace("        slices = 2\n", "        slices = 1\n");
+    let spec = write_spec(&d, &spec_text);
+    reproduce(&spec, &opts(&d)).unwrap();
+    let dir = run_dir(&d);
+    let acts = mcmr::experiment::run_activations(&dir, &spec, &["output", "target"]).unwrap();
+    let (out, target): (Vec<f64>, Vec<f64>) =
+        (acts[0].values.iter().map(|&v| v as f64).collect(), acts[1].values.iter().map(|&v| v as f64).collect());
+    let span = target.iter().cloned().fold(f64::MIN, f64::max) - target.iter().cloned().fold(f64::MAX, f64::min);
+    let mse = out.iter().zip(&target).map(|(a, b)| (a - b) * (a - b)).sum::<f64>() / out.len() as f64;
+    let want = 10.0 * (span * span / mse).log10();
+    let got = mcmr::experiment::run_output_psnr(&dir, &spec, &["output"]).unwrap();
+    assert!((got[0] - want).abs() < 1e-9, "{} vs {want}", got[0]);
+    let e = mcmr::experiment::run_output_psnr(&dir, &spec, &["nope"]).unwrap_err();
+    assert!(e.contains("no output `nope`"), "{e}");
+    std::fs::remove_dir_all(d).unwrap();
+}

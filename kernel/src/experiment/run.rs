@@ -12,6 +12,7 @@ use crate::experiment::evaluate::{evaluate_grouped, EvalResult, Scoring};
 use crate::experiment::train::{load_checkpoint, plan, save_checkpoint, train, Progress, TrainContext, TrainFiles};
 use crate::io::write_atomic;
 use crate::model::CompiledModel;
+use burn::module::Module;
 use burn::tensor::Device;
 use std::path::{Path, PathBuf};
 
@@ -259,6 +260,69 @@ pub fn activations(run: &RunSpec, names: &[String]) -> Result<Vec<Activation>, S
         .collect()
 }
 
+/// The mean PSNR over every evaluated slice of each named output of the run's saved model (an
+/// intermediate reconstruction: IGKR-Net's Î1…Î4): the output's magnitude (complex outputs) or
+/// first channel, against the target average-pooled to the output's size when the output is
+/// smaller by a whole factor (LRIT's half-resolution image), at the target's span (max − min),
+/// as `kt-slice` scores a slice.
+pub fn output_psnr(run: &RunSpec, names: &[String]) -> Result<Vec<f64>, String> {
+    let (s, model) = saved_model(run)?;
+    let model = model.no_grad();
+    let ids: Vec<(usize, bool)> = names
+        .iter()
+        .map(|n| {
+            s.graph
+                .outputs
+                .iter()
+                .find(|(o, _)| o == n)
+                .map(|(_, id)| (*id, s.graph.is_complex(*id)))
+                .ok_or_else(|| format!("network `{}` has no output `{n}`", s.graph.name))
+        })
+        .collect::<Result<_, _>>()?;
+    let mut sums = vec![0.0; names.len()];
+    for i in 0..s.eval_data.len() {
+        let item = s.eval_data.get(i, 0).map_err(|e| e.to_string())?;
+        let (inputs, _) = crate::experiment::batch::tensors(std::slice::from_ref(&item), &s.bindings, &[], &s.dev)?;
+        let values = model.forward_all(inputs, false).map_err(|e| e.to_string())?;
+        for (k, &(id, complex)) in ids.iter().enumerate() {
+            let [_, c, h, w] = values[id].dims();
+            let v =
+                values[id].clone().into_data().convert::<f32>().try_to_vec::<f32>().map_err(|e| format!("{e:?}"))?;
+            let n = h * w;
+            let image: Vec<f64> = if complex && c >= 2 {
+                (0..n).map(|j| (v[j] as f64).hypot(v[n + j] as f64)).collect()
+            } else {
+                v[..n].iter().map(|&x| x as f64).collect()
+            };
+            let target = pooled(&item.target, item.height, item.width, h, w).ok_or_else(|| {
+                format!(
+                    "output `{}` is {h}x{w}, not the target's {}x{} divided by a whole factor",
+                    names[k], item.height, item.width
+                )
+            })?;
+            let hi = target.iter().cloned().fold(f64::MIN, f64::max);
+            let lo = target.iter().cloned().fold(f64::MAX, f64::min);
+            sums[k] += crate::metrics::psnr(&target, &image, hi - lo);
+        }
+    }
+    Ok(sums.iter().map(|v| v / s.eval_data.len() as f64).collect())
+}
+
+/// `x` (`h×w`) average-pooled to `th×tw` when both sides shrink by the same whole factor.
+fn pooled(x: &[f32], h: usize, w: usize, th: usize, tw: usize) -> Option<Vec<f64>> {
+    if th == 0 || h % th != 0 || w % tw != 0 || h / th != w / tw {
+        return None;
+    }
+    let f = h / th;
+    let mut out = vec![0.0; th * tw];
+    for r in 0..h {
+        for c in 0..w {
+            out[(r / f) * tw + c / f] += x[r * w + c] as f64 / (f * f) as f64;
+        }
+    }
+    Some(out)
+}
+
 /// What the run's network computes on the first slice it evaluates, at `size` (square) instead
 /// of the data's size when given, with freshly initialised weights (the count depends on shapes
 /// only, and on the mask for point sets): per module and in all ([`crate::model::flops`]), with
@@ -273,7 +337,10 @@ pub fn flops(
         run.config.val_data.size = Some([n, n]);
     }
     let s = setup(&run)?;
-    let model = CompiledModel::new(s.graph.clone(), run.config.seed, &s.dev).with_matmul_conv(run.device == "cpu");
+    // Without gradients, nothing of the forward pass is kept for a backward one: at IGKR-Net's
+    // paper size the attention's saved probabilities alone would be tens of GiB.
+    let model =
+        CompiledModel::new(s.graph.clone(), run.config.seed, &s.dev).with_matmul_conv(run.device == "cpu").no_grad();
     let item = s.eval_data.get(0, 0).map_err(|e| e.to_string())?;
     let (inputs, _) = crate::experiment::batch::tensors(std::slice::from_ref(&item), &s.bindings, &[], &s.dev)?;
     let values = model.forward_all(inputs, false).map_err(|e| e.to_string())?;

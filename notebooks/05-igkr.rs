@@ -169,6 +169,12 @@ spec_excerpt(&spec, "network igkr").unwrap()
 // Parameters at the note's paper size (d 256, 4 heads, FFN 1024, 4 + 4 layers, h 64): the paper's
 // Table 7 gives 13.89 M for IGKR-Net; the spec's reading lands 8% above, and 3 encoder layers
 // would land 3% below (A4). The ablations are the full network less one module.
+//
+// FLOPs (Table 7: "138G", tool unstated): `mcmr flops papers/igkr.mcmr --experiment cc359_1d_20
+// --size 128` with the paper-size `--param`s counts **137.94 G multiply-accumulates of the
+// convolutions and linear layers** on one 128×128 slice under the 1D 20% mask — thop's count, and
+// the paper's figure — plus 1,360 G in the attention products that thop does not see (7 minutes
+// on two CPU cores, so not rerun here; `reference_results/README.md` has the breakdown).
 
 // %% id="params"
 let mut sizes: String = String::from("| network | parameters | paper |\n|---|---|---|\n");

@@ -521,7 +521,8 @@ fn output_psnr_scores_an_output_against_the_target_by_hand() {
     let mse = out.iter().zip(&target).map(|(a, b)| (a - b) * (a - b)).sum::<f64>() / out.len() as f64;
     let want = 10.0 * (span * span / mse).log10();
     let got = mcmr::experiment::run_output_psnr(&dir, &spec, &["output"]).unwrap();
-    assert!((got[0] - want).abs() < 1e-9, "{} vs {want}", got[0]);
+    assert_eq!(got.len(), 1, "one test slice");
+    assert!((got[0][0] - want).abs() < 1e-9, "{} vs {want}", got[0][0]);
     let e = mcmr::experiment::run_output_psnr(&dir, &spec, &["nope"]).unwrap_err();
     assert!(e.contains("no output `nope`"), "{e}");
     std::fs::remove_dir_all(d).unwrap();

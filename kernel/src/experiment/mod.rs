@@ -297,9 +297,9 @@ pub fn experiment_flops(
     run::flops(&r, size)
 }
 
-/// The mean PSNR of each named output of a finished run over the slices it evaluates (see
+/// The PSNR of each named output of a finished run on every slice it evaluates (see
 /// [`run::output_psnr`]): how each stage of a staged network scores.
-pub fn run_output_psnr(dir: &Path, spec: &Path, names: &[&str]) -> Result<Vec<f64>, String> {
+pub fn run_output_psnr(dir: &Path, spec: &Path, names: &[&str]) -> Result<Vec<Vec<f64>>, String> {
     let mut r = run_of_spec(dir, Some(spec))?;
     r.device = "cpu".into();
     run::output_psnr(&r, &names.iter().map(|n| n.to_string()).collect::<Vec<_>>())

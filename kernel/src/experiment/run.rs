@@ -260,12 +260,13 @@ pub fn activations(run: &RunSpec, names: &[String]) -> Result<Vec<Activation>, S
         .collect()
 }
 
-/// The mean PSNR over every evaluated slice of each named output of the run's saved model (an
-/// intermediate reconstruction: IGKR-Net's Î1…Î4): the output's magnitude (complex outputs) or
+/// The PSNR on every evaluated slice (in order; one value per name) of each named output of the
+/// run's saved model (an intermediate reconstruction: IGKR-Net's Î1…Î4): the output's magnitude
+/// (complex outputs) or
 /// first channel, against the target average-pooled to the output's size when the output is
 /// smaller by a whole factor (LRIT's half-resolution image), at the target's span (max − min),
 /// as `kt-slice` scores a slice.
-pub fn output_psnr(run: &RunSpec, names: &[String]) -> Result<Vec<f64>, String> {
+pub fn output_psnr(run: &RunSpec, names: &[String]) -> Result<Vec<Vec<f64>>, String> {
     let (s, model) = saved_model(run)?;
     let model = model.no_grad();
     let ids: Vec<(usize, bool)> = names
@@ -279,11 +280,12 @@ pub fn output_psnr(run: &RunSpec, names: &[String]) -> Result<Vec<f64>, String> 
                 .ok_or_else(|| format!("network `{}` has no output `{n}`", s.graph.name))
         })
         .collect::<Result<_, _>>()?;
-    let mut sums = vec![0.0; names.len()];
+    let mut slices = Vec::with_capacity(s.eval_data.len());
     for i in 0..s.eval_data.len() {
         let item = s.eval_data.get(i, 0).map_err(|e| e.to_string())?;
         let (inputs, _) = crate::experiment::batch::tensors(std::slice::from_ref(&item), &s.bindings, &[], &s.dev)?;
         let values = model.forward_all(inputs, false).map_err(|e| e.to_string())?;
+        let mut scores = Vec::with_capacity(ids.len());
         for (k, &(id, complex)) in ids.iter().enumerate() {
             let [_, c, h, w] = values[id].dims();
             let v =
@@ -302,10 +304,11 @@ pub fn output_psnr(run: &RunSpec, names: &[String]) -> Result<Vec<f64>, String> 
             })?;
             let hi = target.iter().cloned().fold(f64::MIN, f64::max);
             let lo = target.iter().cloned().fold(f64::MAX, f64::min);
-            sums[k] += crate::metrics::psnr(&target, &image, hi - lo);
+            scores.push(crate::metrics::psnr(&target, &image, hi - lo));
         }
+        slices.push(scores);
     }
-    Ok(sums.iter().map(|v| v / s.eval_data.len() as f64).collect())
+    Ok(slices)
 }
 
 /// `x` (`h×w`) average-pooled to `th×tw` when both sides shrink by the same whole factor.

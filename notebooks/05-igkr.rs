@@ -320,7 +320,7 @@ Markdown::file(&runs_dir.join("igkr/smoke-comparison.md")).unwrap()
 // | A3 | what HRIT queries; data consistency | the unsampled points; the measured samples kept, the only data consistency |
 // | A4 | layer counts (13.89 M parameters) | 4 + 4 layers per transformer (15.01 M; 3 encoder layers give 13.44 M) |
 // | A5, A6 | complex images, FFT normalisation, the loss's norm | 2 real channels; orthonormal centred FFT, so k-space and image terms weigh the same (Parseval); MSE of real and imaginary parts, unit weights |
-// | A7 | intensity normalisation | per-slice min–max before the k-space simulation (KT standardised each complex image) |
+// | A7 | intensity normalisation | paper scale: each complex image standardised (KT); smoke: per-slice min–max of the phantom before the k-space simulation |
 // | A8 | the mask generators | fastMRI's random lines (8% centre); a 2D Gaussian density with a 16% centre square; redrawn per training slice and epoch |
 // | A9 | coordinates of the two grids | each grid spans [0, 1] over its own indices (KT's `build_grid`) |
 // | A10 | LRIT's targets | I_lr = 2×2 average pooling of I, K_lr = F I_lr |
@@ -330,9 +330,10 @@ Markdown::file(&runs_dir.join("igkr/smoke-comparison.md")).unwrap()
 // | A19 | ablation wiring | as in section 7 |
 // | A22 | data consistency after IDGM or TARM | neither (as printed) |
 //
-// Not yet in the kit: readers for CC359 and SKM-TEA, the k-space centre crop, the sampling-ratio
-// sweep of Table 5 at smoke scale, MAC counting for Table 7, and the baselines of Tables 1–3
-// (their rows are "not run").
+// Not yet in the kit: readers for fastMRI's and IXI's IGKR pipelines and SKM-TEA (multi-coil),
+// the sampling-ratio sweep of Table 5 at smoke scale, and the baselines of Tables 1–3 (their rows
+// are "not run"). CC359's raw k-space is read at paper scale (section 11); Table 7's MACs are
+// counted by `mcmr flops`.
 
 // %% [markdown] id="student-md"
 // ## 10. Change the spec and rerun: a higher sampling ratio (claim C6)
@@ -364,12 +365,48 @@ Markdown(ratios.clone())
 // %% [markdown] id="paper-md"
 // ## 11. Running at paper scale
 //
-// The paper trains on CC359, fastMRI and IXI k-space at 128×128 for 200 epochs. The kit has no
-// CC359 reader and no k-space centre crop yet, so the spec has no `scale paper` section: the 40%
-// columns and the paper-size runs wait for them. The network at paper size builds and counts its
-// parameters today (section 3; `mcmr check-spec papers/igkr.mcmr`); at 128×128 its attention
-// must run in chunks of queries (the network's `chunk` parameter), and it has not yet run on a
-// GPU.
+// The paper trains on CC359's single-channel raw k-space at a working size it does not state;
+// the spec's `scale paper` reads the raw volumes (`.npy`, `[slices, 256, 256, 2]`, DC at index 0),
+// cuts the centred k-space to 128×128 (A1: the same field of view at half the pixels) and
+// standardises each complex image (A7). The same path on phantom volumes written in CC359's
+// format (the brain's T1 with a smooth phase, `mcmr data phantom --format cc359`): the full
+// 256×256 image, the 128×128 one the network sees, its phase, and both k-spaces.
+
+// %% id="paper-data"
+let cc359: PathBuf = nb.out().join("cc359-phantom");
+let volumes: Vec<String> = mcmr::data::cc359::write_phantom_volumes(&cc359, mcmr::data::phantom::Kind::Brain, "t1", 3, 256, 2, 0, 1e3).unwrap();
+let raw_volume: mcmr::data::cc359::KSpaceVolume = mcmr::data::cc359::KSpaceVolume::open(&cc359.join("Val").join(format!("{}.npy", volumes[2]))).unwrap();
+let k256: Vec<Complex32> = raw_volume.centred(0).unwrap();
+let k128: Vec<Complex32> = mcmr::data::cc359::crop_centred(&k256, 256, 256, 128, 128);
+let i256: Vec<f64> = mcmr::kspace::zero_filled_magnitude(&k256, 256, 256).iter().map(|&v| v as f64).collect();
+let i128c: Vec<Complex32> = mcmr::kspace::to_image(&k128, 128, 128);
+let i128: Vec<f64> = i128c.iter().map(|z| z.norm() as f64).collect();
+let peak: f64 = i256.iter().cloned().fold(0.0, f64::max);
+let phase128: Vec<f64> = i128c.iter().map(|z| if z.norm() as f64 > 0.05 * peak { z.arg() as f64 } else { 0.0 }).collect();
+nb.save("igkr-paper-data.png", &Picture::row(&[
+    Picture::scaled(&i256, 256, 256, 0.0, peak),
+    Picture::scaled(&i128, 128, 128, 0.0, peak).enlarge(2),
+    Picture::scaled(&phase128, 128, 128, -std::f64::consts::PI, std::f64::consts::PI).enlarge(2),
+    Picture::log_kspace(&k256, 256, 256),
+    Picture::log_kspace(&k128, 128, 128).enlarge(2),
+])).unwrap();
+nb.check("the 128x128 cut keeps the image's intensities (peaks within 5%)", (i128.iter().cloned().fold(0.0, f64::max) / peak - 1.0).abs() < 0.05);
+let paper_zf: Vec<RunOutcome> = reproduce(&spec, &ReproduceOptions {
+    out: nb.out().join("paper-runs"),
+    scale: "paper".into(),
+    data: Some(cc359.clone()),
+    experiments: vec!["cc359_1d_20_zero_filled".into()],
+    overwrite: true,
+    ..ReproduceOptions::default()
+}).unwrap();
+let zf_paper: f64 = outcome(&paper_zf, "cc359_1d_20_zero_filled").results.mean("psnr").unwrap();
+println!("zero filling, 1D 20%, paper-scale path on the phantom volumes: {zf_paper:.2} dB (test volume {})", volumes[2]);
+
+// %% [markdown] id="paper-gpu-md"
+// Training IGKR-Net itself at 128×128 is GPU work: the network at paper size builds and counts
+// its parameters today (section 3; `mcmr check-spec papers/igkr.mcmr`), its attention runs in
+// chunks of queries (the network's `chunk` parameter), but the backward pass still keeps HRIT's
+// attention probabilities (tens of GiB per image), and it has not yet run on a GPU.
 //
 // ## 12. Tolerance check (CI)
 

@@ -365,3 +365,51 @@ fn int16_brats_volumes_reach_the_unit_range_an_eight_bit_protocol_expects() {
     assert!(r.psnr.is_finite() && r.psnr > 20.0 && r.ssim < 1.0, "{r:?}");
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn measured_kspace_volumes_keep_their_phase_and_standardise_per_slice() {
+    let d = tmp("cc359");
+    // CC359-style volumes: the brain phantom's T1 with its smooth phase at a scanner-like scale,
+    // raw uncentred k-space at 48x48, 3 slices; split.csv: one subject each train, val, test.
+    let ids = mcmr::data::cc359::write_phantom_volumes(&d, Kind::Brain, "t1", 3, 48, 3, 3, 2.5e3).unwrap();
+    let mask = MaskParams::new(MaskFamily::Random, [0, 0], 5.0).center_fraction(0.08).seed(Seed::Int(0));
+    let cfg = DatasetConfig {
+        size: Some([32, 32]),
+        normalisation: Normalisation::ComplexStandardise,
+        split: Split::File(PathBuf::from("split.csv")),
+        part: Some(Part::Test),
+        ..DatasetConfig::new(Source::Cc359 { root: d.clone() }, "t1", "t1", MaskPolicy::PerVolume(mask))
+    };
+    let ds = Dataset::open(cfg.clone()).unwrap();
+    assert_eq!((ds.len(), ds.subject_ids()), (3, vec![ids[2].clone()]));
+    let it = ds.get(1, 0).unwrap();
+    let full = it.full_kspace.clone().expect("measured k-space");
+    // The complex image is standardised over its real and imaginary parts together.
+    let img = mcmr::kspace::to_image(&full, 32, 32);
+    let parts: Vec<f64> = img.iter().flat_map(|z| [z.re as f64, z.im as f64]).collect();
+    let (m, s) = mcmr::data::prepare::mean_std(&parts, 0);
+    assert!(m.abs() < 1e-5 && (s - 1.0).abs() < 1e-4, "mean {m}, std {s}");
+    // It keeps its phase (not a magnitude image), the target is its magnitude, and the masked
+    // k-space is the full one where sampled.
+    assert!(img.iter().map(|z| z.im.abs()).sum::<f32>() > 0.2 * img.iter().map(|z| z.norm()).sum::<f32>());
+    assert!(img.iter().zip(&it.target).all(|(z, t)| (z.norm() - t).abs() < 1e-5));
+    assert_eq!(it.target, it.reference);
+    for (p, (&k, &f)) in it.kspace.iter().zip(&full).enumerate() {
+        assert_eq!(k, if it.mask.data[p] != 0 { f } else { num_complex::Complex32::new(0.0, 0.0) });
+    }
+    // The mask is the volume's (fastMRI's per-file seed): the same for every slice.
+    assert_eq!(ds.get(0, 0).unwrap().mask.data, it.mask.data);
+    // Errors name what is wrong.
+    let e = Dataset::open(DatasetConfig { reference: "t2".into(), ..cfg.clone() }).err().unwrap().to_string();
+    assert!(e.contains("one contrast"), "{e}");
+    let e = Dataset::open(DatasetConfig { normalisation: Normalisation::MeanStd, ..cfg.clone() })
+        .unwrap()
+        .get(0, 0)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("complex_standardise"), "{e}");
+    std::fs::write(d.join("Val").join("broken.npy"), b"not numpy").unwrap();
+    let e = Dataset::open(cfg).err().unwrap().to_string();
+    assert!(e.contains("broken.npy") && e.contains("magic"), "{e}");
+    std::fs::remove_dir_all(d).unwrap();
+}

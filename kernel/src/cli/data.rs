@@ -4,7 +4,8 @@ use super::*;
 
 #[derive(Subcommand)]
 pub enum DataCommand {
-    /// Write a phantom dataset as NIfTI (brain: BraTS layout; knee: <id>/<id>_pd.nii.gz, _pdfs).
+    /// Write a phantom dataset as NIfTI (brain: BraTS layout; knee: <id>/<id>_pd.nii.gz, _pdfs),
+    /// or with `--format cc359` as measured complex k-space volumes (Train/, Val/, split.csv).
     Phantom {
         #[arg(long)]
         out: PathBuf,
@@ -25,6 +26,10 @@ pub enum DataCommand {
         /// Leave out the tumour (brains).
         #[arg(long)]
         no_lesion: bool,
+        /// nifti, or cc359: one contrast (brain T1, knee PD) with a smooth phase as raw uncentred
+        /// k-space `.npy` volumes, intensities in the thousands (noise and --no-lesion unused)
+        #[arg(long, default_value = "nifti")]
+        format: String,
     },
     /// Report the subjects, contrasts and problems of a dataset folder.
     Inspect {
@@ -40,12 +45,26 @@ pub enum DataCommand {
 impl DataCommand {
     pub fn run(self) -> Result<()> {
         match self {
-            DataCommand::Phantom { out, kind, subjects, size, slices, seed, noise, no_lesion } => {
+            DataCommand::Phantom { out, kind, subjects, size, slices, seed, noise, no_lesion, format } => {
                 use mcmr::data::phantom::{write_dataset, Kind, PhantomOptions};
                 let kind = Kind::parse(&kind).map_err(anyhow::Error::msg)?;
                 anyhow::ensure!((32..=1024).contains(&size), "--size {size}: expected 32 to 1024");
                 anyhow::ensure!(subjects >= 1 && slices >= 1, "--subjects and --slices must be at least 1");
                 anyhow::ensure!((0.0..1.0).contains(&noise), "--noise {noise}: expected a fraction in [0, 1)");
+                if format == "cc359" {
+                    let contrast = if kind == Kind::Brain { "t1" } else { "pd" };
+                    let ids = mcmr::data::cc359::write_phantom_volumes(
+                        &out, kind, contrast, subjects, size, slices, seed, 1e3,
+                    )?;
+                    say!(
+                        "wrote {} volumes of {contrast} k-space ({}) and split.csv to {}",
+                        ids.len(),
+                        ids.join(", "),
+                        out.display()
+                    );
+                    return Ok(());
+                }
+                anyhow::ensure!(format == "nifti", "--format {format}: expected nifti or cc359");
                 let opts = PhantomOptions { noise, lesion: !no_lesion, ..Default::default() };
                 let ids = write_dataset(&out, kind, subjects, size, slices, seed, &opts)?;
                 say!("wrote {} subjects ({}) to {}", ids.len(), ids.join(", "), out.display());

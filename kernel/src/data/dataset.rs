@@ -16,6 +16,7 @@
 //! so the same configuration gives the same items in the same order. Prepared slices (step 1–2)
 //! are cached in memory, so a second epoch does no decoding or resampling work.
 
+use crate::data::cc359::KSpaceVolume;
 use crate::data::fastmri::{paired_slices, read_pairs_csv, FastMriVolume, PairedSlice};
 use crate::data::layout::{discover, load_subject, Layout};
 use crate::data::phantom::{self, Kind, PhantomOptions};
@@ -44,6 +45,11 @@ pub enum Source {
     /// image of the masked *raw* k-space, centre-cropped to `reconstruction_esc`'s size; target
     /// and reference = `reconstruction_esc`.
     FastMri { root: PathBuf, pairs: PathBuf },
+    /// Measured single-coil k-space, one `.npy` volume per subject under `root` (CC359's
+    /// single-channel raw data; [`crate::data::cc359`]). Single-contrast: the reference is the
+    /// target. The complex image is normalised before masking, so k-space and images share one
+    /// scale; `size` cuts the centred k-space (same field of view).
+    Cc359 { root: PathBuf },
 }
 
 /// How masks are chosen for the items.
@@ -228,6 +234,9 @@ pub struct SliceItem {
     pub reference: Vec<f32>,
     /// Zero-filled magnitude of the masked target k-space.
     pub input: Vec<f32>,
+    /// The measured, fully sampled k-space (`fft2c` layout, the image grid) where the source
+    /// measures it (`None`: it is simulated from `target`).
+    pub full_kspace: Option<Vec<Complex32>>,
     /// Masked k-space of the (pre-normalisation) target, `kspace_shape[0] × kspace_shape[1]`
     /// (the image size, except for fastMRI's raw k-space, which is larger than the target crop).
     pub kspace: Vec<Complex32>,
@@ -266,13 +275,17 @@ struct Prepared {
 
 /// An opened dataset.
 pub struct Dataset {
-    config: DatasetConfig,
+    pub(super) config: DatasetConfig,
     /// Shared with the datasets [`Dataset::with_mask`] makes (the volumes are read once).
     subjects: Arc<Vec<SubjectData>>,
     fastmri: Option<Arc<(Vec<FastMriVolume>, Vec<PairedSlice>)>>,
-    index: Vec<(usize, usize)>,
+    /// Measured k-space volumes (`Source::Cc359`); `index` holds `(volume, slice)`.
+    pub(super) kvolumes: Option<Arc<Vec<KSpaceVolume>>>,
+    pub(super) index: Vec<(usize, usize)>,
     problems: Vec<String>,
     cache: Mutex<HashMap<(usize, usize), Arc<Prepared>>>,
+    /// Measured slices: the normalised complex image.
+    pub(super) complex_cache: Mutex<HashMap<(usize, usize), Arc<Vec<Complex32>>>>,
 }
 
 fn fnv_file(path: &std::path::Path) -> String {
@@ -285,8 +298,20 @@ impl Dataset {
     pub fn open(config: DatasetConfig) -> Result<Dataset, DataError> {
         let mut problems = Vec::new();
         let mut subjects = Vec::new();
+        let mut kvolumes = None;
         match &config.source {
             Source::FastMri { .. } => {}
+            Source::Cc359 { root } => {
+                if config.target != config.reference {
+                    return Err(DataError::Config(format!(
+                        "measured single-coil k-space is one contrast: set `reference` to the target `{}`, not `{}`",
+                        config.target, config.reference
+                    )));
+                }
+                let (volumes, p) = crate::data::cc359::discover(root);
+                problems.extend(p);
+                kvolumes = Some(volumes);
+            }
             Source::Phantom { kind, subjects: n, size, slices, seed, options } => {
                 for i in 0..*n {
                     let s = phantom::subject(*kind, *seed, i, *size, *slices, options);
@@ -369,27 +394,47 @@ impl Dataset {
                 }));
             }
             fastmri = Some((volumes, usable));
-        } else if !problems.is_empty() && (!config.skip_bad_subjects || subjects.is_empty()) {
+        } else if !problems.is_empty()
+            && (!config.skip_bad_subjects || (subjects.is_empty() && kvolumes.as_ref().is_none_or(Vec::is_empty)))
+        {
             return Err(DataError::Problems(problems));
         }
         // Split and keep the requested part.
-        let ids: Vec<String> = subjects.iter().map(|s| s.id.clone()).collect();
+        let mut ids: Vec<String> = subjects.iter().map(|s| s.id.clone()).collect();
+        if let Some(v) = &kvolumes {
+            ids = v.iter().map(|v| v.id.clone()).collect();
+        }
         let assignment: BTreeMap<String, Part> = match &config.split {
             Split::None => ids.iter().map(|id| (id.clone(), Part::Train)).collect(),
             Split::Ratios(r, seed) => split_by_ratio(&ids, r, *seed).map_err(DataError::Config)?.into_iter().collect(),
             Split::File(path) => {
-                let text = std::fs::read_to_string(path)
+                // A relative split file that is not found from here is looked up in the data folder.
+                let path = match &config.source {
+                    Source::Cc359 { root } | Source::Folder { root, .. } if path.is_relative() && !path.exists() => {
+                        root.join(path)
+                    }
+                    _ => path.clone(),
+                };
+                let text = std::fs::read_to_string(&path)
                     .map_err(|e| DataError::Config(format!("cannot read split file `{}`: {e}", path.display())))?;
                 read_split_file(&text, &path.display().to_string()).map_err(DataError::Config)?.into_iter().collect()
             }
         };
         if let (Some(part), false) = (config.part, matches!(config.split, Split::None)) {
             subjects.retain(|s| assignment.get(&s.id) == Some(&part));
+            if let Some(v) = &mut kvolumes {
+                v.retain(|v| assignment.get(&v.id) == Some(&part));
+            }
         }
         let mut index = Vec::new();
         for (si, s) in subjects.iter().enumerate() {
             for k in config.slices.indices(s.target.slices) {
                 index.push((si, k));
+            }
+        }
+        for (vi, v) in kvolumes.iter().flatten().enumerate() {
+            for k in config.slices.indices(v.slices) {
+                index.push((vi, k));
             }
         }
         if let Some((volumes, slices)) = &mut fastmri {
@@ -433,9 +478,11 @@ impl Dataset {
             config,
             subjects: Arc::new(subjects),
             fastmri: fastmri.map(Arc::new),
+            kvolumes: kvolumes.map(Arc::new),
             index,
             problems,
             cache: Mutex::new(HashMap::new()),
+            complex_cache: Mutex::new(HashMap::new()),
         })
     }
 
@@ -446,9 +493,11 @@ impl Dataset {
             config: DatasetConfig { mask, ..self.config.clone() },
             subjects: self.subjects.clone(),
             fastmri: self.fastmri.clone(),
+            kvolumes: self.kvolumes.clone(),
             index: self.index.clone(),
             problems: self.problems.clone(),
             cache: Mutex::new(self.cache.lock().unwrap_or_else(|e| e.into_inner()).clone()),
+            complex_cache: Mutex::new(self.complex_cache.lock().unwrap_or_else(|e| e.into_inner()).clone()),
         }
     }
 
@@ -486,6 +535,9 @@ impl Dataset {
                 .collect();
             ids.dedup();
             return ids;
+        }
+        if let Some(v) = self.kvolumes.as_deref() {
+            return v.iter().map(|v| v.id.clone()).collect();
         }
         self.subjects.iter().map(|s| s.id.clone()).collect()
     }
@@ -531,7 +583,14 @@ impl Dataset {
     }
 
     /// The mask of item `i` for the volume called `volume` (its file name, or the subject id).
-    fn mask_for(&self, volume: &str, i: usize, epoch: usize, h: usize, w: usize) -> Result<(Mask, Seed), DataError> {
+    pub(super) fn mask_for(
+        &self,
+        volume: &str,
+        i: usize,
+        epoch: usize,
+        h: usize,
+        w: usize,
+    ) -> Result<(Mask, Seed), DataError> {
         let k = self.index[i].1;
         let with_name = |p: &MaskParams, extra: Option<usize>| -> Seed {
             let mut key = match &p.seed {
@@ -577,6 +636,9 @@ impl Dataset {
         }
         if self.fastmri.is_some() {
             return self.get_fastmri(i, epoch);
+        }
+        if self.kvolumes.is_some() {
+            return self.get_measured(i, epoch);
         }
         let p = self.prepared(i);
         let (h, w) = (p.h, p.w);
@@ -624,6 +686,7 @@ impl Dataset {
             Source::Phantom { kind, seed, .. } => format!("phantom:{kind:?}:seed{seed}").to_lowercase(),
             Source::Folder { root, .. } => format!("folder:{}", root.display()),
             Source::FastMri { root, .. } => format!("fastmri:{}", root.display()),
+            Source::Cc359 { root } => format!("cc359:{}", root.display()),
         };
         let f32v = |v: Vec<f64>| v.into_iter().map(|x| x as f32).collect::<Vec<f32>>();
         let meta = SliceMeta {
@@ -643,6 +706,7 @@ impl Dataset {
             target: f32v(target),
             reference: f32v(reference),
             input: f32v(input),
+            full_kspace: None,
             kspace,
             kspace_shape: [h, w],
             kspace_convention: self.config.kspace_convention,
@@ -715,6 +779,7 @@ impl Dataset {
             input: f32v(input),
             kspace_shape: [rows, cols],
             kspace_convention: self.config.kspace_convention,
+            full_kspace: None,
             kspace,
             mask,
             meta,
@@ -726,6 +791,9 @@ impl Dataset {
         let mut v: Vec<(String, String)> = self.subjects.iter().flat_map(|s| s.files.clone()).collect();
         if let Some((volumes, _)) = self.fastmri.as_deref() {
             v.extend(volumes.iter().map(|f| (f.path.display().to_string(), fnv_file(&f.path))));
+        }
+        for f in self.kvolumes.iter().flat_map(|k| k.iter()) {
+            v.push((f.path.display().to_string(), fnv_file(&f.path)));
         }
         v
     }

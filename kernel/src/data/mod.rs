@@ -1,7 +1,8 @@
 //! Data: the embedded multi-contrast phantoms (the default source), real-format loaders (NIfTI
-//! layouts, fastMRI HDF5), preparation (slices, orientation, crop, normalisation, splits) and the
+//! layouts, fastMRI HDF5, measured k-space in `.npy` volumes such as CC359's), preparation (slices, orientation, crop, normalisation, splits) and the
 //! dataset interface that serves slice items to training and evaluation.
 
+pub mod cc359;
 pub mod dataset;
 pub mod fastmri;
 pub mod layout;

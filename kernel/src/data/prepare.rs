@@ -173,12 +173,21 @@ pub enum Normalisation {
     MeanStd,
     Instance,
     MinMax,
+    /// Measured complex data only: each slice's complex image to zero mean and unit standard
+    /// deviation, both taken over its real and imaginary parts together, before masking (KT's
+    /// `normal_in_i`; IGKR-Net note A7).
+    ComplexStandardise,
 }
 
 impl Normalisation {
     /// Every normalisation.
-    pub const ALL: [Normalisation; 4] =
-        [Normalisation::None, Normalisation::MeanStd, Normalisation::Instance, Normalisation::MinMax];
+    pub const ALL: [Normalisation; 5] = [
+        Normalisation::None,
+        Normalisation::MeanStd,
+        Normalisation::Instance,
+        Normalisation::MinMax,
+        Normalisation::ComplexStandardise,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -186,14 +195,14 @@ impl Normalisation {
             Normalisation::MeanStd => "mean_std",
             Normalisation::Instance => "instance",
             Normalisation::MinMax => "min_max",
+            Normalisation::ComplexStandardise => "complex_standardise",
         }
     }
 
     pub fn parse(s: &str) -> Result<Self, String> {
-        Normalisation::ALL
-            .into_iter()
-            .find(|n| n.name() == s)
-            .ok_or_else(|| format!("unknown normalisation `{s}` (known: none, mean_std, instance, min_max)"))
+        Normalisation::ALL.into_iter().find(|n| n.name() == s).ok_or_else(|| {
+            format!("unknown normalisation `{s}` (known: none, mean_std, instance, min_max, complex_standardise)")
+        })
     }
 }
 
@@ -243,6 +252,10 @@ pub fn stats(scheme: Normalisation, x: &[f64]) -> NormStats {
         Normalisation::MeanStd => {
             let (m, s) = mean_std(x, 0);
             NormStats { offset: m, scale: s + EPS, clip: Some(6.0) }
+        }
+        Normalisation::ComplexStandardise => {
+            let (m, s) = mean_std(x, 0);
+            NormStats { offset: m, scale: s + EPS, clip: None }
         }
         Normalisation::Instance => {
             let (m, s) = mean_std(x, 1);

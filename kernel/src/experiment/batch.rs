@@ -44,7 +44,7 @@ pub const FIELDS: &[Field] = &[
         name: "target_kspace",
         complex: true,
         unnormalised: true,
-        about: "the fully sampled k-space of the target image, without the data's k-space noise",
+        about: "the fully sampled k-space of the target (measured, or simulated from the image without the data's k-space noise)",
     },
     Field {
         name: "reference_kspace",
@@ -97,11 +97,15 @@ fn planes(item: &SliceItem, name: &str) -> Result<Vec<Vec<f32>>, String> {
                     crate::kspace::to_image(&item.kspace, h, w)
                 }
                 // From the (clean) images, so they exist for every source and grid.
-                _ => {
-                    let image = if name == "target_kspace" { &item.target } else { &item.reference };
-                    let k = crate::kspace::simulate_kspace(image, None, h, w);
-                    item.kspace_convention.from_fft2c(&k, h, w)
-                }
+                // Measured data (single-contrast: the reference is the target) keep their phase.
+                _ => match &item.full_kspace {
+                    Some(k) => item.kspace_convention.from_fft2c(k, h, w),
+                    None => {
+                        let image = if name == "target_kspace" { &item.target } else { &item.reference };
+                        let k = crate::kspace::simulate_kspace(image, None, h, w);
+                        item.kspace_convention.from_fft2c(&k, h, w)
+                    }
+                },
             };
             vec![values.iter().map(|v| v.re).collect(), values.iter().map(|v| v.im).collect()]
         }

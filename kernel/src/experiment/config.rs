@@ -235,6 +235,7 @@ fn dataset(sec: Option<&Section>, seed: u32, fallback: Span) -> Result<DatasetCo
                 .map(PathBuf::from)
                 .ok_or_else(|| err(sec.at, "a fastMRI source needs `pairs` (the PD,PDFS pair list)"))?,
         },
+        "cc359" => Source::Cc359 { root: path()? },
         _ => {
             let depth = match slices {
                 SliceSelection::Central(n) => n,
@@ -281,8 +282,30 @@ fn dataset(sec: Option<&Section>, seed: u32, fallback: Span) -> Result<DatasetCo
         .ok()
         .and_then(crate::data::prepare::Orientation::rotation)
         .ok_or_else(|| err(s.span("rotate", sec.at), "`rotate` is 0, 90, 180 or 270 (degrees, counter-clockwise)"))?;
+    let measured = matches!(source, Source::Cc359 { .. });
+    let complex_only = normalisation == Normalisation::ComplexStandardise;
+    if measured && !matches!(normalisation, Normalisation::None | Normalisation::MinMax) && !complex_only {
+        return Err(err(
+            s.span("normalisation", sec.at),
+            "measured k-space is normalised as a complex image: `normalisation` is none, min_max or complex_standardise",
+        ));
+    }
+    if complex_only && !measured {
+        return Err(err(
+            s.span("normalisation", sec.at),
+            "`complex_standardise` needs complex images (`source = \"cc359\"`); magnitude data use mean_std, instance or min_max",
+        ));
+    }
+    for key in ["rotate", "augment", "intensity", "resize"] {
+        if measured && (s.map.contains_key(key) || s.section(key, None).is_some()) {
+            return Err(err(
+                s.span(key, sec.at),
+                format!("`{key}` does not apply to measured k-space volumes (`size` cuts the centred k-space)"),
+            ));
+        }
+    }
     let kspace_noise = s.num("kspace_noise").unwrap_or(0.0);
-    if kspace_noise > 0.0 && matches!(source, Source::FastMri { .. }) {
+    if kspace_noise > 0.0 && matches!(source, Source::FastMri { .. } | Source::Cc359 { .. }) {
         return Err(err(
             s.span("kspace_noise", sec.at),
             "fastMRI k-space is measured and carries its own noise: leave out `kspace_noise`",
@@ -432,9 +455,11 @@ impl RunConfig {
         for t in &stages {
             read.extend(t.loss.names());
         }
+        // Measured complex data are normalised before masking, whatever the scheme.
         let simulated = !matches!(data.source, Source::FastMri { .. });
-        let shares_scale =
-            data.normalisation == Normalisation::None || (data.normalisation == Normalisation::MinMax && simulated);
+        let shares_scale = data.normalisation == Normalisation::None
+            || (data.normalisation == Normalisation::MinMax && simulated)
+            || matches!(data.source, Source::Cc359 { .. });
         if let Some(f) = read.iter().filter_map(|n| field(n)).find(|f| f.unnormalised) {
             if !shares_scale {
                 return Err(err(

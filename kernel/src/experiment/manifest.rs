@@ -110,6 +110,10 @@ pub(crate) fn describe_source(d: &crate::data::dataset::DatasetConfig) -> serde_
             "path": root.display().to_string(),
             "pairs": pairs.display().to_string(),
         }),
+        Source::Cc359 { root } => serde_json::json!({
+            "kind": "cc359",
+            "path": root.display().to_string(),
+        }),
     }
 }
 

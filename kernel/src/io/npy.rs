@@ -1,5 +1,9 @@
-//! NumPy `.npy` arrays (format versions 1.0–3.0): read `<f4`/`<f8` (also `<i2`, `<i4`, `|u1`,
-//! promoted to `f64`), write `<f4`/`<f8`. C order only; a Fortran-order file gets a clear error.
+//! NumPy `.npy` arrays (format versions 1.0–3.0): read float (`f4`, `f8`), complex (`c8`,
+//! `c16`) and integer (`i2`, `i4`, `u1`, `b1`) arrays of either byte order, promoted to `f64`;
+//! write `<f4`/`<f8`. A complex array reads as real and imaginary parts interleaved, with a
+//! trailing axis of 2 added to its shape (numpy's `a.view(float).reshape(*a.shape, 2)`). C order
+//! only; a Fortran-order file gets a clear error. Large files are read in parts:
+//! [`read_npy_header`] reads only the header and [`read_npy_elements`] a run of elements.
 //!
 //! ```
 //! use mcmr::io::npy::{Array, write_npy_f32, read_npy};
@@ -13,17 +17,66 @@
 //! ```
 
 use crate::io::{write_atomic, IoError};
+use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
 /// An array read from disk: its shape and its values (row-major) as `f64`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Array {
-    /// Shape, outermost axis first.
+    /// Shape, outermost axis first (complex arrays: with a trailing axis of 2).
     pub shape: Vec<usize>,
     /// Values in C (row-major) order.
     pub data: Vec<f64>,
     /// The dtype descriptor as stored in the file (`<f4`, `<f8`, …).
     pub dtype: String,
+}
+
+/// What a `.npy` header says.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NpyHeader {
+    /// Shape as stored (a complex array's, without the trailing 2 of [`Array`]).
+    pub shape: Vec<usize>,
+    /// The dtype descriptor as stored.
+    pub dtype: String,
+    /// Whether the elements are complex (two scalars each).
+    pub complex: bool,
+    /// Byte offset of the first element.
+    pub data_offset: u64,
+    /// Bytes per element.
+    pub element_size: usize,
+    little_endian: bool,
+    kind: char,
+}
+
+impl NpyHeader {
+    /// Number of elements.
+    pub fn len(&self) -> usize {
+        self.shape.iter().product()
+    }
+
+    /// Whether the array has no elements.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// One element's scalars (two for complex) as `f64`.
+    fn decode(&self, b: &[u8], out: &mut Vec<f64>) {
+        let n = if self.complex { self.element_size / 2 } else { self.element_size };
+        for part in b.chunks_exact(n) {
+            let mut a = [0u8; 8];
+            a[..n].copy_from_slice(part);
+            if self.little_endian != cfg!(target_endian = "little") {
+                a[..n].reverse();
+            }
+            out.push(match (self.kind, n) {
+                ('f' | 'c', 4) => f32::from_ne_bytes([a[0], a[1], a[2], a[3]]) as f64,
+                ('f' | 'c', 8) => f64::from_ne_bytes(a),
+                ('i', 2) => i16::from_ne_bytes([a[0], a[1]]) as f64,
+                ('i', 4) => i32::from_ne_bytes([a[0], a[1], a[2], a[3]]) as f64,
+                _ => a[0] as f64,
+            });
+        }
+    }
 }
 
 fn bad(path: &Path, what: impl Into<String>) -> IoError {
@@ -36,21 +89,87 @@ pub fn read_npy(path: &Path) -> Result<Array, IoError> {
     parse_npy(&bytes).map_err(|m| bad(path, m))
 }
 
-fn parse_npy(bytes: &[u8]) -> Result<Array, String> {
+/// Reads only the header of a `.npy` file (the data are not read).
+pub fn read_npy_header(path: &Path) -> Result<NpyHeader, IoError> {
+    let read = |e| IoError::Read { path: path.to_path_buf(), source: e };
+    let mut f = std::fs::File::open(path).map_err(read)?;
+    let mut head = vec![0u8; 12];
+    let n = read_up_to(&mut f, &mut head).map_err(read)?;
+    head.truncate(n);
+    let (header_len, start) = preamble(&head).map_err(|m| bad(path, m))?;
+    if header_len > 1 << 20 {
+        return Err(bad(
+            path,
+            format!("the .npy header claims {header_len} bytes (more than 1 MiB): not a .npy file?"),
+        ));
+    }
+    let mut all = vec![0u8; start + header_len];
+    f.seek(SeekFrom::Start(0)).map_err(read)?;
+    let n = read_up_to(&mut f, &mut all).map_err(read)?;
+    all.truncate(n);
+    let h = parse_header(&all).map_err(|m| bad(path, m))?;
+    let file_len = f.metadata().map_err(read)?.len();
+    let need = h.data_offset + (h.len() * h.element_size) as u64;
+    if file_len < need {
+        return Err(bad(
+            path,
+            format!("the file has {file_len} bytes but shape {:?} of `{}` needs {need}", h.shape, h.dtype),
+        ));
+    }
+    Ok(h)
+}
+
+/// Elements `start .. start + count` (row-major) of the array `header` describes, as `f64`
+/// scalars (complex elements: real and imaginary parts interleaved).
+pub fn read_npy_elements(path: &Path, header: &NpyHeader, start: usize, count: usize) -> Result<Vec<f64>, IoError> {
+    if start + count > header.len() {
+        return Err(bad(
+            path,
+            format!("elements {start}..{} asked for, but the array has {}", start + count, header.len()),
+        ));
+    }
+    let read = |e| IoError::Read { path: path.to_path_buf(), source: e };
+    let mut f = std::fs::File::open(path).map_err(read)?;
+    f.seek(SeekFrom::Start(header.data_offset + (start * header.element_size) as u64)).map_err(read)?;
+    let mut bytes = vec![0u8; count * header.element_size];
+    f.read_exact(&mut bytes).map_err(read)?;
+    let mut out = Vec::with_capacity(count * if header.complex { 2 } else { 1 });
+    for b in bytes.chunks_exact(header.element_size) {
+        header.decode(b, &mut out);
+    }
+    Ok(out)
+}
+
+fn read_up_to(f: &mut std::fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match f.read(&mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
+}
+
+/// `(header length, header start)` from the magic string and version.
+fn preamble(bytes: &[u8]) -> Result<(usize, usize), String> {
     if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
         return Err("not a NumPy .npy file (missing the \\x93NUMPY magic string)".into());
     }
-    let major = bytes[6];
-    let (header_len, start) = match major {
-        1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
+    match bytes[6] {
+        1 => Ok((u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10)),
         2 | 3 => {
             if bytes.len() < 12 {
                 return Err("truncated .npy header".into());
             }
-            (u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize, 12)
+            Ok((u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize, 12))
         }
-        v => return Err(format!("unsupported .npy format version {v} (expected 1, 2 or 3)")),
-    };
+        v => Err(format!("unsupported .npy format version {v} (expected 1, 2 or 3)")),
+    }
+}
+
+fn parse_header(bytes: &[u8]) -> Result<NpyHeader, String> {
+    let (header_len, start) = preamble(bytes)?;
     let header = bytes.get(start..start + header_len).ok_or("truncated .npy header")?;
     let header = std::str::from_utf8(header).map_err(|_| "the .npy header is not UTF-8 text")?;
     let descr = dict_value(header, "descr").ok_or("the .npy header has no 'descr' field")?;
@@ -69,30 +188,58 @@ fn parse_npy(bytes: &[u8]) -> Result<Array, String> {
         .filter(|s| !s.is_empty())
         .map(|s| s.parse::<usize>().map_err(|_| format!("bad shape entry `{s}` in the .npy header")))
         .collect::<Result<_, _>>()?;
-    let count: usize = shape.iter().product();
-    let body = &bytes[start + header_len..];
-    let (size, conv): (usize, fn(&[u8]) -> f64) = match descr.as_str() {
-        "<f4" => (4, |b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]) as f64),
-        "<f8" => (8, |b| f64::from_le_bytes(b.try_into().unwrap())),
-        "<i2" => (2, |b| i16::from_le_bytes([b[0], b[1]]) as f64),
-        "<i4" => (4, |b| i32::from_le_bytes([b[0], b[1], b[2], b[3]]) as f64),
-        "|u1" | "<u1" => (1, |b| b[0] as f64),
-        "|b1" => (1, |b| b[0] as f64),
-        other => {
-            return Err(format!("unsupported dtype `{other}` (expected little-endian float32 `<f4` or float64 `<f8`)"))
-        }
+    let unsupported = || {
+        format!(
+            "unsupported dtype `{descr}` (expected float `f4`/`f8`, complex `c8`/`c16`, or integer `i2`/`i4`/`u1`/`b1`)"
+        )
     };
-    if body.len() < count * size {
+    let mut chars = descr.chars();
+    let little_endian = match chars.next() {
+        Some('<' | '|' | '=') => true,
+        Some('>') => false,
+        _ => return Err(unsupported()),
+    };
+    let kind = chars.next().ok_or_else(unsupported)?;
+    let size: usize = chars.as_str().parse().map_err(|_| unsupported())?;
+    if !matches!((kind, size), ('f', 4 | 8) | ('c', 8 | 16) | ('i', 2 | 4) | ('u' | 'b', 1)) {
+        return Err(unsupported());
+    }
+    shape
+        .iter()
+        .try_fold(size, |acc, &d| acc.checked_mul(d))
+        .ok_or_else(|| format!("shape {shape:?} in the .npy header is too large"))?;
+    Ok(NpyHeader {
+        shape,
+        complex: kind == 'c',
+        dtype: descr,
+        data_offset: (start + header_len) as u64,
+        element_size: size,
+        little_endian,
+        kind,
+    })
+}
+
+fn parse_npy(bytes: &[u8]) -> Result<Array, String> {
+    let h = parse_header(bytes)?;
+    let body = &bytes[h.data_offset as usize..];
+    let need = h.len() * h.element_size;
+    if body.len() < need {
         return Err(format!(
-            "the file holds {} bytes of data but shape {:?} of `{}` needs {}",
+            "the file holds {} bytes of data but shape {:?} of `{}` needs {need}",
             body.len(),
-            shape,
-            descr,
-            count * size
+            h.shape,
+            h.dtype
         ));
     }
-    let data = body[..count * size].chunks_exact(size).map(conv).collect();
-    Ok(Array { shape, data, dtype: descr })
+    let mut data = Vec::with_capacity(h.len() * if h.complex { 2 } else { 1 });
+    for b in body[..need].chunks_exact(h.element_size) {
+        h.decode(b, &mut data);
+    }
+    let mut shape = h.shape.clone();
+    if h.complex {
+        shape.push(2);
+    }
+    Ok(Array { shape, data, dtype: h.dtype })
 }
 
 /// The text after `'key':` up to the next top-level comma of a Python dict literal.
@@ -162,5 +309,37 @@ mod tests {
         std::fs::write(&p, b"hello world").unwrap();
         let err = read_npy(&p).unwrap_err().to_string();
         assert!(err.contains("x.npy") && err.contains("magic"), "{err}");
+    }
+
+    #[test]
+    fn reads_complex_and_big_endian_arrays_whole_and_in_parts() {
+        let dir = std::env::temp_dir().join(format!("mcmr-npy-c-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        // complex64, shape (2, 3): element k = k + (−k/2)i; stored little-endian.
+        let p = dir.join("c.npy");
+        let bytes: Vec<u8> = (0..6).flat_map(|k| [k as f32, -(k as f32) / 2.0]).flat_map(f32::to_le_bytes).collect();
+        std::fs::write(&p, encode(&[2, 3], "<c8", bytes)).unwrap();
+        let a = read_npy(&p).unwrap();
+        assert_eq!(a.shape, vec![2, 3, 2]);
+        assert_eq!(&a.data[8..10], &[4.0, -2.0]);
+        let h = read_npy_header(&p).unwrap();
+        assert!(h.complex && h.len() == 6 && h.element_size == 8);
+        assert_eq!(read_npy_elements(&p, &h, 3, 2).unwrap(), vec![3.0, -1.5, 4.0, -2.0]);
+        let e = read_npy_elements(&p, &h, 5, 2).unwrap_err().to_string();
+        assert!(e.contains("c.npy") && e.contains("5..7"), "{e}");
+        // float64 stored big-endian.
+        let q = dir.join("be.npy");
+        let bytes: Vec<u8> = [1.5f64, -300.25].iter().flat_map(|v| v.to_be_bytes()).collect();
+        std::fs::write(&q, encode(&[2], ">f8", bytes)).unwrap();
+        assert_eq!(read_npy(&q).unwrap().data, vec![1.5, -300.25]);
+        // A truncated file and an unknown dtype are named.
+        let mut t = encode(&[4], "<f4", vec![0u8; 16]);
+        t.truncate(t.len() - 3);
+        std::fs::write(&q, &t).unwrap();
+        let e = read_npy_header(&q).unwrap_err().to_string();
+        assert!(e.contains("be.npy") && e.contains("needs"), "{e}");
+        std::fs::write(&q, encode(&[1], "<U8", vec![0u8; 32])).unwrap();
+        let e = read_npy(&q).unwrap_err().to_string();
+        assert!(e.contains("unsupported dtype `<U8`"), "{e}");
     }
 }

@@ -388,8 +388,13 @@ pub fn generate(p: &MaskParams) -> Result<Mask, MaskError> {
                 format!("the `{}` family has no fully sampled centre", p.family.name()),
             ));
         }
-        if !(cf > 0.0 && cf < 1.0) {
-            return Err(param_err("center_fraction", format!("must lie in (0, 1), got {cf}")));
+        // 2D point masks may have no fully sampled centre (IGKR-Net's Table 5 "2D random").
+        let no_centre = cf == 0.0 && matches!(p.family, MaskFamily::Random2d | MaskFamily::Gaussian2d);
+        if !(cf > 0.0 && cf < 1.0) && !no_centre {
+            return Err(param_err(
+                "center_fraction",
+                format!("must lie in (0, 1) (or be 0 for random_2d and gaussian_2d: no centre), got {cf}"),
+            ));
         }
     }
     let min = if p.family.is_1d() { [1, 2] } else { [4, 4] };

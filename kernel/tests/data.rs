@@ -408,6 +408,11 @@ fn measured_kspace_volumes_keep_their_phase_and_standardise_per_slice() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("complex_standardise"), "{e}");
+    // A split file naming a volume the data do not have is an error with its line.
+    let typo = format!("{},train\nPhantom_0O1,train\n{},test\n", ids[0], ids[2]);
+    std::fs::write(d.join("split.csv"), typo).unwrap();
+    let e = Dataset::open(cfg.clone()).err().unwrap().to_string();
+    assert!(e.contains("split.csv:2: `Phantom_0O1` is not in the data (3 subjects"), "{e}");
     std::fs::write(d.join("Val").join("broken.npy"), b"not numpy").unwrap();
     let e = Dataset::open(cfg).err().unwrap().to_string();
     assert!(e.contains("broken.npy") && e.contains("magic"), "{e}");

@@ -21,7 +21,7 @@ use crate::data::fastmri::{paired_slices, read_pairs_csv, FastMriVolume, PairedS
 use crate::data::layout::{discover, load_subject, Layout};
 use crate::data::phantom::{self, Kind, PhantomOptions};
 use crate::data::prepare::{
-    crop_or_pad, read_split_file, split_by_ratio, stats, NormStats, Normalisation, Orientation, Part, Resize,
+    check_split_names, read_split_file, split_by_ratio, stats, NormStats, Normalisation, Orientation, Part, Resize,
     SliceSelection,
 };
 use crate::io::volume::Volume;
@@ -278,7 +278,7 @@ pub struct Dataset {
     pub(super) config: DatasetConfig,
     /// Shared with the datasets [`Dataset::with_mask`] makes (the volumes are read once).
     subjects: Arc<Vec<SubjectData>>,
-    fastmri: Option<Arc<(Vec<FastMriVolume>, Vec<PairedSlice>)>>,
+    pub(super) fastmri: Option<Arc<(Vec<FastMriVolume>, Vec<PairedSlice>)>>,
     /// Measured k-space volumes (`Source::Cc359`); `index` holds `(volume, slice)`.
     pub(super) kvolumes: Option<Arc<Vec<KSpaceVolume>>>,
     pub(super) index: Vec<(usize, usize)>,
@@ -417,7 +417,12 @@ impl Dataset {
                 };
                 let text = std::fs::read_to_string(&path)
                     .map_err(|e| DataError::Config(format!("cannot read split file `{}`: {e}", path.display())))?;
-                read_split_file(&text, &path.display().to_string()).map_err(DataError::Config)?.into_iter().collect()
+                let list = read_split_file(&text, &path.display().to_string()).map_err(DataError::Config)?;
+                if !matches!(config.source, Source::FastMri { .. }) {
+                    check_split_names(&list, &text, &path.display().to_string(), &ids, &problems)
+                        .map_err(DataError::Config)?;
+                }
+                list.into_iter().collect()
             }
         };
         if let (Some(part), false) = (config.part, matches!(config.split, Split::None)) {
@@ -710,77 +715,6 @@ impl Dataset {
             kspace,
             kspace_shape: [h, w],
             kspace_convention: self.config.kspace_convention,
-            mask,
-            meta,
-        })
-    }
-
-    /// fastMRI pairs: input from the masked raw PDFS k-space, target and reference from
-    /// `reconstruction_esc`; the reference is normalised with its own statistics or, with
-    /// [`ReferenceStats::ZeroFilled`] (FSMNet's knee pipeline), those of the zero-filled PD image
-    /// under its own mask.
-    fn get_fastmri(&self, i: usize, epoch: usize) -> Result<SliceItem, DataError> {
-        let (volumes, slices) = self.fastmri.as_deref().expect("fastMRI source");
-        let pair = &slices[i];
-        let (pd, pdfs) = (&volumes[pair.pd], &volumes[pair.pdfs]);
-        let name = |v: &FastMriVolume| v.path.file_name().unwrap().to_string_lossy().into_owned();
-        let zero_filled = |v: &FastMriVolume, mask: &Mask| -> Result<(Vec<Complex32>, Vec<f64>), DataError> {
-            let [rows, cols] = v.kspace_shape;
-            let k =
-                apply_mask(&v.kspace(pair.slice).map_err(|e| DataError::Problems(vec![e]))?, &mask.data, rows, cols);
-            let [th, tw] = v.target_shape.expect("checked at open");
-            let img: Vec<f64> = zero_filled_magnitude(&k, rows, cols).into_iter().map(f64::from).collect();
-            Ok((k, crop_or_pad(&img, rows, cols, th, tw)))
-        };
-        let [rows, cols] = pdfs.kspace_shape;
-        let (mask, mask_seed) = self.mask_for(&name(pdfs), i, epoch, rows, cols)?;
-        let (kspace, mut input) = zero_filled(pdfs, &mask)?;
-        let [th, tw] = pdfs.target_shape.expect("checked at open");
-        let read_target = |v: &FastMriVolume| -> Result<Vec<f64>, DataError> {
-            let t = v.target(pair.slice).map_err(|e| DataError::Problems(vec![e]))?;
-            let [h, w] = v.target_shape.expect("checked at open");
-            Ok(crop_or_pad(&t.into_iter().map(f64::from).collect::<Vec<_>>(), h, w, th, tw))
-        };
-        let mut target = read_target(pdfs)?;
-        let mut reference = read_target(pd)?;
-        let (mut is, mut rs) = (NormStats::IDENTITY, NormStats::IDENTITY);
-        if self.config.normalisation != Normalisation::None {
-            is = stats(self.config.normalisation, &input);
-            rs = match self.config.reference_stats {
-                ReferenceStats::Own => stats(self.config.normalisation, &reference),
-                ReferenceStats::ZeroFilled => {
-                    let [pr, pc] = pd.kspace_shape;
-                    let (pd_mask, _) = self.mask_for(&name(pd), i, epoch, pr, pc)?;
-                    let (_, pd_input) = zero_filled(pd, &pd_mask)?;
-                    stats(self.config.normalisation, &pd_input)
-                }
-            };
-            is.apply(&mut input);
-            is.apply(&mut target);
-            rs.apply(&mut reference);
-        }
-        let f32v = |v: Vec<f64>| v.into_iter().map(|x| x as f32).collect::<Vec<f32>>();
-        let meta = SliceMeta {
-            source: format!("fastmri:{}", pdfs.path.parent().map(|p| p.display().to_string()).unwrap_or_default()),
-            subject: pdfs.path.file_stem().unwrap().to_string_lossy().into_owned(),
-            slice: pair.slice,
-            target_stats: is,
-            reference_stats: rs,
-            input_stats: is,
-            mask_family: mask.family.name(),
-            mask_seed: mask_seed.describe(),
-            mask_hash: mask.hash_hex(),
-        };
-        Ok(SliceItem {
-            height: th,
-            width: tw,
-            target: f32v(target),
-            reference: f32v(reference),
-            input: f32v(input),
-            kspace_shape: [rows, cols],
-            kspace_convention: self.config.kspace_convention,
-            full_kspace: None,
-            kspace,
             mask,
             meta,
         })

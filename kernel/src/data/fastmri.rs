@@ -11,6 +11,10 @@
 //! `.h5`, second the PDFS file's; further columns ignored), the format of MTrans's and FSMNet's
 //! `singlecoil_{train,val}_split_less.csv`. Slices are paired by index up to the shorter volume.
 
+use crate::data::dataset::{DataError, Dataset, ReferenceStats, SliceItem, SliceMeta};
+use crate::data::prepare::{crop_or_pad, stats, NormStats, Normalisation};
+use crate::kspace::{apply_mask, zero_filled_magnitude};
+use crate::masks::Mask;
 use num_complex::Complex32;
 use std::path::{Path, PathBuf};
 
@@ -278,4 +282,77 @@ pub fn write_volume(path: &Path, image: &crate::io::volume::Volume, scale: f64) 
         let _ = std::fs::remove_file(&tmp);
         err(path, e)
     })
+}
+
+impl Dataset {
+    /// fastMRI pairs: input from the masked raw PDFS k-space, target and reference from
+    /// `reconstruction_esc`; the reference is normalised with its own statistics or, with
+    /// [`ReferenceStats::ZeroFilled`] (FSMNet's knee pipeline), those of the zero-filled PD image
+    /// under its own mask.
+    pub(super) fn get_fastmri(&self, i: usize, epoch: usize) -> Result<SliceItem, DataError> {
+        let (volumes, slices) = self.fastmri.as_deref().expect("fastMRI source");
+        let pair = &slices[i];
+        let (pd, pdfs) = (&volumes[pair.pd], &volumes[pair.pdfs]);
+        let name = |v: &FastMriVolume| v.path.file_name().unwrap().to_string_lossy().into_owned();
+        let zero_filled = |v: &FastMriVolume, mask: &Mask| -> Result<(Vec<Complex32>, Vec<f64>), DataError> {
+            let [rows, cols] = v.kspace_shape;
+            let k =
+                apply_mask(&v.kspace(pair.slice).map_err(|e| DataError::Problems(vec![e]))?, &mask.data, rows, cols);
+            let [th, tw] = v.target_shape.expect("checked at open");
+            let img: Vec<f64> = zero_filled_magnitude(&k, rows, cols).into_iter().map(f64::from).collect();
+            Ok((k, crop_or_pad(&img, rows, cols, th, tw)))
+        };
+        let [rows, cols] = pdfs.kspace_shape;
+        let (mask, mask_seed) = self.mask_for(&name(pdfs), i, epoch, rows, cols)?;
+        let (kspace, mut input) = zero_filled(pdfs, &mask)?;
+        let [th, tw] = pdfs.target_shape.expect("checked at open");
+        let read_target = |v: &FastMriVolume| -> Result<Vec<f64>, DataError> {
+            let t = v.target(pair.slice).map_err(|e| DataError::Problems(vec![e]))?;
+            let [h, w] = v.target_shape.expect("checked at open");
+            Ok(crop_or_pad(&t.into_iter().map(f64::from).collect::<Vec<_>>(), h, w, th, tw))
+        };
+        let mut target = read_target(pdfs)?;
+        let mut reference = read_target(pd)?;
+        let (mut is, mut rs) = (NormStats::IDENTITY, NormStats::IDENTITY);
+        if self.config.normalisation != Normalisation::None {
+            is = stats(self.config.normalisation, &input);
+            rs = match self.config.reference_stats {
+                ReferenceStats::Own => stats(self.config.normalisation, &reference),
+                ReferenceStats::ZeroFilled => {
+                    let [pr, pc] = pd.kspace_shape;
+                    let (pd_mask, _) = self.mask_for(&name(pd), i, epoch, pr, pc)?;
+                    let (_, pd_input) = zero_filled(pd, &pd_mask)?;
+                    stats(self.config.normalisation, &pd_input)
+                }
+            };
+            is.apply(&mut input);
+            is.apply(&mut target);
+            rs.apply(&mut reference);
+        }
+        let f32v = |v: Vec<f64>| v.into_iter().map(|x| x as f32).collect::<Vec<f32>>();
+        let meta = SliceMeta {
+            source: format!("fastmri:{}", pdfs.path.parent().map(|p| p.display().to_string()).unwrap_or_default()),
+            subject: pdfs.path.file_stem().unwrap().to_string_lossy().into_owned(),
+            slice: pair.slice,
+            target_stats: is,
+            reference_stats: rs,
+            input_stats: is,
+            mask_family: mask.family.name(),
+            mask_seed: mask_seed.describe(),
+            mask_hash: mask.hash_hex(),
+        };
+        Ok(SliceItem {
+            height: th,
+            width: tw,
+            target: f32v(target),
+            reference: f32v(reference),
+            input: f32v(input),
+            kspace_shape: [rows, cols],
+            kspace_convention: self.config.kspace_convention,
+            full_kspace: None,
+            kspace,
+            mask,
+            meta,
+        })
+    }
 }

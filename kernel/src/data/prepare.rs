@@ -358,6 +358,31 @@ pub fn read_split_file(text: &str, file: &str) -> Result<Vec<(String, Part)>, St
     Ok(out)
 }
 
+/// Every subject a split file names must be in the data (a typo would silently leave a volume
+/// out): the first one that is not, with its line, is an error. Subjects that the data has but
+/// whose files were broken (named in `problems`) are let through.
+pub fn check_split_names(
+    list: &[(String, Part)],
+    text: &str,
+    file: &str,
+    known: &[String],
+    problems: &[String],
+) -> Result<(), String> {
+    let Some((id, _)) =
+        list.iter().find(|(id, _)| !known.contains(id) && !problems.iter().any(|p| p.contains(id.as_str())))
+    else {
+        return Ok(());
+    };
+    let line = text.lines().position(|l| l.split(',').next().map(str::trim) == Some(id.as_str())).map_or(0, |i| i + 1);
+    let some: Vec<String> = known.iter().take(3).map(|k| format!("`{k}`")).collect();
+    Err(format!(
+        "{file}:{line}: `{id}` is not in the data ({} subjects{}{})",
+        known.len(),
+        if some.is_empty() { "" } else { ", e.g. " },
+        some.join(", ")
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -111,6 +111,20 @@ fn run(dir: &Path, source: &str) -> (f64, f64, serde_json::Value) {
     (psnr("learned"), psnr("zero_filled"), manifest["data"].clone())
 }
 
+/// Runs `spec` (written under `dir`) and checks that its `learned` run beats its `zero_filled`
+/// run by 0.3 dB PSNR; returns the runs.
+fn learned_beats_zero_filled(dir: &Path, spec: &str, what: &str) -> Vec<mcmr::experiment::run::RunOutcome> {
+    let path = dir.join("papers").join("real.mcmr");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, spec).unwrap();
+    let runs = reproduce(&path, &ReproduceOptions { out: dir.join("out"), ..ReproduceOptions::default() }).unwrap();
+    let psnr = |name: &str| runs.iter().find(|r| r.manifest.experiment == name).unwrap().results.mean("psnr").unwrap();
+    let (learned, zf) = (psnr("learned"), psnr("zero_filled"));
+    eprintln!("{what}: learned {learned:.2} dB, zero-filled {zf:.2} dB");
+    assert!(zf.is_finite() && learned > zf + 0.3, "{what}: learned {learned} dB vs zero-filled {zf} dB");
+    runs
+}
+
 /// MANet's data path from an int16 IXI folder: volumes over their maximum, k-space in numpy's
 /// convention with Rician k-space noise, complex k-space inputs and targets. A small dual-domain
 /// network (k-space convolution, inverse FFT, image convolution) trains from it and beats zero
@@ -272,15 +286,7 @@ fn fastmri_single_coil_files_train_and_score_under_the_volume_protocol() {
         .replace("lr = 5e-3", "lr = 2e-3")
         .replace("iterations = 600", "iterations = 2000");
     let source = format!("source = \"fastmri\"\n        path = \"{}\"\n        pairs = \"pairs.csv\"", root.display());
-    let dir = d.join("runs");
-    let path = dir.join("papers").join("real.mcmr");
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(&path, spec.replace("SOURCE", &source)).unwrap();
-    let runs = reproduce(&path, &ReproduceOptions { out: dir.join("out"), ..ReproduceOptions::default() }).unwrap();
-    let psnr = |name: &str| runs.iter().find(|r| r.manifest.experiment == name).unwrap().results.mean("psnr").unwrap();
-    let (learned, zf) = (psnr("learned"), psnr("zero_filled"));
-    eprintln!("fastmri: learned {learned:.2} dB, zero-filled {zf:.2} dB");
-    assert!(zf.is_finite() && learned > zf + 0.3, "learned {learned} dB vs zero-filled {zf} dB");
+    learned_beats_zero_filled(&d.join("runs"), &spec.replace("SOURCE", &source), "fastmri");
     std::fs::remove_dir_all(d).unwrap();
 }
 
@@ -302,15 +308,7 @@ fn measured_kspace_volumes_train_and_score_under_the_kt_slice_protocol() {
         .replace("split = [2, 1, 1]", "split = \"split.csv\"")
         .replace("fsmnet-brats-uint8", "kt-slice");
     let source = format!("source = \"cc359\"\n        path = \"{}\"", root.display());
-    let dir = d.join("runs");
-    let path = dir.join("papers").join("real.mcmr");
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(&path, spec.replace("SOURCE", &source)).unwrap();
-    let runs = reproduce(&path, &ReproduceOptions { out: dir.join("out"), ..ReproduceOptions::default() }).unwrap();
-    let psnr = |name: &str| runs.iter().find(|r| r.manifest.experiment == name).unwrap().results.mean("psnr").unwrap();
-    let (learned, zf) = (psnr("learned"), psnr("zero_filled"));
-    eprintln!("cc359: learned {learned:.2} dB, zero-filled {zf:.2} dB");
-    assert!(zf.is_finite() && learned > zf + 0.3, "learned {learned} dB vs zero-filled {zf} dB");
+    let runs = learned_beats_zero_filled(&d.join("runs"), &spec.replace("SOURCE", &source), "cc359");
     let m = &runs[0].manifest.data;
     assert_eq!(m["source"]["kind"], "cc359", "{m}");
     std::fs::remove_dir_all(d).unwrap();

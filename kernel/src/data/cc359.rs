@@ -8,9 +8,9 @@
 //! its file stem, which must be unique. Slices are read from disk on demand.
 //!
 //! Per slice, [`KSpaceVolume::centred`] gives the kit's layout: the image `I = ifft2(K)` as
-//! numpy computes it (scaled by `1/(H·W)`), then `fft2c(I)`, DC at `(H/2, W/2)`. [`crop_centred`] reaches a working grid
-//! by cutting (or zero-padding) the centred k-space: the same field of view at a coarser pixel
-//! (IGKR-Net note A1), the image's intensities kept.
+//! numpy computes it (scaled by `1/(H·W)`), then `fft2c(I)`, DC at `(H/2, W/2)`.
+//! [`crop_centred`] reaches a working grid by cutting (or zero-padding) the centred k-space: the
+//! same field of view at a coarser pixel (IGKR-Net note A1), the image's intensities kept.
 
 use crate::data::dataset::{DataError, Dataset, SliceItem, SliceMeta};
 use crate::data::phantom::{self, Kind, PhantomOptions};
@@ -243,8 +243,8 @@ pub fn discover(root: &Path) -> (Vec<KSpaceVolume>, Vec<String>) {
 impl Dataset {
     /// Item `i` of a measured k-space source: the slice centred and cut to the working grid, its
     /// complex image normalised (`complex_standardise`, or `min_max`: divided by its largest
-    /// magnitude), the full k-space taken again from that image, then masked. The target and
-    /// the reference are the image's magnitude.
+    /// magnitude) together with its k-space, which is then masked. The target and the reference
+    /// are the image's magnitude. Both are computed once per slice and cached.
     pub(super) fn get_measured(&self, i: usize, epoch: usize) -> Result<SliceItem, DataError> {
         let volumes = self.kvolumes.as_deref().expect("a measured k-space source");
         let key = self.index[i];
@@ -254,8 +254,9 @@ impl Dataset {
         let prepared = match cached {
             Some(p) => p,
             None => {
-                let k = v.centred(key.1).map_err(|e| DataError::Problems(vec![e]))?;
-                let mut img = crate::kspace::to_image(&crop_centred(&k, v.shape[0], v.shape[1], h, w), h, w);
+                let raw = v.centred(key.1).map_err(|e| DataError::Problems(vec![e]))?;
+                let mut full = crop_centred(&raw, v.shape[0], v.shape[1], h, w);
+                let img = crate::kspace::to_image(&full, h, w);
                 let stats = match self.config.normalisation {
                     Normalisation::None => NormStats::IDENTITY,
                     Normalisation::MinMax => {
@@ -273,22 +274,21 @@ impl Dataset {
                         )))
                     }
                 };
+                // The image's offset m(1 + i) lives only in k-space's DC coefficient (orthonormal
+                // fft2c: √(H·W) times the image mean), so k-space is normalised without a second FFT.
                 let (m, s) = (stats.offset as f32, stats.scale as f32);
-                for z in &mut img {
-                    *z = Complex32::new((z.re - m) / s, (z.im - m) / s);
-                }
-                let p = Arc::new(img);
+                full[(h / 2) * w + w / 2] -= Complex32::new(m, m) * ((h * w) as f32).sqrt();
+                full.iter_mut().for_each(|z| *z /= s);
+                let target: Vec<f32> = img.iter().map(|z| Complex32::new(z.re - m, z.im - m).norm() / s).collect();
+                let p = Arc::new((full, target));
                 self.complex_cache.lock().unwrap_or_else(|e| e.into_inner()).insert(key, p.clone());
                 p
             }
         };
-        let img: &[Complex32] = &prepared;
-        let mut full = img.to_vec();
-        crate::fft::fft2c(&mut full, h, w);
+        let (full, target) = (&prepared.0, prepared.1.clone());
         let (mask, mask_seed) = self.mask_for(&v.id, i, epoch, h, w)?;
-        let kspace = apply_mask(&full, &mask.data, h, w);
+        let kspace = apply_mask(full, &mask.data, h, w);
         let input = zero_filled_magnitude(&kspace, h, w);
-        let target: Vec<f32> = img.iter().map(|z| z.norm()).collect();
         let meta = SliceMeta {
             source: format!("cc359:{}", v.path.parent().map(|p| p.display().to_string()).unwrap_or_default()),
             subject: v.id.clone(),
@@ -308,7 +308,7 @@ impl Dataset {
             reference: target.clone(),
             target,
             input,
-            full_kspace: Some(full),
+            full_kspace: Some(full.clone()),
             kspace,
             kspace_shape: [h, w],
             kspace_convention: self.config.kspace_convention,

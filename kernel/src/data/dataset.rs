@@ -284,8 +284,8 @@ pub struct Dataset {
     pub(super) index: Vec<(usize, usize)>,
     problems: Vec<String>,
     cache: Mutex<HashMap<(usize, usize), Arc<Prepared>>>,
-    /// Measured slices: the normalised complex image.
-    pub(super) complex_cache: Mutex<HashMap<(usize, usize), Arc<Vec<Complex32>>>>,
+    /// Measured slices: the normalised full k-space and the target magnitude.
+    pub(super) complex_cache: Mutex<HashMap<(usize, usize), Arc<(Vec<Complex32>, Vec<f32>)>>>,
 }
 
 fn fnv_file(path: &std::path::Path) -> String {
@@ -400,10 +400,10 @@ impl Dataset {
             return Err(DataError::Problems(problems));
         }
         // Split and keep the requested part.
-        let mut ids: Vec<String> = subjects.iter().map(|s| s.id.clone()).collect();
-        if let Some(v) = &kvolumes {
-            ids = v.iter().map(|v| v.id.clone()).collect();
-        }
+        let ids: Vec<String> = match &kvolumes {
+            Some(v) => v.iter().map(|v| v.id.clone()).collect(),
+            None => subjects.iter().map(|s| s.id.clone()).collect(),
+        };
         let assignment: BTreeMap<String, Part> = match &config.split {
             Split::None => ids.iter().map(|id| (id.clone(), Part::Train)).collect(),
             Split::Ratios(r, seed) => split_by_ratio(&ids, r, *seed).map_err(DataError::Config)?.into_iter().collect(),

@@ -160,7 +160,8 @@ fn check_fails_when_an_expected_number_or_a_loss_weight_changes() {
     std::fs::write(d.join("papers/untrained.mcmr"), TINY.replace("ITERATIONS", "0")).unwrap();
     let psnr = reproduce(&spec, &opts(&d.join("measure"))).unwrap()[0].results.mean("psnr").unwrap();
     let refs = d.join("reference_results");
-    let check = || mcmr::experiment::reference::check(&refs, Some("tiny"), &d.join("runs"), None, |_| {}).unwrap();
+    let check =
+        || mcmr::experiment::reference::check(&refs, Some("tiny"), "smoke", &d.join("runs"), None, |_| {}).unwrap();
     write_expected(&d, psnr);
     let r = check();
     assert_eq!((r.passed, r.failed), (2, 0), "{:?}", r.lines);
@@ -169,7 +170,8 @@ fn check_fails_when_an_expected_number_or_a_loss_weight_changes() {
     assert!(report.contains("| tiny | psnr |") && report.contains("within"), "{report}");
     // `--runs`: the finished run of an earlier reproduction is scored as it is.
     let reuse = |out: &str| {
-        mcmr::experiment::reference::check(&refs, Some("tiny"), &d.join(out), Some(&d.join("measure")), |_| {}).unwrap()
+        mcmr::experiment::reference::check(&refs, Some("tiny"), "smoke", &d.join(out), Some(&d.join("measure")), |_| {})
+            .unwrap()
     };
     let r = reuse("reused");
     assert_eq!((r.passed, r.failed), (2, 0), "{:?}", r.lines);
@@ -202,6 +204,48 @@ fn check_fails_when_an_expected_number_or_a_loss_weight_changes() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(text.lines().last(), Some("1 passed, 1 failed"), "{text}");
     assert!(!out.status.success());
+    std::fs::remove_dir_all(d).unwrap();
+}
+
+#[test]
+fn check_at_reduced_scale_reads_reduced_json() {
+    let d = temp("reduced");
+    let scales =
+        "    scale smoke {\n        iterations = 3\n    }\n    scale reduced {\n        iterations = 6\n    }\n";
+    let text = TINY.replace("    evaluate {", &format!("{scales}    evaluate {{"));
+    let spec = write_spec(&d, 3, &text);
+    let measured = ReproduceOptions { scale: "reduced".into(), ..opts(&d.join("measure")) };
+    let psnr = reproduce(&spec, &measured).unwrap()[0].results.mean("psnr").unwrap();
+    let smoke = reproduce(&spec, &opts(&d.join("smoke"))).unwrap()[0].results.mean("psnr").unwrap();
+    assert_ne!(psnr, smoke, "the reduced scale's 6 steps differ from smoke's 3");
+    let refs = d.join("reference_results");
+    std::fs::create_dir_all(refs.join("tiny")).unwrap();
+    let write = |scale: &str, value: f64| {
+        let json = serde_json::json!({
+            "paper": "tiny", "scale": scale, "command": "mcmr check --paper tiny --scale reduced",
+            "data": "embedded brain phantom, 32x32",
+            "runs": {"tiny": {"spec": "papers/tiny.mcmr", "variant": null, "experiment": "default",
+                              "cells": {"psnr": {"value": value, "tolerance": 1e-6}}}}
+        });
+        std::fs::write(refs.join("tiny/reduced.json"), serde_json::to_string_pretty(&json).unwrap()).unwrap();
+    };
+    let check =
+        |scale: &str| mcmr::experiment::reference::check(&refs, Some("tiny"), scale, &d.join("runs"), None, |_| {});
+    write("reduced", psnr);
+    let r = check("reduced").unwrap();
+    assert_eq!((r.passed, r.failed), (1, 0), "{:?}", r.lines);
+    let report = std::fs::read_to_string(d.join("runs/tiny/tiny/reduced-comparison.md")).unwrap();
+    assert!(report.contains("at reduced scale") && report.contains("own reduced-scale numbers"), "{report}");
+    // The smoke check reads expected.json, which this paper lacks; the smoke number is not the
+    // reduced one.
+    let e = check("smoke").unwrap_err();
+    assert!(e.contains("tiny/expected.json"), "{e}");
+    write("reduced", smoke);
+    assert_eq!(check("reduced").unwrap().failed, 1);
+    // A file whose `scale` field disagrees with its name.
+    write("smoke", psnr);
+    let e = check("reduced").unwrap_err();
+    assert!(e.contains("reduced.json") && e.contains("`scale`"), "{e}");
     std::fs::remove_dir_all(d).unwrap();
 }
 

@@ -7,6 +7,10 @@ pub struct CheckCmd {
     /// Only this paper (a folder of reference_results).
     #[arg(long)]
     paper: Option<String>,
+    /// smoke (`<paper>/expected.json`, minutes; what CI runs) or reduced (`<paper>/reduced.json`,
+    /// about an hour per paper on 2 CPU cores).
+    #[arg(long, default_value = "smoke")]
+    scale: String,
     #[arg(long, default_value = "reference_results")]
     references: PathBuf,
     /// Where the check's runs go (replaced on every check).
@@ -20,11 +24,12 @@ pub struct CheckCmd {
 
 impl CheckCmd {
     pub fn run(self) -> Result<()> {
-        let CheckCmd { paper, references, out, runs } = self;
-        let report = mcmr::experiment::reference::check(&references, paper.as_deref(), &out, runs.as_deref(), |line| {
-            say!("{line}")
-        })
-        .map_err(anyhow::Error::msg)?;
+        let CheckCmd { paper, scale, references, out, runs } = self;
+        let report =
+            mcmr::experiment::reference::check(&references, paper.as_deref(), &scale, &out, runs.as_deref(), |line| {
+                say!("{line}")
+            })
+            .map_err(anyhow::Error::msg)?;
         say!("{} passed, {} failed", report.passed, report.failed);
         if report.failed > 0 {
             std::process::exit(1);

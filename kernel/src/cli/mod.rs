@@ -79,7 +79,7 @@ enum Command {
     Evaluate(evaluate::EvaluateCmd),
     /// Compare a run with the expected and published numbers of reference_results.
     Compare(compare::CompareCmd),
-    /// Run the smoke reproductions reference_results expects and check every cell and claim.
+    /// Run the reproductions reference_results expects (smoke, or `--scale reduced`) and check every cell and claim.
     Check(check::CheckCmd),
     /// Zero-filled reconstruction of one slice (embedded phantom or --data), scored under every protocol.
     ZeroFilled(zero_filled::ZeroFilledCmd),

@@ -214,7 +214,7 @@ fn write_summary(spec_path: &Path, opts: &ReproduceOptions, outcomes: &[RunOutco
             }
         }
     }
-    let references = reference_file(spec_path, &paper, "expected.json");
+    let references = reference_file(spec_path, &paper, &reference::expected_file(&opts.scale));
     if let Some(path) = references {
         let expected = reference::read_expected(&path)?;
         let results = outcomes

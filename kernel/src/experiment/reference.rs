@@ -1,6 +1,8 @@
 //! `reference_results/<paper>/expected.json`: the kit's expected smoke-scale numbers for the
 //! runs of a paper (with tolerances and the command that checks them) and the claims those runs
 //! must hold; [`check`] reruns them and [`compare_run`] sets one run beside its expected cells.
+//! `reference_results/<paper>/reduced.json`, in the same format, holds the reduced-scale
+//! numbers (`mcmr check --scale reduced`: about an hour per paper, outside CI).
 //!
 //! ```json
 //! { "paper": "baselines", "scale": "smoke", "command": "mcmr check --paper baselines",
@@ -13,8 +15,9 @@
 //!
 //! A claim holds when `better` beats `worse` on `metric` by at least `margin` (higher is better
 //! for PSNR and SSIM, lower for NMSE). A cell or claim metric `psnr@PATTERN` is the run's score
-//! under one test pattern (the label its report shows, e.g. `psnr@random 4x cf 0.08`). Smoke numbers are the kit's own, on the data `data`
-//! describes; they are never the paper's numbers.
+//! under one test pattern (the label its report shows, e.g. `psnr@random 4x cf 0.08`). Smoke
+//! and reduced numbers are the kit's own, on the data `data` describes; they are never the
+//! paper's numbers.
 
 use crate::experiment::evaluate::EvalResult;
 use crate::experiment::{reproduce, ReproduceOptions, Variants};
@@ -68,7 +71,17 @@ pub struct Expected {
     pub claims: Vec<RunClaim>,
 }
 
-/// Reads `<references>/<paper>/expected.json`.
+/// The file of a paper's expected numbers at `scale`: `expected.json` at smoke scale,
+/// `<scale>.json` at any other (`reduced.json`).
+pub fn expected_file(scale: &str) -> String {
+    if scale == "smoke" {
+        "expected.json".into()
+    } else {
+        format!("{scale}.json")
+    }
+}
+
+/// Reads `<references>/<paper>/expected.json` (or `reduced.json`).
 pub fn read_expected(path: &Path) -> Result<Expected, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
     let e: Expected =
@@ -113,31 +126,38 @@ pub struct CheckReport {
     pub lines: Vec<String>,
 }
 
-/// Reruns every run of `<references>/<paper>/expected.json` (every paper when `None`) into
-/// `out`, then checks each expected cell against its tolerance and each claim; the claims of
-/// `<paper>/published.json` are checked on the published numbers. With `reuse` (the `--out` of
-/// an earlier `mcmr reproduce`), a complete run there made by this kit version from the same
-/// spec text is scored as it is instead of being rerun. `say` gets one line per check as it is
-/// decided.
+/// Reruns every run of `<references>/<paper>/expected.json` (every paper when `None`; at a
+/// `scale` other than smoke, `<paper>/<scale>.json`) into `out`, then checks each expected cell
+/// against its tolerance and each claim; the claims of `<paper>/published.json` are checked on
+/// the published numbers. With `reuse` (the `--out` of an earlier `mcmr reproduce`), a complete
+/// run there made by this kit version from the same spec text is scored as it is instead of
+/// being rerun. `say` gets one line per check as it is decided.
 pub fn check(
     references: &Path,
     paper: Option<&str>,
+    scale: &str,
     out: &Path,
     reuse: Option<&Path>,
     mut say: impl FnMut(&str),
 ) -> Result<CheckReport, String> {
     let root = references.parent().map(Path::to_path_buf).unwrap_or_default();
+    let file = expected_file(scale);
+    // At smoke scale a paper with only published numbers still has its published claims
+    // checked; at another scale only the papers with numbers for it are.
     let mut papers: Vec<PathBuf> = std::fs::read_dir(references)
         .map_err(|e| format!("cannot read `{}`: {e}", references.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.join("expected.json").exists() || p.join("published.json").exists())
+        .filter(|p| p.join(&file).exists() || (scale == "smoke" && p.join("published.json").exists()))
         .filter(|p| paper.is_none_or(|n| p.file_name().is_some_and(|f| f == n)))
         .collect();
     papers.sort();
     if papers.is_empty() {
         return Err(match paper {
-            Some(p) => format!("`{}` has no `{p}/expected.json`", references.display()),
-            None => format!("`{}` holds no `*/expected.json` or `*/published.json`", references.display()),
+            Some(p) => format!("`{}` has no `{p}/{file}`", references.display()),
+            None if scale == "smoke" => {
+                format!("`{}` holds no `*/expected.json` or `*/published.json`", references.display())
+            }
+            None => format!("`{}` holds no `*/{file}`", references.display()),
         });
     }
     let mut report = CheckReport::default();
@@ -167,10 +187,17 @@ pub fn check(
                 emit(ok, format!("{}: published claim \"{}\"{note}", p.paper, c.text), &mut report);
             }
         }
-        if !dir.join("expected.json").exists() {
+        if !dir.join(&file).exists() {
             continue;
         }
-        let expected = read_expected(&dir.join("expected.json"))?;
+        let expected = read_expected(&dir.join(&file))?;
+        if expected.scale != scale {
+            return Err(format!(
+                "`{}`: field `scale` is \"{}\", expected \"{scale}\"",
+                dir.join(&file).display(),
+                expected.scale
+            ));
+        }
         let mut results: BTreeMap<String, EvalResult> = BTreeMap::new();
         for (id, run) in &expected.runs {
             let opts = ReproduceOptions {
@@ -259,7 +286,7 @@ pub fn compare_run(dir: &Path, references: &Path) -> Result<String, String> {
         std::fs::read_dir(references).map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect()).unwrap_or_default();
     papers.sort();
     for p in papers {
-        let Ok(expected) = read_expected(&p.join("expected.json")) else { continue };
+        let Ok(expected) = read_expected(&p.join(expected_file(&m.scale))) else { continue };
         for (id, run) in &expected.runs {
             let variant = run.variant.clone().unwrap_or_else(|| "base".into());
             if Path::new(&run.spec).file_name().map(|f| f.to_owned()) != spec_name
@@ -271,11 +298,13 @@ pub fn compare_run(dir: &Path, references: &Path) -> Result<String, String> {
             }
             found = true;
             out.push_str(&format!(
-                "\n## {id} at {} scale vs `{}/expected.json`\n\nData: {}. These are the kit's own expected smoke numbers, not the paper's.\n\n\
+                "\n## {id} at {} scale vs `{}/{}`\n\nData: {}. These are the kit's own expected {} numbers, not the paper's.\n\n\
                  | Metric | Expected | Reproduced | Δ | Tolerance | Verdict |\n|---|---|---|---|---|---|\n",
                 m.scale,
                 p.display(),
-                expected.data
+                expected_file(&m.scale),
+                expected.data,
+                m.scale
             ));
             for (metric, cell) in &run.cells {
                 let got = r.mean(metric).unwrap_or(f64::NAN);

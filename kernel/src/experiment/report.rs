@@ -319,14 +319,14 @@ pub fn published_markdown(p: &Published) -> String {
     out
 }
 
-/// The comparison report of a set of runs with a paper's `expected.json`: every expected cell
+/// The comparison report of a set of runs with a paper's `expected.json` (or `reduced.json`): every expected cell
 /// (expected | reproduced | Δ | tolerance | verdict) and every claim (held / not held, and
 /// "not run" when a run it needs is missing). `results` maps the file's run ids to results.
 pub fn expected_comparison_markdown(expected: &Expected, results: &BTreeMap<String, EvalResult>) -> String {
     let mut out = format!(
-        "# {}: reproduced vs expected at {} scale\n\nData: {}.\nThese are the kit's own smoke-scale numbers, never the paper's; the expected values come from `{}`.\n\n\
+        "# {}: reproduced vs expected at {} scale\n\nData: {}.\nThese are the kit's own {}-scale numbers, never the paper's; the expected values come from `{}`.\n\n\
          | Run | Metric | Expected | Reproduced | Δ | Tolerance | Verdict |\n|---|---|---|---|---|---|---|\n",
-        expected.paper, expected.scale, expected.data, expected.produced_by
+        expected.paper, expected.scale, expected.data, expected.scale, expected.produced_by
     );
     for (id, run) in &expected.runs {
         for (metric, cell) in &run.cells {

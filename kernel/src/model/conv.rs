@@ -17,9 +17,12 @@ pub(super) fn forward(cx: &Ctx) -> Option<Result<Tensor<4>, ModelError>> {
             let b = bias.then(|| cx.model.param1(&p("bias")));
             let w = cx.model.param(&p("weight"));
             let k = w.dims()[2];
-            if cx.model.meta.matmul_conv && *stride == 1 && *dilation == 1 && *groups == 1 && k > 1 && k == w.dims()[3]
-            {
+            let [co, ci_per_group, _, kw] = w.dims();
+            let plain = cx.model.meta.matmul_conv && *stride == 1 && *dilation == 1 && k == kw;
+            if plain && *groups == 1 {
                 conv2d_as_matmul(x, w, b, pad)
+            } else if plain && ci_per_group == 1 && co == *groups {
+                depthwise_conv2d_by_taps(x, w, b, pad)
             } else {
                 conv2d(x, w, b, ConvOptions::new([*stride; 2], [pad; 2], [*dilation; 2], *groups))
             }
@@ -77,16 +80,32 @@ pub(super) fn forward(cx: &Ctx) -> Option<Result<Tensor<4>, ModelError>> {
 /// `conv2d` in another order; its gradients are matrix products too, which burn's CPU backend
 /// computes far faster than its direct convolution of an activation with an output gradient
 /// (the weight gradient of a 3×3 convolution).
-pub(super) fn conv2d_as_matmul(x: Tensor<4>, w: Tensor<4>, bias: Option<Tensor<1>>, pad: usize) -> Tensor<4> {
+/// A 1×1 convolution without padding needs no columns: the image itself is the matrix.
+pub fn conv2d_as_matmul(x: Tensor<4>, w: Tensor<4>, bias: Option<Tensor<1>>, pad: usize) -> Tensor<4> {
     let [b, c, h, wd] = x.dims();
     let [co, _, k, _] = w.dims();
     let (oh, ow) = (h + 2 * pad + 1 - k, wd + 2 * pad + 1 - k);
     // Rows ordered (channel, ky, kx), as the weight's [co, c, ky, kx] layout flattens.
-    let cols = crate::ops::unfold(x, k, pad);
+    let cols = if k == 1 && pad == 0 { x.reshape([b, c, h * wd]) } else { crate::ops::unfold(x, k, pad) };
     let y = w.reshape([1, co, c * k * k]).matmul(cols);
     let y = match bias {
         Some(bias) => y + bias.reshape([1, co, 1]),
         None => y,
     };
     y.reshape([b, co, oh, ow])
+}
+
+/// A stride-1, undilated depthwise `k×k` convolution (`groups` = input = output channels):
+/// [`crate::ops::depthwise_conv2d`] (row loops over host buffers on CPU) plus the bias. The same
+/// sums as `conv2d` in another order; burn's CPU convolution loops over the groups (about 65% of
+/// an IMA step went to its depthwise convolutions).
+pub fn depthwise_conv2d_by_taps(x: Tensor<4>, w: Tensor<4>, bias: Option<Tensor<1>>, pad: usize) -> Tensor<4> {
+    let y = crate::ops::depthwise_conv2d(x, w, pad);
+    match bias {
+        Some(bias) => {
+            let c = bias.dims()[0];
+            y + bias.reshape([1, c, 1, 1])
+        }
+        None => y,
+    }
 }

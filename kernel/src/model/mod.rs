@@ -34,6 +34,8 @@ mod pointwise;
 mod shape;
 mod spectral;
 
+pub use conv::{conv2d_as_matmul, depthwise_conv2d_by_taps};
+
 /// What a family's forward pass sees of one node: the model (for parameters), the node, its
 /// argument tensors and whether each is complex, and whether the model is training.
 pub(crate) struct Ctx<'m> {
@@ -445,7 +447,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn matmul_convolution_equals_burns_convolution_with_its_gradients() {
+    fn kit_convolutions_equal_burns_convolution_with_their_gradients() {
         let device = Device::flex().autodiff();
         let mut rng = NumpyRng::new(&Seed::Int(5));
         let mut data = |shape: [usize; 4]| {
@@ -470,6 +472,28 @@ mod tests {
         let (gd, go) = (direct.sum().backward(), ours.sum().backward());
         assert!(close(host(w1.grad(&gd).unwrap()), host(w2.grad(&go).unwrap())), "weight gradients");
         assert!(close(host(x1.grad(&gd).unwrap()), host(x2.grad(&go).unwrap())), "input gradients");
+        // 1x1 convolutions (no columns) and depthwise ones (taps) against burn's, with gradients.
+        for (cout, k, groups, pad) in [(4, 1, 1, 0), (3, 3, 3, 1), (3, 5, 3, 2), (3, 3, 3, 0)] {
+            let shape_w = [cout, 3 / groups, k, k];
+            let (xd, wd, bd) = (data([2, 3, 9, 7]), data(shape_w), data([cout, 1, 1, 1]));
+            let leaf = |d: &TensorData| Tensor::<4>::from_data(d.clone(), &device).require_grad();
+            let (x1, w1, b1, x2, w2, b2) = (leaf(&xd), leaf(&wd), leaf(&bd), leaf(&xd), leaf(&wd), leaf(&bd));
+            let opts = ConvOptions::new([1, 1], [pad, pad], [1, 1], groups);
+            let direct = conv2d(x1.clone(), w1.clone(), Some(b1.clone().reshape([cout])), opts);
+            let ours = if groups == 1 {
+                conv::conv2d_as_matmul(x2.clone(), w2.clone(), Some(b2.clone().reshape([cout])), pad)
+            } else {
+                conv::depthwise_conv2d_by_taps(x2.clone(), w2.clone(), Some(b2.clone().reshape([cout])), pad)
+            };
+            assert_eq!(direct.dims(), ours.dims(), "k={k} groups={groups}");
+            assert!(close(host(direct.clone().detach()), host(ours.clone().detach())), "k={k} groups={groups}");
+            let r = data(direct.dims());
+            let ramp = || Tensor::<4>::from_data(r.clone(), &device);
+            let (gd, go) = ((direct * ramp()).sum().backward(), (ours * ramp()).sum().backward());
+            for (a, b, what) in [(&w1, &w2, "weight"), (&x1, &x2, "input"), (&b1, &b2, "bias")] {
+                assert!(close(host(a.grad(&gd).unwrap()), host(b.grad(&go).unwrap())), "k={k} groups={groups} {what}");
+            }
+        }
         // The views-and-cat columns (the path off the CPU backend) equal the host op's, and so
         // do their input gradients.
         for (k, pad) in [(3, 1), (3, 0), (5, 2)] {

@@ -400,7 +400,7 @@ mod tests {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../papers/fsmnet.mcmr");
         let dir = std::env::temp_dir().join(format!("mcmr-edited-{}", std::process::id()));
         let e = edited_spec(&root, &[("num_features = 16", "num_features = 8")], "", &dir).unwrap_err();
-        assert!(e.contains("occurs 2 times; an edit needs text that occurs exactly once"), "{e}");
+        assert!(e.contains("occurs 3 times; an edit needs text that occurs exactly once"), "{e}");
         let extra = "experiment student {\n    network = \"zero_filled\"\n    loss = l1(output, target)\n}";
         let path = edited_spec(&root, &[("gamma = 0.5", "gamma = 0.25")], extra, &dir).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();

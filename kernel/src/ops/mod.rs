@@ -28,6 +28,7 @@
 //! ```
 
 mod dense;
+pub mod depthwise;
 pub mod spectral;
 pub mod unfold;
 
@@ -39,6 +40,7 @@ use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, Backend, BackendTensor, DispatchTensor, DispatchTensorKind, Flex, TensorMetadata};
 use burn::tensor::{DType, Tensor, TensorData};
+use depthwise::Depthwise;
 use spectral::SpectralOp;
 use std::future::Future;
 use std::pin::pin;
@@ -119,6 +121,100 @@ pub fn unfold_with_views(x: Tensor<4>, kernel: usize, pad: usize) -> Tensor<3> {
         .map(|(ky, kx)| x.clone().narrow(2, ky, oh).narrow(3, kx, ow).reshape([b, c, 1, oh * ow]))
         .collect();
     Tensor::cat(shifted, 2).reshape([b, c * kernel * kernel, oh * ow])
+}
+
+/// A stride-1 depthwise `k×k` convolution with zero padding `pad`, without bias: `x` `[B, C, H,
+/// W]`, `w` `[C, 1, k, k]` → `[B, C, oh, ow]`. On Flex a custom autodiff op over host buffers
+/// ([`depthwise`]: forward, input and weight gradients as row loops); elsewhere burn's grouped
+/// convolution.
+pub fn depthwise_conv2d(x: Tensor<4>, w: Tensor<4>, pad: usize) -> Tensor<4> {
+    let [_, c, h, wd] = x.dims();
+    let k = w.dims()[2];
+    if resolve(FftImpl::Auto, &x) != FftImpl::Host {
+        let opts = burn::tensor::ops::ConvOptions::new([1, 1], [pad, pad], [1, 1], c);
+        return burn::tensor::module::conv2d(x, w, None, opts);
+    }
+    let d = Depthwise(Unfold { channels: c, height: h, width: wd, kernel: k, pad });
+    let (x, w) = (x.into_dispatch(), w.into_dispatch());
+    let context = x.autodiff.merge(w.autodiff);
+    let kind = match (x.kind, w.kind) {
+        (DispatchTensorKind::Flex(BackendTensor::Float(px)), DispatchTensorKind::Flex(BackendTensor::Float(pw))) => {
+            let device = px.device();
+            let ((hx, sx), (hw, _)) = (read::<Flex>(px), read::<Flex>(pw));
+            let (out, shape) = depthwise_forward(&d, &hx, &hw, sx[0]);
+            DispatchTensorKind::Flex(BackendTensor::Float(write::<Flex>(out, shape, &device)))
+        }
+        (DispatchTensorKind::Autodiff(ix), DispatchTensorKind::Autodiff(iw)) => match (*ix, *iw) {
+            (
+                DispatchTensorKind::Flex(BackendTensor::Autodiff(tx)),
+                DispatchTensorKind::Flex(BackendTensor::Autodiff(tw)),
+            ) => DispatchTensorKind::Autodiff(Box::new(DispatchTensorKind::Flex(BackendTensor::Autodiff(
+                autodiff_depthwise::<Flex>(tx, tw, d),
+            )))),
+            _ => panic!("the depthwise host path supports the Flex backend only"),
+        },
+        _ => panic!("depthwise convolution inputs mix autodiff and plain tensors"),
+    };
+    Tensor::from_dispatch(DispatchTensor { kind, autodiff: context })
+}
+
+fn depthwise_forward(d: &Depthwise, x: &Host, w: &Host, batch: usize) -> (Host, Vec<usize>) {
+    let (oh, ow) = d.0.out_hw();
+    let out = match (x, w) {
+        (Host::F32(x), Host::F32(w)) => Host::F32(d.forward(x, w, batch)),
+        (Host::F64(x), Host::F64(w)) => Host::F64(d.forward(x, w, batch)),
+        _ => panic!("depthwise convolution inputs mix float types"),
+    };
+    (out, vec![batch, d.0.channels, oh, ow])
+}
+
+/// State of a depthwise node: the shapes, the batch, and the host copies of input and weight.
+type DepthwiseState = (Depthwise, usize, Host, Host);
+
+#[derive(Debug)]
+struct DepthwiseBackward;
+
+impl<B: Backend> Backward<B, 2> for DepthwiseBackward {
+    type State = DepthwiseState;
+    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
+        let (d, batch, x, w) = ops.state;
+        let grad = grads.consume::<B>(&ops.node);
+        let device = grad.device();
+        let (g, _) = read::<B>(grad);
+        let [px, pw] = ops.parents;
+        let u = d.0;
+        if let Some(node) = px {
+            let gx = match (&g, &w) {
+                (Host::F32(g), Host::F32(w)) => Host::F32(d.grad_input(g, w, batch)),
+                (Host::F64(g), Host::F64(w)) => Host::F64(d.grad_input(g, w, batch)),
+                _ => panic!("depthwise gradients mix float types"),
+            };
+            grads.register::<B>(node.id, write::<B>(gx, vec![batch, u.channels, u.height, u.width], &device));
+        }
+        if let Some(node) = pw {
+            let gw = match (&g, &x) {
+                (Host::F32(g), Host::F32(x)) => Host::F32(d.grad_weight(g, x, batch)),
+                (Host::F64(g), Host::F64(x)) => Host::F64(d.grad_weight(g, x, batch)),
+                _ => panic!("depthwise gradients mix float types"),
+            };
+            grads.register::<B>(node.id, write::<B>(gw, vec![u.channels, 1, u.kernel, u.kernel], &device));
+        }
+    }
+}
+
+fn autodiff_depthwise<B: Backend>(
+    x: FloatTensor<Autodiff<B>>,
+    w: FloatTensor<Autodiff<B>>,
+    d: Depthwise,
+) -> FloatTensor<Autodiff<B>> {
+    let device = x.primitive().device();
+    let ((hx, sx), (hw, _)) = (read::<B>(x.primitive().clone()), read::<B>(w.primitive().clone()));
+    let (out, shape) = depthwise_forward(&d, &hx, &hw, sx[0]);
+    let out = write::<B>(out, shape, &device);
+    match DepthwiseBackward.prepare::<NoCheckpointing>([x.node(), w.node()]).compute_bound().stateful() {
+        OpsKind::Tracked(prep) => prep.finish((d, sx[0], hx, hw), out),
+        OpsKind::UnTracked(prep) => prep.finish(out),
+    }
 }
 
 /// 2D forward FFT over the last two axes (`torch.fft.fft2`; with `centered`, fastMRI `fft2c`).

@@ -40,7 +40,7 @@ impl Unfold {
 
     /// Calls `f(row, at, src, len)` for every run of `len` valid taps: column-matrix row `row`
     /// from position `at`, input pixels from flat index `src`.
-    fn each(&self, batch: usize, mut f: impl FnMut(usize, usize, usize, usize)) {
+    pub(crate) fn each(&self, batch: usize, mut f: impl FnMut(usize, usize, usize, usize)) {
         let (c, h, w, k) = (self.channels, self.height, self.width, self.kernel);
         let (oh, ow) = self.out_hw();
         for b in 0..batch {
@@ -94,7 +94,7 @@ impl Unfold {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// Direct definition: column (ch, ky, kx) at output (oy, ox) is input (oy+ky−p, ox+kx−p).
@@ -124,7 +124,8 @@ mod tests {
         out
     }
 
-    fn noise(n: usize, seed: u64) -> Vec<f64> {
+    /// Reproducible values in [−0.5, 0.5).
+    pub(crate) fn noise(n: usize, seed: u64) -> Vec<f64> {
         let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         (0..n)
             .map(|_| {

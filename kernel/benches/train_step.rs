@@ -4,6 +4,12 @@
 //! * the smoke U-Net (fastMRI U-Net, 8 channels, 3 poolings), batch 4, 64×64;
 //! * FSMNet at smoke width (C = 16, n = 1), batch 2 at 32×32 and batch 4 at 64×64.
 //!
+//! Each step is also reported in GFLOP/s (forward FLOPs from `model::flops`, times 3 for the
+//! backward) and as a fraction of what this backend's matrix product reaches on 1024×1024
+//! matrices in the same run. With `FSMNET_SRC` (a checkout of qic999/FSMNet) and
+//! `MCMR_TORCH_PYTHON` (a Python with torch and einops) the official FSMNet's same step runs
+//! too (`tools/bench/fsmnet_step.py`, 1 and 2 threads) and the kit/PyTorch ratio is printed.
+//!
 //! Run: `cargo bench --profile dev --bench train_step` (`-- --quick` for fewer repetitions,
 //! `-- WORD` for the steps whose label contains WORD, `-- --kit-only` without burn's direct
 //! convolutions).
@@ -18,23 +24,68 @@ use common::median_ms;
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     let reps = if quick { 3 } else { 15 };
+    let gemm = gemm_gflops(reps);
+    println!("this backend's 1024x1024 matrix product: {gemm:.1} GFLOP/s");
+    let torch = torch_steps(quick);
     let int = |name: &str, v: i64| (name.to_string(), Value::Int(v));
-    bench(
-        "U-Net (8 ch, 3 pools), 64x64, batch 4",
-        "baselines/unet.mcmr",
-        &[int("chans", 8), int("num_pool_layers", 3)],
-        1,
-        [4, 64],
-        reps,
-    );
+    let unet = [int("chans", 8), int("num_pool_layers", 3)];
+    bench("U-Net (8 ch, 3 pools), 64x64, batch 4", "baselines/unet.mcmr", &unet, 1, [4, 64], reps, gemm, None);
     let fsmnet = [int("num_features", 16), int("base_num_every_group", 1)];
-    bench("FSMNet (C 16, n 1), 32x32, batch 2", "fsmnet.mcmr", &fsmnet, 2, [2, 32], reps);
-    bench("FSMNet (C 16, n 1), 64x64, batch 4", "fsmnet.mcmr", &fsmnet, 2, [4, 64], reps);
+    for (b, n) in [(2, 32), (4, 64)] {
+        let label = format!("FSMNet (C 16, n 1), {n}x{n}, batch {b}");
+        let reference = torch.as_ref().map(|t| {
+            let at = |threads: &str| t.get(&format!("{n}x{n} batch {b}, {threads}")).and_then(|v| v.as_f64());
+            (at("1 thread"), at("2 threads"))
+        });
+        bench(&label, "fsmnet.mcmr", &fsmnet, 2, [b, n], reps, gemm, reference);
+    }
+}
+
+/// GFLOP/s of a 1024×1024 matrix product on Flex: the machine's practical peak for this backend.
+fn gemm_gflops(reps: usize) -> f64 {
+    let device = Device::flex();
+    let a = Tensor::<2>::ones([1024, 1024], &device);
+    let ms = median_ms(reps, || {
+        let _ = a.clone().matmul(a.clone()).into_data();
+    });
+    2.0 * 1024f64.powi(3) / (ms * 1e6)
+}
+
+/// The official FSMNet's step times from `tools/bench/fsmnet_step.py`, when torch is at hand.
+fn torch_steps(quick: bool) -> Option<serde_json::Map<String, serde_json::Value>> {
+    let (python, _) = (std::env::var("MCMR_TORCH_PYTHON").ok()?, std::env::var("FSMNET_SRC").ok()?);
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tools/bench/fsmnet_step.py");
+    let mut cmd = std::process::Command::new(python);
+    cmd.arg(script);
+    if quick {
+        cmd.arg("--quick");
+    }
+    match cmd.output() {
+        Ok(out) if out.status.success() => serde_json::from_slice(&out.stdout).ok(),
+        Ok(out) => {
+            eprintln!("tools/bench/fsmnet_step.py failed: {}", String::from_utf8_lossy(&out.stderr));
+            None
+        }
+        Err(e) => {
+            eprintln!("cannot run MCMR_TORCH_PYTHON: {e}");
+            None
+        }
+    }
 }
 
 /// One training step of `spec`'s network with `inputs` copies of one image batch `[b, 1, n, n]`,
 /// L1 of every output against it, timed with burn's direct and the kit's convolutions.
-fn bench(label: &str, spec: &str, overrides: &[(String, Value)], inputs: usize, [b, n]: [usize; 2], reps: usize) {
+#[allow(clippy::too_many_arguments)]
+fn bench(
+    label: &str,
+    spec: &str,
+    overrides: &[(String, Value)],
+    inputs: usize,
+    [b, n]: [usize; 2],
+    reps: usize,
+    gemm: f64,
+    torch: Option<(Option<f64>, Option<f64>)>,
+) {
     // `-- WORD`: only the steps whose label contains WORD.
     let filters: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
     if !filters.is_empty() && !filters.iter().any(|f| label.contains(f.as_str())) {
@@ -58,6 +109,19 @@ fn bench(label: &str, spec: &str, overrides: &[(String, Value)], inputs: usize, 
     let direct = CompiledModel::new(checked.graph.clone(), 0, &device);
     let kit = CompiledModel::new(checked.graph, 0, &device).with_matmul_conv(true);
     let k = median_ms(reps, || step(&kit));
+    let shapes: Vec<[usize; 4]> =
+        kit.forward_all(vec![x.clone(); inputs], false).unwrap().iter().map(|t| t.dims()).collect();
+    let flops = 3.0 * mcmr::model::flops::count(&kit.meta.graph, &shapes).total.total_flops() as f64;
+    let rate = flops / (k * 1e6);
+    println!(
+        "{label}: {:.2} GFLOP per step (forward x 3), {rate:.2} GFLOP/s, {:.1}% of the 1024x1024 matrix product's rate",
+        flops / 1e9,
+        100.0 * rate / gemm
+    );
+    if let Some((one, two)) = torch {
+        let show = |t: Option<f64>| t.map(|t| format!("{t:.1} ms (kit / PyTorch {:.2}x)", k / t)).unwrap_or("—".into());
+        println!("{label}: official FSMNet in PyTorch, 1 thread {}, 2 threads {}", show(one), show(two));
+    }
     if direct_too {
         let d = median_ms(reps, || step(&direct));
         println!(

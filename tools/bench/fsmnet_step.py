@@ -1,0 +1,64 @@
+"""Times the official FSMNet's training step on this CPU, for the kit's `train_step` benchmark.
+
+The step is the one `cargo bench --profile dev --bench train_step` times on the kit's side:
+forward of both inputs (the same image batch as main and aux), L1 of both outputs against it,
+backward. Widths C = 16, n = 1 (the kit's smoke width); batch 2 at 32x32 and batch 4 at 64x64;
+with 1 thread and with 2. Prints one JSON object: {"<size>x<size> batch <b>, <t> thread(s)": ms}.
+
+The official repository is not part of this kit: point FSMNET_SRC at a checkout of
+qic999/FSMNet (commit b36e160). Needs torch and einops. Never part of CI. Example:
+
+    FSMNET_SRC=~/src/FSMNet python tools/bench/fsmnet_step.py
+    FSMNET_SRC=~/src/FSMNet MCMR_TORCH_PYTHON=$(which python) cargo bench --profile dev --bench train_step
+"""
+
+import json
+import os
+import statistics
+import sys
+import time
+import types
+
+import torch
+
+
+def main():
+    src = os.environ.get("FSMNET_SRC")
+    if not src or not os.path.isdir(os.path.join(src, "networks")):
+        sys.exit("set FSMNET_SRC to a checkout of qic999/FSMNet (it has networks/mynet.py)")
+    sys.path.insert(0, src)
+    from networks.mynet import TwoBranch
+
+    quick = "--quick" in sys.argv
+    reps = 3 if quick else 11
+    results = {}
+    for threads in (1, 2):
+        torch.set_num_threads(threads)
+        for batch, n in ((2, 32), (4, 64)):
+            args = types.SimpleNamespace(num_features=16, base_num_every_group=1, act="PReLU", num_channels=1)
+            torch.manual_seed(0)
+            model = TwoBranch(args).train()
+            # The kit's bench input: ((i * 7919) % 1000) / 1000 over the flat batch.
+            i = torch.arange(batch * n * n, dtype=torch.int64)
+            x = (((i * 7919) % 1000).to(torch.float32) / 1000.0).reshape(batch, 1, n, n)
+
+            def step():
+                model.zero_grad(set_to_none=True)
+                out = model(x, x)
+                loss = (out["img_out"] - x).abs().mean() + (out["img_fre"] - x).abs().mean()
+                loss.backward()
+
+            step()
+            times = []
+            for _ in range(reps):
+                t = time.perf_counter()
+                step()
+                times.append((time.perf_counter() - t) * 1e3)
+            label = f"{n}x{n} batch {batch}, {threads} thread{'s' if threads > 1 else ''}"
+            results[label] = statistics.median(times)
+            print(f"{label}: {results[label]:.1f} ms", file=sys.stderr)
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()

@@ -160,8 +160,7 @@ fn check_fails_when_an_expected_number_or_a_loss_weight_changes() {
     std::fs::write(d.join("papers/untrained.mcmr"), TINY.replace("ITERATIONS", "0")).unwrap();
     let psnr = reproduce(&spec, &opts(&d.join("measure"))).unwrap()[0].results.mean("psnr").unwrap();
     let refs = d.join("reference_results");
-    let check =
-        || mcmr::experiment::reference::check(&refs, Some("tiny"), "smoke", &d.join("runs"), None, |_| {}).unwrap();
+    let check = || mcmr::experiment::reference::check(&refs, Some("tiny"), &d.join("runs"), None, |_| {}).unwrap();
     write_expected(&d, psnr);
     let r = check();
     assert_eq!((r.passed, r.failed), (2, 0), "{:?}", r.lines);
@@ -170,8 +169,7 @@ fn check_fails_when_an_expected_number_or_a_loss_weight_changes() {
     assert!(report.contains("| tiny | psnr |") && report.contains("within"), "{report}");
     // `--runs`: the finished run of an earlier reproduction is scored as it is.
     let reuse = |out: &str| {
-        mcmr::experiment::reference::check(&refs, Some("tiny"), "smoke", &d.join(out), Some(&d.join("measure")), |_| {})
-            .unwrap()
+        mcmr::experiment::reference::check(&refs, Some("tiny"), &d.join(out), Some(&d.join("measure")), |_| {}).unwrap()
     };
     let r = reuse("reused");
     assert_eq!((r.passed, r.failed), (2, 0), "{:?}", r.lines);
@@ -229,8 +227,9 @@ fn check_at_reduced_scale_reads_reduced_json() {
         });
         std::fs::write(refs.join("tiny/reduced.json"), serde_json::to_string_pretty(&json).unwrap()).unwrap();
     };
-    let check =
-        |scale: &str| mcmr::experiment::reference::check(&refs, Some("tiny"), scale, &d.join("runs"), None, |_| {});
+    let check = |scale: &str| {
+        mcmr::experiment::reference::check_scale(&refs, Some("tiny"), scale, &d.join("runs"), None, |_| {})
+    };
     write("reduced", psnr);
     let r = check("reduced").unwrap();
     assert_eq!((r.passed, r.failed), (1, 0), "{:?}", r.lines);

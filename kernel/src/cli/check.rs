@@ -25,11 +25,15 @@ pub struct CheckCmd {
 impl CheckCmd {
     pub fn run(self) -> Result<()> {
         let CheckCmd { paper, scale, references, out, runs } = self;
-        let report =
-            mcmr::experiment::reference::check(&references, paper.as_deref(), &scale, &out, runs.as_deref(), |line| {
-                say!("{line}")
-            })
-            .map_err(anyhow::Error::msg)?;
+        let report = mcmr::experiment::reference::check_scale(
+            &references,
+            paper.as_deref(),
+            &scale,
+            &out,
+            runs.as_deref(),
+            |line| say!("{line}"),
+        )
+        .map_err(anyhow::Error::msg)?;
         say!("{} passed, {} failed", report.passed, report.failed);
         if report.failed > 0 {
             std::process::exit(1);

@@ -126,13 +126,24 @@ pub struct CheckReport {
     pub lines: Vec<String>,
 }
 
+/// [`check_scale`] at smoke scale (`<paper>/expected.json`): what CI and the notebooks run.
+pub fn check(
+    references: &Path,
+    paper: Option<&str>,
+    out: &Path,
+    reuse: Option<&Path>,
+    say: impl FnMut(&str),
+) -> Result<CheckReport, String> {
+    check_scale(references, paper, "smoke", out, reuse, say)
+}
+
 /// Reruns every run of `<references>/<paper>/expected.json` (every paper when `None`; at a
 /// `scale` other than smoke, `<paper>/<scale>.json`) into `out`, then checks each expected cell
 /// against its tolerance and each claim; the claims of `<paper>/published.json` are checked on
 /// the published numbers. With `reuse` (the `--out` of an earlier `mcmr reproduce`), a complete
 /// run there made by this kit version from the same spec text is scored as it is instead of
 /// being rerun. `say` gets one line per check as it is decided.
-pub fn check(
+pub fn check_scale(
     references: &Path,
     paper: Option<&str>,
     scale: &str,

@@ -6,9 +6,10 @@
 //!
 //! Each step is also reported in GFLOP/s (forward FLOPs from `model::flops`, times 3 for the
 //! backward) and as a fraction of what this backend's matrix product reaches on 1024×1024
-//! matrices in the same run. With `FSMNET_SRC` (a checkout of qic999/FSMNet) and
-//! `MCMR_TORCH_PYTHON` (a Python with torch and einops) the official FSMNet's same step runs
-//! too (`tools/bench/fsmnet_step.py`, 1 and 2 threads) and the kit/PyTorch ratio is printed.
+//! matrices in the same run. With `MCMR_TORCH_PYTHON` (a Python with torch and einops) the
+//! official models' same steps run too, 1 and 2 threads, and the kit/PyTorch ratios are printed:
+//! FSMNet with `FSMNET_SRC` (a checkout of qic999/FSMNet; `tools/bench/fsmnet_step.py`), the
+//! U-Net with `FASTMRI_SRC` (a checkout of facebookresearch/fastMRI; `tools/bench/unet_step.py`).
 //!
 //! Run: `cargo bench --profile dev --bench train_step` (`-- --quick` for fewer repetitions,
 //! `-- WORD` for the steps whose label contains WORD, `-- --kit-only` without burn's direct
@@ -26,19 +27,32 @@ fn main() {
     let reps = if quick { 3 } else { 15 };
     let gemm = gemm_gflops(reps);
     println!("this backend's 1024x1024 matrix product: {gemm:.1} GFLOP/s");
-    let torch = torch_steps(quick);
     let int = |name: &str, v: i64| (name.to_string(), Value::Int(v));
     let unet = [int("chans", 8), int("num_pool_layers", 3)];
-    bench("U-Net (8 ch, 3 pools), 64x64, batch 4", "baselines/unet.mcmr", &unet, 1, [4, 64], reps, gemm, None);
+    let torch = torch_steps("unet_step.py", "FASTMRI_SRC", quick);
+    let reference = official(&torch, "fastMRI U-Net", 4, 64);
+    bench("U-Net (8 ch, 3 pools), 64x64, batch 4", "baselines/unet.mcmr", &unet, 1, [4, 64], reps, gemm, reference);
     let fsmnet = [int("num_features", 16), int("base_num_every_group", 1)];
+    let torch = torch_steps("fsmnet_step.py", "FSMNET_SRC", quick);
     for (b, n) in [(2, 32), (4, 64)] {
         let label = format!("FSMNet (C 16, n 1), {n}x{n}, batch {b}");
-        let reference = torch.as_ref().map(|t| {
-            let at = |threads: &str| t.get(&format!("{n}x{n} batch {b}, {threads}")).and_then(|v| v.as_f64());
-            (at("1 thread"), at("2 threads"))
-        });
-        bench(&label, "fsmnet.mcmr", &fsmnet, 2, [b, n], reps, gemm, reference);
+        bench(&label, "fsmnet.mcmr", &fsmnet, 2, [b, n], reps, gemm, official(&torch, "FSMNet", b, n));
     }
+}
+
+/// PyTorch's step times, 1 and 2 threads, of one size in a script's output.
+type Official = (&'static str, Option<f64>, Option<f64>);
+
+fn official(
+    times: &Option<serde_json::Map<String, serde_json::Value>>,
+    name: &'static str,
+    b: usize,
+    n: usize,
+) -> Option<Official> {
+    times.as_ref().map(|t| {
+        let at = |threads: &str| t.get(&format!("{n}x{n} batch {b}, {threads}")).and_then(|v| v.as_f64());
+        (name, at("1 thread"), at("2 threads"))
+    })
 }
 
 /// GFLOP/s of a 1024×1024 matrix product on Flex: the machine's practical peak for this backend.
@@ -51,10 +65,11 @@ fn gemm_gflops(reps: usize) -> f64 {
     2.0 * 1024f64.powi(3) / (ms * 1e6)
 }
 
-/// The official FSMNet's step times from `tools/bench/fsmnet_step.py`, when torch is at hand.
-fn torch_steps(quick: bool) -> Option<serde_json::Map<String, serde_json::Value>> {
-    let (python, _) = (std::env::var("MCMR_TORCH_PYTHON").ok()?, std::env::var("FSMNET_SRC").ok()?);
-    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tools/bench/fsmnet_step.py");
+/// An official model's step times from `tools/bench/<script>`, when torch and the model's
+/// source (`source_var`) are at hand.
+fn torch_steps(script: &str, source_var: &str, quick: bool) -> Option<serde_json::Map<String, serde_json::Value>> {
+    let (python, _) = (std::env::var("MCMR_TORCH_PYTHON").ok()?, std::env::var(source_var).ok()?);
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tools/bench").join(script);
     let mut cmd = std::process::Command::new(python);
     cmd.arg(script);
     if quick {
@@ -63,7 +78,7 @@ fn torch_steps(quick: bool) -> Option<serde_json::Map<String, serde_json::Value>
     match cmd.output() {
         Ok(out) if out.status.success() => serde_json::from_slice(&out.stdout).ok(),
         Ok(out) => {
-            eprintln!("tools/bench/fsmnet_step.py failed: {}", String::from_utf8_lossy(&out.stderr));
+            eprintln!("{} failed: {}", script.display(), String::from_utf8_lossy(&out.stderr));
             None
         }
         Err(e) => {
@@ -84,7 +99,7 @@ fn bench(
     [b, n]: [usize; 2],
     reps: usize,
     gemm: f64,
-    torch: Option<(Option<f64>, Option<f64>)>,
+    torch: Option<Official>,
 ) {
     // `-- WORD`: only the steps whose label contains WORD.
     let filters: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
@@ -118,9 +133,9 @@ fn bench(
         flops / 1e9,
         100.0 * rate / gemm
     );
-    if let Some((one, two)) = torch {
+    if let Some((name, one, two)) = torch {
         let show = |t: Option<f64>| t.map(|t| format!("{t:.1} ms (kit / PyTorch {:.2}x)", k / t)).unwrap_or("—".into());
-        println!("{label}: official FSMNet in PyTorch, 1 thread {}, 2 threads {}", show(one), show(two));
+        println!("{label}: official {name} in PyTorch, 1 thread {}, 2 threads {}", show(one), show(two));
     }
     if direct_too {
         let d = median_ms(reps, || step(&direct));

@@ -1,4 +1,5 @@
-//! Convolutions (direct, or as one matrix product on CPU), transposed convolutions, per-pixel
+//! Convolutions (direct, or on CPU the kit's host ops: `im2col` and a matrix product per batch item,
+//! depthwise taps), transposed convolutions, per-pixel
 //! linear layers and padding.
 
 use super::*;
@@ -20,7 +21,7 @@ pub(super) fn forward(cx: &Ctx) -> Option<Result<Tensor<4>, ModelError>> {
             let [co, ci_per_group, _, kw] = w.dims();
             let plain = cx.model.meta.matmul_conv && *stride == 1 && *dilation == 1 && k == kw;
             if plain && *groups == 1 {
-                conv2d_as_matmul(x, w, b, pad)
+                crate::ops::conv2d(x, w, b, pad)
             } else if plain && ci_per_group == 1 && co == *groups {
                 depthwise_conv2d_by_taps(x, w, b, pad)
             } else {
@@ -73,26 +74,6 @@ pub(super) fn forward(cx: &Ctx) -> Option<Result<Tensor<4>, ModelError>> {
         _ => return None,
     };
     Some(Ok(out))
-}
-
-/// A stride-1, undilated, ungrouped `k×k` convolution written as one matrix product over
-/// shifted copies of the input (im2col): `y[b] = W·cols(x[b]) + bias`. The same sums as
-/// `conv2d` in another order; its gradients are matrix products too, which burn's CPU backend
-/// computes far faster than its direct convolution of an activation with an output gradient
-/// (the weight gradient of a 3×3 convolution).
-/// A 1×1 convolution without padding needs no columns: the image itself is the matrix.
-pub fn conv2d_as_matmul(x: Tensor<4>, w: Tensor<4>, bias: Option<Tensor<1>>, pad: usize) -> Tensor<4> {
-    let [b, c, h, wd] = x.dims();
-    let [co, _, k, _] = w.dims();
-    let (oh, ow) = (h + 2 * pad + 1 - k, wd + 2 * pad + 1 - k);
-    // Rows ordered (channel, ky, kx), as the weight's [co, c, ky, kx] layout flattens.
-    let cols = if k == 1 && pad == 0 { x.reshape([b, c, h * wd]) } else { crate::ops::unfold(x, k, pad) };
-    let y = w.reshape([1, co, c * k * k]).matmul(cols);
-    let y = match bias {
-        Some(bias) => y + bias.reshape([1, co, 1]),
-        None => y,
-    };
-    y.reshape([b, co, oh, ow])
 }
 
 /// A stride-1, undilated depthwise `k×k` convolution (`groups` = input = output channels):

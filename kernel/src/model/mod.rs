@@ -34,7 +34,7 @@ mod pointwise;
 mod shape;
 mod spectral;
 
-pub use conv::{conv2d_as_matmul, depthwise_conv2d_by_taps};
+pub use conv::depthwise_conv2d_by_taps;
 
 /// What a family's forward pass sees of one node: the model (for parameters), the node, its
 /// argument tensors and whether each is complex, and whether the model is training.
@@ -469,14 +469,17 @@ mod tests {
         let (x1, w1, b1) = leaves();
         let direct = conv2d(x1.clone(), w1.clone(), Some(b1.reshape([4])), ConvOptions::new([1, 1], [1, 1], [1, 1], 1));
         let (x2, w2, b2) = leaves();
-        let ours = conv::conv2d_as_matmul(x2.clone(), w2.clone(), Some(b2.reshape([4])), 1);
+        let ours = crate::ops::conv2d(x2.clone(), w2.clone(), Some(b2.reshape([4])), 1);
         assert_eq!(direct.dims(), ours.dims());
         assert!(close(host(direct.clone().detach()), host(ours.clone().detach())));
         let (gd, go) = (direct.sum().backward(), ours.sum().backward());
         assert!(close(host(w1.grad(&gd).unwrap()), host(w2.grad(&go).unwrap())), "weight gradients");
         assert!(close(host(x1.grad(&gd).unwrap()), host(x2.grad(&go).unwrap())), "input gradients");
-        // 1x1 convolutions (no columns) and depthwise ones (taps) against burn's, with gradients.
-        for (cout, k, groups, pad) in [(4, 1, 1, 0), (3, 3, 3, 1), (3, 5, 3, 2), (3, 3, 3, 0)] {
+        // 1x1 convolutions (no columns), 5x5 unpadded, 1x1 padded (the input gradient by columns)
+        // and depthwise ones (taps) against burn's, with gradients.
+        for (cout, k, groups, pad) in
+            [(4, 1, 1, 0), (2, 5, 1, 0), (3, 1, 1, 1), (3, 3, 3, 1), (3, 5, 3, 2), (3, 3, 3, 0)]
+        {
             let shape_w = [cout, 3 / groups, k, k];
             let (xd, wd, bd) = (data([2, 3, 9, 7]), data(shape_w), data([cout, 1, 1, 1]));
             let leaf = |d: &TensorData| Tensor::<4>::from_data(d.clone(), &device).require_grad();
@@ -484,7 +487,7 @@ mod tests {
             let opts = ConvOptions::new([1, 1], [pad, pad], [1, 1], groups);
             let direct = conv2d(x1.clone(), w1.clone(), Some(b1.clone().reshape([cout])), opts);
             let ours = if groups == 1 {
-                conv::conv2d_as_matmul(x2.clone(), w2.clone(), Some(b2.clone().reshape([cout])), pad)
+                crate::ops::conv2d(x2.clone(), w2.clone(), Some(b2.clone().reshape([cout])), pad)
             } else {
                 conv::depthwise_conv2d_by_taps(x2.clone(), w2.clone(), Some(b2.clone().reshape([cout])), pad)
             };
@@ -496,20 +499,6 @@ mod tests {
             for (a, b, what) in [(&w1, &w2, "weight"), (&x1, &x2, "input"), (&b1, &b2, "bias")] {
                 assert!(close(host(a.grad(&gd).unwrap()), host(b.grad(&go).unwrap())), "k={k} groups={groups} {what}");
             }
-        }
-        // The views-and-cat columns (the path off the CPU backend) equal the host op's, and so
-        // do their input gradients.
-        for (k, pad) in [(3, 1), (3, 0), (5, 2)] {
-            let (x3, _, _) = leaves();
-            let (x4, _, _) = leaves();
-            let (a, b) = (crate::ops::unfold(x3.clone(), k, pad), crate::ops::unfold_with_views(x4.clone(), k, pad));
-            assert_eq!(a.dims(), b.dims());
-            let flat = |t: Tensor<3>| t.into_data().convert::<f64>().try_to_vec::<f64>().unwrap();
-            assert_eq!(flat(a.clone().detach()), flat(b.clone().detach()), "k={k} pad={pad}");
-            let [_, rows, cols] = a.dims();
-            let weights = Tensor::<4>::from_data(data([1, 1, rows, cols]), &device).reshape([1, rows, cols]);
-            let (ga, gb) = ((a * weights.clone()).sum().backward(), (b * weights).sum().backward());
-            assert!(close(host(x3.grad(&ga).unwrap()), host(x4.grad(&gb).unwrap())), "k={k} pad={pad} gradients");
         }
     }
 

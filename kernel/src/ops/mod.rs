@@ -27,6 +27,7 @@
 //! assert!(err < 1e-5);
 //! ```
 
+pub mod conv;
 mod dense;
 pub mod depthwise;
 pub mod spectral;
@@ -40,6 +41,8 @@ use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, Backend, BackendTensor, DispatchTensor, DispatchTensorKind, Flex, TensorMetadata};
 use burn::tensor::{DType, Tensor, TensorData};
+use burn_flex::FlexTensor;
+use conv::{Conv, Real};
 use depthwise::Depthwise;
 use spectral::SpectralOp;
 use std::future::Future;
@@ -82,45 +85,14 @@ fn resolve(imp: FftImpl, t: &Tensor<4>) -> FftImpl {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum HostOp {
     Spectral(SpectralOp),
-    /// `im2col`: `[B, C, H, W]` → `[B, 1, C·k·k, oh·ow]`.
-    Unfold(Unfold),
-    /// `col2im`, the adjoint of `Unfold`.
-    Fold(Unfold),
 }
 
 impl HostOp {
     fn adjoint(self, in_width: usize) -> HostOp {
         match self {
             HostOp::Spectral(s) => HostOp::Spectral(s.adjoint(in_width)),
-            HostOp::Unfold(u) => HostOp::Fold(u),
-            HostOp::Fold(u) => HostOp::Unfold(u),
         }
     }
-}
-
-/// The columns of a stride-1 `k×k` convolution with zero padding `pad` (`im2col`):
-/// `[B, C, H, W]` → `[B, C·k·k, oh·ow]`, rows in `(channel, ky, kx)` order. On Flex a custom
-/// autodiff op over host buffers (backward: `col2im`); elsewhere shifted views and a `cat`.
-pub fn unfold(x: Tensor<4>, kernel: usize, pad: usize) -> Tensor<3> {
-    let [b, c, h, w] = x.dims();
-    let u = Unfold { channels: c, height: h, width: w, kernel, pad };
-    let (oh, ow) = u.out_hw();
-    match resolve(FftImpl::Auto, &x) {
-        FftImpl::Host => host_linear(vec![x], HostOp::Unfold(u)).remove(0).reshape([b, u.rows(), oh * ow]),
-        _ => unfold_with_views(x, kernel, pad),
-    }
-}
-
-/// [`unfold`] from burn tensor operations (any backend): zero padding, `k²` shifted views, `cat`.
-pub fn unfold_with_views(x: Tensor<4>, kernel: usize, pad: usize) -> Tensor<3> {
-    let [b, c, h, w] = x.dims();
-    let x = if pad > 0 { x.pad([(0, 0), (0, 0), (pad, pad), (pad, pad)], 0.0) } else { x };
-    let (oh, ow) = (h + 2 * pad + 1 - kernel, w + 2 * pad + 1 - kernel);
-    let shifted: Vec<Tensor<4>> = (0..kernel)
-        .flat_map(|ky| (0..kernel).map(move |kx| (ky, kx)))
-        .map(|(ky, kx)| x.clone().narrow(2, ky, oh).narrow(3, kx, ow).reshape([b, c, 1, oh * ow]))
-        .collect();
-    Tensor::cat(shifted, 2).reshape([b, c * kernel * kernel, oh * ow])
 }
 
 /// A stride-1 depthwise `k×k` convolution with zero padding `pad`, without bias: `x` `[B, C, H,
@@ -214,6 +186,155 @@ fn autodiff_depthwise<B: Backend>(
     match DepthwiseBackward.prepare::<NoCheckpointing>([x.node(), w.node()]).compute_bound().stateful() {
         OpsKind::Tracked(prep) => prep.finish((d, sx[0], hx, hw), out),
         OpsKind::UnTracked(prep) => prep.finish(out),
+    }
+}
+
+/// A stride-1, undilated, ungrouped `k×k` convolution with zero padding `pad`: `x` `[B, C, H,
+/// W]`, `w` `[co, C, k, k]`, optional `bias` `[co]` → `[B, co, oh, ow]`. On Flex a custom
+/// autodiff op over the tensors' own buffers ([`conv`]: per batch item one `im2col` and one
+/// matrix product, forward and backward); elsewhere burn's convolution.
+pub fn conv2d(x: Tensor<4>, w: Tensor<4>, bias: Option<Tensor<1>>, pad: usize) -> Tensor<4> {
+    let [_, c, h, wd] = x.dims();
+    let [co, _, k, _] = w.dims();
+    if resolve(FftImpl::Auto, &x) != FftImpl::Host {
+        let opts = burn::tensor::ops::ConvOptions::new([1, 1], [pad, pad], [1, 1], 1);
+        return burn::tensor::module::conv2d(x, w, bias, opts);
+    }
+    let conv = Conv { unfold: Unfold { channels: c, height: h, width: wd, kernel: k, pad }, cout: co };
+    let (x, w) = (x.into_dispatch(), w.into_dispatch());
+    let bias = bias.map(|b| b.into_dispatch());
+    let mut context = x.autodiff.merge(w.autodiff);
+    if let Some(b) = &bias {
+        context = context.merge(b.autodiff);
+    }
+    let flex = |k: DispatchTensorKind| match k {
+        DispatchTensorKind::Flex(BackendTensor::Float(p)) => Ok(p),
+        DispatchTensorKind::Autodiff(inner) => match *inner {
+            DispatchTensorKind::Flex(BackendTensor::Autodiff(t)) => Err(t),
+            _ => panic!("the convolution host path supports the Flex backend only"),
+        },
+        #[allow(unreachable_patterns)]
+        _ => panic!("the convolution host path supports the Flex backend only"),
+    };
+    let (x, w, bias) = (flex(x.kind), flex(w.kind), bias.map(|b| flex(b.kind)));
+    let kind = match (x, w, bias) {
+        (Ok(x), Ok(w), bias) => {
+            let bias = bias.map(|b| b.unwrap_or_else(|_| panic!("convolution inputs mix autodiff and plain tensors")));
+            DispatchTensorKind::Flex(BackendTensor::Float(conv_forward(&conv, &x, &w, bias.as_ref())))
+        }
+        (Err(x), Err(w), bias) => {
+            let bias = bias.map(|b| b.err().expect("convolution inputs mix autodiff and plain tensors"));
+            DispatchTensorKind::Autodiff(Box::new(DispatchTensorKind::Flex(BackendTensor::Autodiff(autodiff_conv(
+                conv, x, w, bias,
+            )))))
+        }
+        _ => panic!("convolution inputs mix autodiff and plain tensors"),
+    };
+    Tensor::from_dispatch(DispatchTensor { kind, autodiff: context })
+}
+
+/// A Flex tensor's values, contiguous (borrowed when they already are).
+fn values<E: Real + burn::tensor::Element + bytemuck::Pod>(t: &FlexTensor) -> std::borrow::Cow<'_, [E]> {
+    match t.as_slice::<E>() {
+        Some(s) => std::borrow::Cow::Borrowed(s),
+        None => std::borrow::Cow::Owned(t.to_contiguous().as_slice::<E>().expect("contiguous").to_vec()),
+    }
+}
+
+fn flex_tensor<E: burn::tensor::Element>(v: Vec<E>, shape: Vec<usize>) -> FlexTensor {
+    FlexTensor::from_data(TensorData::new(v, shape))
+}
+
+fn conv_forward(conv: &Conv, x: &FlexTensor, w: &FlexTensor, bias: Option<&FlexTensor>) -> FlexTensor {
+    let batch = x.layout().shape()[0];
+    let (oh, ow) = conv.unfold.out_hw();
+    let shape = vec![batch, conv.cout, oh, ow];
+    macro_rules! go {
+        ($t:ty) => {{
+            let b = bias.map(values::<$t>);
+            flex_tensor(conv.forward(&values::<$t>(x), &values::<$t>(w), b.as_deref(), batch), shape)
+        }};
+    }
+    match x.dtype() {
+        DType::F64 => go!(f64),
+        DType::F32 => go!(f32),
+        other => panic!("the convolution host path runs in f32 or f64, not {other:?}"),
+    }
+}
+
+/// State of a convolution node: its shapes and the input and weight (shared, not copied).
+type ConvState = (Conv, FlexTensor, FlexTensor);
+
+#[derive(Debug)]
+struct ConvBackward;
+
+fn conv_backward<const N: usize>(ops: Ops<ConvState, N>, grads: &mut Gradients) {
+    let (conv, x, w) = ops.state;
+    let g = grads.consume::<Flex>(&ops.node);
+    let batch = x.layout().shape()[0];
+    let want = |i: usize| ops.parents.get(i).is_some_and(|p| p.is_some());
+    let u = conv.unfold;
+    macro_rules! go {
+        ($t:ty) => {{
+            let (gx, gw, gb) = conv.backward(
+                &values::<$t>(&g),
+                &values::<$t>(&x),
+                &values::<$t>(&w),
+                batch,
+                (want(0), want(1), want(2)),
+            );
+            [
+                gx.map(|v| flex_tensor(v, vec![batch, u.channels, u.height, u.width])),
+                gw.map(|v| flex_tensor(v, vec![conv.cout, u.channels, u.kernel, u.kernel])),
+                gb.map(|v| flex_tensor(v, vec![conv.cout])),
+            ]
+        }};
+    }
+    let out = match x.dtype() {
+        DType::F64 => go!(f64),
+        _ => go!(f32),
+    };
+    for (parent, grad) in ops.parents.iter().zip(out) {
+        if let (Some(node), Some(grad)) = (parent, grad) {
+            grads.register::<Flex>(node.id, grad);
+        }
+    }
+}
+
+impl Backward<Flex, 2> for ConvBackward {
+    type State = ConvState;
+    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
+        conv_backward::<2>(ops, grads);
+    }
+}
+
+impl Backward<Flex, 3> for ConvBackward {
+    type State = ConvState;
+    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
+        conv_backward::<3>(ops, grads);
+    }
+}
+
+fn autodiff_conv(
+    conv: Conv,
+    x: FloatTensor<Autodiff<Flex>>,
+    w: FloatTensor<Autodiff<Flex>>,
+    bias: Option<FloatTensor<Autodiff<Flex>>>,
+) -> FloatTensor<Autodiff<Flex>> {
+    let (px, pw) = (x.primitive().clone(), w.primitive().clone());
+    let out = conv_forward(&conv, &px, &pw, bias.as_ref().map(|b| b.primitive()));
+    let state = (conv, px, pw);
+    match bias {
+        Some(b) => {
+            match ConvBackward.prepare::<NoCheckpointing>([x.node(), w.node(), b.node()]).compute_bound().stateful() {
+                OpsKind::Tracked(prep) => prep.finish(state, out),
+                OpsKind::UnTracked(prep) => prep.finish(out),
+            }
+        }
+        None => match ConvBackward.prepare::<NoCheckpointing>([x.node(), w.node()]).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => prep.finish(state, out),
+            OpsKind::UnTracked(prep) => prep.finish(out),
+        },
     }
 }
 
@@ -337,14 +458,6 @@ fn run_host(op: HostOp, inputs: Vec<(Host, Vec<usize>)>) -> Vec<(Host, Vec<usize
                 HostOp::Spectral(op) => {
                     let (outs, s) = op.apply_planes(&planes, &shape);
                     outs.into_iter().map(|v| (Host::$variant(v), s.clone())).collect()
-                }
-                HostOp::Unfold(u) => {
-                    let (oh, ow) = u.out_hw();
-                    vec![(Host::$variant(u.unfold(planes[0], shape[0])), vec![shape[0], 1, u.rows(), oh * ow])]
-                }
-                HostOp::Fold(u) => {
-                    let out = vec![shape[0], u.channels, u.height, u.width];
-                    vec![(Host::$variant(u.fold(planes[0], shape[0])), out)]
                 }
             }
         }};

@@ -1,0 +1,391 @@
+//! Dense stride-1 `k×k` convolutions (`groups` = 1) with zero padding on host buffers: the
+//! forward pass and the input, weight and bias gradients. Each batch item is one `im2col`
+//! ([`Unfold`]) and one matrix product (the `gemm` crate, which burn-flex's own matmul uses),
+//! so no column matrix of the whole batch and no gradient of the columns is ever kept: the
+//! columns are rebuilt in the backward pass from the saved input, one item at a time.
+//!
+//! Layout: input `[B, C, H, W]`, weight `[co, C, k, k]` (rows of the column matrix in
+//! `(channel, ky, kx)` order, as the weight flattens), output `[B, co, oh, ow]`.
+//!
+//! Threads: batch items run in parallel (rayon) with single-threaded products; a batch of one
+//! lets the product itself use the threads. Either way every output element is one fixed sum
+//! (the products split rows and columns, never the inner dimension; the weight gradient adds
+//! the items' parts in batch order), so results are identical run to run and for any thread
+//! count.
+
+use super::unfold::Unfold;
+use rayon::prelude::*;
+use std::ops::AddAssign;
+
+/// The float types the host convolutions run in.
+pub trait Real: Copy + Default + AddAssign + Send + Sync + 'static {
+    const ONE: Self;
+    /// Runs `f` with this thread's scratch buffer (a fresh one when it is already in use), so
+    /// that column matrices reuse memory instead of faulting in new pages every call.
+    fn with_scratch<R>(f: impl FnOnce(&mut Vec<Self>) -> R) -> R;
+}
+
+macro_rules! real {
+    ($t:ty) => {
+        impl Real for $t {
+            const ONE: $t = 1.0;
+            fn with_scratch<R>(f: impl FnOnce(&mut Vec<$t>) -> R) -> R {
+                thread_local! {
+                    static SCRATCH: std::cell::RefCell<Vec<$t>> = const { std::cell::RefCell::new(Vec::new()) };
+                }
+                SCRATCH.with(|cell| match cell.try_borrow_mut() {
+                    Ok(mut buf) => f(&mut buf),
+                    Err(_) => f(&mut Vec::new()),
+                })
+            }
+        }
+    };
+}
+real!(f32);
+real!(f64);
+
+/// A row-major or transposed view of a matrix in a slice: element `(r, c)` at `r·rs + c·cs`.
+#[derive(Clone, Copy)]
+struct View<'a, T> {
+    data: &'a [T],
+    rs: usize,
+    cs: usize,
+}
+
+impl<'a, T> View<'a, T> {
+    fn rows(data: &'a [T], cols: usize) -> Self {
+        View { data, rs: cols, cs: 1 }
+    }
+
+    fn transposed(data: &'a [T], rows: usize) -> Self {
+        View { data, rs: 1, cs: rows }
+    }
+
+    /// Panics unless every element of an `m × n` matrix lies inside the slice.
+    fn check(&self, m: usize, n: usize) {
+        if m > 0 && n > 0 {
+            assert!((m - 1) * self.rs + (n - 1) * self.cs < self.data.len(), "matrix view out of bounds");
+        }
+    }
+}
+
+/// `dst[m×n]` (row-major) `= a[m×k] · b[k×n]`, or `+=` with `accumulate`.
+fn matmul<T: Real>(
+    dst: &mut [T],
+    a: View<T>,
+    b: View<T>,
+    (m, n, k): (usize, usize, usize),
+    accumulate: bool,
+    threads: bool,
+) {
+    assert!(dst.len() >= m * n, "matmul destination too small");
+    a.check(m, k);
+    b.check(k, n);
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        if !accumulate {
+            dst[..m * n].fill(T::default());
+        }
+        return;
+    }
+    let parallelism = if threads { gemm::Parallelism::Rayon(0) } else { gemm::Parallelism::None };
+    // SAFETY: the views and the destination were bounds-checked above for these sizes and
+    // strides; `dst` is borrowed mutably and does not alias the inputs.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            n as isize,
+            accumulate,
+            a.data.as_ptr(),
+            a.cs as isize,
+            a.rs as isize,
+            b.data.as_ptr(),
+            b.cs as isize,
+            b.rs as isize,
+            T::ONE,
+            T::ONE,
+            false,
+            false,
+            false,
+            parallelism,
+        );
+    }
+}
+
+/// One dense convolution: the input geometry of [`Unfold`] and the output channels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Conv {
+    pub unfold: Unfold,
+    pub cout: usize,
+}
+
+impl Conv {
+    fn sizes(&self) -> (usize, usize, usize) {
+        let u = &self.unfold;
+        let (oh, ow) = u.out_hw();
+        (u.channels * u.height * u.width, u.rows(), oh * ow)
+    }
+
+    /// A 1×1 convolution without padding reads the image itself as its column matrix.
+    fn no_columns(&self) -> bool {
+        self.unfold.kernel == 1 && self.unfold.pad == 0
+    }
+
+    /// The column matrix `[C·k·k, oh·ow]` of one batch item, into `cols`.
+    fn columns<T: Real>(&self, x: &[T], cols: &mut Vec<T>) {
+        let (_, rows, n) = self.sizes();
+        cols.clear();
+        cols.resize(rows * n, T::default());
+        self.unfold.each(1, |row, at, src, len| {
+            cols[row * n + at..row * n + at + len].copy_from_slice(&x[src..src + len]);
+        });
+    }
+
+    fn in_parallel(batch: usize) -> bool {
+        batch > 1 && rayon::current_num_threads() > 1
+    }
+
+    /// One batch item: `y = W · cols(x)` into `y`.
+    fn item<T: Real>(&self, x: &[T], w: &[T], y: &mut [T], threads: bool) {
+        let (_, rows, n) = self.sizes();
+        self.with_columns(x, |cols| {
+            matmul(y, View::rows(w, rows), View::rows(cols, n), (self.cout, n, rows), false, threads)
+        });
+    }
+
+    /// Runs `f` on the column matrix of one batch item (the item itself for 1×1 without padding).
+    fn with_columns<T: Real, R>(&self, x: &[T], f: impl FnOnce(&[T]) -> R) -> R {
+        if self.no_columns() {
+            return f(x);
+        }
+        T::with_scratch(|cols| {
+            self.columns(x, cols);
+            f(cols)
+        })
+    }
+
+    /// `y[b] = W · cols(x[b]) + bias`.
+    pub fn forward<T: Real>(&self, x: &[T], w: &[T], bias: Option<&[T]>, batch: usize) -> Vec<T> {
+        let (plane, rows, n) = self.sizes();
+        let co = self.cout;
+        assert_eq!(x.len(), batch * plane, "convolution input size");
+        assert_eq!(w.len(), co * rows, "convolution weight size");
+        let mut y = vec![T::default(); batch * co * n];
+        let threads = !Self::in_parallel(batch);
+        let item = |(b, yb): (usize, &mut [T])| {
+            self.item(&x[b * plane..(b + 1) * plane], w, yb, threads);
+            if let Some(bias) = bias {
+                for (row, bv) in yb.chunks_mut(n).zip(bias) {
+                    row.iter_mut().for_each(|v| *v += *bv);
+                }
+            }
+        };
+        if Self::in_parallel(batch) {
+            y.par_chunks_mut(co * n).enumerate().for_each(item);
+        } else {
+            y.chunks_mut(co * n).enumerate().for_each(item);
+        }
+        y
+    }
+
+    /// The input gradient as a convolution of the output gradient (`co` channels, `oh × ow`)
+    /// with the flipped, transposed kernel and padding `k − 1 − pad`, which lands back on
+    /// `H × W`; `None` when the padding exceeds `k − 1`.
+    fn adjoint<T: Real>(&self, w: &[T]) -> Option<(Conv, Vec<T>)> {
+        let u = &self.unfold;
+        let k = u.kernel;
+        let pad = (k - 1).checked_sub(u.pad)?;
+        let (oh, ow) = u.out_hw();
+        let adjoint =
+            Conv { unfold: Unfold { channels: self.cout, height: oh, width: ow, kernel: k, pad }, cout: u.channels };
+        let (ci, co, kk) = (u.channels, self.cout, k * k);
+        let mut flipped = Vec::with_capacity(w.len());
+        for c in 0..ci {
+            for o in 0..co {
+                flipped.extend((0..kk).rev().map(|t| w[(o * ci + c) * kk + t]));
+            }
+        }
+        Some((adjoint, flipped))
+    }
+
+    /// The gradients for the output gradient `g`: input (when `want_x`), weight (when
+    /// `want_w`) and bias (when `want_bias`), each `None` when not asked for.
+    ///
+    /// The input gradient is a forward convolution ([`Conv::adjoint`]); the weight gradient is
+    /// `g · colsᵀ` computed as `cols · gᵀ` after a blocked transpose of `g`, so that both
+    /// operands of the product are read along their rows.
+    pub fn backward<T: Real>(
+        &self,
+        g: &[T],
+        x: &[T],
+        w: &[T],
+        batch: usize,
+        (want_x, want_w, want_bias): (bool, bool, bool),
+    ) -> (Option<Vec<T>>, Option<Vec<T>>, Option<Vec<T>>) {
+        let (plane, rows, n) = self.sizes();
+        let co = self.cout;
+        assert_eq!(g.len(), batch * co * n, "convolution output-gradient size");
+        let threads = !Self::in_parallel(batch);
+        let adjoint = if want_x { self.adjoint(w) } else { None };
+        let mut gx = want_x.then(|| vec![T::default(); batch * plane]);
+        // Per item: its weight gradient (transposed, `[C·k·k, co]`), added up in batch order.
+        let item = |b: usize, gxb: Option<&mut [T]>| -> Option<Vec<T>> {
+            let gb = &g[b * co * n..(b + 1) * co * n];
+            match (gxb, &adjoint) {
+                (Some(gxb), Some((conv, flipped))) => conv.item(gb, flipped, gxb, threads),
+                (Some(gxb), None) => {
+                    let mut gcols = vec![T::default(); rows * n];
+                    matmul(&mut gcols, View::transposed(w, rows), View::rows(gb, n), (rows, n, co), false, threads);
+                    self.unfold.each(1, |row, at, src, len| {
+                        for (o, v) in gxb[src..src + len].iter_mut().zip(&gcols[row * n + at..row * n + at + len]) {
+                            *o += *v;
+                        }
+                    });
+                }
+                (None, _) => {}
+            }
+            want_w.then(|| {
+                let gt = transpose(gb, co, n);
+                let mut gwt = vec![T::default(); rows * co];
+                self.with_columns(&x[b * plane..(b + 1) * plane], |cols| {
+                    matmul(&mut gwt, View::rows(cols, n), View::rows(&gt, co), (rows, co, n), false, threads)
+                });
+                gwt
+            })
+        };
+        let parts: Vec<Option<Vec<T>>> = match (&mut gx, Self::in_parallel(batch)) {
+            (Some(gx), true) => gx.par_chunks_mut(plane).enumerate().map(|(b, gxb)| item(b, Some(gxb))).collect(),
+            (None, true) => (0..batch).into_par_iter().map(|b| item(b, None)).collect(),
+            (Some(gx), false) => gx.chunks_mut(plane).enumerate().map(|(b, gxb)| item(b, Some(gxb))).collect(),
+            (None, false) => (0..batch).map(|b| item(b, None)).collect(),
+        };
+        let gw = want_w.then(|| {
+            let mut sum = vec![T::default(); rows * co];
+            for part in parts.into_iter().flatten() {
+                sum.iter_mut().zip(part).for_each(|(s, v)| *s += v);
+            }
+            transpose(&sum, rows, co)
+        });
+        let gbias = want_bias.then(|| {
+            let mut sum = vec![T::default(); co];
+            for gb in g.chunks(co * n) {
+                for (s, row) in sum.iter_mut().zip(gb.chunks(n)) {
+                    let mut r = T::default();
+                    row.iter().for_each(|v| r += *v);
+                    *s += r;
+                }
+            }
+            sum
+        });
+        (gx, gw, gbias)
+    }
+}
+
+/// `[rows, cols]` → `[cols, rows]`, in 16×16 blocks (a plain loop strides through memory).
+fn transpose<T: Real>(src: &[T], rows: usize, cols: usize) -> Vec<T> {
+    const BLOCK: usize = 16;
+    let mut dst = vec![T::default(); rows * cols];
+    for r0 in (0..rows).step_by(BLOCK) {
+        for c0 in (0..cols).step_by(BLOCK) {
+            for r in r0..(r0 + BLOCK).min(rows) {
+                for c in c0..(c0 + BLOCK).min(cols) {
+                    dst[c * rows + r] = src[r * cols + c];
+                }
+            }
+        }
+    }
+    dst
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::unfold::tests::noise;
+
+    /// The definition, pixel by pixel.
+    fn naive(c: &Conv, x: &[f64], w: &[f64], bias: &[f64], batch: usize) -> Vec<f64> {
+        let u = &c.unfold;
+        let (oh, ow) = u.out_hw();
+        let (ci, h, wd, k, p) = (u.channels, u.height, u.width, u.kernel, u.pad as i64);
+        let mut y = vec![0.0; batch * c.cout * oh * ow];
+        for b in 0..batch {
+            for o in 0..c.cout {
+                for oy in 0..oh {
+                    for ox in 0..ow {
+                        let mut s = bias[o];
+                        for ch in 0..ci {
+                            for ky in 0..k {
+                                for kx in 0..k {
+                                    let (iy, ix) = (oy as i64 + ky as i64 - p, ox as i64 + kx as i64 - p);
+                                    if iy >= 0 && ix >= 0 && iy < h as i64 && ix < wd as i64 {
+                                        s += w[((o * ci + ch) * k + ky) * k + kx]
+                                            * x[((b * ci + ch) * h + iy as usize) * wd + ix as usize];
+                                    }
+                                }
+                            }
+                        }
+                        y[((b * c.cout + o) * oh + oy) * ow + ox] = s;
+                    }
+                }
+            }
+        }
+        y
+    }
+
+    #[test]
+    fn convolution_matches_the_definition_and_its_gradients_are_adjoints() {
+        let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>();
+        // (channels, h, w, k, pad, cout, batch): 1x1 without columns, 3x3 and 5x5 padded and not,
+        // a 7x7 kernel wider than its 2x2 map, a batch of one (threads inside the product), and a
+        // 1x1 kernel with padding 1 (more than k - 1: its input gradient takes the columns path).
+        let cases = [
+            (3, 6, 5, 3, 1, 4, 3),
+            (2, 4, 4, 5, 2, 3, 2),
+            (4, 7, 3, 3, 0, 2, 2),
+            (5, 6, 6, 1, 0, 7, 3),
+            (1, 2, 2, 7, 3, 2, 2),
+            (3, 5, 6, 3, 1, 5, 1),
+            (2, 3, 4, 1, 1, 3, 2),
+        ];
+        for (ci, h, wd, k, p, co, batch) in cases {
+            let c = Conv { unfold: Unfold { channels: ci, height: h, width: wd, kernel: k, pad: p }, cout: co };
+            let (x, w, bias) = (noise(batch * ci * h * wd, 1), noise(co * ci * k * k, 2), noise(co, 3));
+            let y = c.forward(&x, &w, Some(&bias), batch);
+            let want = naive(&c, &x, &w, &bias, batch);
+            assert!(y.iter().zip(&want).all(|(a, b)| (a - b).abs() < 1e-12), "{c:?}");
+            // y - bias is linear in x and in w: <y - bias, g> = <x, gx> = <w, gw>; gbias = Σ g.
+            let y0 = c.forward(&x, &w, None, batch);
+            let g = noise(y.len(), 4);
+            let (gx, gw, gb) = c.backward(&g, &x, &w, batch, (true, true, true));
+            let lhs = dot(&y0, &g);
+            for rhs in [dot(&x, &gx.unwrap()), dot(&w, &gw.unwrap())] {
+                assert!((lhs - rhs).abs() < 1e-12 * lhs.abs().max(1.0), "{c:?}: {lhs} vs {rhs}");
+            }
+            let n = y.len() / (batch * co);
+            for (o, got) in gb.unwrap().iter().enumerate() {
+                let want: f64 = (0..batch).flat_map(|b| g[(b * co + o) * n..(b * co + o + 1) * n].iter()).sum();
+                assert!((got - want).abs() < 1e-12, "{c:?}: bias {o}");
+            }
+            // Only what is asked for is computed.
+            assert_eq!(c.backward(&g, &x, &w, batch, (false, true, false)).0, None);
+        }
+    }
+
+    #[test]
+    fn convolution_is_identical_for_one_thread_and_for_a_pool() {
+        let c = Conv { unfold: Unfold { channels: 4, height: 9, width: 8, kernel: 3, pad: 1 }, cout: 6 };
+        let to32 = |v: Vec<f64>| v.into_iter().map(|v| v as f32).collect::<Vec<f32>>();
+        let (x, w) = (to32(noise(3 * 4 * 9 * 8, 1)), to32(noise(6 * 4 * 9, 2)));
+        let g = to32(noise(3 * 6 * 9 * 8, 3));
+        let run = || (c.forward(&x, &w, None, 3), c.backward(&g, &x, &w, 3, (true, true, true)));
+        let pooled = run();
+        let single = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap().install(run);
+        assert_eq!(pooled, single);
+    }
+}

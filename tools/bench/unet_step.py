@@ -1,0 +1,65 @@
+"""Times the official fastMRI U-Net's training step on this CPU, for the kit's `train_step` benchmark.
+
+The step is the one `cargo bench --profile dev --bench train_step` times on the kit's side for
+"U-Net (8 ch, 3 pools), 64x64, batch 4": forward, L1 of the output against the input, backward.
+With 1 thread and with 2. Prints one JSON object: {"64x64 batch 4, <t> thread(s)": ms}.
+
+The official code is not part of this kit: point FASTMRI_SRC at a checkout of
+facebookresearch/fastMRI (commit 91f2df4; only fastmri/models/unet.py is read, which needs
+torch alone). Never part of CI. Example:
+
+    FASTMRI_SRC=~/src/fastMRI python tools/bench/unet_step.py
+    FASTMRI_SRC=~/src/fastMRI MCMR_TORCH_PYTHON=$(which python) cargo bench --profile dev --bench train_step
+"""
+
+import importlib.util
+import json
+import os
+import statistics
+import sys
+import time
+
+import torch
+
+
+def main():
+    src = os.environ.get("FASTMRI_SRC")
+    path = os.path.join(src or "", "fastmri", "models", "unet.py")
+    if not src or not os.path.isfile(path):
+        sys.exit("set FASTMRI_SRC to a checkout of facebookresearch/fastMRI (it has fastmri/models/unet.py)")
+    # Load the module file alone: the fastmri package's __init__ imports far more than torch.
+    spec = importlib.util.spec_from_file_location("fastmri_unet", path)
+    unet = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(unet)
+
+    quick = "--quick" in sys.argv
+    reps = 3 if quick else 11
+    results = {}
+    batch, n = 4, 64
+    for threads in (1, 2):
+        torch.set_num_threads(threads)
+        torch.manual_seed(0)
+        model = unet.Unet(in_chans=1, out_chans=1, chans=8, num_pool_layers=3, drop_prob=0.0).train()
+        # The kit's bench input: ((i * 7919) % 1000) / 1000 over the flat batch.
+        i = torch.arange(batch * n * n, dtype=torch.int64)
+        x = (((i * 7919) % 1000).to(torch.float32) / 1000.0).reshape(batch, 1, n, n)
+
+        def step():
+            model.zero_grad(set_to_none=True)
+            loss = (model(x) - x).abs().mean()
+            loss.backward()
+
+        step()
+        times = []
+        for _ in range(reps):
+            t = time.perf_counter()
+            step()
+            times.append((time.perf_counter() - t) * 1e3)
+        label = f"{n}x{n} batch {batch}, {threads} thread{'s' if threads > 1 else ''}"
+        results[label] = statistics.median(times)
+        print(f"U-Net {label}: {results[label]:.1f} ms", file=sys.stderr)
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()

@@ -71,7 +71,7 @@ fn torch_steps(script: &str, source_var: &str, quick: bool) -> Option<serde_json
     let (python, _) = (std::env::var("MCMR_TORCH_PYTHON").ok()?, std::env::var(source_var).ok()?);
     let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tools/bench").join(script);
     let mut cmd = std::process::Command::new(python);
-    cmd.arg(script);
+    cmd.arg(&script);
     if quick {
         cmd.arg("--quick");
     }

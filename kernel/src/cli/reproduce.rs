@@ -5,7 +5,8 @@ use super::*;
 #[derive(clap::Args)]
 pub struct ReproduceCmd {
     spec: PathBuf,
-    /// smoke (CPU minutes, phantom data) or paper (the paper's settings and data).
+    /// smoke (CPU minutes, phantom data), reduced (up to about an hour on a 2-core CPU, phantom
+    /// data, where the orderings can show) or paper (the paper's settings and data).
     #[arg(long, default_value = "smoke")]
     scale: String,
     /// A variant of the spec, or `all` (the spec as written and every variant).

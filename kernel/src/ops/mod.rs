@@ -111,17 +111,14 @@ pub fn depthwise_conv2d(x: Tensor<4>, w: Tensor<4>, pad: usize) -> Tensor<4> {
     let context = x.autodiff.merge(w.autodiff);
     let kind = match (x.kind, w.kind) {
         (DispatchTensorKind::Flex(BackendTensor::Float(px)), DispatchTensorKind::Flex(BackendTensor::Float(pw))) => {
-            let device = px.device();
-            let ((hx, sx), (hw, _)) = (read::<Flex>(px), read::<Flex>(pw));
-            let (out, shape) = depthwise_forward(&d, &hx, &hw, sx[0]);
-            DispatchTensorKind::Flex(BackendTensor::Float(write::<Flex>(out, shape, &device)))
+            DispatchTensorKind::Flex(BackendTensor::Float(depthwise_forward(&d, &px, &pw)))
         }
         (DispatchTensorKind::Autodiff(ix), DispatchTensorKind::Autodiff(iw)) => match (*ix, *iw) {
             (
                 DispatchTensorKind::Flex(BackendTensor::Autodiff(tx)),
                 DispatchTensorKind::Flex(BackendTensor::Autodiff(tw)),
             ) => DispatchTensorKind::Autodiff(Box::new(DispatchTensorKind::Flex(BackendTensor::Autodiff(
-                autodiff_depthwise::<Flex>(tx, tw, d),
+                autodiff_depthwise(tx, tw, d),
             )))),
             _ => panic!("the depthwise host path supports the Flex backend only"),
         },
@@ -130,61 +127,60 @@ pub fn depthwise_conv2d(x: Tensor<4>, w: Tensor<4>, pad: usize) -> Tensor<4> {
     Tensor::from_dispatch(DispatchTensor { kind, autodiff: context })
 }
 
-fn depthwise_forward(d: &Depthwise, x: &Host, w: &Host, batch: usize) -> (Host, Vec<usize>) {
+fn depthwise_forward(d: &Depthwise, x: &FlexTensor, w: &FlexTensor) -> FlexTensor {
+    let batch = x.layout().shape()[0];
     let (oh, ow) = d.0.out_hw();
-    let out = match (x, w) {
-        (Host::F32(x), Host::F32(w)) => Host::F32(d.forward(x, w, batch)),
-        (Host::F64(x), Host::F64(w)) => Host::F64(d.forward(x, w, batch)),
-        _ => panic!("depthwise convolution inputs mix float types"),
-    };
-    (out, vec![batch, d.0.channels, oh, ow])
+    let shape = vec![batch, d.0.channels, oh, ow];
+    match x.dtype() {
+        DType::F64 => flex_tensor(d.forward(&values::<f64>(x), &values::<f64>(w), batch), shape),
+        DType::F32 => flex_tensor(d.forward(&values::<f32>(x), &values::<f32>(w), batch), shape),
+        other => panic!("the depthwise host path runs in f32 or f64, not {other:?}"),
+    }
 }
 
-/// State of a depthwise node: the shapes, the batch, and the host copies of input and weight.
-type DepthwiseState = (Depthwise, usize, Host, Host);
+/// State of a depthwise node: the shapes, and the input and weight (shared, not copied).
+type DepthwiseState = (Depthwise, FlexTensor, FlexTensor);
 
 #[derive(Debug)]
 struct DepthwiseBackward;
 
-impl<B: Backend> Backward<B, 2> for DepthwiseBackward {
+impl Backward<Flex, 2> for DepthwiseBackward {
     type State = DepthwiseState;
     fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
-        let (d, batch, x, w) = ops.state;
-        let grad = grads.consume::<B>(&ops.node);
-        let device = grad.device();
-        let (g, _) = read::<B>(grad);
-        let [px, pw] = ops.parents;
+        let (d, x, w) = ops.state;
+        let g = grads.consume::<Flex>(&ops.node);
+        let batch = x.layout().shape()[0];
         let u = d.0;
-        if let Some(node) = px {
-            let gx = match (&g, &w) {
-                (Host::F32(g), Host::F32(w)) => Host::F32(d.grad_input(g, w, batch)),
-                (Host::F64(g), Host::F64(w)) => Host::F64(d.grad_input(g, w, batch)),
-                _ => panic!("depthwise gradients mix float types"),
-            };
-            grads.register::<B>(node.id, write::<B>(gx, vec![batch, u.channels, u.height, u.width], &device));
+        let [px, pw] = ops.parents;
+        macro_rules! go {
+            ($t:ty) => {{
+                let g = values::<$t>(&g);
+                if let Some(node) = px {
+                    let gx = d.grad_input(&g, &values::<$t>(&w), batch);
+                    grads.register::<Flex>(node.id, flex_tensor(gx, vec![batch, u.channels, u.height, u.width]));
+                }
+                if let Some(node) = pw {
+                    let gw = d.grad_weight(&g, &values::<$t>(&x), batch);
+                    grads.register::<Flex>(node.id, flex_tensor(gw, vec![u.channels, 1, u.kernel, u.kernel]));
+                }
+            }};
         }
-        if let Some(node) = pw {
-            let gw = match (&g, &x) {
-                (Host::F32(g), Host::F32(x)) => Host::F32(d.grad_weight(g, x, batch)),
-                (Host::F64(g), Host::F64(x)) => Host::F64(d.grad_weight(g, x, batch)),
-                _ => panic!("depthwise gradients mix float types"),
-            };
-            grads.register::<B>(node.id, write::<B>(gw, vec![u.channels, 1, u.kernel, u.kernel], &device));
+        match x.dtype() {
+            DType::F64 => go!(f64),
+            _ => go!(f32),
         }
     }
 }
 
-fn autodiff_depthwise<B: Backend>(
-    x: FloatTensor<Autodiff<B>>,
-    w: FloatTensor<Autodiff<B>>,
+fn autodiff_depthwise(
+    x: FloatTensor<Autodiff<Flex>>,
+    w: FloatTensor<Autodiff<Flex>>,
     d: Depthwise,
-) -> FloatTensor<Autodiff<B>> {
-    let device = x.primitive().device();
-    let ((hx, sx), (hw, _)) = (read::<B>(x.primitive().clone()), read::<B>(w.primitive().clone()));
-    let (out, shape) = depthwise_forward(&d, &hx, &hw, sx[0]);
-    let out = write::<B>(out, shape, &device);
+) -> FloatTensor<Autodiff<Flex>> {
+    let (px, pw) = (x.primitive().clone(), w.primitive().clone());
+    let out = depthwise_forward(&d, &px, &pw);
     match DepthwiseBackward.prepare::<NoCheckpointing>([x.node(), w.node()]).compute_bound().stateful() {
-        OpsKind::Tracked(prep) => prep.finish((d, sx[0], hx, hw), out),
+        OpsKind::Tracked(prep) => prep.finish((d, px, pw), out),
         OpsKind::UnTracked(prep) => prep.finish(out),
     }
 }

@@ -8,7 +8,7 @@ pub(super) fn forward(cx: &Ctx) -> Option<Result<Tensor<4>, ModelError>> {
     let a = |i: usize| cx.args[i].clone();
     let p = |name: &str| format!("{}.{name}", cx.node.path);
     let out = match &cx.node.op {
-        Op::LeakyRelu { slope } => activation::leaky_relu(a(0), *slope),
+        Op::LeakyRelu { slope } => crate::ops::activation::leaky_relu(a(0), *slope),
         Op::Relu => activation::relu(a(0)),
         Op::Sigmoid => activation::sigmoid(a(0)),
         Op::Tanh => activation::tanh(a(0)),

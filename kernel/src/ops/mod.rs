@@ -27,6 +27,7 @@
 //! assert!(err < 1e-5);
 //! ```
 
+pub mod activation;
 pub mod conv;
 mod dense;
 pub mod depthwise;

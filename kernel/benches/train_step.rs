@@ -1,5 +1,5 @@
 //! Training steps (forward + backward, L1 loss) with burn's direct convolutions vs the kit's
-//! convolution paths (`CompiledModel::with_matmul_conv`: matrix products, depthwise taps),
+//! convolution paths (`CompiledModel::with_matmul_conv`: `ops::conv2d`, depthwise taps),
 //! measured side by side on the Flex CPU backend and reported as a ratio:
 //! * the smoke U-Net (fastMRI U-Net, 8 channels, 3 poolings), batch 4, 64×64;
 //! * FSMNet at smoke width (C = 16, n = 1), batch 2 at 32×32 and batch 4 at 64×64.

@@ -68,7 +68,7 @@ pub struct ModelMeta {
     pub specs: Vec<ParamSpec>,
     /// Parameter path → index into `params`.
     pub index: BTreeMap<String, usize>,
-    /// Run stride-1 convolutions as matrix products and depthwise ones as host row loops (see
+    /// Run stride-1 convolutions as the host matrix-product op and depthwise ones as host row loops (see
     /// [`CompiledModel::with_matmul_conv`]).
     pub matmul_conv: bool,
 }
@@ -151,9 +151,10 @@ impl CompiledModel {
         CompiledModel { params, meta: ModelMeta { graph, specs, index, matmul_conv: false } }
     }
 
-    /// Runs stride-1, undilated, ungrouped `k×k` convolutions as one matrix product over shifted
-    /// copies of the input (im2col; 1×1 ones over the image itself), and depthwise ones as row
-    /// loops over host buffers ([`crate::ops::depthwise_conv2d`]). Same sums, another order:
+    /// Runs stride-1, undilated, ungrouped `k×k` convolutions as the host op
+    /// [`crate::ops::conv2d`] (per batch item one im2col and one matrix product; 1×1 ones over
+    /// the image itself), and depthwise ones as row loops over host buffers
+    /// ([`crate::ops::depthwise_conv2d`]). Same sums, another order:
     /// faster training on the CPU backend, whose direct convolution is slow for weight
     /// gradients and loops over groups (`benches/train_step.rs`, `benches/convs.rs`). Off by default,
     /// and off for parity: FSMNet's phase path turns the changed float32 rounding into 7.6e-4

@@ -379,13 +379,17 @@ mod tests {
 
     #[test]
     fn convolution_is_identical_for_one_thread_and_for_a_pool() {
-        let c = Conv { unfold: Unfold { channels: 4, height: 9, width: 8, kernel: 3, pad: 1 }, cout: 6 };
-        let to32 = |v: Vec<f64>| v.into_iter().map(|v| v as f32).collect::<Vec<f32>>();
-        let (x, w) = (to32(noise(3 * 4 * 9 * 8, 1)), to32(noise(6 * 4 * 9, 2)));
-        let g = to32(noise(3 * 6 * 9 * 8, 3));
-        let run = || (c.forward(&x, &w, None, 3), c.backward(&g, &x, &w, 3, (true, true, true)));
-        let pooled = run();
-        let single = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap().install(run);
-        assert_eq!(pooled, single);
+        // Batch 3: items in parallel. Batch 1 at 48x48 with 16 channels: threads inside the
+        // products, which must not split their inner dimension.
+        for (batch, ci, hw, co) in [(3, 4, 9, 6), (1, 16, 48, 16)] {
+            let c = Conv { unfold: Unfold { channels: ci, height: hw, width: hw, kernel: 3, pad: 1 }, cout: co };
+            let to32 = |v: Vec<f64>| v.into_iter().map(|v| v as f32).collect::<Vec<f32>>();
+            let (x, w) = (to32(noise(batch * ci * hw * hw, 1)), to32(noise(co * ci * 9, 2)));
+            let g = to32(noise(batch * co * hw * hw, 3));
+            let run = || (c.forward(&x, &w, None, batch), c.backward(&g, &x, &w, batch, (true, true, true)));
+            let pooled = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap().install(run);
+            let single = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap().install(run);
+            assert_eq!(pooled, single, "batch {batch}");
+        }
     }
 }

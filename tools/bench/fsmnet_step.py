@@ -14,12 +14,12 @@ qic999/FSMNet (commit b36e160). Needs torch and einops. Never part of CI. Exampl
 
 import json
 import os
-import statistics
 import sys
-import time
 import types
 
 import torch
+
+from step_timing import bench_input, median_ms
 
 
 def main():
@@ -38,9 +38,7 @@ def main():
             args = types.SimpleNamespace(num_features=16, base_num_every_group=1, act="PReLU", num_channels=1)
             torch.manual_seed(0)
             model = TwoBranch(args).train()
-            # The kit's bench input: ((i * 7919) % 1000) / 1000 over the flat batch.
-            i = torch.arange(batch * n * n, dtype=torch.int64)
-            x = (((i * 7919) % 1000).to(torch.float32) / 1000.0).reshape(batch, 1, n, n)
+            x = bench_input(batch, n)
 
             def step():
                 model.zero_grad(set_to_none=True)
@@ -48,14 +46,8 @@ def main():
                 loss = (out["img_out"] - x).abs().mean() + (out["img_fre"] - x).abs().mean()
                 loss.backward()
 
-            step()
-            times = []
-            for _ in range(reps):
-                t = time.perf_counter()
-                step()
-                times.append((time.perf_counter() - t) * 1e3)
             label = f"{n}x{n} batch {batch}, {threads} thread{'s' if threads > 1 else ''}"
-            results[label] = statistics.median(times)
+            results[label] = median_ms(step, reps)
             print(f"{label}: {results[label]:.1f} ms", file=sys.stderr)
     print(json.dumps(results))
 

@@ -15,11 +15,11 @@ torch alone). Never part of CI. Example:
 import importlib.util
 import json
 import os
-import statistics
 import sys
-import time
 
 import torch
+
+from step_timing import bench_input, median_ms
 
 
 def main():
@@ -40,23 +40,15 @@ def main():
         torch.set_num_threads(threads)
         torch.manual_seed(0)
         model = unet.Unet(in_chans=1, out_chans=1, chans=8, num_pool_layers=3, drop_prob=0.0).train()
-        # The kit's bench input: ((i * 7919) % 1000) / 1000 over the flat batch.
-        i = torch.arange(batch * n * n, dtype=torch.int64)
-        x = (((i * 7919) % 1000).to(torch.float32) / 1000.0).reshape(batch, 1, n, n)
+        x = bench_input(batch, n)
 
         def step():
             model.zero_grad(set_to_none=True)
             loss = (model(x) - x).abs().mean()
             loss.backward()
 
-        step()
-        times = []
-        for _ in range(reps):
-            t = time.perf_counter()
-            step()
-            times.append((time.perf_counter() - t) * 1e3)
         label = f"{n}x{n} batch {batch}, {threads} thread{'s' if threads > 1 else ''}"
-        results[label] = statistics.median(times)
+        results[label] = median_ms(step, reps)
         print(f"U-Net {label}: {results[label]:.1f} ms", file=sys.stderr)
     print(json.dumps(results))
 

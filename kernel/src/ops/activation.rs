@@ -4,13 +4,13 @@
 //! the U-Net step went to `mask_where` alone). The values are burn's exactly: the same products
 //! in the same float type, no sums.
 
-use super::{flex_tensor, values, Real};
+use super::{flex_kind, flex_tensor, resolve, values, FftImpl, FlexKind, Real};
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::tensor::FloatTensor;
-use burn::backend::{Autodiff, BackendTensor, DispatchTensor, DispatchTensorKind, Flex};
+use burn::backend::{Autodiff, DispatchTensor, Flex};
 use burn::tensor::{DType, Tensor};
 use burn_flex::FlexTensor;
 
@@ -54,21 +54,15 @@ fn autodiff_leaky(x: FloatTensor<Autodiff<Flex>>, slope: f64) -> FloatTensor<Aut
 
 /// LeakyReLU with `slope` for negative inputs: the host op on Flex, burn's elsewhere.
 pub fn leaky_relu(x: Tensor<4>, slope: f64) -> Tensor<4> {
-    let d = x.clone().into_dispatch();
-    let kind = match d.kind {
-        DispatchTensorKind::Flex(BackendTensor::Float(p)) => {
-            DispatchTensorKind::Flex(BackendTensor::Float(apply(&p, &p, slope)))
-        }
-        DispatchTensorKind::Autodiff(inner) => match *inner {
-            DispatchTensorKind::Flex(BackendTensor::Autodiff(t)) => DispatchTensorKind::Autodiff(Box::new(
-                DispatchTensorKind::Flex(BackendTensor::Autodiff(autodiff_leaky(t, slope))),
-            )),
-            _ => return burn::tensor::activation::leaky_relu(x, slope),
-        },
-        #[allow(unreachable_patterns)]
-        _ => return burn::tensor::activation::leaky_relu(x, slope),
+    if resolve(FftImpl::Auto, &x) != FftImpl::Host {
+        return burn::tensor::activation::leaky_relu(x, slope);
+    }
+    let d = x.into_dispatch();
+    let kind = match flex_kind(d.kind, "LeakyReLU") {
+        FlexKind::Plain(p) => FlexKind::Plain(apply(&p, &p, slope)),
+        FlexKind::Tracked(t) => FlexKind::Tracked(autodiff_leaky(t, slope)),
     };
-    Tensor::from_dispatch(DispatchTensor { kind, autodiff: d.autodiff })
+    Tensor::from_dispatch(DispatchTensor { kind: kind.into_dispatch(), autodiff: d.autodiff })
 }
 
 #[cfg(test)]

@@ -137,16 +137,6 @@ impl Conv {
         self.unfold.kernel == 1 && self.unfold.pad == 0
     }
 
-    /// The column matrix `[C·k·k, oh·ow]` of one batch item, into `cols`.
-    fn columns<T: Real>(&self, x: &[T], cols: &mut Vec<T>) {
-        let (_, rows, n) = self.sizes();
-        cols.clear();
-        cols.resize(rows * n, T::default());
-        self.unfold.each(1, |row, at, src, len| {
-            cols[row * n + at..row * n + at + len].copy_from_slice(&x[src..src + len]);
-        });
-    }
-
     fn in_parallel(batch: usize) -> bool {
         batch > 1 && rayon::current_num_threads() > 1
     }
@@ -165,7 +155,7 @@ impl Conv {
             return f(x);
         }
         T::with_scratch(|cols| {
-            self.columns(x, cols);
+            self.unfold.unfold_into(x, 1, cols);
             f(cols)
         })
     }
@@ -242,11 +232,7 @@ impl Conv {
                 (Some(gxb), None) => {
                     let mut gcols = vec![T::default(); rows * n];
                     matmul(&mut gcols, View::transposed(w, rows), View::rows(gb, n), (rows, n, co), false, threads);
-                    self.unfold.each(1, |row, at, src, len| {
-                        for (o, v) in gxb[src..src + len].iter_mut().zip(&gcols[row * n + at..row * n + at + len]) {
-                            *o += *v;
-                        }
-                    });
+                    self.unfold.fold_into(&gcols, 1, gxb);
                 }
                 (None, _) => {}
             }

@@ -110,22 +110,43 @@ pub fn depthwise_conv2d(x: Tensor<4>, w: Tensor<4>, pad: usize) -> Tensor<4> {
     let d = Depthwise(Unfold { channels: c, height: h, width: wd, kernel: k, pad });
     let (x, w) = (x.into_dispatch(), w.into_dispatch());
     let context = x.autodiff.merge(w.autodiff);
-    let kind = match (x.kind, w.kind) {
-        (DispatchTensorKind::Flex(BackendTensor::Float(px)), DispatchTensorKind::Flex(BackendTensor::Float(pw))) => {
-            DispatchTensorKind::Flex(BackendTensor::Float(depthwise_forward(&d, &px, &pw)))
-        }
-        (DispatchTensorKind::Autodiff(ix), DispatchTensorKind::Autodiff(iw)) => match (*ix, *iw) {
-            (
-                DispatchTensorKind::Flex(BackendTensor::Autodiff(tx)),
-                DispatchTensorKind::Flex(BackendTensor::Autodiff(tw)),
-            ) => DispatchTensorKind::Autodiff(Box::new(DispatchTensorKind::Flex(BackendTensor::Autodiff(
-                autodiff_depthwise(tx, tw, d),
-            )))),
-            _ => panic!("the depthwise host path supports the Flex backend only"),
-        },
+    let kind = match (flex_kind(x.kind, "depthwise"), flex_kind(w.kind, "depthwise")) {
+        (FlexKind::Plain(x), FlexKind::Plain(w)) => FlexKind::Plain(depthwise_forward(&d, &x, &w)),
+        (FlexKind::Tracked(x), FlexKind::Tracked(w)) => FlexKind::Tracked(autodiff_depthwise(x, w, d)),
         _ => panic!("depthwise convolution inputs mix autodiff and plain tensors"),
     };
-    Tensor::from_dispatch(DispatchTensor { kind, autodiff: context })
+    Tensor::from_dispatch(DispatchTensor { kind: kind.into_dispatch(), autodiff: context })
+}
+
+/// A float tensor of the Flex backend, plain or under autodiff.
+enum FlexKind {
+    Plain(FlexTensor),
+    Tracked(FloatTensor<Autodiff<Flex>>),
+}
+
+impl FlexKind {
+    fn into_dispatch(self) -> DispatchTensorKind {
+        match self {
+            FlexKind::Plain(p) => DispatchTensorKind::Flex(BackendTensor::Float(p)),
+            FlexKind::Tracked(t) => {
+                DispatchTensorKind::Autodiff(Box::new(DispatchTensorKind::Flex(BackendTensor::Autodiff(t))))
+            }
+        }
+    }
+}
+
+/// The Flex tensor inside a dispatched one; panics naming `op` on any other backend (the host
+/// ops are reached only after [`resolve`] chose the host path).
+fn flex_kind(kind: DispatchTensorKind, op: &str) -> FlexKind {
+    match kind {
+        DispatchTensorKind::Flex(BackendTensor::Float(p)) => FlexKind::Plain(p),
+        DispatchTensorKind::Autodiff(inner) => match *inner {
+            DispatchTensorKind::Flex(BackendTensor::Autodiff(t)) => FlexKind::Tracked(t),
+            _ => panic!("the {op} host path supports the Flex backend only"),
+        },
+        #[allow(unreachable_patterns)]
+        _ => panic!("the {op} host path supports the Flex backend only"),
+    }
 }
 
 fn depthwise_forward(d: &Depthwise, x: &FlexTensor, w: &FlexTensor) -> FlexTensor {
@@ -204,30 +225,22 @@ pub fn conv2d(x: Tensor<4>, w: Tensor<4>, bias: Option<Tensor<1>>, pad: usize) -
     if let Some(b) = &bias {
         context = context.merge(b.autodiff);
     }
-    let flex = |k: DispatchTensorKind| match k {
-        DispatchTensorKind::Flex(BackendTensor::Float(p)) => Ok(p),
-        DispatchTensorKind::Autodiff(inner) => match *inner {
-            DispatchTensorKind::Flex(BackendTensor::Autodiff(t)) => Err(t),
-            _ => panic!("the convolution host path supports the Flex backend only"),
-        },
-        #[allow(unreachable_patterns)]
-        _ => panic!("the convolution host path supports the Flex backend only"),
-    };
-    let (x, w, bias) = (flex(x.kind), flex(w.kind), bias.map(|b| flex(b.kind)));
-    let kind = match (x, w, bias) {
-        (Ok(x), Ok(w), bias) => {
-            let bias = bias.map(|b| b.unwrap_or_else(|_| panic!("convolution inputs mix autodiff and plain tensors")));
-            DispatchTensorKind::Flex(BackendTensor::Float(conv_forward(&conv, &x, &w, bias.as_ref())))
+    fn mixed<T>() -> T {
+        panic!("convolution inputs mix autodiff and plain tensors")
+    }
+    let bias = bias.map(|b| flex_kind(b.kind, "convolution"));
+    let kind = match (flex_kind(x.kind, "convolution"), flex_kind(w.kind, "convolution")) {
+        (FlexKind::Plain(x), FlexKind::Plain(w)) => {
+            let bias = bias.map(|b| if let FlexKind::Plain(b) = b { b } else { mixed() });
+            FlexKind::Plain(conv_forward(&conv, &x, &w, bias.as_ref()))
         }
-        (Err(x), Err(w), bias) => {
-            let bias = bias.map(|b| b.err().expect("convolution inputs mix autodiff and plain tensors"));
-            DispatchTensorKind::Autodiff(Box::new(DispatchTensorKind::Flex(BackendTensor::Autodiff(autodiff_conv(
-                conv, x, w, bias,
-            )))))
+        (FlexKind::Tracked(x), FlexKind::Tracked(w)) => {
+            let bias = bias.map(|b| if let FlexKind::Tracked(b) = b { b } else { mixed() });
+            FlexKind::Tracked(autodiff_conv(conv, x, w, bias))
         }
-        _ => panic!("convolution inputs mix autodiff and plain tensors"),
+        _ => mixed(),
     };
-    Tensor::from_dispatch(DispatchTensor { kind, autodiff: context })
+    Tensor::from_dispatch(DispatchTensor { kind: kind.into_dispatch(), autodiff: context })
 }
 
 /// A Flex tensor's values, contiguous (borrowed when they already are).

@@ -69,27 +69,39 @@ impl Unfold {
 
     /// `[B, C, H, W]` → `[B, 1, C·k·k, oh·ow]`.
     pub fn unfold<T: Copy + Default>(&self, x: &[T], batch: usize) -> Vec<T> {
+        let mut out = Vec::new();
+        self.unfold_into(x, batch, &mut out);
+        out
+    }
+
+    /// [`Unfold::unfold`] into `out` (resized; its memory is reused).
+    pub fn unfold_into<T: Copy + Default>(&self, x: &[T], batch: usize, out: &mut Vec<T>) {
         let (oh, ow) = self.out_hw();
         let n = oh * ow;
-        let mut out = vec![T::default(); batch * self.rows() * n];
+        out.clear();
+        out.resize(batch * self.rows() * n, T::default());
         self.each(batch, |row, at, src, len| {
             out[row * n + at..row * n + at + len].copy_from_slice(&x[src..src + len]);
         });
-        out
     }
 
     /// The adjoint of [`Unfold::unfold`]: `[B, 1, C·k·k, oh·ow]` → `[B, C, H, W]`, every tap
     /// added back onto the pixel it read (rows in order, so the sums are deterministic).
     pub fn fold<T: Copy + Default + AddAssign>(&self, cols: &[T], batch: usize) -> Vec<T> {
+        let mut out = vec![T::default(); batch * self.channels * self.height * self.width];
+        self.fold_into(cols, batch, &mut out);
+        out
+    }
+
+    /// [`Unfold::fold`] added onto `out`.
+    pub fn fold_into<T: Copy + AddAssign>(&self, cols: &[T], batch: usize, out: &mut [T]) {
         let (oh, ow) = self.out_hw();
         let n = oh * ow;
-        let mut out = vec![T::default(); batch * self.channels * self.height * self.width];
         self.each(batch, |row, at, src, len| {
             for (o, v) in out[src..src + len].iter_mut().zip(&cols[row * n + at..row * n + at + len]) {
                 *o += *v;
             }
         });
-        out
     }
 }
 

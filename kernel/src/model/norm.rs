@@ -9,11 +9,7 @@ pub(super) fn forward(cx: &Ctx) -> Option<Result<Tensor<4>, ModelError>> {
     let p = |name: &str| format!("{}.{name}", cx.node.path);
     let out = match &cx.node.op {
         Op::InstanceNorm { channels, eps, affine } => {
-            let x = a(0);
-            let mean = x.clone().mean_dim(3).mean_dim(2);
-            let centred = x - mean;
-            let var = (centred.clone() * centred.clone()).mean_dim(3).mean_dim(2);
-            let y = centred / (var + *eps).sqrt();
+            let y = crate::ops::norm::instance_norm(a(0), *eps);
             if *affine {
                 let w = cx.model.param1(&p("weight")).reshape([1, *channels, 1, 1]);
                 let b = cx.model.param1(&p("bias")).reshape([1, *channels, 1, 1]);

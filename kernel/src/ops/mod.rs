@@ -31,6 +31,7 @@ pub mod activation;
 pub mod conv;
 mod dense;
 pub mod depthwise;
+pub mod norm;
 pub mod spectral;
 pub mod unfold;
 

@@ -74,15 +74,37 @@ impl Unfold {
         out
     }
 
-    /// [`Unfold::unfold`] into `out` (resized; its memory is reused).
+    /// [`Unfold::unfold`] into `out` (resized; its memory is reused). Every element is written
+    /// once: the taps from the image, the padding as zeros (no clearing pass first).
     pub fn unfold_into<T: Copy + Default>(&self, x: &[T], batch: usize, out: &mut Vec<T>) {
+        let (c, h, w, k) = (self.channels, self.height, self.width, self.kernel);
         let (oh, ow) = self.out_hw();
         let n = oh * ow;
-        out.clear();
         out.resize(batch * self.rows() * n, T::default());
-        self.each(batch, |row, at, src, len| {
-            out[row * n + at..row * n + at + len].copy_from_slice(&x[src..src + len]);
-        });
+        let zero = T::default();
+        for (bc, rows) in out.chunks_mut(k * k * n).enumerate() {
+            let plane = &x[bc * h * w..(bc + 1) * h * w];
+            for (tap, dst) in rows.chunks_mut(n).enumerate() {
+                let (ky, kx) = (tap / k, tap % k);
+                let (y0, y1, iy0) = self.valid(ky, h, oh);
+                let (x0, x1, ix0) = self.valid(kx, w, ow);
+                if x1 == x0 || y1 == y0 {
+                    // Only padding (a kernel wider than the map): its start may lie past the plane.
+                    dst.fill(zero);
+                    continue;
+                }
+                dst[..y0 * ow].fill(zero);
+                dst[y1 * ow..].fill(zero);
+                for oy in y0..y1 {
+                    let row = &mut dst[oy * ow..(oy + 1) * ow];
+                    let src = (iy0 + oy - y0) * w + ix0;
+                    row[..x0].fill(zero);
+                    row[x0..x1].copy_from_slice(&plane[src..src + x1 - x0]);
+                    row[x1..].fill(zero);
+                }
+            }
+        }
+        debug_assert_eq!(c * batch * k * k * n, out.len());
     }
 
     /// The adjoint of [`Unfold::unfold`]: `[B, 1, C·k·k, oh·ow]` → `[B, C, H, W]`, every tap
@@ -166,6 +188,12 @@ pub(crate) mod tests {
             let x = noise(batch * c * h * w, 1);
             let cols = u.unfold(&x, batch);
             assert_eq!(cols, naive(&u, &x, batch), "{u:?}");
+            // A reused buffer holding stale values (longer or shorter) gives the same columns.
+            for len in [cols.len() + 3, cols.len() / 2] {
+                let mut reused = vec![7.0; len];
+                u.unfold_into(&x, batch, &mut reused);
+                assert_eq!(reused, cols, "{u:?}, reused buffer of {len}");
+            }
             // <unfold(x), y> = <x, fold(y)> for any y.
             let y = noise(cols.len(), 2);
             let lhs: f64 = cols.iter().zip(&y).map(|(a, b)| a * b).sum();

@@ -68,26 +68,19 @@ pub fn leaky_relu(x: Tensor<4>, slope: f64) -> Tensor<4> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ops::value_and_grad;
     use burn::tensor::{Device, TensorData};
 
     #[test]
     fn leaky_relu_equals_burns_in_values_and_gradient() {
-        let device = Device::flex().autodiff();
         let v: Vec<f32> = (0..2 * 3 * 4 * 5).map(|i| ((i * 37) % 23) as f32 / 7.0 - 1.5).collect();
         let mut v = v;
         v[0] = 0.0;
         v[1] = -0.0;
         let data = TensorData::new(v, [2, 3, 4, 5]);
         let up = TensorData::new((0..120).map(|i| ((i * 13) % 11) as f32 - 5.0).collect::<Vec<f32>>(), [2, 3, 4, 5]);
-        let run = |f: &dyn Fn(Tensor<4>) -> Tensor<4>| {
-            let x = Tensor::<4>::from_data(data.clone(), &device).require_grad();
-            let y = f(x.clone());
-            let g = (y.clone() * Tensor::<4>::from_data(up.clone(), &device)).sum().backward();
-            let flat = |t: Tensor<4>| t.into_data().try_to_vec::<f32>().unwrap();
-            (flat(y.detach()), flat(x.grad(&g).unwrap()))
-        };
-        let ours = run(&|x| leaky_relu(x, 0.2));
-        let burns = run(&|x| burn::tensor::activation::leaky_relu(x, 0.2));
+        let ours = value_and_grad(&|x| leaky_relu(x, 0.2), &data, &up);
+        let burns = value_and_grad(&|x| burn::tensor::activation::leaky_relu(x, 0.2), &data, &up);
         assert_eq!(ours, burns);
         // Without autodiff too.
         let plain = Tensor::<4>::from_data(data.clone(), &Device::flex());

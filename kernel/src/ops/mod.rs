@@ -244,6 +244,22 @@ pub fn conv2d(x: Tensor<4>, w: Tensor<4>, bias: Option<Tensor<1>>, pad: usize) -
     Tensor::from_dispatch(DispatchTensor { kind: kind.into_dispatch(), autodiff: context })
 }
 
+/// For the host ops' tests: `f(x)` and the gradient of `<f(x), up>` with respect to `x`, both
+/// flattened, on Flex with autodiff.
+#[cfg(test)]
+pub(crate) fn value_and_grad(
+    f: &dyn Fn(Tensor<4>) -> Tensor<4>,
+    data: &TensorData,
+    up: &TensorData,
+) -> (Vec<f32>, Vec<f32>) {
+    let device = burn::tensor::Device::flex().autodiff();
+    let x = Tensor::<4>::from_data(data.clone(), &device).require_grad();
+    let y = f(x.clone());
+    let g = (y.clone() * Tensor::<4>::from_data(up.clone(), &device)).sum().backward();
+    let flat = |t: Tensor<4>| t.into_data().try_to_vec::<f32>().unwrap();
+    (flat(y.detach()), flat(x.grad(&g).unwrap()))
+}
+
 /// A Flex tensor's values, contiguous (borrowed when they already are).
 fn values<E: Real + burn::tensor::Element + bytemuck::Pod>(t: &FlexTensor) -> std::borrow::Cow<'_, [E]> {
     match t.as_slice::<E>() {

@@ -155,6 +155,7 @@ pub fn instance_norm_composed(x: Tensor<4>, eps: f64) -> Tensor<4> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ops::value_and_grad;
     use burn::tensor::{Device, TensorData};
 
     fn close(a: &[f32], b: &[f32], tol: f32) {
@@ -168,7 +169,6 @@ mod tests {
     /// different means and scales (an int16-like offset, a constant plane, a tiny one).
     #[test]
     fn instance_norm_equals_the_composed_one_with_its_gradient() {
-        let device = Device::flex().autodiff();
         let (b, c, h, w) = (2, 3, 5, 7);
         let plane = h * w;
         let v: Vec<f32> = (0..b * c * plane)
@@ -186,15 +186,8 @@ mod tests {
         let data = TensorData::new(v, [b, c, h, w]);
         let up: Vec<f32> = (0..b * c * plane).map(|i| ((i * 13) % 11) as f32 - 5.0).collect();
         let up = TensorData::new(up, [b, c, h, w]);
-        let run = |f: &dyn Fn(Tensor<4>) -> Tensor<4>| {
-            let x = Tensor::<4>::from_data(data.clone(), &device).require_grad();
-            let y = f(x.clone());
-            let g = (y.clone() * Tensor::<4>::from_data(up.clone(), &device)).sum().backward();
-            let flat = |t: Tensor<4>| t.into_data().try_to_vec::<f32>().unwrap();
-            (flat(y.detach()), flat(x.grad(&g).unwrap()))
-        };
-        let (y, gx) = run(&|x| instance_norm(x, 1e-5));
-        let (y0, gx0) = run(&|x| instance_norm_composed(x, 1e-5));
+        let (y, gx) = value_and_grad(&|x| instance_norm(x, 1e-5), &data, &up);
+        let (y0, gx0) = value_and_grad(&|x| instance_norm_composed(x, 1e-5), &data, &up);
         close(&y, &y0, 1e-4);
         close(&gx, &gx0, 2e-3);
         // Each plane of the output has mean 0 and (biased) variance var/(var+eps), ~1.

@@ -197,7 +197,7 @@ mod tests {
             let var = s.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / plane as f64;
             assert!(mean.abs() < 1e-6 && (var - 1.0).abs() < 1e-3, "plane {p}: mean {mean}, var {var}");
         }
-        // The constant plane normalises to zero, and no gradient flows through it.
+        // The constant plane normalises to exactly zero.
         assert!(y[2 * plane..3 * plane].iter().all(|&v| v == 0.0));
         // Without autodiff too.
         let plain = Tensor::<4>::from_data(data.clone(), &Device::flex());

@@ -1,6 +1,7 @@
 //! Convolutions forward + backward on the Flex CPU backend: burn's direct convolution vs the
-//! kit's host ops (`ops::conv2d`: `im2col` and one matrix product per batch item, for 3×3 and
-//! 1×1; `ops::depthwise_conv2d`: taps).
+//! kit's host ops (`ops::conv2d`: one matrix product per kernel tap, for 3×3 and
+//! 1×1; `ops::depthwise_conv2d`: taps); then the host convolution's three parts alone
+//! (forward, input gradient, weight gradient; one thread, fastest of the repetitions).
 //!
 //! Run: `cargo bench --profile dev --bench convs` (`-- --quick` for fewer repetitions).
 
@@ -54,5 +55,38 @@ fn main() {
             d_direct / d_taps,
             p_direct / p_matmul
         );
+    }
+    parts(if quick { 5 } else { 15 });
+}
+
+/// The host convolution's forward, input-gradient and weight-gradient passes on their own, on
+/// one thread, at FSMNet's and the U-Net's shapes.
+fn parts(reps: usize) {
+    use mcmr::ops::conv::Conv;
+    use mcmr::ops::unfold::Unfold;
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().expect("a one-thread pool");
+    for (b, c, co, hw, k, p) in
+        [(4, 16, 16, 64, 3, 1), (4, 32, 32, 64, 3, 1), (4, 64, 64, 16, 3, 1), (4, 16, 16, 64, 1, 0)]
+    {
+        let conv = Conv { unfold: Unfold { channels: c, height: hw, width: hw, kernel: k, pad: p }, cout: co };
+        let fill = |n: usize, m: usize| (0..n).map(|i| ((i * m) % 1000) as f32 / 1000.0 - 0.5).collect::<Vec<f32>>();
+        let (x, w, g) = (fill(b * c * hw * hw, 7919), fill(co * c * k * k, 31), fill(b * co * hw * hw, 13));
+        let best = |f: &dyn Fn()| {
+            (0..reps)
+                .map(|_| {
+                    let start = std::time::Instant::now();
+                    f();
+                    start.elapsed().as_secs_f64() * 1e3
+                })
+                .fold(f64::MAX, f64::min)
+        };
+        let (fwd, gx, gw) = pool.install(|| {
+            (
+                best(&|| drop(std::hint::black_box(conv.forward(&x, &w, None, b)))),
+                best(&|| drop(std::hint::black_box(conv.backward(&g, &x, &w, b, (true, false, false))))),
+                best(&|| drop(std::hint::black_box(conv.backward(&g, &x, &w, b, (false, true, false))))),
+            )
+        });
+        println!("host convolution B={b} C={c}->{co} {hw}x{hw} {k}x{k}, one thread: forward {fwd:.2} ms, input gradient {gx:.2} ms, weight gradient {gw:.2} ms");
     }
 }

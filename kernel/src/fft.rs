@@ -27,6 +27,7 @@
 //! ```
 
 use num_complex::Complex;
+use rayon::prelude::*;
 use rustfft::{Fft, FftNum, FftPlanner};
 use std::any::TypeId;
 use std::collections::HashMap;
@@ -152,17 +153,13 @@ impl<T: FftNum> Fft2<T> {
         self.check_len(data.len(), "fft2");
         let hw = self.h * self.w;
         let images = data.len() / hw;
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(images);
+        let threads = rayon::current_num_threads().min(images);
         if threads < 2 || data.len() < 1 << 16 {
             self.transform_serial(data, inverse, norm, centered);
             return;
         }
         let per_thread = images.div_ceil(threads) * hw;
-        std::thread::scope(|scope| {
-            for chunk in data.chunks_mut(per_thread) {
-                scope.spawn(move || self.transform_serial(chunk, inverse, norm, centered));
-            }
-        });
+        data.par_chunks_mut(per_thread).for_each(|chunk| self.transform_serial(chunk, inverse, norm, centered));
     }
 
     fn transform_serial(&self, data: &mut [Complex<T>], inverse: bool, norm: Norm, centered: bool) {

@@ -1,79 +1,106 @@
 //! Stride-1 depthwise `k×k` convolutions with zero padding on host buffers (`groups` = input =
 //! output channels, FSMNet's and IMA's attention convolutions): the forward pass and both
 //! gradients as runs of multiply-adds along image rows, walking the same valid taps as
-//! [`Unfold`]. burn-flex's grouped convolution loops over groups; these are plain vector loops.
+//! [`Unfold`]. burn-flex's grouped convolution loops over groups; these are plain vector loops,
+//! one image plane (item, channel) per rayon task.
 //!
 //! Layout: input `[B, C, H, W]`, weight `[C, 1, k, k]`, output `[B, C, oh, ow]`. Every sum runs
-//! in one fixed order, so results are identical run to run.
+//! in one fixed order whatever the threads (the weight gradient's dot products in eight lanes
+//! combined in lane order, its planes added in batch order), so results are identical run to run.
 
 use super::unfold::Unfold;
+use rayon::prelude::*;
 use std::ops::{AddAssign, Mul};
+
+/// The float types of the depthwise loops.
+pub trait Value: Copy + Default + AddAssign + Mul<Output = Self> + Send + Sync {}
+impl<T: Copy + Default + AddAssign + Mul<Output = T> + Send + Sync> Value for T {}
 
 /// One depthwise convolution: the shapes of [`Unfold`] (its rows are the taps).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Depthwise(pub Unfold);
+
+/// `Σ a·b` in eight interleaved partial sums (so that it vectorises), added in lane order.
+fn dot<T: Value>(a: &[T], b: &[T]) -> T {
+    let mut lanes = [T::default(); 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let mut s = T::default();
+    for (x, y) in ca.remainder().iter().zip(cb.remainder()) {
+        s += *x * *y;
+    }
+    for (x, y) in ca.zip(cb) {
+        for i in 0..8 {
+            lanes[i] += x[i] * y[i];
+        }
+    }
+    lanes.into_iter().for_each(|l| s += l);
+    s
+}
 
 impl Depthwise {
     fn taps(&self) -> usize {
         self.0.kernel * self.0.kernel
     }
 
-    /// `y[b, c] = Σ_taps w[c, tap] · shifted x[b, c]`.
-    pub fn forward<T: Copy + Default + AddAssign + Mul<Output = T>>(&self, x: &[T], w: &[T], batch: usize) -> Vec<T> {
+    /// The geometry of one plane: `each` over it yields `(tap, at, src, len)`.
+    fn plane(&self) -> Unfold {
+        Unfold { channels: 1, ..self.0 }
+    }
+
+    fn sizes(&self) -> (usize, usize, usize, usize) {
         let (oh, ow) = self.0.out_hw();
-        let n = oh * ow;
-        let (kk, c) = (self.taps(), self.0.channels);
+        (oh * ow, self.0.height * self.0.width, self.taps(), self.0.channels)
+    }
+
+    /// `y[b, c] = Σ_taps w[c, tap] · shifted x[b, c]`.
+    pub fn forward<T: Value>(&self, x: &[T], w: &[T], batch: usize) -> Vec<T> {
+        let (n, hw, kk, c) = self.sizes();
         let mut y = vec![T::default(); batch * c * n];
-        self.0.each(batch, |row, at, src, len| {
-            let (plane, tap) = (row / kk, row % kk);
-            let wv = w[(plane % c) * kk + tap];
-            for (o, v) in y[plane * n + at..plane * n + at + len].iter_mut().zip(&x[src..src + len]) {
-                *o += wv * *v;
-            }
+        let one = self.plane();
+        y.par_chunks_mut(n.max(1)).enumerate().for_each(|(p, y)| {
+            let (x, w) = (&x[p * hw..(p + 1) * hw], &w[(p % c) * kk..(p % c + 1) * kk]);
+            one.each(1, |tap, at, src, len| {
+                for (o, v) in y[at..at + len].iter_mut().zip(&x[src..src + len]) {
+                    *o += w[tap] * *v;
+                }
+            });
         });
         y
     }
 
     /// The input gradient: every output gradient sent back along its taps.
-    pub fn grad_input<T: Copy + Default + AddAssign + Mul<Output = T>>(
-        &self,
-        g: &[T],
-        w: &[T],
-        batch: usize,
-    ) -> Vec<T> {
-        let (oh, ow) = self.0.out_hw();
-        let n = oh * ow;
-        let (kk, c) = (self.taps(), self.0.channels);
-        let mut gx = vec![T::default(); batch * c * self.0.height * self.0.width];
-        self.0.each(batch, |row, at, src, len| {
-            let (plane, tap) = (row / kk, row % kk);
-            let wv = w[(plane % c) * kk + tap];
-            for (o, v) in gx[src..src + len].iter_mut().zip(&g[plane * n + at..plane * n + at + len]) {
-                *o += wv * *v;
-            }
+    pub fn grad_input<T: Value>(&self, g: &[T], w: &[T], batch: usize) -> Vec<T> {
+        let (n, hw, kk, c) = self.sizes();
+        let mut gx = vec![T::default(); batch * c * hw];
+        let one = self.plane();
+        gx.par_chunks_mut(hw.max(1)).enumerate().for_each(|(p, gx)| {
+            let (g, w) = (&g[p * n..(p + 1) * n], &w[(p % c) * kk..(p % c + 1) * kk]);
+            one.each(1, |tap, at, src, len| {
+                for (o, v) in gx[src..src + len].iter_mut().zip(&g[at..at + len]) {
+                    *o += w[tap] * *v;
+                }
+            });
         });
         gx
     }
 
     /// The weight gradient: `Σ_{b, pixels} g · shifted x` per channel and tap.
-    pub fn grad_weight<T: Copy + Default + AddAssign + Mul<Output = T>>(
-        &self,
-        g: &[T],
-        x: &[T],
-        batch: usize,
-    ) -> Vec<T> {
-        let (oh, ow) = self.0.out_hw();
-        let n = oh * ow;
-        let (kk, c) = (self.taps(), self.0.channels);
+    pub fn grad_weight<T: Value>(&self, g: &[T], x: &[T], batch: usize) -> Vec<T> {
+        let (n, hw, kk, c) = self.sizes();
+        let one = self.plane();
+        let planes: Vec<Vec<T>> = (0..batch * c)
+            .into_par_iter()
+            .map(|p| {
+                let (g, x) = (&g[p * n..(p + 1) * n], &x[p * hw..(p + 1) * hw]);
+                let mut acc = vec![T::default(); kk];
+                one.each(1, |tap, at, src, len| acc[tap] += dot(&g[at..at + len], &x[src..src + len]));
+                acc
+            })
+            .collect();
         let mut gw = vec![T::default(); c * kk];
-        self.0.each(batch, |row, at, src, len| {
-            let (plane, tap) = (row / kk, row % kk);
-            let mut s = T::default();
-            for (a, b) in g[plane * n + at..plane * n + at + len].iter().zip(&x[src..src + len]) {
-                s += *a * *b;
-            }
-            gw[(plane % c) * kk + tap] += s;
-        });
+        for (p, acc) in planes.into_iter().enumerate() {
+            gw[(p % c) * kk..(p % c + 1) * kk].iter_mut().zip(acc).for_each(|(s, v)| *s += v);
+        }
         gw
     }
 }

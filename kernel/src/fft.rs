@@ -275,11 +275,13 @@ fn roll2<T: Copy>(img: &mut [T], tmp: &mut [T], h: usize, w: usize, sh: usize, s
     if sh % h.max(1) == 0 && sw % w.max(1) == 0 {
         return;
     }
-    for r in 0..h {
-        let dr = (r + sh) % h;
-        for c in 0..w {
-            tmp[dr * w + (c + sw) % w] = img[r * w + c];
-        }
+    let (sh, sw) = (sh % h, sw % w);
+    // Row r lands on row r + sh; within it, column c on c + sw: two contiguous copies per row
+    // (a division per element cost 5% of IMA's smoke step).
+    for (r, src) in img.chunks_exact(w).enumerate() {
+        let dst = &mut tmp[((r + sh) % h) * w..((r + sh) % h + 1) * w];
+        dst[sw..].copy_from_slice(&src[..w - sw]);
+        dst[..sw].copy_from_slice(&src[w - sw..]);
     }
     img.copy_from_slice(&tmp[..h * w]);
 }
@@ -404,6 +406,27 @@ mod tests {
         let back = plan.irfft2(&z, wh, Norm::Backward);
         for (p, q) in back.iter().zip(&x) {
             assert!((p - q).abs() < 1e-12);
+        }
+    }
+
+    #[test]
+    fn shifts_move_every_element_by_half_the_size() {
+        // Odd and even sizes, and a single row or column (one axis does not move).
+        for (h, w) in [(4, 6), (5, 7), (1, 5), (6, 1), (3, 4)] {
+            let img: Vec<usize> = (0..2 * h * w).collect();
+            let mut shifted = img.clone();
+            fftshift2(&mut shifted, h, w);
+            let mut back = shifted.clone();
+            ifftshift2(&mut back, h, w);
+            assert_eq!(back, img, "{h}x{w}");
+            for b in 0..2 {
+                for r in 0..h {
+                    for c in 0..w {
+                        let to = ((r + h / 2) % h) * w + (c + w / 2) % w;
+                        assert_eq!(shifted[b * h * w + to], img[b * h * w + r * w + c], "{h}x{w} ({r}, {c})");
+                    }
+                }
+            }
         }
     }
 }

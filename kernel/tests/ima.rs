@@ -266,3 +266,28 @@ fn parameter_counts_match_the_hand_count_and_the_papers_band() {
         assert!((0.75..=1.25).contains(&r), "{got} against the paper's {paper}: ratio {r:.3}");
     }
 }
+
+/// A run's manifest records DCM's stage fill ratios on its first test mask: one entry per
+/// distinct setting of the spec's stages (the base spec has one), rising from the mask's own fill
+/// and back (a palindrome); `no_dcm` (kernel `none`) keeps the mask's own fill at every stage;
+/// nothing without a mask.
+#[test]
+fn the_manifest_records_the_dcm_fill_ratios_of_the_first_test_mask() {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../papers/ima.mcmr");
+    let p = MaskParams::new(MaskFamily::Random, [32, 32], 4.0).center_fraction(0.08).seed(Seed::Int(0));
+    let mask = generate(&p).unwrap();
+    let own = mask.sampled_fraction();
+    for (variant, grows) in [(None, true), (Some("no_dcm"), false)] {
+        let (_, checked, _) = mcmr::spec::load_spec(&file, Some("ima"), variant, &[]).unwrap();
+        let got = mcmr::experiment::manifest::describe_dcm(&checked.graph, Some(&mask)).expect("DCM nodes");
+        let settings = got.as_array().unwrap();
+        assert_eq!(settings.len(), 1, "{got}");
+        let fills: Vec<f64> =
+            settings[0]["stage_fills"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+        assert_eq!(fills.len() as u64, settings[0]["setting"]["stages"].as_u64().unwrap());
+        assert!((fills[0] - own).abs() < 1e-4 && (fills[fills.len() - 1] - own).abs() < 1e-4, "{fills:?} vs {own}");
+        assert!(fills.iter().zip(fills.iter().rev()).all(|(a, b)| a == b), "{fills:?}");
+        assert_eq!(fills.iter().any(|&f| f > own + 0.01), grows, "{variant:?}: {fills:?}");
+        assert!(mcmr::experiment::manifest::describe_dcm(&checked.graph, None).is_none());
+    }
+}

@@ -146,3 +146,27 @@ pub(crate) fn describe_mask(m: &crate::data::dataset::MaskPolicy) -> serde_json:
     };
     serde_json::json!({ "policy": policy, "patterns": patterns })
 }
+
+/// IMA's stage masks on the run's first test mask: for each distinct DCM setting of `graph`
+/// (stages, kernel, δ, ratio), the fill ratio of every stage's mask, stage 1 first (what DCM
+/// did to this mask: 1D and 2D masks fill very differently). `None` without DCM nodes.
+pub fn describe_dcm(graph: &mcmr_dsl::ir::Graph, mask: Option<&crate::masks::Mask>) -> Option<serde_json::Value> {
+    use crate::masks::dcm::{DcmKernel, DcmSchedule};
+    use mcmr_dsl::ir::Op;
+    let mask = mask?;
+    let m0: Vec<bool> = mask.data.iter().map(|&v| v > 0).collect();
+    let mut settings: Vec<serde_json::Value> = Vec::new();
+    for node in &graph.nodes {
+        let Op::DcmMask { stages, kernel, delta, ratio, .. } = &node.op else { continue };
+        let about = serde_json::json!({ "stages": stages, "kernel": kernel, "delta": delta, "ratio": ratio });
+        if settings.iter().any(|s| s["setting"] == about) {
+            continue;
+        }
+        let fills = DcmKernel::parse(kernel).map(|k| {
+            let schedule = DcmSchedule::new(&m0, mask.height, mask.width, *stages, k, *delta, *ratio);
+            schedule.stage_fills().iter().map(|f| (f * 1e4).round() / 1e4).collect::<Vec<f64>>()
+        });
+        settings.push(serde_json::json!({ "setting": about, "stage_fills": fills }));
+    }
+    (!settings.is_empty()).then(|| serde_json::Value::Array(settings))
+}

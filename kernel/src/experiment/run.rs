@@ -16,7 +16,7 @@ use burn::module::Module;
 use burn::tensor::Device;
 use std::path::{Path, PathBuf};
 
-use crate::experiment::manifest::{describe_mask, describe_source, git_commit};
+use crate::experiment::manifest::{describe_dcm, describe_mask, describe_source, git_commit};
 pub use crate::experiment::manifest::{finished, read_manifest, spec_hash, Manifest, RunOutcome};
 
 /// Where and how a run goes.
@@ -396,6 +396,9 @@ pub fn execute(run: &RunSpec, resume: bool) -> Result<RunOutcome, String> {
                 "first_test_mask_hash": sample_mask.as_ref().map(|m| m.hash_hex()),
                 "first_test_mask_acceleration": sample_mask.as_ref().map(|m| m.achieved_acceleration()),
             });
+            if let Some(dcm) = describe_dcm(&graph, sample_mask.as_ref()) {
+                m["dcm_first_test_mask"] = dcm;
+            }
             // `evaluate { pattern { ... } }`: the further test patterns, scored outside the metrics.
             if !run.config.extra_patterns.is_empty() {
                 let extra = crate::data::dataset::MaskPolicy::OnlineChoice(run.config.extra_patterns.clone());

@@ -217,6 +217,10 @@ const DATA: Schema = Schema {
         ("reference", Val::Str),
         ("subjects", Val::Count),
         ("slices", Val::Slices),
+        // Fixed slice indices of every volume (IMA's IXI slices), instead of `slices`; volumes
+        // with fewer than `min_slices` slices are left out.
+        ("slice_indices", Val::Naturals),
+        ("min_slices", Val::Count),
         ("size", Val::Size),
         ("normalisation", Val::Named(Names::Normalisation)),
         // Which statistics normalise the reference: its own, or its zero-filled image's.

@@ -291,3 +291,33 @@ fn the_manifest_records_the_dcm_fill_ratios_of_the_first_test_mask() {
         assert!(mcmr::experiment::manifest::describe_dcm(&checked.graph, None).is_none());
     }
 }
+
+/// IXI at paper scale takes the group's 10 fixed slice indices of volumes with at least 120
+/// slices (note A19); a phantom has no such volumes, and `slices` with `slice_indices` is
+/// ambiguous: both are refused before any work, naming the setting.
+#[test]
+fn fixed_slice_indices_pick_real_volumes_slices_and_are_refused_for_phantoms() {
+    use mcmr::data::prepare::SliceSelection;
+    use mcmr::experiment::{plan_runs, ReproduceOptions};
+    let sel = SliceSelection::Indices { indices: vec![40, 50, 110, 130], min_slices: 120 };
+    assert_eq!(sel.indices(150), vec![40, 50, 110, 130]);
+    assert_eq!(sel.indices(125), vec![40, 50, 110]);
+    assert!(sel.indices(119).is_empty());
+    let papers = Path::new(env!("CARGO_MANIFEST_DIR")).join("../papers");
+    let paper = ReproduceOptions { scale: "paper".into(), data: Some(std::env::temp_dir()), ..Default::default() };
+    let runs = plan_runs(&papers.join("ima.mcmr"), &paper).unwrap();
+    let want = SliceSelection::Indices { indices: vec![40, 50, 60, 70, 75, 80, 85, 90, 100, 110], min_slices: 120 };
+    assert!(runs.iter().all(|r| r.config.test_data.slices == want && r.config.train_data.slices == want));
+    let d = std::env::temp_dir().join(format!("mcmr-ima-slices-{}", std::process::id()));
+    std::fs::create_dir_all(d.join("baselines")).unwrap();
+    for f in ["baselines/zero_filled.mcmr", "baselines/unet.mcmr"] {
+        std::fs::copy(papers.join(f), d.join(f)).unwrap();
+    }
+    let text = std::fs::read_to_string(papers.join("ima.mcmr")).unwrap();
+    for (edit, expect) in [("slice_indices = [1, 2]", "phantom"), ("slices = 8\n slice_indices = [1]", "not both")] {
+        std::fs::write(d.join("ima.mcmr"), text.replacen("slices = 8", edit, 1)).unwrap();
+        let e = plan_runs(&d.join("ima.mcmr"), &ReproduceOptions::default()).unwrap_err();
+        assert!(e.contains("slice_indices") && e.contains(expect), "{e}");
+    }
+    std::fs::remove_dir_all(d).unwrap();
+}

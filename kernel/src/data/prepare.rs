@@ -23,19 +23,40 @@ pub enum SliceSelection {
     Central(usize),
     /// Slices `start..end`.
     Range(usize, usize),
+    /// These slice indices (those inside the volume), of volumes with at least `min_slices`
+    /// slices; a shorter volume gives none (IMA's IXI: 10 fixed indices, volumes of ≥ 120).
+    Indices { indices: Vec<usize>, min_slices: usize },
 }
 
 impl SliceSelection {
+    /// In words, for manifests.
+    pub fn describe(&self) -> String {
+        match self {
+            SliceSelection::All => "all".into(),
+            SliceSelection::Central(n) => format!("the {n} central slices"),
+            SliceSelection::Range(a, b) => format!("slices {a}..{b}"),
+            SliceSelection::Indices { indices, min_slices } => {
+                format!("slices {indices:?} of volumes with at least {min_slices} slices")
+            }
+        }
+    }
+
     /// The selected slice indices of a volume with `slices` slices.
     pub fn indices(&self, slices: usize) -> Vec<usize> {
-        match *self {
+        match self {
             SliceSelection::All => (0..slices).collect(),
             SliceSelection::Central(n) => {
-                let n = n.min(slices);
+                let n = (*n).min(slices);
                 let start = (slices - n) / 2;
                 (start..start + n).collect()
             }
-            SliceSelection::Range(a, b) => (a.min(slices)..b.min(slices)).collect(),
+            SliceSelection::Range(a, b) => ((*a).min(slices)..(*b).min(slices)).collect(),
+            SliceSelection::Indices { indices, min_slices } => {
+                if slices < *min_slices {
+                    return Vec::new();
+                }
+                indices.iter().copied().filter(|&k| k < slices).collect()
+            }
         }
     }
 }

@@ -208,11 +208,22 @@ fn dataset(sec: Option<&Section>, seed: u32, fallback: Span) -> Result<DatasetCo
         Some(v) if v.count().is_some() => v.count().map(|n| [n; 2]),
         _ => s.pair("size").map(|(h, w)| [h, w]),
     };
-    let slices = match (s.int("slices"), s.pair("slices")) {
-        (Some(n), _) => SliceSelection::Central(n),
-        (None, Some((a, b))) => SliceSelection::Range(a, b),
-        _ => SliceSelection::All,
+    let indices: Option<Vec<usize>> =
+        s.map.get("slice_indices").and_then(|v| v.list()).map(|l| l.iter().filter_map(|x| x.count()).collect());
+    let slices = match indices {
+        Some(_) if s.map.contains_key("slices") => {
+            return Err(err(s.span("slice_indices", sec.at), "give `slices` or `slice_indices`, not both"));
+        }
+        Some(indices) => SliceSelection::Indices { indices, min_slices: s.int("min_slices").unwrap_or(0) },
+        None => match (s.int("slices"), s.pair("slices")) {
+            (Some(n), _) => SliceSelection::Central(n),
+            (None, Some((a, b))) => SliceSelection::Range(a, b),
+            _ => SliceSelection::All,
+        },
     };
+    if s.map.contains_key("min_slices") && !matches!(slices, SliceSelection::Indices { .. }) {
+        return Err(err(s.span("min_slices", sec.at), "`min_slices` goes with `slice_indices`"));
+    }
     let anatomy = s.str("anatomy").unwrap_or("brain");
     let (kind, target, reference) = match anatomy {
         "knee" => (Kind::Knee, "pdfs", "pd"),
@@ -241,6 +252,12 @@ fn dataset(sec: Option<&Section>, seed: u32, fallback: Span) -> Result<DatasetCo
                 SliceSelection::Central(n) => n,
                 SliceSelection::Range(_, b) => b,
                 SliceSelection::All => 16,
+                SliceSelection::Indices { .. } => {
+                    return Err(err(
+                        s.span("slice_indices", sec.at),
+                        "`slice_indices` picks slices of real volumes; a phantom takes `slices = N` (its depth)",
+                    ));
+                }
             };
             Source::Phantom {
                 kind,

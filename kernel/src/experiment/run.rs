@@ -386,6 +386,7 @@ pub fn execute(run: &RunSpec, resume: bool) -> Result<RunOutcome, String> {
                 crate::data::dataset::Split::File(p) => serde_json::json!({"file": p.display().to_string()}),
             },
             "size": run.config.test_data.size,
+            "slices": run.config.test_data.slices.describe(),
             "evaluated_items": eval_data.len(),
             "files": eval_data.file_hashes(),
         }),

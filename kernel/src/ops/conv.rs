@@ -23,7 +23,7 @@ use std::ops::AddAssign;
 pub trait Real: Copy + Default + AddAssign + Send + Sync + 'static {
     const ONE: Self;
     /// Runs `f` with this thread's scratch buffer (a fresh one when it is already in use), so
-    /// that column matrices reuse memory instead of faulting in new pages every call.
+    /// that the padded copies and products reuse memory instead of faulting in new pages every call.
     fn with_scratch<R>(f: impl FnOnce(&mut Vec<Self>) -> R) -> R;
 }
 

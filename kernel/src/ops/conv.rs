@@ -163,6 +163,18 @@ impl Conv {
         (t / self.unfold.kernel) * wp + t % self.unfold.kernel
     }
 
+    /// Runs `f` on one item `[C, H, W]` zero-padded (`Padded::len` long) and a work buffer of
+    /// `extra` elements (stale values), both in this thread's scratch memory.
+    fn with_padded<T: Real, R>(&self, x: &[T], extra: usize, f: impl FnOnce(&[T], &mut [T]) -> R) -> R {
+        let len = self.padded().len;
+        T::with_scratch(|buf| {
+            buf.resize(len + extra, T::default());
+            let (xp, work) = buf.split_at_mut(len);
+            self.pad_into(x, xp);
+            f(xp, work)
+        })
+    }
+
     /// One item `[C, H, W]` zero-padded into `dst` (`Padded::len` long).
     fn pad_into<T: Real>(&self, x: &[T], dst: &mut [T]) {
         let u = &self.unfold;
@@ -190,12 +202,9 @@ impl Conv {
         if self.no_padding_copy() {
             return matmul(y, (n, 1), View::rows(w, rows), View::rows(x, n), (co, n, c), false, threads);
         }
-        let Padded { wp, pp, len } = self.padded();
+        let Padded { wp, pp, .. } = self.padded();
         let (oh, ow) = self.unfold.out_hw();
-        T::with_scratch(|buf| {
-            buf.resize(len + co * oh * wp, T::default());
-            let (xp, yp) = buf.split_at_mut(len);
-            self.pad_into(x, xp);
+        self.with_padded(x, co * oh * wp, |xp, yp| {
             for t in 0..k * k {
                 let a = View { data: &w[t..], rs: rows, cs: k * k };
                 let b = View { data: &xp[self.tap_offset(t, wp)..], rs: pp, cs: 1 };
@@ -220,12 +229,9 @@ impl Conv {
             let b = View::transposed(x, n);
             return matmul(gw, (rows, 1), View::rows(g, n), b, (co, c, n), false, threads);
         }
-        let Padded { wp, pp, len } = self.padded();
+        let Padded { wp, pp, .. } = self.padded();
         let (oh, ow) = self.unfold.out_hw();
-        T::with_scratch(|buf| {
-            buf.resize(len + co * oh * wp, T::default());
-            let (xp, gp) = buf.split_at_mut(len);
-            self.pad_into(x, xp);
+        self.with_padded(x, co * oh * wp, |xp, gp| {
             for (dst, src) in gp.chunks_exact_mut(wp).zip(g.chunks_exact(ow)) {
                 dst[..ow].copy_from_slice(src);
                 dst[ow..].fill(T::default());

@@ -1,9 +1,12 @@
-//! `im2col` for stride-1 `k×k` convolutions with zero padding, and its adjoint `col2im`, on
-//! host buffers: a convolution becomes one matrix product `W[co, c·k·k] · cols[c·k·k, oh·ow]`.
+//! The geometry of stride-1 `k×k` taps with zero padding on host buffers: which runs of output
+//! positions each tap reads inside the image ([`Unfold::each`], walked by the depthwise loops),
+//! and `col2im` ([`Unfold::fold`], the input gradient of a convolution whose padding exceeds
+//! `k − 1`). The dense convolutions no longer build `im2col` columns (`conv.rs`: one product per
+//! tap over a padded copy).
 //!
 //! Layout: the input is `[B, C, H, W]`; the columns are `[B, 1, C·k·k, oh·ow]` with rows in
 //! `(channel, ky, kx)` order (the order a `[co, c, ky, kx]` weight flattens in), `oh = H + 2p −
-//! k + 1`. Padding is implicit: out-of-image taps are zero in `unfold` and dropped in `fold`.
+//! k + 1`. Padding is implicit: out-of-image taps are dropped.
 
 use std::ops::AddAssign;
 
@@ -67,49 +70,7 @@ impl Unfold {
         }
     }
 
-    /// `[B, C, H, W]` → `[B, 1, C·k·k, oh·ow]`.
-    pub fn unfold<T: Copy + Default>(&self, x: &[T], batch: usize) -> Vec<T> {
-        let mut out = Vec::new();
-        self.unfold_into(x, batch, &mut out);
-        out
-    }
-
-    /// [`Unfold::unfold`] into `out` (resized; its memory is reused). Every element is written
-    /// once: the taps from the image, the padding as zeros (no clearing pass first).
-    pub fn unfold_into<T: Copy + Default>(&self, x: &[T], batch: usize, out: &mut Vec<T>) {
-        let (h, w, k) = (self.height, self.width, self.kernel);
-        let (oh, ow) = self.out_hw();
-        let n = oh * ow;
-        out.resize(batch * self.rows() * n, T::default());
-        if out.is_empty() {
-            return;
-        }
-        let zero = T::default();
-        for (bc, rows) in out.chunks_mut(k * k * n).enumerate() {
-            let plane = &x[bc * h * w..(bc + 1) * h * w];
-            for (tap, dst) in rows.chunks_mut(n).enumerate() {
-                let (ky, kx) = (tap / k, tap % k);
-                let (y0, y1, iy0) = self.valid(ky, h, oh);
-                let (x0, x1, ix0) = self.valid(kx, w, ow);
-                if x1 == x0 || y1 == y0 {
-                    // Only padding (a kernel wider than the map): its start may lie past the plane.
-                    dst.fill(zero);
-                    continue;
-                }
-                dst[..y0 * ow].fill(zero);
-                dst[y1 * ow..].fill(zero);
-                for oy in y0..y1 {
-                    let row = &mut dst[oy * ow..(oy + 1) * ow];
-                    let src = (iy0 + oy - y0) * w + ix0;
-                    row[..x0].fill(zero);
-                    row[x0..x1].copy_from_slice(&plane[src..src + x1 - x0]);
-                    row[x1..].fill(zero);
-                }
-            }
-        }
-    }
-
-    /// The adjoint of [`Unfold::unfold`]: `[B, 1, C·k·k, oh·ow]` → `[B, C, H, W]`, every tap
+    /// `col2im`, the adjoint of `im2col`: `[B, 1, C·k·k, oh·ow]` → `[B, C, H, W]`, every tap
     /// added back onto the pixel it read (rows in order, so the sums are deterministic).
     pub fn fold<T: Copy + Default + AddAssign>(&self, cols: &[T], batch: usize) -> Vec<T> {
         let mut out = vec![T::default(); batch * self.channels * self.height * self.width];
@@ -172,7 +133,7 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn unfold_matches_the_definition_and_fold_is_its_adjoint() {
+    fn fold_is_the_adjoint_of_unfolding() {
         // (1, 2, 2, 7, 3): a 7x7 kernel on a 2x2 map (MANet's spatial attention at its bottom level),
         // where most taps read only padding.
         let cases = [
@@ -188,14 +149,7 @@ pub(crate) mod tests {
             let u = Unfold { channels: c, height: h, width: w, kernel: k, pad: p };
             let batch = 2;
             let x = noise(batch * c * h * w, 1);
-            let cols = u.unfold(&x, batch);
-            assert_eq!(cols, naive(&u, &x, batch), "{u:?}");
-            // A reused buffer holding stale values (longer or shorter) gives the same columns.
-            for len in [cols.len() + 3, cols.len() / 2] {
-                let mut reused = vec![7.0; len];
-                u.unfold_into(&x, batch, &mut reused);
-                assert_eq!(reused, cols, "{u:?}, reused buffer of {len}");
-            }
+            let cols = naive(&u, &x, batch);
             // <unfold(x), y> = <x, fold(y)> for any y.
             let y = noise(cols.len(), 2);
             let lhs: f64 = cols.iter().zip(&y).map(|(a, b)| a * b).sum();

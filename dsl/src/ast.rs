@@ -49,6 +49,8 @@ pub enum Ty {
     Float,
     Bool,
     Str,
+    /// A list of compile-time values (`dilateSet: list = [1, 2, 3, 3]`).
+    List,
 }
 
 impl Ty {
@@ -58,6 +60,7 @@ impl Ty {
             Ty::Float => "float",
             Ty::Bool => "bool",
             Ty::Str => "str",
+            Ty::List => "list",
         }
     }
 }
@@ -74,8 +77,9 @@ pub struct Param {
 pub enum Stmt {
     /// `input x: [C, H, W]` — channels and named spatial dimensions.
     Input { name: Ident, complex: bool, channels: Expr, dims: Vec<Ident>, span: Span },
-    /// `output y = expr` or `output y`.
-    Output { name: Ident, value: Option<Expr>, span: Span },
+    /// `output y = expr` or `output y`; `name` is the text as written, `pattern` its pieces
+    /// when it has `{expr}` parts (`output r{i}_img = ...` in a loop).
+    Output { name: Ident, pattern: Option<PathPart>, value: Option<Expr>, span: Span },
     /// `let n = expr` — a compile-time value.
     Let { name: Ident, value: Expr, span: Span },
     /// `for i in a..b { ... }` — unrolled at check time.

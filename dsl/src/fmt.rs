@@ -189,7 +189,7 @@ impl<'a> Printer<'a> {
                 self.out.push_str(&format!("input {}: {kind}[{}]", name.name, parts.join(", ")));
                 self.end_line(span.end);
             }
-            Stmt::Output { name, value, span } => {
+            Stmt::Output { name, value, span, .. } => {
                 match value {
                     Some(v) => self.out.push_str(&format!("output {} = {}", name.name, self.expr(v))),
                     None => self.out.push_str(&format!("output {}", name.name)),

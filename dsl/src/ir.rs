@@ -199,6 +199,10 @@ pub enum Op {
         centered: bool,
         lambda: Option<f64>,
     },
+    /// `kspace_consistency(k, measured, mask)`: k-space with its sampled entries (`mask > 0.5`)
+    /// replaced by the measured ones, `(1 − M)·k + M·measured` as a selection, so the measured
+    /// samples come out bit for bit (DuDoRNet's and MC-VarNet's k-space step).
+    KspaceConsistency,
     /// `nn.Linear` over channels at every pixel: weight `[out, in]` (PyTorch's layout), bias `[out]`.
     Linear {
         cin: usize,

@@ -139,6 +139,7 @@ fn def(p: Pair<Rule>) -> Def {
                         "int" => Ty::Int,
                         "float" => Ty::Float,
                         "bool" => Ty::Bool,
+                        "list" => Ty::List,
                         _ => Ty::Str,
                     };
                     params.push(Param { name, ty, default: it.next().map(expr), span: psp });
@@ -172,8 +173,13 @@ fn stmt(p: Pair<Rule>) -> Stmt {
             Stmt::Input { name, complex, channels, dims, span: sp }
         }
         Rule::output_stmt => {
-            let name = ident(it.next().expect("name"));
-            Stmt::Output { name, value: it.next().map(expr), span: sp }
+            let p = it.next().expect("name");
+            let name = ident(p.clone());
+            let pattern = match path_part(p) {
+                PathPart::Name(_) => None,
+                interpolated => Some(interpolated),
+            };
+            Stmt::Output { name, pattern, value: it.next().map(expr), span: sp }
         }
         Rule::let_stmt => {
             let name = ident(it.next().expect("name"));

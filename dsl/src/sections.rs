@@ -238,8 +238,9 @@ const DATA: Schema = Schema {
         // of the slice's mean intensity (MANet's Rician noise: 0.1).
         ("kspace_noise", Val::Fraction),
         // The k-space fields' layout and scale: "fft2c" (fastMRI, orthonormal) or
-        // "fftshift_fft2" (numpy's fftshift(fft2(x)), unnormalised: MANet).
-        ("kspace_convention", Val::OneOf(&["fft2c", "fftshift_fft2"])),
+        // "fftshift_fft2" (numpy's fftshift(fft2(x)), unnormalised: MANet) or
+        // "fft2c_unnormalised" (centred, unnormalised: DuDoRNet).
+        ("kspace_convention", Val::OneOf(&["fft2c", "fftshift_fft2", "fft2c_unnormalised"])),
     ]],
     children: &[&AUGMENT],
     open: false,
@@ -394,6 +395,10 @@ const PARITY: Schema = Schema {
         // "official": the step's tolerances judge the update rule applied to the fixture's own
         // gradients (our end-to-end step is reported beside it); "ours" (default): our step.
         ("step_grads", Val::OneOf(&["ours", "official"])),
+        // How the fixture stores tensors: outputs under a prefix (`"net."`: DuDoRNet's
+        // `net.r1_img_pred`), and the keys stored `[B, H, W, C]` (read as `[B, C, H, W]`).
+        ("output_prefix", Val::Str),
+        ("channels_last", Val::Strings),
     ]],
     children: &[&TOLERANCE],
     open: false,

@@ -25,9 +25,12 @@ fn unet_has_the_official_parameter_count() {
     let names: Vec<String> = small.graph.parameters().into_iter().map(|p| p.path).collect();
     assert!(names.contains(&"down_sample_layers.0.layers.0.weight".to_string()), "{names:?}");
     assert!(names.contains(&"up_conv.1.1.bias".to_string()));
+    // Every block call, and every primitive named with `as`, in call order.
     let acts: Vec<&str> = small.graph.activations.iter().map(|(p, _)| p.as_str()).collect();
+    assert!(acts.contains(&"down_sample_layers.0.layers.0") && acts.contains(&"up_conv.1.1"), "{acts:?}");
+    let blocks: Vec<&str> = acts.iter().copied().filter(|p| !p.contains(".layers.") && *p != "up_conv.1.1").collect();
     assert_eq!(
-        acts,
+        blocks,
         [
             "down_sample_layers.0",
             "down_sample_layers.1",
@@ -315,6 +318,31 @@ fn instance_paths_interpolate_inside_a_segment_and_format_back() {
     let names: Vec<String> = checked.graph.parameters().into_iter().map(|p| p.path).collect();
     assert_eq!(names, ["down1_fre_T1.2.weight", "down2_fre_T1.4.weight"]);
     assert_eq!(fmt_text(text), text, "the formatter keeps matrices and interpolated paths");
+}
+
+#[test]
+fn outputs_named_in_loops_and_list_parameters() {
+    let text = "network n(dilations: list = [1, 2]) {\n    input x: [1, H, W]\n    h = x\n    for i in 1..3 {\n        h = conv2d(h, 1, padding = dilations[i - 1], dilation = dilations[i - 1]) as c{i}\n        output r{i}_img = h\n    }\n    output y = h\n}\n\nvariant wide {\n    dilations = [2, 3]\n}\n";
+    let s = mcmr_dsl::parse(text).unwrap_or_else(|d| panic!("{}", d.render(text, "input")));
+    let checked = elaborate(&s, None, None, &[]).unwrap_or_else(|e| panic!("{e:?}"));
+    let outputs: Vec<&str> = checked.graph.outputs.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(outputs, ["r1_img", "r2_img", "y"]);
+    assert_eq!(fmt_text(text), text, "the formatter keeps interpolated output names");
+    let dilation = |c: &mcmr_dsl::check::Checked| {
+        c.graph
+            .nodes
+            .iter()
+            .filter_map(|n| match &n.op {
+                mcmr_dsl::ir::Op::Conv2d { dilation, .. } => Some(*dilation),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(dilation(&checked), [1, 2]);
+    // From a variant, and from `--param dilations=[3,1]` (Value::parse_literal).
+    assert_eq!(dilation(&elaborate(&s, None, Some("wide"), &[]).unwrap()), [2, 3]);
+    let given = [("dilations".to_string(), mcmr_dsl::check::Value::parse_literal("[3,1]"))];
+    assert_eq!(dilation(&elaborate(&s, None, None, &given).unwrap()), [3, 1]);
 }
 
 #[test]

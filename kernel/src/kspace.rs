@@ -58,20 +58,24 @@ pub fn zero_filled_magnitude(k: &[Complex32], h: usize, w: usize) -> Vec<f32> {
 /// same energy as the image); MANet stores numpy's `fftshift(fft2(img))`: unnormalised and
 /// without the first shift, which changes every coefficient's sign in a checkerboard (for even
 /// sizes) and its scale by `√(H·W)`. A network that convolves k-space sees the difference.
+/// DuDoRNet's helper is centred like `fft2c` but unnormalised (the legacy `torch.fft` with
+/// `normalized=False`): `√(H·W) · fft2c`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum KSpaceConvention {
     #[default]
     Fft2c,
     FftshiftFft2,
+    Fft2cUnnormalised,
 }
 
 impl KSpaceConvention {
-    pub const NAMES: &'static [&'static str] = &["fft2c", "fftshift_fft2"];
+    pub const NAMES: &'static [&'static str] = &["fft2c", "fftshift_fft2", "fft2c_unnormalised"];
 
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "fft2c" => Some(KSpaceConvention::Fft2c),
             "fftshift_fft2" => Some(KSpaceConvention::FftshiftFft2),
+            "fft2c_unnormalised" => Some(KSpaceConvention::Fft2cUnnormalised),
             _ => None,
         }
     }
@@ -86,6 +90,10 @@ impl KSpaceConvention {
     pub fn from_fft2c(self, k: &[Complex32], h: usize, w: usize) -> Vec<Complex32> {
         match self {
             KSpaceConvention::Fft2c => k.to_vec(),
+            KSpaceConvention::Fft2cUnnormalised => {
+                let scale = ((h * w) as f64).sqrt();
+                k.iter().map(|v| Complex32::new((v.re as f64 * scale) as f32, (v.im as f64 * scale) as f32)).collect()
+            }
             KSpaceConvention::FftshiftFft2 => {
                 let axis = |n: usize| -> Vec<num_complex::Complex64> {
                     let s = n / 2;
@@ -220,6 +228,36 @@ mod tests {
                     let (a, b) = (ours[p * w + q], want[ky * w + kx]);
                     assert!(
                         (a.re as f64 - b.re).abs() < 1e-4 && (a.im as f64 - b.im).abs() < 1e-4,
+                        "{h}x{w} at {p},{q}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn dudornets_unnormalised_centred_fft_is_the_scaled_fft2c_at_even_and_odd_sizes() {
+        for (h, w) in [(4, 6), (5, 7)] {
+            let img: Vec<f32> = (0..h * w).map(|i| ((i * 29 % 13) as f32 - 5.0) * 0.2).collect();
+            let ours = KSpaceConvention::Fft2cUnnormalised.from_fft2c(&simulate_kspace(&img, None, h, w), h, w);
+            // fftshift(fft2(ifftshift(img))), unnormalised, with the plain DFT sum: the shifted
+            // image's sample y' is img[(y' + h/2) mod h].
+            for p in 0..h {
+                for q in 0..w {
+                    let (ky, kx) = ((p + h - h / 2) % h, (q + w - w / 2) % w);
+                    let mut want = num_complex::Complex64::new(0.0, 0.0);
+                    for ys in 0..h {
+                        for xs in 0..w {
+                            let v = img[((ys + h / 2) % h) * w + (xs + w / 2) % w] as f64;
+                            let a = -2.0
+                                * std::f64::consts::PI
+                                * ((ky * ys) as f64 / h as f64 + (kx * xs) as f64 / w as f64);
+                            want += num_complex::Complex64::from_polar(v, a);
+                        }
+                    }
+                    let a = ours[p * w + q];
+                    assert!(
+                        (a.re as f64 - want.re).abs() < 1e-4 && (a.im as f64 - want.im).abs() < 1e-4,
                         "{h}x{w} at {p},{q}"
                     );
                 }

@@ -191,6 +191,71 @@ pub fn steps(sections: &[Section]) -> Vec<Option<String>> {
     sections.iter().filter(|s| s.kind == "parity").map(|s| s.name.clone()).collect()
 }
 
+/// How a fixture stores what the network computes, from the `parity` section:
+/// `output_prefix = "net."` (outputs stored as `net.NAME`) and `channels_last = ["KEY", ...]`
+/// (tensors stored `[B, H, W, C]`, as DuDoRNet keeps k-space, turned to `[B, C, H, W]` when read).
+#[derive(Default)]
+struct FixtureLayout {
+    output_prefix: Option<String>,
+    channels_last: Vec<String>,
+}
+
+fn fixture_layout(sections: &[Section], step: Option<&str>) -> Result<FixtureLayout, String> {
+    let mut layout = FixtureLayout::default();
+    let Some(sec) = sections.iter().find(|s| s.kind == "parity" && s.name.as_deref() == step) else {
+        return Ok(layout);
+    };
+    for (key, value) in &sec.settings {
+        match key.as_str() {
+            "output_prefix" => {
+                layout.output_prefix = Some(value.str().ok_or("`output_prefix` must be a string")?.to_string())
+            }
+            "channels_last" => {
+                let items = value.list().ok_or("`channels_last` must be a list of fixture keys")?;
+                for it in items {
+                    layout.channels_last.push(it.str().ok_or("`channels_last` entries must be strings")?.to_string());
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(layout)
+}
+
+impl FixtureLayout {
+    /// The tensors of one fixture file, those named in `channels_last` permuted from
+    /// `[B, H, W, C]` to `[B, C, H, W]`.
+    fn read(&self, path: &Path) -> Result<BTreeMap<String, StTensor>, String> {
+        let mut tensors = read_safetensors(path).map_err(|e| e.to_string())?;
+        for key in &self.channels_last {
+            if let Some(t) = tensors.get_mut(key) {
+                channels_first(t).map_err(|e| format!("{}: `{key}`: {e}", path.display()))?;
+            }
+        }
+        Ok(tensors)
+    }
+}
+
+/// `[B, H, W, C]` → `[B, C, H, W]` in place.
+fn channels_first(t: &mut StTensor) -> Result<(), String> {
+    let &[b, h, w, c] = t.shape.as_slice() else {
+        return Err(format!("`channels_last` needs a tensor of rank 4, this one has shape {:?}", t.shape));
+    };
+    let mut out = vec![0.0; t.data.len()];
+    for bi in 0..b {
+        for y in 0..h {
+            for x in 0..w {
+                for ci in 0..c {
+                    out[((bi * c + ci) * h + y) * w + x] = t.data[((bi * h + y) * w + x) * c + ci];
+                }
+            }
+        }
+    }
+    t.data = out;
+    t.shape = vec![b, c, h, w];
+    Ok(())
+}
+
 fn number(e: &Setting) -> Result<f64, String> {
     e.num().ok_or_else(|| "expected a number".into())
 }
@@ -221,9 +286,10 @@ fn step_spec(sections: &[Section], step: Option<&str>, tol: &mut Tolerances) -> 
             "clip_grad_norm" => clip = Some(number(value).map_err(|e| format!("`clip_grad_norm`: {e}"))?),
             "grads" => grads = file()?,
             "weights_after" => weights_after = file()?,
+            "output_prefix" | "channels_last" => {}
             k => {
                 return Err(format!(
-                    "unknown parity setting `{k}` (expected `loss`, `optimizer`, `clip_grad_norm`, `grads`, `weights_after`, `step_grads`)"
+                    "unknown parity setting `{k}` (expected `loss`, `optimizer`, `clip_grad_norm`, `grads`, `weights_after`, `step_grads`, `output_prefix`, `channels_last`)"
                 ))
             }
         }
@@ -290,10 +356,11 @@ pub fn run_step(
     float64: bool,
 ) -> Result<ParityReport, String> {
     let mut tol = tol;
+    let layout = fixture_layout(sections, step)?;
     let step = step_spec(sections, step, &mut tol)?;
     let (map, ignore) = key_map(sections)?;
     let map = &map;
-    let read = |name: &str| read_safetensors(&fixture.join(name)).map_err(|e| e.to_string());
+    let read = |name: &str| layout.read(&fixture.join(name));
     let device = Device::flex().autodiff();
     let weights = read("weights.safetensors")?;
     let model = model
@@ -330,7 +397,8 @@ pub fn run_step(
     };
     for (name, id) in &graph.outputs {
         let mut found = false;
-        for key in [name.clone(), format!("train.{name}")] {
+        let prefixed = layout.output_prefix.as_ref().map(|p| format!("{p}{name}"));
+        for key in [Some(name.clone()), Some(format!("train.{name}")), prefixed].into_iter().flatten() {
             if let Some(t) = expected.get(&key) {
                 outputs.insert(key, diff(&host(values[*id].clone()), &t.data));
                 found = true;

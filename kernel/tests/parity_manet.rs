@@ -38,8 +38,9 @@ fn manet_matches_the_official_forward_and_training_step() {
     assert!(r.pass, "{:?}", r.notes);
     assert_eq!(r.outputs.len(), 12, "six outputs in training and in evaluation mode: {:?}", r.outputs.keys());
     assert!(r.outputs.contains_key("eval.out_T2img") && r.outputs.contains_key("train.out_T2k"));
-    // Every block the fixture hooks; the four 1x1 input and output convolutions are primitives.
-    assert_eq!(r.activations.len(), 100);
+    // Every module the fixture hooks: 100 blocks and the eight 1x1 input and output
+    // convolutions of both U-Nets (primitives named with `as`).
+    assert_eq!(r.activations.len(), 108);
     let worst = r.outputs.values().chain(r.activations.values()).map(|d| d.rel).fold(0.0, f64::max);
     assert!(worst < 1e-5, "forward: worst relative difference {worst:e}");
     assert_eq!(r.grads.len(), 448, "every parameter but the unused convdem* has a gradient");

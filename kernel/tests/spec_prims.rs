@@ -300,6 +300,45 @@ network n() {
     }
 }
 
+/// DuDoRNet's k-space step: sampled entries are the measured ones bit for bit (a selection,
+/// not `k + M·(measured − k)`, which rounds), the others the prediction's, for a one-channel
+/// mask over both parts; the gradient goes to the prediction off the mask and to the measured
+/// samples on it.
+#[test]
+fn kspace_consistency_puts_the_measured_samples_back_exactly() {
+    let src = r#"
+network n() {
+    input k: complex [1, H, W]
+    input measured: complex [1, H, W]
+    input mask: [1, H, W]
+    output y = kspace_consistency(k, measured, mask)
+}
+"#;
+    let (h, w) = (4usize, 6usize);
+    let device = Device::flex().autodiff();
+    // Values whose sum `k + (measured - k)` would not round back to `measured` in float32.
+    let kv: Vec<f32> = (0..2 * h * w).map(|i| 1e8 * (1.0 + i as f32) + 0.37).collect();
+    let mv: Vec<f32> = (0..2 * h * w).map(|i| 0.1 + 1e-3 * i as f32).collect();
+    let mask: Vec<f32> = (0..h * w).map(|i| ((i % w) % 3 == 0) as u8 as f32).collect();
+    let t = |v: Vec<f32>, c: usize| Tensor::<4>::from_data(TensorData::new(v, [1, c, h, w]), &device).require_grad();
+    let (k, m) = (t(kv.clone(), 2), t(mv.clone(), 2));
+    let model = compile(src);
+    let o = model.forward(vec![k.clone(), m.clone(), t(mask.clone(), 1)], true).unwrap();
+    let got = o["y"].clone().into_data().try_to_vec::<f32>().unwrap();
+    for i in 0..2 * h * w {
+        let sampled = mask[i % (h * w)] == 1.0;
+        let want = if sampled { mv[i] } else { kv[i] };
+        assert_eq!(got[i].to_bits(), want.to_bits(), "entry {i} (sampled: {sampled})");
+    }
+    let grads = o["y"].clone().sum().backward();
+    let (gk, gm) = (k.grad(&grads).unwrap().into_data().try_to_vec::<f32>().unwrap(), m.grad(&grads).unwrap());
+    let gm = gm.into_data().try_to_vec::<f32>().unwrap();
+    for i in 0..2 * h * w {
+        let sampled = mask[i % (h * w)] == 1.0;
+        assert_eq!((gk[i], gm[i]), if sampled { (0.0, 1.0) } else { (1.0, 0.0) }, "gradient at entry {i}");
+    }
+}
+
 #[test]
 fn linear_layer_norm_adaptive_pool_token_attention_and_coordinates() {
     let src = r#"

@@ -146,6 +146,10 @@ impl<'a> Builder<'a> {
                 self.shared_call = instance.is_some_and(|i| i.shared);
                 let v = self.node(op, tensors, &path, span);
                 self.shared_call = false;
+                // A primitive named with `as` is an activation too (`act.SFENet1.call0`).
+                if let (Some(_), Value::Tensor { id, .. }) = (instance, &v) {
+                    self.graph.activations.push((path, *id));
+                }
                 v
             }
             Err((arg, message)) => {

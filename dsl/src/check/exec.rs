@@ -87,17 +87,24 @@ impl<'a> Builder<'a> {
                         }
                     }
                 }
-                Stmt::Output { name, value, span } => {
+                Stmt::Output { name, pattern, value, span } => {
+                    let name_text = match pattern {
+                        Some(p) => self.path_part(frame, p),
+                        None => name.name.clone(),
+                    };
+                    if frame.outputs.iter().any(|(n, _, _)| *n == name_text) {
+                        self.err(name.span, format!("a second output named `{name_text}`"), "already an output");
+                    }
                     let v = match value {
                         Some(e) => {
-                            let v = self.eval(frame, e, Some(&name.name));
-                            frame.vars.insert(name.name.clone(), (v.clone(), name.span));
+                            let v = self.eval(frame, e, Some(&name_text));
+                            frame.vars.insert(name_text.clone(), (v.clone(), name.span));
                             v
                         }
-                        None => self.lookup(frame, &name.name, name.span),
+                        None => self.lookup(frame, &name_text, name.span),
                     };
-                    frame.read.insert(name.name.clone());
-                    frame.outputs.push((name.name.clone(), v, *span));
+                    frame.read.insert(name_text.clone());
+                    frame.outputs.push((name_text, v, *span));
                 }
                 Stmt::Let { name, value, .. } => {
                     let v = self.eval(frame, value, None);

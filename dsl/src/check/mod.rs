@@ -56,6 +56,12 @@ impl Value {
 
     /// Parses a `--param` value: integer, float, `true`/`false`, or a string.
     pub fn parse_literal(s: &str) -> Value {
+        let t = s.trim();
+        if let Some(inner) = t.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
+            // `[1, 2, 3]` (one level: `--param dilateSet=[1,2,3]`).
+            let items = inner.split(',').map(str::trim).filter(|x| !x.is_empty());
+            return Value::List(items.map(Value::parse_literal).collect());
+        }
         if let Ok(i) = s.parse::<i64>() {
             Value::Int(i)
         } else if let Ok(f) = s.parse::<f64>() {
@@ -415,6 +421,7 @@ pub(crate) fn const_eval(e: &Expr) -> Option<Value> {
         ExprKind::Float(f) => Some(Value::Float(*f)),
         ExprKind::Bool(b) => Some(Value::Bool(*b)),
         ExprKind::Str(s) => Some(Value::Str(s.clone())),
+        ExprKind::List(items) => items.iter().map(const_eval).collect::<Option<Vec<_>>>().map(Value::List),
         ExprKind::Neg(x) => match const_eval(x)? {
             Value::Int(i) => Some(Value::Int(-i)),
             Value::Float(f) => Some(Value::Float(-f)),
@@ -448,6 +455,7 @@ impl<'a> Builder<'a> {
             (Ty::Float, Value::Int(i)) => Value::Float(i as f64),
             (Ty::Bool, Value::Bool(b)) => Value::Bool(b),
             (Ty::Str, Value::Str(s)) => Value::Str(s),
+            (Ty::List, Value::List(l)) => Value::List(l),
             (ty, other) => self.err(
                 span,
                 format!("`{name}` is declared `{}` but gets a {}", ty.name(), other.type_name()),

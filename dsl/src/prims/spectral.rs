@@ -1,4 +1,5 @@
-//! Complex tensors and k-space: FFTs, data consistency, IMA's stage masks, magnitude, phase,
+//! Complex tensors and k-space: FFTs, data consistency (through an image, or on k-space itself),
+//! IMA's stage masks, magnitude, phase,
 //! real and imaginary parts, and complex numbers from parts or polar form.
 
 use super::*;
@@ -13,6 +14,7 @@ pub const FAMILY: Family = Family {
         "dcm_mask",
         "fft2",
         "ifft2",
+        "kspace_consistency",
         "rfft2",
         "irfft2",
         "magnitude",
@@ -27,7 +29,7 @@ pub const FAMILY: Family = Family {
     signature,
     complex_input: |name| match name {
         "fft2" | "ifft2" | "data_consistency" => Some(false),
-        "irfft2" | "magnitude" | "phase" | "real" | "imag" | "view_as_real" => Some(true),
+        "irfft2" | "magnitude" | "phase" | "real" | "imag" | "view_as_real" | "kspace_consistency" => Some(true),
         _ => None,
     },
     build,
@@ -39,11 +41,14 @@ pub const FAMILY: Family = Family {
     agreement: |op| match op {
         Op::Complex | Op::Polar => Some(Agreement { from: 0, broadcast: false, what: "arguments" }),
         Op::DataConsistency { .. } => Some(Agreement { from: 0, broadcast: false, what: "the image and its k-space" }),
+        Op::KspaceConsistency => {
+            Some(Agreement { from: 0, broadcast: false, what: "the k-space, the measured samples and the mask" })
+        }
         _ => None,
     },
     complex_output: |op, _| match op {
         Op::Fft { kind: FftKind::Irfft2, .. } => Some(false),
-        Op::Fft { .. } | Op::Complex | Op::Polar | Op::DataConsistency { .. } => Some(true),
+        Op::Fft { .. } | Op::Complex | Op::Polar | Op::DataConsistency { .. } | Op::KspaceConsistency => Some(true),
         Op::Magnitude | Op::Phase | Op::Real | Op::Imag | Op::ViewAsReal => Some(false),
         Op::ViewAsComplex => Some(true),
         _ => None,
@@ -74,6 +79,7 @@ fn signature(name: &str) -> Option<Sig> {
             opt("delta", Int, Value::Int(3)),
             opt("ratio", Float, F(0.9)),
         ]),
+        "kspace_consistency" => sig(vec![x(), req("measured", Tensor), req("mask", Tensor)]),
         "data_consistency" => sig(vec![
             x(),
             req("k", Tensor),
@@ -146,6 +152,27 @@ fn build(name: &str, b: &Bound) -> Built {
             }
             let op = Op::DcmMask { stage, stages, kernel, delta: pos(b, "delta")?, ratio };
             Ok((op, vec![mask]))
+        }
+        "kspace_consistency" => {
+            let cin = cin(b);
+            let (k, mask) = (b["measured"].clone(), b["mask"].clone());
+            if !matches!(k, Value::Tensor { complex: true, .. }) {
+                return Err(("measured", "`measured` must be complex k-space".into()));
+            }
+            if matches!(mask, Value::Tensor { complex: true, .. }) {
+                return Err(("mask", "`mask` must be a real tensor of 0s and 1s".into()));
+            }
+            if channels(&k) != cin || (channels(&mask) != 1 && channels(&mask) != cin) {
+                return Err((
+                    "mask",
+                    format!(
+                        "`x` has {cin} channels, `measured` {} and `mask` {}: measured must match x, mask 1 or match",
+                        channels(&k),
+                        channels(&mask)
+                    ),
+                ));
+            }
+            Ok((Op::KspaceConsistency, vec![x(), k, mask]))
         }
         "data_consistency" => {
             let cin = cin(b);

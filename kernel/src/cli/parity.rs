@@ -23,6 +23,10 @@ fn with_fixture_configuration(
         let value = match v {
             serde_json::Value::Number(n) => n.to_string(),
             serde_json::Value::Bool(b) => b.to_string(),
+            // A list of numbers (DuDoRNet's `dilateSet`), as `--param` writes it.
+            serde_json::Value::Array(items) if items.iter().all(|i| i.is_number()) => {
+                format!("[{}]", items.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(","))
+            }
             _ => continue,
         };
         if declared(k) && !params.iter().any(|(p, _)| p == k) {

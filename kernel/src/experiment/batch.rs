@@ -58,6 +58,18 @@ pub const FIELDS: &[Field] = &[
         unnormalised: true,
         about: "the complex zero-filled image, ifft2c of `kspace`",
     },
+    Field {
+        name: "target_image",
+        complex: true,
+        unnormalised: true,
+        about: "the fully sampled target as a complex image, ifft2c of `target_kspace` (DuDoRNet's 2-channel images)",
+    },
+    Field {
+        name: "reference_image",
+        complex: true,
+        unnormalised: true,
+        about: "the fully sampled reference as a complex image, ifft2c of `reference_kspace`",
+    },
 ];
 
 /// The field called `name`.
@@ -106,6 +118,17 @@ fn planes(item: &SliceItem, name: &str) -> Result<Vec<Vec<f32>>, String> {
                         item.kspace_convention.from_fft2c(&k, h, w)
                     }
                 },
+            };
+            vec![values.iter().map(|v| v.re).collect(), values.iter().map(|v| v.im).collect()]
+        }
+        // Measured k-space keeps its phase; a simulated one is the image itself.
+        "target_image" | "reference_image" => {
+            let values = match &item.full_kspace {
+                Some(k) => crate::kspace::to_image(k, h, w),
+                None => {
+                    let image = if name == "target_image" { &item.target } else { &item.reference };
+                    image.iter().map(|&v| num_complex::Complex32::new(v, 0.0)).collect()
+                }
             };
             vec![values.iter().map(|v| v.re).collect(), values.iter().map(|v| v.im).collect()]
         }

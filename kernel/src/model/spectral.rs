@@ -40,6 +40,18 @@ pub(super) fn forward(cx: &Ctx) -> Option<Result<Tensor<4>, ModelError>> {
             let (r, i) = crate::ops::ifft2(kr, ki, n, *centered);
             pack(r, i)
         }
+        Op::KspaceConsistency => {
+            // A selection, not `k + M·(measured − k)`: the measured samples come out exactly.
+            let (k, measured, m) = (a(0), a(1), a(2));
+            let dims = k.dims();
+            let sampled = m.greater_elem(0.5);
+            let sampled = if sampled.dims()[1] == 1 {
+                sampled.expand(dims)
+            } else {
+                Tensor::cat(vec![sampled.clone(), sampled], 1)
+            };
+            k.mask_where(sampled, measured)
+        }
         Op::DcmMask { stage, stages, kernel, delta, ratio } => {
             let Some(kernel) = DcmKernel::parse(kernel) else {
                 return Some(Err(ModelError::Unsupported(format!("unknown DCM kernel `{kernel}`"))));

@@ -82,6 +82,27 @@ pub enum Op {
     PixelShuffle {
         factor: usize,
     },
+    /// `patchify(x, size)`: non-overlapping `size×size` patches as channels, in einops'
+    /// `b c (h p1) (w p2) -> b (p1 p2 c) h w` order (MTrans's patch embedding, before the tokens
+    /// are flattened); `unpatchify` is its inverse.
+    Patchify {
+        size: usize,
+    },
+    Unpatchify {
+        size: usize,
+    },
+    /// `to_tokens(x)`: `[B, C, h, w]` → `[B, C, h·w, 1]`, row-major (einops' `(h w)`);
+    /// `from_tokens(x, like)` puts them back on `like`'s grid.
+    ToTokens,
+    FromTokens,
+    /// `concat_tokens(a, b)`: two token sets `[B, C, N, 1]`, `[B, C, M, 1]` → `[B, C, N + M, 1]`.
+    ConcatTokens,
+    /// `add_embedding(x, tokens)`: a learned `[1, tokens, C]` parameter (PyTorch's layout of a
+    /// positional embedding) added to the token set `[B, C, tokens, 1]`.
+    AddEmbedding {
+        tokens: usize,
+        channels: usize,
+    },
     PixelUnshuffle {
         factor: usize,
     },
@@ -304,6 +325,8 @@ pub enum Init {
     Ones,
     Zeros,
     Constant(f64),
+    /// Normal with mean 0 and this standard deviation (`torch.randn` is 1).
+    Normal(f64),
 }
 
 /// One parameter (or buffer) of a node.

@@ -41,6 +41,22 @@ impl Extent {
         Extent(vec![i32::try_from(v).unwrap_or(0); ENVS].into())
     }
 
+    /// The product in every environment (a token count `h·w`); unknown stays unknown.
+    pub fn times(&self, other: &Extent) -> Extent {
+        Extent(self.0.iter().zip(other.0.iter()).map(|(&a, &b)| a.saturating_mul(b).max(0)).collect())
+    }
+
+    /// The sum in every environment (two token sets); unknown stays unknown.
+    pub fn plus(&self, other: &Extent) -> Extent {
+        Extent(
+            self.0
+                .iter()
+                .zip(other.0.iter())
+                .map(|(&a, &b)| if a > 0 && b > 0 { a.saturating_add(b) } else { 0 })
+                .collect(),
+        )
+    }
+
     pub fn unknown() -> Extent {
         Extent(vec![0; ENVS].into())
     }

@@ -193,7 +193,9 @@ pub fn steps(sections: &[Section]) -> Vec<Option<String>> {
 
 /// How a fixture stores what the network computes, from the `parity` section:
 /// `output_prefix = "net."` (outputs stored as `net.NAME`) and `channels_last = ["KEY", ...]`
-/// (tensors stored `[B, H, W, C]`, as DuDoRNet keeps k-space, turned to `[B, C, H, W]` when read).
+/// (keys, `*` matching any run of characters)
+/// (tensors stored `[B, H, W, C]`, as DuDoRNet keeps k-space, turned to `[B, C, H, W]` when read;
+/// token sets `[B, N, C]` to `[B, C, N, 1]`).
 #[derive(Default)]
 struct FixtureLayout {
     output_prefix: Option<String>,
@@ -227,8 +229,8 @@ impl FixtureLayout {
     /// `[B, H, W, C]` to `[B, C, H, W]`.
     fn read(&self, path: &Path) -> Result<BTreeMap<String, StTensor>, String> {
         let mut tensors = read_safetensors(path).map_err(|e| e.to_string())?;
-        for key in &self.channels_last {
-            if let Some(t) = tensors.get_mut(key) {
+        for (key, t) in tensors.iter_mut() {
+            if self.channels_last.iter().any(|p| glob(p, key)) {
                 channels_first(t).map_err(|e| format!("{}: `{key}`: {e}", path.display()))?;
             }
         }
@@ -236,10 +238,23 @@ impl FixtureLayout {
     }
 }
 
-/// `[B, H, W, C]` → `[B, C, H, W]` in place.
+/// Whether `key` matches `pattern`, where `*` stands for any run of characters.
+fn glob(pattern: &str, key: &str) -> bool {
+    match pattern.split_once('*') {
+        None => pattern == key,
+        Some((head, rest)) => {
+            let Some(tail) = key.strip_prefix(head) else { return false };
+            (0..=tail.len()).filter(|&i| tail.is_char_boundary(i)).any(|i| glob(rest, &tail[i..]))
+        }
+    }
+}
+
+/// `[B, H, W, C]` → `[B, C, H, W]` in place; tokens `[B, N, C]` → `[B, C, N, 1]`.
 fn channels_first(t: &mut StTensor) -> Result<(), String> {
-    let &[b, h, w, c] = t.shape.as_slice() else {
-        return Err(format!("`channels_last` needs a tensor of rank 4, this one has shape {:?}", t.shape));
+    let (b, h, w, c) = match *t.shape.as_slice() {
+        [b, h, w, c] => (b, h, w, c),
+        [b, n, c] => (b, n, 1, c),
+        _ => return Err(format!("`channels_last` needs a tensor of rank 3 or 4, this one has shape {:?}", t.shape)),
     };
     let mut out = vec![0.0; t.data.len()];
     for bi in 0..b {

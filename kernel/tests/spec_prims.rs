@@ -339,6 +339,60 @@ network n() {
     }
 }
 
+/// MTrans's patch tokens against their definition: `patchify` puts pixel (y·p + i, x·p + j) of
+/// channel c at channel (i·p + j)·C + c of patch (y, x) (einops' `(p1 p2 c)`), `to_tokens` flattens
+/// the patch grid row by row, `concat_tokens` appends a second set, `add_embedding` adds a
+/// [1, N, C] parameter to token n's channel c from entry (n, c); `unpatchify(from_tokens(..))`
+/// undoes it all.
+#[test]
+fn patches_tokens_and_embeddings_follow_einops_layout() {
+    let src = r#"
+network n() {
+    input x: [2, H, W]
+    p = patchify(x, 2)
+    t = to_tokens(p)
+    output tokens = t
+    output both = concat_tokens(t, scale(t, 2.0))
+    output embedded = add_embedding(t, 6) as pos
+    output back = unpatchify(from_tokens(t, p), 2)
+}
+"#;
+    let (c, h, w, r) = (2usize, 4usize, 6usize, 2usize);
+    let device = Device::flex().autodiff();
+    let xv: Vec<f32> = (0..c * h * w).map(|i| i as f32).collect();
+    let mut model = compile(src);
+    let e: Vec<f64> = (0..6 * 8).map(|i| 100.0 + i as f64).collect();
+    let mut tensors = std::collections::BTreeMap::new();
+    tensors.insert(
+        "pos.embedding".to_string(),
+        mcmr::io::safetensors::StTensor { dtype: "F32".into(), shape: vec![1, 6, 8], data: e.clone() },
+    );
+    model = model.load_tensors(&tensors, &Vec::new(), &[], "test").unwrap();
+    let o =
+        model.forward(vec![Tensor::<4>::from_data(TensorData::new(xv.clone(), [1, c, h, w]), &device)], true).unwrap();
+    let get = |k: &str| o[k].clone().into_data().try_to_vec::<f32>().unwrap();
+    let (tokens, both, embedded, back) = (get("tokens"), get("both"), get("embedded"), get("back"));
+    let (n, d) = ((h / r) * (w / r), r * r * c);
+    assert_eq!(o["tokens"].dims(), [1, d, n, 1]);
+    for y in 0..h / r {
+        for x in 0..w / r {
+            for i in 0..r {
+                for j in 0..r {
+                    for ch in 0..c {
+                        let (ch_t, tok) = ((i * r + j) * c + ch, y * (w / r) + x);
+                        let want = xv[(ch * h + y * r + i) * w + x * r + j];
+                        assert_eq!(tokens[ch_t * n + tok], want, "patch ({y},{x}) offset ({i},{j}) channel {ch}");
+                        assert_eq!(embedded[ch_t * n + tok] as f64, want as f64 + e[tok * d + ch_t]);
+                        assert_eq!(both[ch_t * 2 * n + tok], want);
+                        assert_eq!(both[ch_t * 2 * n + n + tok], 2.0 * want);
+                    }
+                }
+            }
+        }
+    }
+    assert_eq!(back, xv);
+}
+
 #[test]
 fn linear_layer_norm_adaptive_pool_token_attention_and_coordinates() {
     let src = r#"

@@ -1,5 +1,5 @@
-//! Pooling, concatenation, channel slices, repeats and reductions, pixel (un)shuffles, upsampling and
-//! coordinate encodings.
+//! Pooling, concatenation, channel slices, repeats and reductions, pixel (un)shuffles, upsampling,
+//! coordinate encodings, and patches as tokens (MTrans: patchify, token sets, learned embeddings).
 
 use super::*;
 
@@ -20,6 +20,12 @@ pub const FAMILY: Family = Family {
         "concat",
         "pixel_shuffle",
         "pixel_unshuffle",
+        "patchify",
+        "unpatchify",
+        "to_tokens",
+        "from_tokens",
+        "concat_tokens",
+        "add_embedding",
     ],
     signature,
     build,
@@ -27,7 +33,8 @@ pub const FAMILY: Family = Family {
         Some(match op {
             Op::Concat => args.iter().sum(),
             Op::PixelShuffle { factor } => args[0] / (factor * factor),
-            Op::PixelUnshuffle { factor } => args[0] * factor * factor,
+            Op::PixelUnshuffle { factor } | Op::Patchify { size: factor } => args[0] * factor * factor,
+            Op::Unpatchify { size } => args[0] / (size * size),
             Op::ChannelMean | Op::ChannelMax => 1,
             Op::Narrow { len, .. } => *len,
             Op::RepeatChannels { times } => args[0] * times,
@@ -40,6 +47,12 @@ pub const FAMILY: Family = Family {
     complex_input: |name| matches!(name, "repeat_channels" | "avg_pool2d").then_some(false),
     agreement: |op| {
         matches!(op, Op::Concat).then_some(Agreement { from: 0, broadcast: false, what: "concatenated tensors" })
+    },
+    params: |op| match *op {
+        Op::AddEmbedding { tokens, channels } => {
+            Some(vec![("embedding", vec![1, tokens, channels], Init::Normal(1.0), false)])
+        }
+        _ => None,
     },
     ..NONE
 };
@@ -57,6 +70,11 @@ fn signature(name: &str) -> Option<Sig> {
         "coord_encoding" => sig(vec![x(), opt("frequencies", Int, I(6))]),
         "chunk" => sig(vec![x(), req("chunks", Int), req("index", Int)]),
         "repeat_channels" => sig(vec![x(), req("times", Int)]),
+        "patchify" | "unpatchify" => sig(vec![x(), req("size", Int)]),
+        "to_tokens" => sig(vec![x()]),
+        "from_tokens" => sig(vec![x(), req("like", Tensor)]),
+        "concat_tokens" => sig(vec![x(), req("other", Tensor)]),
+        "add_embedding" => sig(vec![x(), req("tokens", Int)]),
         _ => None,
     }
 }
@@ -109,6 +127,27 @@ fn build(name: &str, b: &Bound) -> Built {
         "adaptive_avg_pool2d" => one(b, Op::AdaptiveAvgPool { size: pos(b, "size")? }),
         "repeat_channels" => one(b, Op::RepeatChannels { times: pos(b, "times")? }),
         "coord_encoding" => one(b, Op::CoordEncoding { frequencies: int(b, "frequencies")? }),
+        "patchify" => one(b, Op::Patchify { size: pos(b, "size")? }),
+        "unpatchify" => {
+            let size = pos(b, "size")?;
+            if cin % (size * size) != 0 {
+                return Err((
+                    "size",
+                    format!("unpatchify by {size} needs channels divisible by {}, got {cin}", size * size),
+                ));
+            }
+            one(b, Op::Unpatchify { size })
+        }
+        "to_tokens" => one(b, Op::ToTokens),
+        "from_tokens" => Ok((Op::FromTokens, vec![b["x"].clone(), b["like"].clone()])),
+        "concat_tokens" => {
+            let other = b["other"].clone();
+            if channels(&other) != cin {
+                return Err(("other", format!("token sets of {cin} and {} channels", channels(&other))));
+            }
+            Ok((Op::ConcatTokens, vec![b["x"].clone(), other]))
+        }
+        "add_embedding" => one(b, Op::AddEmbedding { tokens: pos(b, "tokens")?, channels: cin }),
         "chunk" => {
             let (chunks, index) = (pos(b, "chunks")?, int(b, "index")?);
             if cin % chunks != 0 {
@@ -131,7 +170,14 @@ fn spatial(op: &Op, sizes: &[Size]) -> Option<Size> {
             each(sizes, |e| e.affine(-k, s, 1, 1))
         }
         Op::PixelShuffle { factor } | Op::Upsample { factor, .. } => each(sizes, |e| e.affine(0, 1, *factor as i64, 0)),
-        Op::PixelUnshuffle { factor } => each(sizes, |e| e.affine(0, *factor as i64, 1, 0)),
+        Op::PixelUnshuffle { factor } | Op::Patchify { size: factor } => {
+            each(sizes, |e| e.affine(0, *factor as i64, 1, 0))
+        }
+        Op::Unpatchify { size } => each(sizes, |e| e.affine(0, 1, *size as i64, 0)),
+        Op::ToTokens => [sizes[0][0].times(&sizes[0][1]), Extent::literal(1)],
+        Op::FromTokens => sizes[1].clone(),
+        Op::ConcatTokens => [sizes[0][0].plus(&sizes[1][0]), Extent::literal(1)],
+        Op::AddEmbedding { tokens, .. } => [Extent::literal(*tokens), Extent::literal(1)],
         Op::GlobalAvgPool | Op::GlobalMaxPool | Op::GlobalStdPool => [Extent::literal(1), Extent::literal(1)],
         Op::AdaptiveAvgPool { size } => [Extent::literal(*size), Extent::literal(*size)],
         _ => return None,

@@ -138,6 +138,7 @@ impl CompiledModel {
                     Init::Ones => vec![1.0; n],
                     Init::Zeros => vec![0.0; n],
                     Init::Constant(c) => vec![c as f32; n],
+                    Init::Normal(std) => (0..n).map(|_| (std * rng.standard_normal()) as f32).collect(),
                 };
                 let p = Param::from_tensor(Tensor::<4>::from_data(TensorData::new(values, rank4(&s.shape)), device));
                 if s.frozen {

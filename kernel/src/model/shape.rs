@@ -91,6 +91,58 @@ pub(super) fn forward(cx: &Ctx) -> Option<Result<Tensor<4>, ModelError>> {
             let f = *factor;
             x.reshape([b, c, h, 1, w, 1]).expand([b, c, h, f, w, f]).reshape([b, c, h * f, w * f])
         }
+        // einops' `b c (h p1) (w p2) -> b (p1 p2 c) h w`: channel (p1·size + p2)·C + c.
+        Op::Patchify { size } => {
+            let x = a(0);
+            let [b, c, h, w] = x.dims();
+            let r = *size;
+            if h % r != 0 || w % r != 0 {
+                return Some(Err(ModelError::Unsupported(format!(
+                    "`{}`: patches of {r} need sizes divisible by {r}, got {h}x{w}",
+                    cx.node.path
+                ))));
+            }
+            x.reshape([b, c, h / r, r, w / r, r]).permute([0, 3, 5, 1, 2, 4]).reshape([b, r * r * c, h / r, w / r])
+        }
+        Op::Unpatchify { size } => {
+            let x = a(0);
+            let [b, pc, h, w] = x.dims();
+            let r = *size;
+            let c = pc / (r * r);
+            x.reshape([b, r, r, c, h, w]).permute([0, 3, 4, 1, 5, 2]).reshape([b, c, h * r, w * r])
+        }
+        Op::ToTokens => {
+            let x = a(0);
+            let [b, c, h, w] = x.dims();
+            x.reshape([b, c, h * w, 1])
+        }
+        Op::FromTokens => {
+            let (x, like) = (a(0), &cx.args[1]);
+            let [b, c, n, _] = x.dims();
+            let [_, _, h, w] = like.dims();
+            if n != h * w {
+                return Some(Err(ModelError::Unsupported(format!(
+                    "`{}`: {n} tokens do not fill a {h}x{w} grid",
+                    cx.node.path
+                ))));
+            }
+            x.reshape([b, c, h, w])
+        }
+        Op::ConcatTokens => Tensor::cat(vec![a(0), a(1)], 2),
+        Op::AddEmbedding { tokens, channels } => {
+            let x = a(0);
+            let [_, c, n, one] = x.dims();
+            if n != *tokens || one != 1 || c != *channels {
+                return Some(Err(ModelError::Unsupported(format!(
+                    "`{}`: the embedding is {tokens} tokens of {channels} channels, the input is {:?}",
+                    cx.node.path,
+                    x.dims()
+                ))));
+            }
+            // Stored [1, tokens, channels] (rank 4 with a trailing 1), as PyTorch keeps it.
+            let e = cx.model.param(&format!("{}.embedding", cx.node.path));
+            x + e.reshape([1, n, c]).swap_dims(1, 2).reshape([1, c, n, 1])
+        }
         Op::PixelUnshuffle { factor } => {
             let x = a(0);
             let [b, c, h, w] = x.dims();

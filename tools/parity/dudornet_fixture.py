@@ -24,7 +24,6 @@ legacy `torch.fft(x, 2, normalized=False)` of `models/utils.py` re-expressed as
 
 import argparse
 import importlib.util
-import json
 import os
 import sys
 import types
@@ -32,8 +31,7 @@ import types
 import numpy as np
 import torch
 import torch.nn as nn
-from safetensors.torch import save_file
-from synthetic import ellipses, random_columns  # tools/parity/synthetic.py, beside this script
+from synthetic import ellipses, random_columns, save_fixture  # tools/parity/synthetic.py, beside this script
 
 
 def official():
@@ -175,14 +173,10 @@ def main():
     opt.step()
     after = {k: v.detach().clone().contiguous() for k, v in model.state_dict().items()}
 
-    os.makedirs(args.out, exist_ok=True)
     outputs = {f"net.{k}": v.detach().contiguous() for k, v in net.items()}
     outputs.update(acts)
     outputs.update({"loss": loss.detach().reshape(1), "loss_img": loss_img.detach().reshape(1),
                     "loss_kspc": loss_kspc.detach().reshape(1)})
-    for name, tensors in [("weights", weights), ("inputs", inputs), ("target", target), ("outputs", outputs),
-                          ("grads", grads), ("weights_after_step", after)]:
-        save_file(tensors, os.path.join(args.out, f"{name}.safetensors"))
     config = {
         "paper": "DuDoRNet",
         "repo": "bbbbbbzhou/DuDoRNet (DUDORNET_SRC); the kit's parity was written against 5e47030",
@@ -194,9 +188,8 @@ def main():
         "loss_value": loss.item(),
         "torch_version": torch.__version__,
     }
-    with open(os.path.join(args.out, "config.json"), "w") as f:
-        json.dump(config, f, indent=2)
-    print(json.dumps(config, indent=2))
+    save_fixture(args.out, {"weights": weights, "inputs": inputs, "target": target, "outputs": outputs,
+                            "grads": grads, "weights_after_step": after}, config)
 
 
 if __name__ == "__main__":

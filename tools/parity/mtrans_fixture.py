@@ -22,7 +22,6 @@ only. Needs torch, einops, numpy and safetensors:
 
 import argparse
 import importlib
-import json
 import os
 import sys
 import types
@@ -30,8 +29,7 @@ import types
 import numpy as np
 import torch
 import torch.nn as nn
-from safetensors.torch import save_file
-from synthetic import ellipses, random_columns  # tools/parity/synthetic.py, beside this script
+from synthetic import ellipses, random_columns, save_fixture  # tools/parity/synthetic.py, beside this script
 
 
 def official():
@@ -114,14 +112,10 @@ def main():
     opt.step()
     after = {k: v.detach().clone().contiguous() for k, v in model.state_dict().items()}
 
-    os.makedirs(args.out, exist_ok=True)
     outputs = {"eval.output": ev_out.contiguous(), "eval.complement": ev_comp.contiguous(),
                "train.output": out.detach().contiguous(), "train.complement": comp.detach().contiguous(),
                "loss": loss.detach().reshape(1)}
     outputs.update(acts)
-    for name, tensors in [("weights", weights), ("inputs", inputs), ("target", target), ("outputs", outputs),
-                          ("grads", grads), ("weights_after_step", after)]:
-        save_file(tensors, os.path.join(args.out, f"{name}.safetensors"))
     config = {
         "paper": "MTrans",
         "repo": "chunmeifeng/MTrans (MTRANS_SRC); the kit's parity was written against 95c0936",
@@ -133,9 +127,8 @@ def main():
         "n_params": sum(p.numel() for p in model.parameters()),
         "torch_version": torch.__version__,
     }
-    with open(os.path.join(args.out, "config.json"), "w") as f:
-        json.dump(config, f, indent=2)
-    print(json.dumps(config, indent=2))
+    save_fixture(args.out, {"weights": weights, "inputs": inputs, "target": target, "outputs": outputs,
+                            "grads": grads, "weights_after_step": after}, config)
 
 
 if __name__ == "__main__":

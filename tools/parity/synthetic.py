@@ -1,4 +1,8 @@
-"""Synthetic inputs shared by the parity fixture scripts (no official code needed)."""
+"""Synthetic inputs shared by the parity fixture scripts (no official code needed), and how
+they write a fixture folder."""
+
+import json
+import os
 
 import numpy as np
 
@@ -34,3 +38,16 @@ def random_columns(w, rng, center_fraction=0.08, acceleration=4):
     pad = (w - low + 1) // 2
     cols[pad:pad + low] = True
     return cols.astype(np.float64)
+
+
+def save_fixture(out, files, config):
+    """Writes `files` ({name: {key: tensor}}) as `<name>.safetensors` and `config.json` into
+    `out`, and prints the configuration."""
+    from safetensors.torch import save_file
+
+    os.makedirs(out, exist_ok=True)
+    for name, tensors in files.items():
+        save_file(tensors, os.path.join(out, f"{name}.safetensors"))
+    with open(os.path.join(out, "config.json"), "w") as f:
+        json.dump(config, f, indent=2)
+    print(json.dumps(config, indent=2))

@@ -154,51 +154,41 @@ fn build(name: &str, b: &Bound) -> Built {
             Ok((op, vec![mask]))
         }
         "kspace_consistency" => {
-            let cin = cin(b);
-            let (k, mask) = (b["measured"].clone(), b["mask"].clone());
-            if !matches!(k, Value::Tensor { complex: true, .. }) {
-                return Err(("measured", "`measured` must be complex k-space".into()));
-            }
-            if matches!(mask, Value::Tensor { complex: true, .. }) {
-                return Err(("mask", "`mask` must be a real tensor of 0s and 1s".into()));
-            }
-            if channels(&k) != cin || (channels(&mask) != 1 && channels(&mask) != cin) {
-                return Err((
-                    "mask",
-                    format!(
-                        "`x` has {cin} channels, `measured` {} and `mask` {}: measured must match x, mask 1 or match",
-                        channels(&k),
-                        channels(&mask)
-                    ),
-                ));
-            }
+            let (k, mask) = measured_and_mask(b, "measured")?;
             Ok((Op::KspaceConsistency, vec![x(), k, mask]))
         }
         "data_consistency" => {
-            let cin = cin(b);
             let norm = fft_norm(b)?;
             let lambda = float(b, "lambda");
-            let (k, mask) = (b["k"].clone(), b["mask"].clone());
-            if !matches!(k, Value::Tensor { complex: true, .. }) {
-                return Err(("k", "`k` must be complex k-space (declare it `input k: complex [C, H, W]`)".into()));
-            }
-            if matches!(mask, Value::Tensor { complex: true, .. }) {
-                return Err(("mask", "`mask` must be a real tensor of 0s and 1s".into()));
-            }
-            if channels(&k) != cin || (channels(&mask) != 1 && channels(&mask) != cin) {
-                return Err((
-                    "mask",
-                    format!(
-                        "`x` has {cin} channels, `k` {} and `mask` {}: k must match x, mask 1 or match",
-                        channels(&k),
-                        channels(&mask)
-                    ),
-                ));
-            }
+            let (k, mask) = measured_and_mask(b, "k")?;
             let op =
                 Op::DataConsistency { norm, centered: boolean(b, "shift"), lambda: (lambda >= 0.0).then_some(lambda) };
             Ok((op, vec![x(), k, mask]))
         }
         _ => not_ours(name),
     }
+}
+
+/// The measured k-space (argument `name`: complex, with `x`'s channels) and the sampling mask
+/// (real, one channel or `x`'s) of a data-consistency call.
+fn measured_and_mask(b: &Bound, name: &'static str) -> Result<(Value, Value), (&'static str, String)> {
+    let cin = cin(b);
+    let (k, mask) = (b[name].clone(), b["mask"].clone());
+    if !matches!(k, Value::Tensor { complex: true, .. }) {
+        return Err((name, format!("`{name}` must be complex k-space (declare it `input {name}: complex [C, H, W]`)")));
+    }
+    if matches!(mask, Value::Tensor { complex: true, .. }) {
+        return Err(("mask", "`mask` must be a real tensor of 0s and 1s".into()));
+    }
+    if channels(&k) != cin || (channels(&mask) != 1 && channels(&mask) != cin) {
+        return Err((
+            "mask",
+            format!(
+                "`x` has {cin} channels, `{name}` {} and `mask` {}: {name} must match x, mask 1 or match",
+                channels(&k),
+                channels(&mask)
+            ),
+        ));
+    }
+    Ok((k, mask))
 }

@@ -224,6 +224,12 @@ pub enum Op {
     /// replaced by the measured ones, `(1 − M)·k + M·measured` as a selection, so the measured
     /// samples come out bit for bit (DuDoRNet's and MC-VarNet's k-space step).
     KspaceConsistency,
+    /// `fftshift(x)`: each plane rolled by `⌊H/2⌋` rows and `⌊W/2⌋` columns, as numpy's and
+    /// `torch.fft.fftshift` (real or complex: both parts alike).
+    Fftshift,
+    /// `half_spectrum(z)`: the first `⌊W/2⌋ + 1` columns of a full spectrum, what
+    /// `torch.fft.irfft2(z, s)` reads of a full-width input (MC-VarNet's data consistency).
+    HalfSpectrum,
     /// `nn.Linear` over channels at every pixel: weight `[out, in]` (PyTorch's layout), bias `[out]`.
     Linear {
         cin: usize,

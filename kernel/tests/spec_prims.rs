@@ -393,6 +393,42 @@ network n() {
     assert_eq!(back, xv);
 }
 
+/// `fftshift` moves element i to (i + ⌊n/2⌋) mod n along both axes (odd and even sizes), and
+/// `half_spectrum` keeps the first ⌊W/2⌋ + 1 columns, both parts of a complex tensor alike.
+#[test]
+fn fftshift_and_half_spectrum_follow_numpy() {
+    let src = r#"
+network n() {
+    input x: [1, H, W]
+    input z: complex [1, H, W]
+    output shifted = fftshift(x)
+    output half = half_spectrum(z)
+}
+"#;
+    let (h, w) = (3usize, 6usize);
+    let device = Device::flex().autodiff();
+    let xv: Vec<f32> = (0..h * w).map(|i| i as f32).collect();
+    let zv: Vec<f32> = (0..2 * h * w).map(|i| i as f32 * 0.5).collect();
+    let t = |v: Vec<f32>, c: usize| Tensor::<4>::from_data(TensorData::new(v, [1, c, h, w]), &device);
+    let o = compile(src).forward(vec![t(xv.clone(), 1), t(zv.clone(), 2)], true).unwrap();
+    let shifted = o["shifted"].clone().into_data().try_to_vec::<f32>().unwrap();
+    for y in 0..h {
+        for x in 0..w {
+            assert_eq!(shifted[((y + h / 2) % h) * w + (x + w / 2) % w], xv[y * w + x], "({y},{x})");
+        }
+    }
+    let half = o["half"].clone().into_data().try_to_vec::<f32>().unwrap();
+    let wh = w / 2 + 1;
+    assert_eq!(o["half"].dims(), [1, 2, h, wh]);
+    for p in 0..2 {
+        for y in 0..h {
+            for x in 0..wh {
+                assert_eq!(half[(p * h + y) * wh + x], zv[(p * h + y) * w + x]);
+            }
+        }
+    }
+}
+
 #[test]
 fn linear_layer_norm_adaptive_pool_token_attention_and_coordinates() {
     let src = r#"

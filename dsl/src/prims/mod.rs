@@ -419,7 +419,7 @@ mod tests {
             assert_eq!(all.iter().filter(|m| *m == n).count(), 1, "`{n}` is listed twice");
             assert!(lookup(n).is_some(), "`{n}` has no signature");
         }
-        assert_eq!(all.len(), 71);
+        assert_eq!(all.len(), 73);
         assert!(lookup("conv3d").is_none());
     }
 }

@@ -15,6 +15,8 @@ pub const FAMILY: Family = Family {
         "fft2",
         "ifft2",
         "kspace_consistency",
+        "fftshift",
+        "half_spectrum",
         "rfft2",
         "irfft2",
         "magnitude",
@@ -28,14 +30,16 @@ pub const FAMILY: Family = Family {
     ],
     signature,
     complex_input: |name| match name {
-        "fft2" | "ifft2" | "data_consistency" => Some(false),
-        "irfft2" | "magnitude" | "phase" | "real" | "imag" | "view_as_real" | "kspace_consistency" => Some(true),
+        "fft2" | "ifft2" | "data_consistency" | "fftshift" => Some(false),
+        "irfft2" | "magnitude" | "phase" | "real" | "imag" | "view_as_real" | "kspace_consistency"
+        | "half_spectrum" => Some(true),
         _ => None,
     },
     build,
     spatial: |op, sizes| match op {
         Op::Fft { kind: FftKind::Rfft2, .. } => Some([sizes[0][0].clone(), sizes[0][1].affine(0, 2, 1, 1)]),
         Op::Fft { kind: FftKind::Irfft2, .. } => Some([sizes[0][0].clone(), sizes[1][1].clone()]),
+        Op::HalfSpectrum => Some([sizes[0][0].clone(), sizes[0][1].affine(0, 2, 1, 1)]),
         _ => None,
     },
     agreement: |op| match op {
@@ -46,9 +50,11 @@ pub const FAMILY: Family = Family {
         }
         _ => None,
     },
-    complex_output: |op, _| match op {
+    complex_output: |op, first| match op {
         Op::Fft { kind: FftKind::Irfft2, .. } => Some(false),
         Op::Fft { .. } | Op::Complex | Op::Polar | Op::DataConsistency { .. } | Op::KspaceConsistency => Some(true),
+        Op::HalfSpectrum => Some(true),
+        Op::Fftshift => Some(first),
         Op::Magnitude | Op::Phase | Op::Real | Op::Imag | Op::ViewAsReal => Some(false),
         Op::ViewAsComplex => Some(true),
         _ => None,
@@ -80,6 +86,7 @@ fn signature(name: &str) -> Option<Sig> {
             opt("ratio", Float, F(0.9)),
         ]),
         "kspace_consistency" => sig(vec![x(), req("measured", Tensor), req("mask", Tensor)]),
+        "fftshift" | "half_spectrum" => sig(vec![x()]),
         "data_consistency" => sig(vec![
             x(),
             req("k", Tensor),
@@ -153,6 +160,8 @@ fn build(name: &str, b: &Bound) -> Built {
             let op = Op::DcmMask { stage, stages, kernel, delta: pos(b, "delta")?, ratio };
             Ok((op, vec![mask]))
         }
+        "fftshift" => one(b, Op::Fftshift),
+        "half_spectrum" => one(b, Op::HalfSpectrum),
         "kspace_consistency" => {
             let (k, mask) = measured_and_mask(b, "measured")?;
             Ok((Op::KspaceConsistency, vec![x(), k, mask]))

@@ -52,6 +52,25 @@ pub(super) fn forward(cx: &Ctx) -> Option<Result<Tensor<4>, ModelError>> {
             };
             k.mask_where(sampled, measured)
         }
+        // numpy's fftshift: element i moves to (i + ⌊n/2⌋) mod n along each axis.
+        Op::Fftshift => {
+            let x = a(0);
+            let [_, _, h, w] = x.dims();
+            let roll = |t: Tensor<4>, dim: usize, n: usize| {
+                let s = n / 2;
+                if s == 0 {
+                    t
+                } else {
+                    Tensor::cat(vec![t.clone().narrow(dim, n - s, s), t.narrow(dim, 0, n - s)], dim)
+                }
+            };
+            roll(roll(x, 2, h), 3, w)
+        }
+        Op::HalfSpectrum => {
+            let z = a(0);
+            let w = z.dims()[3];
+            z.narrow(3, 0, w / 2 + 1)
+        }
         Op::DcmMask { stage, stages, kernel, delta, ratio } => {
             let Some(kernel) = DcmKernel::parse(kernel) else {
                 return Some(Err(ModelError::Unsupported(format!("unknown DCM kernel `{kernel}`"))));

@@ -310,7 +310,9 @@ fn fixed_slice_indices_pick_real_volumes_slices_and_are_refused_for_phantoms() {
     assert!(runs.iter().all(|r| r.config.test_data.slices == want && r.config.train_data.slices == want));
     let d = std::env::temp_dir().join(format!("mcmr-ima-slices-{}", std::process::id()));
     std::fs::create_dir_all(d.join("baselines")).unwrap();
-    for f in ["baselines/zero_filled.mcmr", "baselines/unet.mcmr"] {
+    for f in
+        ["baselines/zero_filled.mcmr", "baselines/unet.mcmr", "baselines/dudornet.mcmr", "baselines/mc_varnet.mcmr"]
+    {
         std::fs::copy(papers.join(f), d.join(f)).unwrap();
     }
     let text = std::fs::read_to_string(papers.join("ima.mcmr")).unwrap();

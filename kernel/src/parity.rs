@@ -193,9 +193,8 @@ pub fn steps(sections: &[Section]) -> Vec<Option<String>> {
 
 /// How a fixture stores what the network computes, from the `parity` section:
 /// `output_prefix = "net."` (outputs stored as `net.NAME`) and `channels_last = ["KEY", ...]`
-/// (keys, `*` matching any run of characters)
-/// (tensors stored `[B, H, W, C]`, as DuDoRNet keeps k-space, turned to `[B, C, H, W]` when read;
-/// token sets `[B, N, C]` to `[B, C, N, 1]`).
+/// (keys, `*` matching any run of characters, of tensors stored `[B, H, W, C]`, as DuDoRNet
+/// keeps k-space, read as `[B, C, H, W]`; token sets `[B, N, C]` are read as `[B, C, N, 1]`).
 #[derive(Default)]
 struct FixtureLayout {
     output_prefix: Option<String>,
@@ -238,15 +237,29 @@ impl FixtureLayout {
     }
 }
 
-/// Whether `key` matches `pattern`, where `*` stands for any run of characters.
+/// Whether `key` matches `pattern`, where `*` stands for any run of characters. Greedy with
+/// backtracking to the last `*`: at most `len(pattern)·len(key)` steps.
 fn glob(pattern: &str, key: &str) -> bool {
-    match pattern.split_once('*') {
-        None => pattern == key,
-        Some((head, rest)) => {
-            let Some(tail) = key.strip_prefix(head) else { return false };
-            (0..=tail.len()).filter(|&i| tail.is_char_boundary(i)).any(|i| glob(rest, &tail[i..]))
+    let (p, k): (Vec<char>, Vec<char>) = (pattern.chars().collect(), key.chars().collect());
+    let (mut i, mut j) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while j < k.len() {
+        if i < p.len() && p[i] == '*' {
+            star = Some((i, j));
+            i += 1;
+        } else if i < p.len() && p[i] == k[j] {
+            i += 1;
+            j += 1;
+        } else if let Some((si, sj)) = star {
+            // Let the last `*` take one more character.
+            star = Some((si, sj + 1));
+            i = si + 1;
+            j = sj + 1;
+        } else {
+            return false;
         }
     }
+    p[i..].iter().all(|&c| c == '*')
 }
 
 /// `[B, H, W, C]` → `[B, C, H, W]` in place; tokens `[B, N, C]` → `[B, C, N, 1]`.
@@ -628,4 +641,17 @@ pub fn run_step(
         && tol.grad_global_rel_l2.is_none_or(|t| report.grads_global_rel_l2.is_none_or(|g| g <= t))
         && step_ok;
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::glob;
+
+    #[test]
+    fn glob_matches_runs_of_characters() {
+        assert!(glob("act.cross_transformer.layers.*", "act.cross_transformer.layers.1.0.call0"));
+        assert!(glob("net.r*_kspc_*", "net.r12_kspc_img_dc_pred"));
+        assert!(glob("exact", "exact") && glob("*", "") && glob("a*b*c", "aXbYbZc"));
+        assert!(!glob("act.*.call1", "act.head.call0") && !glob("a*b", "ba") && !glob("abc", "ab"));
+    }
 }

@@ -82,3 +82,24 @@ fn dudornet_matches_at_another_width_depth_and_a_non_square_size_in_float64_and_
         assert!(common::rel_close(r.loss.unwrap().1, config["loss_value"].as_f64().unwrap(), 1e-6));
     }
 }
+
+/// MANet's DuDoRNet rows train with DuDoRNet's official recipe (its Adam, the L1 sum over both
+/// recurrences' images and k-space at smoke scale), not MANet's, and their manifests say so.
+#[test]
+fn manets_dudornet_rows_record_dudornets_own_recipe() {
+    use mcmr::experiment::{plan_runs, ReproduceOptions};
+    let spec = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../papers/manet.mcmr");
+    let runs = plan_runs(&spec, &ReproduceOptions::default()).unwrap();
+    let run = runs.iter().find(|r| r.config.experiment == "ixi_radial_x6_dudornet").expect("the DuDoRNet row");
+    let t = mcmr::experiment::manifest::describe_training(&run.config.stages);
+    let main = &t[0];
+    assert_eq!(main["optimizer"], "adam(lr = 0.0005, beta1 = 0.5, beta2 = 0.999, eps = 0.00000001, weight_decay = 0)");
+    let terms: Vec<&str> = main["loss"].as_array().unwrap().iter().map(|x| x["term"].as_str().unwrap()).collect();
+    assert_eq!(terms.len(), 4, "{terms:?}");
+    assert!(terms.contains(&"l1(r2_kspc_pred, view_as_real(target_kspace))"), "{terms:?}");
+    assert_eq!((main["batch_size"].as_u64(), main["epochs"].as_u64()), (Some(4), Some(15)));
+    // MANet's own row keeps MANet's recipe.
+    let manet = runs.iter().find(|r| r.config.experiment == "ixi_radial_x6").unwrap();
+    let m = mcmr::experiment::manifest::describe_training(&manet.config.stages);
+    assert!(m[0]["optimizer"].as_str().unwrap().starts_with("adam(lr = 0.001"), "{m}");
+}

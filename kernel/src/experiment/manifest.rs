@@ -36,6 +36,36 @@ pub struct Manifest {
     pub wall_time_s: f64,
     /// `--data` given on the command line, if any.
     pub data_override: Option<String>,
+    /// The training recipe, per stage: loss terms and weights, optimiser as written, schedule,
+    /// clipping, batch size and length (which recipe, `code` or `paper`, a row was trained with).
+    #[serde(default)]
+    pub training: serde_json::Value,
+}
+
+/// What a run trains with, per stage, for its manifest.
+pub fn describe_training(stages: &[crate::experiment::config::Training]) -> serde_json::Value {
+    use crate::experiment::config::{Length, ScheduleUnit};
+    let stages: Vec<serde_json::Value> = stages
+        .iter()
+        .map(|t| {
+            let (unit, n) = match t.length {
+                Length::Iterations(n) => ("iterations", n),
+                Length::Epochs(n) => ("epochs", n),
+            };
+            serde_json::json!({
+                "stage": t.name,
+                "loss": t.loss.terms.iter().map(|term| serde_json::json!({"term": term.label, "weight": term.weight})).collect::<Vec<_>>(),
+                "optimizer": t.optimizer.render(),
+                "schedule": format!("{:?}", t.schedule),
+                "schedule_unit": match t.schedule_unit { ScheduleUnit::Iteration => "iteration", ScheduleUnit::Epoch => "epoch" },
+                "clip_grad_norm": t.clip_grad_norm,
+                "batch_size": t.batch_size,
+                unit: n,
+                "trains": if t.train.is_empty() { serde_json::json!("all") } else { serde_json::json!(t.train) },
+            })
+        })
+        .collect();
+    serde_json::json!(stages)
 }
 
 /// What a finished run reports.

@@ -417,6 +417,7 @@ pub fn execute(run: &RunSpec, resume: bool) -> Result<RunOutcome, String> {
         reproduces: run.config.reproduces.clone(),
         network_variant: run.config.variant.clone(),
         tolerance: run.config.tolerance.clone(),
+        training: crate::experiment::manifest::describe_training(&run.config.stages),
         status: "running".into(),
         wall_time_s: 0.0,
         data_override: None,

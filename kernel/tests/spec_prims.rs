@@ -16,6 +16,11 @@ fn input(c: usize, h: usize, w: usize) -> Tensor<4> {
     Tensor::<4>::from_data(TensorData::new(v, [2, c, h, w]), &Device::flex().autodiff())
 }
 
+/// `[1, c, h, w]` from values in that order, on the autodiff CPU device.
+fn planes(v: Vec<f32>, c: usize, h: usize, w: usize) -> Tensor<4> {
+    Tensor::<4>::from_data(TensorData::new(v, [1, c, h, w]), &Device::flex().autodiff())
+}
+
 fn max_abs(t: Tensor<4>) -> f32 {
     t.abs().max().into_scalar()
 }
@@ -275,11 +280,10 @@ network n() {
 }
 "#;
     let (h, w) = (6usize, 5usize);
-    let device = Device::flex().autodiff();
     let xv: Vec<f32> = (0..h * w).map(|i| ((i * 37 % 11) as f32) / 7.0).collect();
     let kv: Vec<Complex32> = (0..h * w).map(|i| Complex32::new((i % 5) as f32 - 2.0, (i % 3) as f32 * 0.5)).collect();
     let mv: Vec<u8> = (0..h * w).map(|i| (i % 4 == 0) as u8).collect();
-    let t = |v: Vec<f32>, c: usize| Tensor::<4>::from_data(TensorData::new(v, [1, c, h, w]), &device);
+    let t = |v: Vec<f32>, c: usize| planes(v, c, h, w);
     let packed: Vec<f32> = kv.iter().map(|z| z.re).chain(kv.iter().map(|z| z.im)).collect();
     let model = compile(src);
     let o = model
@@ -315,12 +319,11 @@ network n() {
 }
 "#;
     let (h, w) = (4usize, 6usize);
-    let device = Device::flex().autodiff();
     // Values whose sum `k + (measured - k)` would not round back to `measured` in float32.
     let kv: Vec<f32> = (0..2 * h * w).map(|i| 1e8 * (1.0 + i as f32) + 0.37).collect();
     let mv: Vec<f32> = (0..2 * h * w).map(|i| 0.1 + 1e-3 * i as f32).collect();
     let mask: Vec<f32> = (0..h * w).map(|i| ((i % w) % 3 == 0) as u8 as f32).collect();
-    let t = |v: Vec<f32>, c: usize| Tensor::<4>::from_data(TensorData::new(v, [1, c, h, w]), &device).require_grad();
+    let t = |v: Vec<f32>, c: usize| planes(v, c, h, w).require_grad();
     let (k, m) = (t(kv.clone(), 2), t(mv.clone(), 2));
     let model = compile(src);
     let o = model.forward(vec![k.clone(), m.clone(), t(mask.clone(), 1)], true).unwrap();
@@ -406,10 +409,9 @@ network n() {
 }
 "#;
     let (h, w) = (3usize, 6usize);
-    let device = Device::flex().autodiff();
     let xv: Vec<f32> = (0..h * w).map(|i| i as f32).collect();
     let zv: Vec<f32> = (0..2 * h * w).map(|i| i as f32 * 0.5).collect();
-    let t = |v: Vec<f32>, c: usize| Tensor::<4>::from_data(TensorData::new(v, [1, c, h, w]), &device);
+    let t = |v: Vec<f32>, c: usize| planes(v, c, h, w);
     let o = compile(src).forward(vec![t(xv.clone(), 1), t(zv.clone(), 2)], true).unwrap();
     let shifted = o["shifted"].clone().into_data().try_to_vec::<f32>().unwrap();
     for y in 0..h {

@@ -27,6 +27,19 @@ pub enum Op {
         bias: bool,
         padding_mode: PadMode,
     },
+    /// A stride-1 3-D convolution over the channels read as `cin` volumes of `depth` planes
+    /// (PyTorch's `Conv3d` on the tensor viewed `[B, cin, depth, H, W]`, MINet's CSAM), with the
+    /// same zero `padding` on all three axes; the output is `[cout · depth', H, W]`, depth-major
+    /// within each output channel, `depth' = depth + 2·padding − kernel + 1`. Weight `[cout,
+    /// cin, k, k, k]`.
+    Conv3d {
+        cin: usize,
+        cout: usize,
+        depth: usize,
+        kernel: usize,
+        padding: usize,
+        bias: bool,
+    },
     ConvTranspose2d {
         cin: usize,
         cout: usize,
@@ -136,6 +149,13 @@ pub enum Op {
     ChannelAttention {
         channels: usize,
         heads: usize,
+    },
+    /// MINet's layer attention (LAM) without its scale: the channels read as `groups` layers of
+    /// `C/groups` channels, each layer flattened to a vector `f_i`; `E = F Fᵀ` (`groups ×
+    /// groups`), `A = softmax(max_j E_ij − E_ij)` along `j` (the official form; the row maximum
+    /// only shifts the softmax), output layer `i` is `Σ_j A_ij f_j`.
+    LayerAttention {
+        groups: usize,
     },
     /// Explicit padding of rows (top/bottom) and columns (left/right).
     Pad {

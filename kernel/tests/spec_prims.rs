@@ -595,3 +595,74 @@ fn bicubic_upsampling_matches_pytorchs_align_corners_false() {
         assert!((y[15 - i] - (5.0 - y[i])).abs() < 1e-5, "{y:?}");
     }
 }
+
+/// `t` as f64 values in row-major order.
+fn values(t: Tensor<4>) -> Vec<f64> {
+    t.into_data().convert::<f64>().try_to_vec::<f64>().unwrap()
+}
+
+#[test]
+fn conv3d_and_layer_attention_follow_their_definitions() {
+    let src = r#"
+network n() {
+    input x: [6, H, W]
+    output vol = conv3d(x, 2, depth = 3, padding = 1) as c3
+    output layers = layer_attention(x, 3)
+}
+"#;
+    let model = compile(src);
+    assert_eq!(model.graph().parameter_count(), 2 * 2 * 27 + 2);
+    // Weights of a known formula, imported as PyTorch's [cout, cin, k, k, k].
+    let wv: Vec<f64> = (0..108).map(|i| ((i * 37 % 23) as f64 - 11.0) / 20.0).collect();
+    let mut tensors = std::collections::BTreeMap::new();
+    let st = |shape: Vec<usize>, data: Vec<f64>| mcmr::io::safetensors::StTensor { dtype: "F32".into(), data, shape };
+    tensors.insert("c3.weight".to_string(), st(vec![2, 2, 3, 3, 3], wv.clone()));
+    tensors.insert("c3.bias".to_string(), st(vec![2], vec![0.25, -0.5]));
+    let model = model.load_tensors(&tensors, &Vec::new(), &[], "test").unwrap();
+    let (b, h, w) = (2usize, 4usize, 5usize);
+    let x = input(6, h, w);
+    let o = model.forward(vec![x.clone()], false).unwrap();
+    let xv = values(x);
+    // x viewed [B, cin 2, depth 3, H, W]: channel = ci * 3 + d.
+    let at = |bi: usize, ch: usize, y: usize, z: usize| xv[((bi * 6 + ch) * h + y) * w + z];
+    let got = values(o["vol"].clone());
+    for bi in 0..b {
+        for co in 0..2 {
+            for d in 0..3 {
+                for y in 0..h {
+                    for z in 0..w {
+                        let mut want = [0.25, -0.5][co];
+                        for ci in 0..2 {
+                            for (kd, ky, kz) in (0..27).map(|t| (t / 9, t / 3 % 3, t % 3)) {
+                                let (dd, yy, zz) = (d + kd, y + ky, z + kz);
+                                if (1..=3).contains(&dd) && (1..=h).contains(&yy) && (1..=w).contains(&zz) {
+                                    let wt = wv[(co * 2 + ci) * 27 + kd * 9 + ky * 3 + kz];
+                                    want += wt * at(bi, ci * 3 + dd - 1, yy - 1, zz - 1);
+                                }
+                            }
+                        }
+                        let g = got[((bi * 6 + co * 3 + d) * h + y) * w + z];
+                        assert!((g - want).abs() < 1e-5, "b{bi} out{co} depth{d} ({y},{z}): {g} vs {want}");
+                    }
+                }
+            }
+        }
+    }
+
+    // Layer attention: 3 layers of 2 channels, softmax over j of (max_j E_ij − E_ij).
+    let n = 2 * h * w;
+    let f = |bi: usize, l: usize, p: usize| xv[bi * 6 * h * w + l * n + p];
+    let got = values(o["layers"].clone());
+    for bi in 0..b {
+        for i in 0..3 {
+            let e: Vec<f64> = (0..3).map(|j| (0..n).map(|p| f(bi, i, p) * f(bi, j, p)).sum()).collect();
+            let top = e.iter().cloned().fold(f64::MIN, f64::max);
+            let z: f64 = e.iter().map(|v| (top - v).exp()).sum();
+            for p in 0..n {
+                let want: f64 = (0..3).map(|j| (top - e[j]).exp() / z * f(bi, j, p)).sum();
+                let g = got[bi * 6 * h * w + i * n + p];
+                assert!((g - want).abs() < 1e-5, "b{bi} layer{i} element{p}: {g} vs {want}");
+            }
+        }
+    }
+}

@@ -1,10 +1,16 @@
-//! Attention over tokens (pixels) and over channels (Restormer's transposed attention, and
-//! IMA's two-stream form of it).
+//! Attention over tokens (pixels), over channels (Restormer's transposed attention, and IMA's
+//! two-stream form of it) and over layers (MINet's LAM).
 
 use super::*;
 
 pub const FAMILY: Family = Family {
-    names: &["token_attention", "masked_token_attention", "channel_attention", "cross_channel_attention"],
+    names: &[
+        "token_attention",
+        "masked_token_attention",
+        "channel_attention",
+        "cross_channel_attention",
+        "layer_attention",
+    ],
     signature: |name| {
         use Kind::*;
         let heads = || opt("heads", Int, Value::Int(8));
@@ -20,6 +26,7 @@ pub const FAMILY: Family = Family {
                 heads(),
                 opt("chunk", Int, Value::Int(0)),
             ]),
+            "layer_attention" => sig(vec![x(), req("groups", Int)]),
             "cross_channel_attention" => sig(vec![
                 req("q1", Tensor),
                 req("q2", Tensor),
@@ -71,6 +78,13 @@ fn attention_inputs(b: &Bound) -> Result<(usize, usize, Vec<Value>), (&'static s
 }
 
 fn build(name: &str, b: &Bound) -> Built {
+    if name == "layer_attention" {
+        let (groups, c) = (pos(b, "groups")?, cin(b));
+        if c % groups != 0 {
+            return Err(("groups", format!("{c} channels do not split into {groups} layers")));
+        }
+        return one(b, Op::LayerAttention { groups });
+    }
     if name == "cross_channel_attention" {
         let names = ["q1", "q2", "k1", "k2", "v"];
         let inputs: Vec<Value> = names.iter().map(|n| b[n].clone()).collect();

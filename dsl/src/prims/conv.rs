@@ -1,13 +1,14 @@
-//! Convolutions, transposed convolutions, per-pixel linear layers and padding.
+//! Convolutions (2-D, and 3-D over channels read as volumes), transposed convolutions, per-pixel linear layers and padding.
 
 use super::*;
 
 pub const FAMILY: Family = Family {
-    names: &["conv2d", "conv_transpose2d", "linear", "pad", "pad_to_match"],
+    names: &["conv2d", "conv3d", "conv_transpose2d", "linear", "pad", "pad_to_match"],
     signature,
     build,
     channels: |op, _| match op {
         Op::Conv2d { cout, .. } | Op::ConvTranspose2d { cout, .. } | Op::Linear { cout, .. } => Some(*cout),
+        Op::Conv3d { cout, depth, kernel, padding, .. } => Some(cout * (depth + 2 * padding + 1 - kernel)),
         _ => None,
     },
     spatial,
@@ -29,6 +30,14 @@ fn signature(name: &str) -> Option<Sig> {
             opt("groups", Int, I(1)),
             opt("bias", Bool, B(true)),
             opt("padding_mode", Str, S("zeros".into())),
+        ]),
+        "conv3d" => sig(vec![
+            x(),
+            req("out", Int),
+            req("depth", Int),
+            opt("kernel", Int, I(3)),
+            opt("padding", Int, I(0)),
+            opt("bias", Bool, B(true)),
         ]),
         "conv_transpose2d" => sig(vec![
             x(),
@@ -79,6 +88,25 @@ fn build(name: &str, b: &Bound) -> Built {
                 },
             )
         }
+        "conv3d" => {
+            let (depth, kernel, padding) = (pos(b, "depth")?, pos(b, "kernel")?, int(b, "padding")?);
+            if cin % depth != 0 {
+                return Err((
+                    "depth",
+                    format!("{cin} input channels are not a whole number of volumes of depth {depth}"),
+                ));
+            }
+            if depth + 2 * padding < kernel {
+                return Err((
+                    "kernel",
+                    format!("a kernel of {kernel} does not fit a depth of {depth} padded by {padding} on each side"),
+                ));
+            }
+            one(
+                b,
+                Op::Conv3d { cin: cin / depth, cout: pos(b, "out")?, depth, kernel, padding, bias: boolean(b, "bias") },
+            )
+        }
         "conv_transpose2d" => one(
             b,
             Op::ConvTranspose2d {
@@ -116,6 +144,10 @@ fn spatial(op: &Op, sizes: &[Size]) -> Option<Size> {
             let (k, s, p, d) = (*kernel as i64, *stride as i64, *padding as i64, *dilation as i64);
             each(sizes, |e| e.affine(2 * p - d * (k - 1) - 1, s, 1, 1))
         }
+        Op::Conv3d { kernel, padding, .. } => {
+            let (k, p) = (*kernel as i64, *padding as i64);
+            each(sizes, |e| e.affine(2 * p - k, 1, 1, 1))
+        }
         Op::ConvTranspose2d { kernel, stride, padding, output_padding, .. } => {
             let (k, s, p, op) = (*kernel as i64, *stride as i64, *padding as i64, *output_padding as i64);
             each(sizes, |e| e.affine(-1, 1, s, -2 * p + (k - 1) + op + 1))
@@ -133,6 +165,9 @@ fn params(op: &Op) -> Option<Vec<ParamOf>> {
         Op::Conv2d { cin, cout, kernel, groups, bias, .. } => {
             let fan_in = cin / groups * kernel * kernel;
             weight_and_bias(vec![cout, cin / groups, kernel, kernel], cout, fan_in, bias)
+        }
+        Op::Conv3d { cin, cout, kernel, bias, .. } => {
+            weight_and_bias(vec![cout, cin, kernel, kernel, kernel], cout, cin * kernel * kernel * kernel, bias)
         }
         Op::ConvTranspose2d { cin, cout, kernel, bias, .. } => {
             // PyTorch computes fan_in from weight.size(1) * k * k for transposed convs.

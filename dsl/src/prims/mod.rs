@@ -6,11 +6,11 @@
 //!
 //! | family | primitives |
 //! |---|---|
-//! | [`conv`] | `conv2d`, `conv_transpose2d`, `linear`, `pad`, `pad_to_match` |
+//! | [`conv`] | `conv2d`, `conv3d`, `conv_transpose2d`, `linear`, `pad`, `pad_to_match` |
 //! | [`norm`] | `instance_norm`, `batch_norm`, `layer_norm`, `channel_std` |
 //! | [`pointwise`] | activations, `abs`, `scale`, `learnable_scale`, `nan_to_num`, `softmax`, dropout (and `+ - *`) |
 //! | [`shape`] | pooling, `concat`, `chunk`, pixel (un)shuffles, `upsample`, channel reductions, `coord_encoding` |
-//! | [`attention`] | `token_attention`, `channel_attention` |
+//! | [`attention`] | `token_attention`, `masked_token_attention`, `channel_attention`, `cross_channel_attention`, `layer_attention` |
 //! | [`spectral`] | FFTs, `magnitude`, `phase`, `real`, `imag`, `complex`, `polar`, `data_consistency` |
 
 use crate::check::Value;
@@ -340,6 +340,15 @@ mod tests {
     }
 
     #[test]
+    fn conv3d_and_layer_attention_channels_and_parameters() {
+        // 4 channels as 2 volumes of depth 2, padded by 1: depth' = 2, so 3 · 2 channels.
+        let c = net("    output v = conv3d(x, 3, depth = 2, padding = 1) as v\n    output l = layer_attention(x, 2)");
+        assert_eq!(outputs(&c), [("v".to_string(), 6, false), ("l".to_string(), 4, false)]);
+        let want = [("v.weight", vec![3, 2, 3, 3, 3]), ("v.bias", vec![3])];
+        assert_eq!(shapes(&c), want.map(|(p, s)| (p.to_string(), s, false)));
+    }
+
+    #[test]
     fn shape_family_channel_rules() {
         let c = net("    output a = concat(x, channel_mean(x))\n    output b = pixel_unshuffle(x, 2)\n    output c = pixel_shuffle(x, 2)\n    output d = chunk(x, 2, 1)\n    output e = coord_encoding(x, frequencies = 2)\n    output f = global_max_pool(x)\n    output g = global_std_pool(x)");
         let got: Vec<usize> = outputs(&c).into_iter().map(|o| o.1).collect();
@@ -419,7 +428,7 @@ mod tests {
             assert_eq!(all.iter().filter(|m| *m == n).count(), 1, "`{n}` is listed twice");
             assert!(lookup(n).is_some(), "`{n}` has no signature");
         }
-        assert_eq!(all.len(), 73);
-        assert!(lookup("conv3d").is_none());
+        assert_eq!(all.len(), 75);
+        assert!(lookup("conv4d").is_none());
     }
 }

@@ -1,5 +1,5 @@
-//! Attention over tokens (pixels) and over channels (Restormer's transposed attention, and
-//! IMA's two-stream form of it).
+//! Attention over tokens (pixels), over channels (Restormer's transposed attention, and IMA's
+//! two-stream form of it) and over layers (MINet's LAM).
 
 use super::*;
 
@@ -34,6 +34,14 @@ pub(super) fn forward(cx: &Ctx) -> Option<Result<Tensor<4>, ModelError>> {
             let t = cx.model.param(&p("temperature")).reshape([1, *heads, 1, 1]);
             let attn = activation::softmax(q.matmul(k.swap_dims(2, 3)) * t, 3);
             attn.matmul(v).reshape([b, *channels, h, w])
+        }
+        Op::LayerAttention { groups } => {
+            let x = a(0);
+            let [b, c, h, w] = x.dims();
+            let f = x.reshape([b, 1, *groups, c / *groups * h * w]);
+            let energy = f.clone().matmul(f.clone().swap_dims(2, 3));
+            // softmax(max_j E_ij − E_ij) = softmax(−E_ij): the softmax subtracts its own maximum.
+            activation::softmax(energy.neg(), 3).matmul(f).reshape([b, c, h, w])
         }
         Op::CrossChannelAttention { channels, heads } => {
             let [b, _, h, w] = a(0).dims();

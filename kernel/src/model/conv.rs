@@ -1,5 +1,5 @@
-//! Convolutions (direct, or on CPU the kit's host ops: `im2col` and a matrix product per batch item,
-//! depthwise taps), transposed convolutions, per-pixel
+//! Convolutions (2-D direct, or on CPU the kit's host ops: `im2col` and a matrix product per batch item,
+//! depthwise taps; 3-D over channels read as volumes), transposed convolutions, per-pixel
 //! linear layers and padding.
 
 use super::*;
@@ -27,6 +27,20 @@ pub(super) fn forward(cx: &Ctx) -> Option<Result<Tensor<4>, ModelError>> {
             } else {
                 conv2d(x, w, b, ConvOptions::new([*stride; 2], [pad; 2], [*dilation; 2], *groups))
             }
+        }
+        Op::Conv3d { cin, cout, depth, kernel, padding, bias } => {
+            let x = a(0);
+            let [b, _, h, w] = x.dims();
+            let weight = cx.model.param(&p("weight")).reshape([*cout, *cin, *kernel, *kernel, *kernel]);
+            let bias = bias.then(|| cx.model.param1(&p("bias")));
+            let y = conv3d(
+                x.reshape([b, *cin, *depth, h, w]),
+                weight,
+                bias,
+                ConvOptions::new([1; 3], [*padding; 3], [1; 3], 1),
+            );
+            let [_, _, d, ho, wo] = y.dims();
+            y.reshape([b, *cout * d, ho, wo])
         }
         Op::ConvTranspose2d { stride, padding, output_padding, bias, .. } => {
             let b = bias.then(|| cx.model.param1(&p("bias")));

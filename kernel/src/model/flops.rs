@@ -58,6 +58,14 @@ pub fn node_cost(op: &Op, args: &[[usize; 4]], out: &[usize; 4], first_complex: 
         Op::Conv2d { cin, cout, kernel, groups, .. } => {
             c.weight_macs = b * *cout as u64 * ho * wo * (*cin / *groups) as u64 * (*kernel * *kernel) as u64;
         }
+        Op::Conv3d { cin, kernel, .. } => {
+            c.weight_macs = n_out * *cin as u64 * (*kernel as u64).pow(3);
+        }
+        Op::LayerAttention { groups } => {
+            // F Fᵀ and A F, each groups² · (C/groups)·H·W = groups · C·H·W per batch element.
+            c.attention_macs = 2 * numel(&args[0]) * *groups as u64;
+            c.other_flops = 5 * b * (*groups as u64).pow(2);
+        }
         Op::ConvTranspose2d { cin, cout, kernel, .. } => {
             let [_, _, hi, wi] = args[0].map(|v| v as u64);
             c.weight_macs = b * *cin as u64 * hi * wi * *cout as u64 * (*kernel * *kernel) as u64;

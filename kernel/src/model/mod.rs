@@ -18,7 +18,7 @@ use crate::fft::Norm as FftNorm;
 use crate::io::safetensors::{read_safetensors, StTensor};
 use crate::rng::{NumpyRng, Seed};
 use burn::module::{Module, Param};
-use burn::tensor::module::{avg_pool2d, conv2d, conv_transpose2d, max_pool2d};
+use burn::tensor::module::{avg_pool2d, conv2d, conv3d, conv_transpose2d, max_pool2d};
 use burn::tensor::ops::{AvgPoolOptions, ConvOptions, ConvTransposeOptions, MaxPoolOptions};
 use burn::tensor::{activation, Device, Tensor, TensorData};
 use mcmr_dsl::ir::{FftKind, Graph, Init, Interp, Norm, Op, PadMode, ParamSpec};
@@ -94,7 +94,10 @@ pub enum ModelError {
 
 pub(crate) fn rank4(shape: &[usize]) -> [usize; 4] {
     let mut s = [1usize; 4];
-    s[..shape.len()].copy_from_slice(shape);
+    let n = shape.len().min(4);
+    s[..n].copy_from_slice(&shape[..n]);
+    // A rank-5 weight (`conv3d`) keeps its trailing axes folded into the last one.
+    s[3] *= shape.iter().skip(4).product::<usize>();
     s
 }
 

@@ -1,0 +1,139 @@
+"""Builds a MINet parity fixture from the UniFS repository's implementation (model/MINet.py) at
+any configuration and size.
+
+The layout is that of the kit's other fixtures (see kernel/src/parity.rs and the `parity`
+section of papers/baselines/minet.mcmr): weights (the `state_dict`), inputs (`x1`: the fully
+sampled reference T1, `x2`: the zero-filled target T2, [B, 1, H, W]), outputs (`t1_out`,
+`t2_out`, `loss`, and the calls of the modules the forward pass uses as `act.<path>.call<i>`),
+targets (`target`, `reference_target`), and one training step as the repository's
+MINetModelWrapper and train.py take it (0.3 L1 on T2 plus 0.7 L1 on T1, Adam lr 1e-4):
+gradients and the `state_dict` after the step.
+
+The official MINet hard-codes 64 features in its fusion convolutions (`fusion_convs`:
+Conv2d(128, 64, 1)), which equals 2 n_feats -> n_feats at its only working width, 64. At another
+width this script rebuilds them as Conv2d(2 n_feats, n_feats, 1) (the kit's spec writes them so),
+and leaves out the modules it builds at a fixed width of 64 but never calls (`conv1`,
+`fusion_convsT1`, `fusion_convsT2`, `map_convs`, `rgbd_global`), which would only inflate the
+fixture; the spec ignores their keys in a full checkpoint. `--lean` also leaves out the other
+modules the forward pass never calls (the third branch's layers, each branch's unused ones).
+Everything else is the official code.
+
+The repository is not part of this kit: point UNIFS_SRC at a checkout of LIKP0/UniFS (the kit's
+spec was written against 025205c). Needs torch, numpy and safetensors:
+
+    UNIFS_SRC=~/src/UniFS python tools/parity/minet_fixture.py kernel/tests/fixtures/minet_f16_16x20 \\
+        --feats 16 --groups 2 --blocks 1 --height 16 --width 20
+    mcmr parity papers/baselines/minet.mcmr --fixture kernel/tests/fixtures/minet_f16_16x20
+"""
+
+import argparse
+import importlib
+import os
+import sys
+
+import numpy as np
+import torch
+import torch.nn as nn
+from synthetic import ellipses, random_columns, save_fixture  # tools/parity/synthetic.py, beside this script
+
+# The modules whose calls the fixture records (forward hooks), by state_dict path.
+HOOKED = ["net1.head.0", "net2.head.0", "tail.1", "net2.la", "net2.last_conv", "net1.csa", "net2.csa",
+          "net1.last1", "net2.last", "net1.final", "net2.final"]
+UNUSED_AT_64 = ["conv1", "fusion_convsT1", "fusion_convsT2", "map_convs", "rgbd_global"]
+# The other modules the forward pass never calls (--lean leaves them out too).
+NEVER_CALLED = ["body", "csa", "la", "last_conv", "last", "last1", "net1.la", "net1.last_conv", "net1.last",
+                "net1.tail", "net2.last1", "net2.tail"]
+
+
+def official():
+    src = os.environ.get("UNIFS_SRC")
+    if not src:
+        sys.exit("set UNIFS_SRC to a checkout of LIKP0/UniFS")
+    sys.path.insert(0, src)  # model/MINet.py imports model.RCAN
+    return importlib.import_module("model.MINet")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("out")
+    ap.add_argument("--feats", type=int, default=16, help="n_feats (at least 16: channel attention divides by 16)")
+    ap.add_argument("--groups", type=int, default=2, help="n_resgroups")
+    ap.add_argument("--blocks", type=int, default=1, help="n_resblocks")
+    ap.add_argument("--height", type=int, default=16)
+    ap.add_argument("--width", type=int, default=20)
+    ap.add_argument("--batch", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=1400)
+    ap.add_argument("--lean", action="store_true", help="leave out every module the forward pass never calls")
+    args = ap.parse_args()
+    if args.feats < 16:
+        sys.exit("n_feats must be at least 16 (the channel attention's reduction)")
+    module = official()
+    torch.manual_seed(0)
+    model = module.MINet(n_resgroups=args.groups, n_resblocks=args.blocks, n_feats=args.feats)
+    if args.feats != 64:
+        nf = args.feats
+        model.fusion_convs = nn.ModuleList([nn.Conv2d(2 * nf, nf, kernel_size=1) for _ in model.fusion_convs])
+        for name in UNUSED_AT_64:
+            delattr(model, name)
+    if args.lean:
+        for path in NEVER_CALLED:
+            parent, _, name = path.rpartition(".")
+            delattr(model.get_submodule(parent) if parent else model, name)
+
+    rng = np.random.default_rng(args.seed)
+    cols = random_columns(args.width, rng)
+    x1s, x2s, ts = [], [], []
+    for _ in range(args.batch):
+        t1, t2 = ellipses(args.height, args.width, rng, texture=0.05)
+        k = np.fft.fftshift(np.fft.fft2(np.fft.ifftshift(t2), norm="ortho")) * cols[None, :]
+        zf = np.abs(np.fft.fftshift(np.fft.ifft2(np.fft.ifftshift(k), norm="ortho")))
+        x1s.append(t1[None]), x2s.append(zf[None]), ts.append(t2[None])
+    f32 = lambda v: torch.tensor(np.stack(v), dtype=torch.float32).contiguous()  # noqa: E731
+    inputs = {"x1": f32(x1s), "x2": f32(x2s)}
+    target = {"target": f32(ts), "reference_target": f32(x1s)}
+
+    weights = {k: v.detach().clone().contiguous() for k, v in model.state_dict().items()}
+    acts, calls, handles = {}, {}, []
+    nlayer = len(model.net1.body)
+    hooked = HOOKED + [f"net{b}.body.{i}" for b in (1, 2) for i in range(nlayer)]
+    hooked += [f"fusion_convs.{i}" for i in range(nlayer)]
+    for name in hooked:
+        def hook(m, i, o, name=name):
+            n = calls.get(name, 0)
+            calls[name] = n + 1
+            acts[f"act.{name}.call{n}"] = o.detach().clone().contiguous()
+        handles.append(model.get_submodule(name).register_forward_hook(hook))
+    opt = torch.optim.Adam(model.parameters(), lr=1e-4)
+    opt.zero_grad()
+    t1_out, t2_out = model(inputs["x1"], inputs["x2"])
+    for h in handles:
+        h.remove()
+    l1 = nn.functional.l1_loss
+    loss = 0.3 * l1(t2_out, target["target"]) + 0.7 * l1(t1_out, target["reference_target"])
+    loss.backward()
+    grads = {f"grad.{n}": p.grad.detach().clone() for n, p in model.named_parameters() if p.grad is not None}
+    opt.step()
+    after = {k: v.detach().clone().contiguous() for k, v in model.state_dict().items()}
+
+    outputs = {"t1_out": t1_out.detach().contiguous(), "t2_out": t2_out.detach().contiguous(),
+               "loss": loss.detach().reshape(1)}
+    outputs.update(acts)
+    config = {
+        "paper": "MINet (Feng et al., MICCAI 2021) as the UniFS repository implements it",
+        "repo": "LIKP0/UniFS (UNIFS_SRC), model/MINet.py; the kit's spec was written against 025205c",
+        "made_by": "tools/parity/minet_fixture.py " + " ".join(sys.argv[2:]),
+        "constructor_args": {"n_resgroups": args.groups, "n_resblocks": args.blocks, "n_feats": args.feats},
+        "changed": (None if args.feats == 64 else
+                    "fusion_convs rebuilt as Conv2d(2 n_feats, n_feats, 1); conv1, fusion_convsT1/T2, map_convs, "
+                    "rgbd_global left out") if not args.lean else "lean: only the modules the forward pass calls",
+        "input_shapes": {k: list(v.shape) for k, v in inputs.items()},
+        "loss_value": loss.item(),
+        "n_params": sum(p.numel() for p in model.parameters()),
+        "torch_version": torch.__version__,
+    }
+    save_fixture(args.out, {"weights": weights, "inputs": inputs, "target": target, "outputs": outputs,
+                            "grads": grads, "weights_after_step": after}, config)
+
+
+if __name__ == "__main__":
+    main()

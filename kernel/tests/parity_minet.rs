@@ -3,7 +3,9 @@
 //! (no shared fixture exists; the authors' own code does not run): 16 features, two groups of one
 //! block, 12x16, with the third branch's unused modules in the checkpoint (the spec's `ignore`
 //! list skips them); and 24 features, one group of two blocks, 14x10, lean (only the modules the
-//! forward pass calls). Both outputs, every group, fusion, attention and output layer, gradients
+//! forward pass calls); and the FSMNet repository's form (networks/compare_models/MINet.py: tanh
+//! outputs), network `minet_fsmnet_repo`, 16 features, one group of two blocks, 10x12, lean. Both
+//! outputs, every group, fusion, attention and output layer, gradients
 //! and one Adam step.
 
 mod common;
@@ -12,7 +14,7 @@ use mcmr::model::CompiledModel;
 use mcmr::parity::{run, ParityReport};
 use std::path::PathBuf;
 
-fn parity(name: &str, float64: bool) -> (ParityReport, serde_json::Value) {
+fn parity(name: &str, network: Option<&str>, float64: bool) -> (ParityReport, serde_json::Value) {
     let fx = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
     let config = common::json(&fx.join("config.json"));
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../papers/baselines/minet.mcmr");
@@ -20,17 +22,21 @@ fn parity(name: &str, float64: bool) -> (ParityReport, serde_json::Value) {
     let args = config["constructor_args"].as_object().unwrap();
     let params: Vec<_> =
         args.iter().map(|(k, v)| (k.clone(), mcmr_dsl::check::Value::Int(v.as_i64().unwrap()))).collect();
-    let checked = mcmr_dsl::check::elaborate(&loaded.spec, None, None, &params).unwrap();
+    let checked = mcmr_dsl::check::elaborate(&loaded.spec, network, None, &params).unwrap();
     let model = CompiledModel::new(checked.graph, 0, &Device::flex().autodiff());
     (run(&loaded.sections(None), model, &fx, Default::default(), float64).unwrap(), config)
 }
 
 #[test]
-fn minet_matches_the_unifs_repository_at_two_configurations_in_float64_and_float32() {
-    // (fixture, hooked module calls, gradients PyTorch computed)
-    for (name, activations, grads) in [("minet_f16_12x16", 20, 73), ("minet_f24_14x10", 17, 67)] {
+fn minet_matches_the_unifs_repository_at_two_configurations_and_the_fsmnet_repository_in_float64_and_float32() {
+    // (fixture, network, hooked module calls, gradients PyTorch computed)
+    for (name, network, activations, grads) in [
+        ("minet_f16_12x16", None, 20, 73),
+        ("minet_f24_14x10", None, 17, 67),
+        ("minet_fsmnet_f16_10x12", Some("minet_fsmnet_repo"), 17, 67),
+    ] {
         for float64 in [true, false] {
-            let (r, config) = parity(name, float64);
+            let (r, config) = parity(name, network, float64);
             assert!(r.pass, "{name}: {:?}", r.notes);
             assert_eq!(r.outputs.len(), 2, "{name}");
             assert_eq!(r.activations.len(), activations, "{name}: {:?}", r.activations.keys());

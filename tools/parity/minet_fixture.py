@@ -21,15 +21,19 @@ Everything else is the official code.
 The repository is not part of this kit: point UNIFS_SRC at a checkout of LIKP0/UniFS (the kit's
 spec was written against 025205c). Needs torch, numpy and safetensors:
 
-    UNIFS_SRC=~/src/UniFS python tools/parity/minet_fixture.py kernel/tests/fixtures/minet_f16_16x20 \\
-        --feats 16 --groups 2 --blocks 1 --height 16 --width 20
-    mcmr parity papers/baselines/minet.mcmr --fixture kernel/tests/fixtures/minet_f16_16x20
+    UNIFS_SRC=~/src/UniFS python tools/parity/minet_fixture.py kernel/tests/fixtures/minet_f16_12x16 \\
+        --feats 16 --groups 2 --blocks 1 --height 12 --width 16
+    mcmr parity papers/baselines/minet.mcmr --fixture kernel/tests/fixtures/minet_f16_12x16
+
+`--repo fsmnet` builds the FSMNet repository's form instead (FSMNET_SRC: a checkout of
+qic999/FSMNet; its `final` is Conv2d then tanh), the spec's network `minet_fsmnet_repo`.
 """
 
 import argparse
 import importlib
 import os
 import sys
+import types
 
 import numpy as np
 import torch
@@ -45,7 +49,17 @@ NEVER_CALLED = ["body", "csa", "la", "last_conv", "last", "last1", "net1.la", "n
                 "net1.tail", "net2.last1", "net2.tail"]
 
 
-def official():
+def official(repo):
+    if repo == "fsmnet":
+        src = os.environ.get("FSMNET_SRC")
+        if not src:
+            sys.exit("set FSMNET_SRC to a checkout of qic999/FSMNet")
+        # networks/compare_models/MINet.py imports .MINet_common; the package's __init__ imports
+        # every compared model, so a bare package stands in for it.
+        pkg = types.ModuleType("fsmnet_compare_models")
+        pkg.__path__ = [os.path.join(src, "networks/compare_models")]
+        sys.modules["fsmnet_compare_models"] = pkg
+        return importlib.import_module("fsmnet_compare_models.MINet")
     src = os.environ.get("UNIFS_SRC")
     if not src:
         sys.exit("set UNIFS_SRC to a checkout of LIKP0/UniFS")
@@ -63,13 +77,18 @@ def main():
     ap.add_argument("--width", type=int, default=20)
     ap.add_argument("--batch", type=int, default=2)
     ap.add_argument("--seed", type=int, default=1400)
+    ap.add_argument("--repo", choices=["unifs", "fsmnet"], default="unifs",
+                    help="whose MINet: the UniFS repository's (UNIFS_SRC) or the FSMNet repository's (FSMNET_SRC)")
     ap.add_argument("--lean", action="store_true", help="leave out every module the forward pass never calls")
     args = ap.parse_args()
     if args.feats < 16:
         sys.exit("n_feats must be at least 16 (the channel attention's reduction)")
-    module = official()
+    module = official(args.repo)
     torch.manual_seed(0)
-    model = module.MINet(n_resgroups=args.groups, n_resblocks=args.blocks, n_feats=args.feats)
+    if args.repo == "fsmnet":
+        model = module.MINet(None, n_resgroups=args.groups, n_resblocks=args.blocks, n_feats=args.feats)
+    else:
+        model = module.MINet(n_resgroups=args.groups, n_resblocks=args.blocks, n_feats=args.feats)
     if args.feats != 64:
         nf = args.feats
         model.fusion_convs = nn.ModuleList([nn.Conv2d(2 * nf, nf, kernel_size=1) for _ in model.fusion_convs])
@@ -95,7 +114,9 @@ def main():
     weights = {k: v.detach().clone().contiguous() for k, v in model.state_dict().items()}
     acts, calls, handles = {}, {}, []
     nlayer = len(model.net1.body)
-    hooked = HOOKED + [f"net{b}.body.{i}" for b in (1, 2) for i in range(nlayer)]
+    # The FSMNet repository's `final` is Conv2d then Tanh: its convolution is `final.0`.
+    hooked = [f"{h}.0" if h.endswith("final") and args.repo == "fsmnet" else h for h in HOOKED]
+    hooked += [f"net{b}.body.{i}" for b in (1, 2) for i in range(nlayer)]
     hooked += [f"fusion_convs.{i}" for i in range(nlayer)]
     for name in hooked:
         def hook(m, i, o, name=name):
@@ -119,8 +140,9 @@ def main():
                "loss": loss.detach().reshape(1)}
     outputs.update(acts)
     config = {
-        "paper": "MINet (Feng et al., MICCAI 2021) as the UniFS repository implements it",
-        "repo": "LIKP0/UniFS (UNIFS_SRC), model/MINet.py; the kit's spec was written against 025205c",
+        "paper": f"MINet (Feng et al., MICCAI 2021) as the {'FSMNet' if args.repo == 'fsmnet' else 'UniFS'} repository implements it",
+        "repo": "qic999/FSMNet (FSMNET_SRC), networks/compare_models/MINet.py" if args.repo == "fsmnet" else
+        "LIKP0/UniFS (UNIFS_SRC), model/MINet.py; the kit's spec was written against 025205c",
         "made_by": "tools/parity/minet_fixture.py " + " ".join(sys.argv[2:]),
         "constructor_args": {"n_resgroups": args.groups, "n_resblocks": args.blocks, "n_feats": args.feats},
         "changed": (None if args.feats == 64 else

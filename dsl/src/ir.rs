@@ -26,6 +26,8 @@ pub enum Op {
         groups: usize,
         bias: bool,
         padding_mode: PadMode,
+        /// Weight and bias start at zero (DCAMSR's SAM), not PyTorch's default.
+        zero_init: bool,
     },
     /// A stride-1 3-D convolution over the channels read as `cin` volumes of `depth` planes
     /// (PyTorch's `Conv3d` on the tensor viewed `[B, cin, depth, H, W]`, MINet's CSAM), with the
@@ -156,6 +158,19 @@ pub enum Op {
     /// only shifts the softmax), output layer `i` is `Σ_j A_ij f_j`.
     LayerAttention {
         groups: usize,
+    },
+    /// Spatial attention with keys and values projected along the token axis (EPA, as DCAMSR's
+    /// DCA uses it), `forward(q, k, v)` on `[C, H, W]` with `H·W = tokens`: per head (`d =
+    /// C/heads` channels), q and k L2-normalised along the tokens, `k' = E k`, `v' = E v` (one
+    /// `nn.Linear(tokens, proj)`, parameters `E.weight` `[proj, tokens]` and `E.bias`, shared by
+    /// both), `A = softmax(qᵀ k' · t)` over the `proj` axis (`temperature2` `[heads, 1, 1]`,
+    /// initialised to 1), `A v'ᵀ` `[heads, tokens, d]`; the result is laid out as the official
+    /// code leaves it: permuted to `[d, heads, tokens]` and read as `[tokens, C]`.
+    ProjectedAttention {
+        channels: usize,
+        heads: usize,
+        tokens: usize,
+        proj: usize,
     },
     /// Explicit padding of rows (top/bottom) and columns (left/right).
     Pad {

@@ -666,3 +666,75 @@ network n() {
         }
     }
 }
+
+#[test]
+fn projected_attention_follows_epa_including_its_output_layout() {
+    let src = r#"
+network n() {
+    input x: [4, H, W]
+    output y = projected_attention(x, scale(x, 0.5), x + 1.0, heads = 2, tokens = 6, proj = 3) as sa
+    output z = conv2d(x, 2, kernel = 1, init = "zeros") as zero
+}
+"#;
+    let (heads, c, n, p, d) = (2usize, 4usize, 6usize, 3usize, 2usize);
+    let ev: Vec<f64> = (0..p * n).map(|i| ((i * 29 % 17) as f64 - 8.0) / 10.0).collect();
+    let eb = [0.1, -0.2, 0.05];
+    let tv = [1.0, 0.5];
+    let st = |shape: Vec<usize>, data: Vec<f64>| mcmr::io::safetensors::StTensor { dtype: "F32".into(), data, shape };
+    let mut tensors = std::collections::BTreeMap::new();
+    tensors.insert("sa.E.weight".to_string(), st(vec![p, n], ev.clone()));
+    tensors.insert("sa.E.bias".to_string(), st(vec![p], eb.to_vec()));
+    tensors.insert("sa.temperature2".to_string(), st(vec![heads, 1, 1], tv.to_vec()));
+    let model = compile(src);
+    // Zero-initialised convolutions start at exactly zero.
+    assert_eq!(max_abs(model.forward(vec![input(4, 2, 3)], false).unwrap()["z"].clone()), 0.0);
+    let zero = model.graph().parameters().into_iter().filter(|q| q.path.starts_with("zero.")).count();
+    for (k, v) in [("zero.weight", vec![2, 4, 1, 1]), ("zero.bias", vec![2])] {
+        let len = v.iter().product();
+        tensors.insert(k.to_string(), st(v, vec![0.0; len]));
+    }
+    assert_eq!(zero, 2);
+    let model = model.load_tensors(&tensors, &Vec::new(), &[], "test").unwrap();
+    let x = input(4, 2, 3);
+    let got = values(model.forward(vec![x.clone()], false).unwrap()["y"].clone());
+    let xv = values(x);
+    for bi in 0..2 {
+        let at = |t: usize, ch: usize, tok: usize| {
+            let v = xv[(bi * c + ch) * n + tok];
+            [v, v * 0.5, v + 1.0][t]
+        };
+        let norm = |t: usize, ch: usize| (0..n).map(|m| at(t, ch, m).powi(2)).sum::<f64>().sqrt().max(1e-12);
+        // The per-head results, laid out [d, heads, N] as the official permute leaves them.
+        let mut flat = vec![0.0; c * n];
+        for h in 0..heads {
+            let proj = |t: usize, i: usize, q: usize, unit: bool| {
+                let s = if unit { norm(t, h * d + i) } else { 1.0 };
+                (0..n).map(|m| at(t, h * d + i, m) / s * ev[q * n + m]).sum::<f64>() + eb[q]
+            };
+            for tok in 0..n {
+                let logits: Vec<f64> = (0..p)
+                    .map(|q| {
+                        tv[h]
+                            * (0..d)
+                                .map(|i| at(0, h * d + i, tok) / norm(0, h * d + i) * proj(1, i, q, true))
+                                .sum::<f64>()
+                    })
+                    .collect();
+                let z: f64 = logits.iter().map(|l| l.exp()).sum();
+                for i in 0..d {
+                    flat[(i * heads + h) * n + tok] = (0..p).map(|q| logits[q].exp() / z * proj(2, i, q, false)).sum();
+                }
+            }
+        }
+        // Read as [N, C], then stored channels-first.
+        for tok in 0..n {
+            for ch in 0..c {
+                let (g, want) = (got[(bi * c + ch) * n + tok], flat[tok * c + ch]);
+                assert!((g - want).abs() < 1e-5, "b{bi} token{tok} channel{ch}: {g} vs {want}");
+            }
+        }
+    }
+    // A grid of another size than `tokens` is refused with the node's name.
+    let e = model.forward(vec![input(4, 3, 3)], false).unwrap_err().to_string();
+    assert!(e.contains("`sa`") && e.contains("6 tokens"), "{e}");
+}

@@ -1,5 +1,6 @@
 //! Attention over tokens (pixels), over channels (Restormer's transposed attention, and IMA's
-//! two-stream form of it) and over layers (MINet's LAM).
+//! two-stream form of it), over layers (MINet's LAM) and over tokens with projected keys (EPA,
+//! DCAMSR's DCA).
 
 use super::*;
 
@@ -10,6 +11,7 @@ pub const FAMILY: Family = Family {
         "channel_attention",
         "cross_channel_attention",
         "layer_attention",
+        "projected_attention",
     ],
     signature: |name| {
         use Kind::*;
@@ -27,6 +29,14 @@ pub const FAMILY: Family = Family {
                 opt("chunk", Int, Value::Int(0)),
             ]),
             "layer_attention" => sig(vec![x(), req("groups", Int)]),
+            "projected_attention" => sig(vec![
+                req("q", Tensor),
+                req("k", Tensor),
+                req("v", Tensor),
+                heads(),
+                req("tokens", Int),
+                opt("proj", Int, Value::Int(64)),
+            ]),
             "cross_channel_attention" => sig(vec![
                 req("q1", Tensor),
                 req("q2", Tensor),
@@ -40,7 +50,7 @@ pub const FAMILY: Family = Family {
     },
     build,
     agreement: |op| match op {
-        Op::ChannelAttention { .. } | Op::CrossChannelAttention { .. } => {
+        Op::ChannelAttention { .. } | Op::CrossChannelAttention { .. } | Op::ProjectedAttention { .. } => {
             Some(Agreement { from: 0, broadcast: false, what: "arguments" })
         }
         // Queries may sit on another grid than keys and values.
@@ -54,6 +64,11 @@ pub const FAMILY: Family = Family {
         Op::ChannelAttention { heads, .. } | Op::CrossChannelAttention { heads, .. } => {
             Some(vec![("temperature", vec![heads, 1, 1], Init::Ones, false)])
         }
+        Op::ProjectedAttention { heads, tokens, proj, .. } => Some(vec![
+            ("temperature2", vec![heads, 1, 1], Init::Ones, false),
+            ("E.weight", vec![proj, tokens], Init::KaimingUniform { fan_in: tokens }, false),
+            ("E.bias", vec![proj], Init::BiasUniform { fan_in: tokens }, false),
+        ]),
         _ => None,
     },
     ..NONE
@@ -106,6 +121,13 @@ fn build(name: &str, b: &Bound) -> Built {
         }
         inputs.push(key_mask);
         return Ok((Op::MaskedTokenAttention { heads, chunk: int(b, "chunk")? }, inputs));
+    }
+    if name == "projected_attention" {
+        let (heads, channels, inputs) = attention_inputs(b)?;
+        return Ok((
+            Op::ProjectedAttention { channels, heads, tokens: pos(b, "tokens")?, proj: pos(b, "proj")? },
+            inputs,
+        ));
     }
     let token = match name {
         "token_attention" => true,

@@ -30,6 +30,7 @@ fn signature(name: &str) -> Option<Sig> {
             opt("groups", Int, I(1)),
             opt("bias", Bool, B(true)),
             opt("padding_mode", Str, S("zeros".into())),
+            opt("init", Str, S("default".into())),
         ]),
         "conv3d" => sig(vec![
             x(),
@@ -85,6 +86,13 @@ fn build(name: &str, b: &Bound) -> Built {
                     groups,
                     bias: boolean(b, "bias"),
                     padding_mode: pad_mode(b, "padding_mode")?,
+                    zero_init: match b.get("init") {
+                        Some(Value::Str(s)) if s == "zeros" => true,
+                        Some(Value::Str(s)) if s != "default" => {
+                            return Err(("init", format!("`init` must be \"default\" or \"zeros\", got \"{s}\"")))
+                        }
+                        _ => false,
+                    },
                 },
             )
         }
@@ -162,9 +170,13 @@ fn spatial(op: &Op, sizes: &[Size]) -> Option<Size> {
 
 fn params(op: &Op) -> Option<Vec<ParamOf>> {
     Some(match *op {
-        Op::Conv2d { cin, cout, kernel, groups, bias, .. } => {
+        Op::Conv2d { cin, cout, kernel, groups, bias, zero_init, .. } => {
             let fan_in = cin / groups * kernel * kernel;
-            weight_and_bias(vec![cout, cin / groups, kernel, kernel], cout, fan_in, bias)
+            let mut v = weight_and_bias(vec![cout, cin / groups, kernel, kernel], cout, fan_in, bias);
+            if zero_init {
+                v.iter_mut().for_each(|p| p.2 = Init::Zeros);
+            }
+            v
         }
         Op::Conv3d { cin, cout, kernel, bias, .. } => {
             weight_and_bias(vec![cout, cin, kernel, kernel, kernel], cout, cin * kernel * kernel * kernel, bias)

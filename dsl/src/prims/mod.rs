@@ -10,7 +10,7 @@
 //! | [`norm`] | `instance_norm`, `batch_norm`, `layer_norm`, `channel_std` |
 //! | [`pointwise`] | activations, `abs`, `scale`, `learnable_scale`, `nan_to_num`, `softmax`, dropout (and `+ - *`) |
 //! | [`shape`] | pooling, `concat`, `chunk`, pixel (un)shuffles, `upsample`, channel reductions, `coord_encoding` |
-//! | [`attention`] | `token_attention`, `masked_token_attention`, `channel_attention`, `cross_channel_attention`, `layer_attention` |
+//! | [`attention`] | `token_attention`, `masked_token_attention`, `channel_attention`, `cross_channel_attention`, `layer_attention`, `projected_attention` |
 //! | [`spectral`] | FFTs, `magnitude`, `phase`, `real`, `imag`, `complex`, `polar`, `data_consistency` |
 
 use crate::check::Value;
@@ -428,7 +428,7 @@ mod tests {
             assert_eq!(all.iter().filter(|m| *m == n).count(), 1, "`{n}` is listed twice");
             assert!(lookup(n).is_some(), "`{n}` has no signature");
         }
-        assert_eq!(all.len(), 75);
+        assert_eq!(all.len(), 76);
         assert!(lookup("conv4d").is_none());
     }
 }

@@ -1,5 +1,6 @@
 //! Attention over tokens (pixels), over channels (Restormer's transposed attention, and IMA's
-//! two-stream form of it) and over layers (MINet's LAM).
+//! two-stream form of it), over layers (MINet's LAM) and over tokens with projected keys (EPA,
+//! DCAMSR's DCA).
 
 use super::*;
 
@@ -42,6 +43,31 @@ pub(super) fn forward(cx: &Ctx) -> Option<Result<Tensor<4>, ModelError>> {
             let energy = f.clone().matmul(f.clone().swap_dims(2, 3));
             // softmax(max_j E_ij − E_ij) = softmax(−E_ij): the softmax subtracts its own maximum.
             activation::softmax(energy.neg(), 3).matmul(f).reshape([b, c, h, w])
+        }
+        Op::ProjectedAttention { channels, heads, tokens, proj } => {
+            let [b, _, h, w] = a(0).dims();
+            if h * w != *tokens {
+                return Some(Err(ModelError::Unsupported(format!(
+                    "`{}`: its projection is over {tokens} tokens, but the input has {h}x{w} = {}",
+                    cx.node.path,
+                    h * w
+                ))));
+            }
+            let (d, n) = (*channels / *heads, h * w);
+            let split = |t: Tensor<4>| t.reshape([b, *heads, d, n]);
+            let unit = |t: Tensor<4>| {
+                let norm = (t.clone() * t.clone()).sum_dim(3).sqrt().clamp_min(1e-12);
+                t / norm
+            };
+            let e = cx.model.param(&p("E.weight")).reshape([1, 1, *proj, n]).swap_dims(2, 3);
+            let eb = cx.model.param1(&p("E.bias")).reshape([1, 1, 1, *proj]);
+            let project = |t: Tensor<4>| t.matmul(e.clone()) + eb.clone();
+            let (q, k, v) = (unit(split(a(0))), project(unit(split(a(1)))), project(split(a(2))));
+            let t = cx.model.param(&p("temperature2")).reshape([1, *heads, 1, 1]);
+            let attn = activation::softmax(q.swap_dims(2, 3).matmul(k) * t, 3);
+            // [B, heads, N, d] → the official permute(0, 3, 1, 2) → [B, d, heads, N], read as [B, N, C].
+            let x = attn.matmul(v.swap_dims(2, 3)).permute([0, 3, 1, 2]).reshape([b, n, *channels]);
+            x.swap_dims(1, 2).reshape([b, *channels, h, w])
         }
         Op::CrossChannelAttention { channels, heads } => {
             let [b, _, h, w] = a(0).dims();

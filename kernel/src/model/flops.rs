@@ -61,6 +61,12 @@ pub fn node_cost(op: &Op, args: &[[usize; 4]], out: &[usize; 4], first_complex: 
         Op::Conv3d { cin, kernel, .. } => {
             c.weight_macs = n_out * *cin as u64 * (*kernel as u64).pow(3);
         }
+        Op::ProjectedAttention { channels, heads, tokens, proj } => {
+            // E k and E v (C·N·P each), qᵀ k' and A v'ᵀ (N·P·d per head each).
+            let (ch, n, p) = (*channels as u64, *tokens as u64, *proj as u64);
+            c.attention_macs = b * 4 * ch * n * p;
+            c.other_flops = 5 * b * *heads as u64 * n * p;
+        }
         Op::LayerAttention { groups } => {
             // F Fᵀ and A F, each groups² · (C/groups)·H·W = groups · C·H·W per batch element.
             c.attention_macs = 2 * numel(&args[0]) * *groups as u64;

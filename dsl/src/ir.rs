@@ -186,7 +186,11 @@ pub enum Op {
     GlobalMaxPool,
     /// The population standard deviation of each channel over H×W, without an epsilon
     /// (UniFS's `stdv_channels`): `[B, C, 1, 1]`.
-    GlobalStdPool,
+    /// The standard deviation of each channel over H×W with `correction` (0: population, 1:
+    /// `torch.std`'s unbiased).
+    GlobalStdPool {
+        correction: usize,
+    },
     /// `F.interpolate(scale_factor = factor)`, `align_corners = False` for the smooth modes.
     Upsample {
         factor: usize,

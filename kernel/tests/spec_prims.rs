@@ -160,6 +160,7 @@ network n() {
     output padded = pad(x, top = 1, left = 2, mode = "reflect")
     output std = channel_std(x)
     output spatial_std = global_std_pool(x)
+    output unbiased_std = global_std_pool(x, correction = 1)
 }
 "#;
     let x = input(3, 4, 5);
@@ -177,10 +178,14 @@ network n() {
     let got = o["spatial_std"].clone();
     assert_eq!(got.dims(), [2, 3, 1, 1]);
     let got = got.into_data().try_to_vec::<f32>().unwrap();
+    // And with correction 1, torch.std's unbiased form (DCAMSR's SAM): divided by 19.
+    let unbiased = o["unbiased_std"].clone().into_data().try_to_vec::<f32>().unwrap();
     for (i, chunk) in host.chunks(20).enumerate() {
         let m = chunk.iter().map(|&v| v as f64).sum::<f64>() / 20.0;
-        let sd = (chunk.iter().map(|&v| (v as f64 - m).powi(2)).sum::<f64>() / 20.0).sqrt();
+        let ss = chunk.iter().map(|&v| (v as f64 - m).powi(2)).sum::<f64>();
+        let sd = (ss / 20.0).sqrt();
         assert!((got[i] as f64 - sd).abs() < 1e-6, "channel {i}: {} vs {sd}", got[i]);
+        assert!((unbiased[i] as f64 - (ss / 19.0).sqrt()).abs() < 1e-6, "channel {i}: {}", unbiased[i]);
     }
 }
 

@@ -64,7 +64,8 @@ fn signature(name: &str) -> Option<Sig> {
         "avg_pool2d" | "max_pool2d" => sig(vec![x(), opt("kernel", Int, I(2)), opt("stride", Int, I(0))]),
         "concat" => Some(Sig { params: vec![], variadic: true }),
         "pixel_shuffle" | "pixel_unshuffle" => sig(vec![x(), req("factor", Int)]),
-        "channel_mean" | "channel_max" | "global_avg_pool" | "global_max_pool" | "global_std_pool" => sig(vec![x()]),
+        "channel_mean" | "channel_max" | "global_avg_pool" | "global_max_pool" => sig(vec![x()]),
+        "global_std_pool" => sig(vec![x(), opt("correction", Int, Value::Int(0))]),
         "upsample" => sig(vec![x(), opt("factor", Int, I(2)), opt("mode", Str, S("nearest".into()))]),
         "adaptive_avg_pool2d" => sig(vec![x(), req("size", Int)]),
         "coord_encoding" => sig(vec![x(), opt("frequencies", Int, I(6))]),
@@ -109,7 +110,10 @@ fn build(name: &str, b: &Bound) -> Built {
         "channel_max" => one(b, Op::ChannelMax),
         "global_avg_pool" => one(b, Op::GlobalAvgPool),
         "global_max_pool" => one(b, Op::GlobalMaxPool),
-        "global_std_pool" => one(b, Op::GlobalStdPool),
+        "global_std_pool" => match int(b, "correction")? {
+            c @ (0 | 1) => one(b, Op::GlobalStdPool { correction: c as usize }),
+            c => Err(("correction", format!("`correction` is 0 (population) or 1 (unbiased), got {c}"))),
+        },
         "upsample" => {
             let mode = match b.get("mode") {
                 Some(Value::Str(m)) if m == "nearest" => Interp::Nearest,
@@ -178,7 +182,7 @@ fn spatial(op: &Op, sizes: &[Size]) -> Option<Size> {
         Op::FromTokens => sizes[1].clone(),
         Op::ConcatTokens => [sizes[0][0].plus(&sizes[1][0]), Extent::literal(1)],
         Op::AddEmbedding { tokens, .. } => [Extent::literal(*tokens), Extent::literal(1)],
-        Op::GlobalAvgPool | Op::GlobalMaxPool | Op::GlobalStdPool => [Extent::literal(1), Extent::literal(1)],
+        Op::GlobalAvgPool | Op::GlobalMaxPool | Op::GlobalStdPool { .. } => [Extent::literal(1), Extent::literal(1)],
         Op::AdaptiveAvgPool { size } => [Extent::literal(*size), Extent::literal(*size)],
         _ => return None,
     })

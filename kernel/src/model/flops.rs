@@ -126,7 +126,7 @@ pub fn node_cost(op: &Op, args: &[[usize; 4]], out: &[usize; 4], first_complex: 
             let ratio = (numel(&args[0]) / n_out.max(1)).max(1);
             c.other_flops = n_out * ratio
         }
-        Op::GlobalAvgPool | Op::GlobalMaxPool | Op::GlobalStdPool => c.other_flops = numel(&args[0]),
+        Op::GlobalAvgPool | Op::GlobalMaxPool | Op::GlobalStdPool { .. } => c.other_flops = numel(&args[0]),
         Op::Concat
         | Op::Narrow { .. }
         | Op::Pad { .. }

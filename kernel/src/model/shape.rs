@@ -78,10 +78,12 @@ pub(super) fn forward(cx: &Ctx) -> Option<Result<Tensor<4>, ModelError>> {
         }
         Op::GlobalAvgPool => a(0).mean_dim(3).mean_dim(2),
         Op::GlobalMaxPool => a(0).max_dim(3).max_dim(2),
-        Op::GlobalStdPool => {
+        Op::GlobalStdPool { correction } => {
             let x = a(0);
+            let [_, _, h, w] = x.dims();
             let c = x.clone() - x.mean_dim(3).mean_dim(2);
-            (c.clone() * c).mean_dim(3).mean_dim(2).sqrt()
+            let n = (h * w) as f64;
+            ((c.clone() * c).sum_dim(3).sum_dim(2) / (n - *correction as f64).max(1.0)).sqrt()
         }
         Op::Upsample { factor, mode: Interp::Bilinear } => bilinear_upsample(a(0), *factor),
         Op::Upsample { factor, mode: Interp::Bicubic } => bicubic_upsample(a(0), *factor),

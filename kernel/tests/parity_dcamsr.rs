@@ -2,7 +2,7 @@
 //! @ 025205c, model/DCAMSR.py): two fixtures made from the official classes by
 //! tools/parity/dcamsr_fixture.py (no shared fixture exists; attention dropout off): 16 features,
 //! 2 heads, projections to 8, one block everywhere, 16x16; and 20 features, 4 heads, projections
-//! to 12, two blocks at the decoder's first full-resolution stage, at 8x32 (non-square, H·W = 16²). The output, every
+//! to 12, two blocks after the decoder's first merge, at 8x32 (non-square, H·W = 16²). The output, every
 //! level's transformer, the SAM calls and decoder layers, gradients and one Adam step.
 
 mod common;

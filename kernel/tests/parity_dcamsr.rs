@@ -8,47 +8,17 @@
 mod common;
 use burn::tensor::Device;
 use mcmr::model::CompiledModel;
-use mcmr::parity::{run, ParityReport};
 use mcmr_dsl::check::Value;
 use std::path::PathBuf;
 
-fn parity(name: &str, float64: bool) -> (ParityReport, serde_json::Value) {
-    let fx = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
-    let config = common::json(&fx.join("config.json"));
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../papers/baselines/dcamsr.mcmr");
-    let loaded = mcmr_dsl::load(&path).unwrap_or_else(|(_, d)| panic!("{}", d.message));
-    let value = |v: &serde_json::Value| match v.as_array() {
-        Some(xs) => Value::List(xs.iter().map(|x| Value::Int(x.as_i64().unwrap())).collect()),
-        None => Value::Int(v.as_i64().unwrap()),
-    };
-    let params: Vec<_> =
-        config["constructor_args"].as_object().unwrap().iter().map(|(k, v)| (k.clone(), value(v))).collect();
-    let checked = mcmr_dsl::check::elaborate(&loaded.spec, None, None, &params).unwrap();
-    let model = CompiledModel::new(checked.graph, 0, &Device::flex().autodiff());
-    (run(&loaded.sections(None), model, &fx, Default::default(), float64).unwrap(), config)
-}
-
 #[test]
 fn dcamsr_matches_the_unifs_repository_at_two_configurations_in_float64_and_float32() {
-    // (fixture, gradients PyTorch computed)
+    // (fixture, gradients PyTorch computed); enc.conv_L1 twice (target, reference), three
+    // transformers, SAM three times and five decoder layers are hooked.
     for (name, grads) in [("dcamsr_f16_16x16", 116), ("dcamsr_f20_8x32", 120)] {
         for float64 in [true, false] {
-            let (r, config) = parity(name, float64);
-            assert!(r.pass, "{name}: {:?}", r.notes);
-            assert_eq!(r.outputs.len(), 1, "{name}");
-            // enc.conv_L1 twice (target, reference), three transformers, SAM three times, five
-            // decoder layers.
-            assert_eq!(r.activations.len(), 13, "{name}: {:?}", r.activations.keys());
-            let worst = r.outputs.values().chain(r.activations.values()).map(|d| d.rel).fold(0.0, f64::max);
-            assert!(worst < 1e-5, "{name}: forward {worst:e}");
-            assert_eq!(r.grads.len(), grads, "{name}");
-            assert!(r.grads_global_rel_l2.unwrap() < 5e-6, "{name}: {:?}", r.grads_global_rel_l2);
-            assert!(r.step.values().all(|d| d.max_abs <= 1e-6), "{name}: {:?}", r.step);
-            let (loss, want) = r.loss.unwrap();
-            assert!(
-                common::rel_close(loss, want, 1e-5)
-                    && common::rel_close(want, config["loss_value"].as_f64().unwrap(), 1e-6)
-            );
+            let (r, config) = common::committed_parity("baselines/dcamsr.mcmr", name, None, float64);
+            common::assert_committed_parity(name, &r, &config, (1, 13, grads), 1e-5);
         }
     }
 }

@@ -5,43 +5,14 @@
 //! top-level module (the call index counts the unrolled iterations), gradients and one Adam step.
 
 mod common;
-use burn::tensor::Device;
-use mcmr::model::CompiledModel;
-use mcmr::parity::{run, ParityReport};
-use std::path::PathBuf;
-
-fn parity(name: &str, float64: bool) -> (ParityReport, serde_json::Value) {
-    let fx = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
-    let config = common::json(&fx.join("config.json"));
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../papers/baselines/mc_varnet.mcmr");
-    let loaded = mcmr_dsl::load(&path).unwrap_or_else(|(_, d)| panic!("{}", d.message));
-    let args = config["constructor_args"].as_object().unwrap();
-    let params: Vec<_> =
-        args.iter().map(|(k, v)| (k.clone(), mcmr_dsl::check::Value::Int(v.as_i64().unwrap()))).collect();
-    let checked = mcmr_dsl::check::elaborate(&loaded.spec, None, None, &params).unwrap();
-    let model = CompiledModel::new(checked.graph, 0, &Device::flex().autodiff());
-    (run(&loaded.sections(None), model, &fx, Default::default(), float64).unwrap(), config)
-}
 
 #[test]
 fn mc_varnet_matches_the_unifs_repository_at_two_configurations_in_float64_and_float32() {
     // (fixture, hooked module calls, gradients PyTorch computed)
     for (name, activations, grads) in [("mc_varnet_c4_16x24", 26, 304), ("mc_varnet_c8_24x24", 17, 192)] {
         for float64 in [true, false] {
-            let (r, config) = parity(name, float64);
-            assert!(r.pass, "{name}: {:?}", r.notes);
-            assert_eq!(r.outputs.len(), 2, "{name}");
-            assert_eq!(r.activations.len(), activations, "{name}: {:?}", r.activations.keys());
-            let worst = r.outputs.values().chain(r.activations.values()).map(|d| d.rel).fold(0.0, f64::max);
-            assert!(worst < 2e-6, "{name}: forward {worst:e}");
-            assert_eq!(r.grads.len(), grads, "{name}");
-            assert!(r.grads_global_rel_l2.unwrap() < 5e-6, "{name}: {:?}", r.grads_global_rel_l2);
-            assert!(r.step.values().all(|d| d.max_abs <= 1e-6), "{name}: {:?}", r.step);
-            let (loss, want) = r.loss.unwrap();
-            assert!(
-                common::rel_close(loss, want, 1e-5)
-                    && common::rel_close(want, config["loss_value"].as_f64().unwrap(), 1e-6)
-            );
+            let (r, config) = common::committed_parity("baselines/mc_varnet.mcmr", name, None, float64);
+            common::assert_committed_parity(name, &r, &config, (2, activations, grads), 2e-6);
         }
     }
 }

@@ -32,7 +32,7 @@ import sys
 import numpy as np
 import torch
 import torch.nn as nn
-from synthetic import ellipses, random_columns, save_fixture  # tools/parity/synthetic.py, beside this script
+from synthetic import adam_step_with_hooks, ellipses, random_columns, save_fixture  # tools/parity/synthetic.py, beside this script
 
 
 def official():
@@ -99,26 +99,10 @@ def main():
     inputs = {"ref": f32(refs), "lr": f32(lrs)}
     target = {"target": f32(ts)}
 
-    weights = {k: v.detach().clone().contiguous() for k, v in model.state_dict().items()}
-    acts, calls, handles = {}, {}, []
     hooked = ["enc.conv_L1", "trans_lv1.0", "trans_lv2.0", "trans_lv3.0", "decoder.conv_L1", "decoder.pAda",
               "decoder.merge_warp_x1", "decoder.blk_x1", "decoder.blk_x4", "decoder.conv_out"]
-    for name in hooked:
-        def hook(m, i, o, name=name):
-            n = calls.get(name, 0)
-            calls[name] = n + 1
-            acts[f"act.{name}.call{n}"] = o.detach().clone().contiguous()
-        handles.append(model.get_submodule(name).register_forward_hook(hook))
-    opt = torch.optim.Adam(model.parameters(), lr=1e-4)
-    opt.zero_grad()
-    out = model(inputs["ref"], inputs["lr"])
-    for h in handles:
-        h.remove()
-    loss = nn.functional.l1_loss(out, target["target"])
-    loss.backward()
-    grads = {f"grad.{n}": p.grad.detach().clone() for n, p in model.named_parameters() if p.grad is not None}
-    opt.step()
-    after = {k: v.detach().clone().contiguous() for k, v in model.state_dict().items()}
+    out, acts, loss, grads, weights, after = adam_step_with_hooks(
+        model, hooked, lambda: model(inputs["ref"], inputs["lr"]), lambda o: nn.functional.l1_loss(o, target["target"]))
 
     outputs = {"out": out.detach().contiguous(), "loss": loss.detach().reshape(1)}
     outputs.update(acts)

@@ -38,7 +38,7 @@ import types
 import numpy as np
 import torch
 import torch.nn as nn
-from synthetic import ellipses, random_columns, save_fixture  # tools/parity/synthetic.py, beside this script
+from synthetic import adam_step_with_hooks, ellipses, random_columns, save_fixture  # tools/parity/synthetic.py, beside this script
 
 # The modules whose calls the fixture records (forward hooks), by state_dict path.
 HOOKED = ["net1.head.0", "net2.head.0", "tail.1", "net2.la", "net2.last_conv", "net1.csa", "net2.csa",
@@ -111,30 +111,15 @@ def main():
     inputs = {"x1": f32(x1s), "x2": f32(x2s)}
     target = {"target": f32(ts), "reference_target": f32(x1s)}
 
-    weights = {k: v.detach().clone().contiguous() for k, v in model.state_dict().items()}
-    acts, calls, handles = {}, {}, []
     nlayer = len(model.net1.body)
     # The FSMNet repository's `final` is Conv2d then Tanh: its convolution is `final.0`.
     hooked = [f"{h}.0" if h.endswith("final") and args.repo == "fsmnet" else h for h in HOOKED]
     hooked += [f"net{b}.body.{i}" for b in (1, 2) for i in range(nlayer)]
     hooked += [f"fusion_convs.{i}" for i in range(nlayer)]
-    for name in hooked:
-        def hook(m, i, o, name=name):
-            n = calls.get(name, 0)
-            calls[name] = n + 1
-            acts[f"act.{name}.call{n}"] = o.detach().clone().contiguous()
-        handles.append(model.get_submodule(name).register_forward_hook(hook))
-    opt = torch.optim.Adam(model.parameters(), lr=1e-4)
-    opt.zero_grad()
-    t1_out, t2_out = model(inputs["x1"], inputs["x2"])
-    for h in handles:
-        h.remove()
     l1 = nn.functional.l1_loss
-    loss = 0.3 * l1(t2_out, target["target"]) + 0.7 * l1(t1_out, target["reference_target"])
-    loss.backward()
-    grads = {f"grad.{n}": p.grad.detach().clone() for n, p in model.named_parameters() if p.grad is not None}
-    opt.step()
-    after = {k: v.detach().clone().contiguous() for k, v in model.state_dict().items()}
+    (t1_out, t2_out), acts, loss, grads, weights, after = adam_step_with_hooks(
+        model, hooked, lambda: model(inputs["x1"], inputs["x2"]),
+        lambda o: 0.3 * l1(o[1], target["target"]) + 0.7 * l1(o[0], target["reference_target"]))
 
     outputs = {"t1_out": t1_out.detach().contiguous(), "t2_out": t2_out.detach().contiguous(),
                "loss": loss.detach().reshape(1)}

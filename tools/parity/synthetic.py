@@ -51,3 +51,31 @@ def save_fixture(out, files, config):
     with open(os.path.join(out, "config.json"), "w") as f:
         json.dump(config, f, indent=2)
     print(json.dumps(config, indent=2))
+
+
+def adam_step_with_hooks(model, hooked, forward, loss_fn, lr=1e-4):
+    """One Adam step of `model` as the fixtures record it: forward hooks on the modules named in
+    `hooked` (state_dict paths; the n-th call of each as `act.<path>.call<n>`), `forward()`
+    giving the outputs, `loss_fn(outputs)` the loss. Returns (outputs, activations, loss,
+    gradients as `grad.<name>`, the state_dict before and after the step)."""
+    import torch
+
+    before = {k: v.detach().clone().contiguous() for k, v in model.state_dict().items()}
+    acts, calls, handles = {}, {}, []
+    for name in hooked:
+        def hook(m, i, o, name=name):
+            n = calls.get(name, 0)
+            calls[name] = n + 1
+            acts[f"act.{name}.call{n}"] = o.detach().clone().contiguous()
+        handles.append(model.get_submodule(name).register_forward_hook(hook))
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    opt.zero_grad()
+    outputs = forward()
+    for h in handles:
+        h.remove()
+    loss = loss_fn(outputs)
+    loss.backward()
+    grads = {f"grad.{n}": p.grad.detach().clone() for n, p in model.named_parameters() if p.grad is not None}
+    opt.step()
+    after = {k: v.detach().clone().contiguous() for k, v in model.state_dict().items()}
+    return outputs, acts, loss, grads, before, after

@@ -32,7 +32,7 @@ import sys
 import numpy as np
 import torch
 import torch.nn as nn
-from synthetic import adam_step_with_hooks, ellipses, random_columns, save_fixture  # tools/parity/synthetic.py, beside this script
+from synthetic import adam_step_with_hooks, ellipses, random_columns, save_step_fixture  # tools/parity/synthetic.py, beside this script
 
 
 def official():
@@ -101,8 +101,9 @@ def main():
 
     hooked = ["enc.conv_L1", "trans_lv1.0", "trans_lv2.0", "trans_lv3.0", "decoder.conv_L1", "decoder.pAda",
               "decoder.merge_warp_x1", "decoder.blk_x1", "decoder.blk_x4", "decoder.conv_out"]
-    out, acts, loss, grads, weights, after = adam_step_with_hooks(
+    step = adam_step_with_hooks(
         model, hooked, lambda: model(inputs["ref"], inputs["lr"]), lambda o: nn.functional.l1_loss(o, target["target"]))
+    out, acts, loss = step[:3]
 
     outputs = {"out": out.detach().contiguous(), "loss": loss.detach().reshape(1)}
     outputs.update(acts)
@@ -114,13 +115,8 @@ def main():
                              "n_blks_dec": n_blks_dec, "num_heads": args.heads, "proj_size": args.proj},
         "changed": "attention dropout 0 (official 0.1); SAM's conv_gamma/conv_beta drawn N(0, 0.05) instead of 0"
         + ("" if args.feats == 64 else "; decoder.conv_out Conv2d(nf, 1)"),
-        "input_shapes": {k: list(v.shape) for k, v in inputs.items()},
-        "loss_value": loss.item(),
-        "n_params": sum(p.numel() for p in model.parameters()),
-        "torch_version": torch.__version__,
     }
-    save_fixture(args.out, {"weights": weights, "inputs": inputs, "target": target, "outputs": outputs,
-                            "grads": grads, "weights_after_step": after}, config)
+    save_step_fixture(args.out, model, inputs, target, outputs, step, config)
 
 
 if __name__ == "__main__":

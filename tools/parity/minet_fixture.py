@@ -38,7 +38,7 @@ import types
 import numpy as np
 import torch
 import torch.nn as nn
-from synthetic import adam_step_with_hooks, ellipses, random_columns, save_fixture  # tools/parity/synthetic.py, beside this script
+from synthetic import adam_step_with_hooks, ellipses, random_columns, save_step_fixture  # tools/parity/synthetic.py, beside this script
 
 # The modules whose calls the fixture records (forward hooks), by state_dict path.
 HOOKED = ["net1.head.0", "net2.head.0", "tail.1", "net2.la", "net2.last_conv", "net1.csa", "net2.csa",
@@ -117,9 +117,10 @@ def main():
     hooked += [f"net{b}.body.{i}" for b in (1, 2) for i in range(nlayer)]
     hooked += [f"fusion_convs.{i}" for i in range(nlayer)]
     l1 = nn.functional.l1_loss
-    (t1_out, t2_out), acts, loss, grads, weights, after = adam_step_with_hooks(
+    step = adam_step_with_hooks(
         model, hooked, lambda: model(inputs["x1"], inputs["x2"]),
         lambda o: 0.3 * l1(o[1], target["target"]) + 0.7 * l1(o[0], target["reference_target"]))
+    (t1_out, t2_out), acts, loss = step[:3]
 
     outputs = {"t1_out": t1_out.detach().contiguous(), "t2_out": t2_out.detach().contiguous(),
                "loss": loss.detach().reshape(1)}
@@ -130,16 +131,12 @@ def main():
         "LIKP0/UniFS (UNIFS_SRC), model/MINet.py; the kit's spec was written against 025205c",
         "made_by": "tools/parity/minet_fixture.py " + " ".join(sys.argv[2:]),
         "constructor_args": {"n_resgroups": args.groups, "n_resblocks": args.blocks, "n_feats": args.feats},
-        "changed": (None if args.feats == 64 else
-                    "fusion_convs rebuilt as Conv2d(2 n_feats, n_feats, 1); conv1, fusion_convsT1/T2, map_convs, "
-                    "rgbd_global left out") if not args.lean else "lean: only the modules the forward pass calls",
-        "input_shapes": {k: list(v.shape) for k, v in inputs.items()},
-        "loss_value": loss.item(),
-        "n_params": sum(p.numel() for p in model.parameters()),
-        "torch_version": torch.__version__,
+        "changed": "; ".join(c for c in [
+            None if args.feats == 64 else "fusion_convs rebuilt as Conv2d(2 n_feats, n_feats, 1); conv1, "
+            "fusion_convsT1/T2, map_convs, rgbd_global left out",
+            "lean: only the modules the forward pass calls" if args.lean else None] if c) or None,
     }
-    save_fixture(args.out, {"weights": weights, "inputs": inputs, "target": target, "outputs": outputs,
-                            "grads": grads, "weights_after_step": after}, config)
+    save_step_fixture(args.out, model, inputs, target, outputs, step, config)
 
 
 if __name__ == "__main__":

@@ -79,3 +79,16 @@ def adam_step_with_hooks(model, hooked, forward, loss_fn, lr=1e-4):
     opt.step()
     after = {k: v.detach().clone().contiguous() for k, v in model.state_dict().items()}
     return outputs, acts, loss, grads, before, after
+
+
+def save_step_fixture(out, model, inputs, target, outputs, step, config):
+    """Writes a fixture from `adam_step_with_hooks`'s `step` (its activations already in
+    `outputs`), with the configuration completed by the inputs' shapes, the loss, the parameter
+    count and torch's version."""
+    import torch
+
+    _, _, loss, grads, before, after = step
+    config = dict(config, input_shapes={k: list(v.shape) for k, v in inputs.items()}, loss_value=loss.item(),
+                  n_params=sum(p.numel() for p in model.parameters()), torch_version=torch.__version__)
+    save_fixture(out, {"weights": before, "inputs": inputs, "target": target, "outputs": outputs, "grads": grads,
+                       "weights_after_step": after}, config)

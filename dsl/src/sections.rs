@@ -227,6 +227,9 @@ const DATA: Schema = Schema {
         ("reference_statistics", Val::OneOf(&["own", "zero_filled"])),
         ("intensity", Val::Named(Names::Intensity)),
         ("resize", Val::Named(Names::Resize)),
+        // The images a network reads, its loss and the metrics see, bilinearly interpolated to
+        // this size after masking (UniFS's MTrans wrapper: 224); k-space fields are refused.
+        ("interpolate_to", Val::Count),
         // Each slice rotated counter-clockwise by this many degrees, as numpy's rot90 (UniFS's
         // HCP preprocessing: 90), before resizing.
         ("rotate", Val::Natural),

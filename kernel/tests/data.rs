@@ -418,3 +418,19 @@ fn measured_kspace_volumes_keep_their_phase_and_standardise_per_slice() {
     assert!(e.contains("broken.npy") && e.contains("magic"), "{e}");
     std::fs::remove_dir_all(d).unwrap();
 }
+
+#[test]
+fn interpolate_to_resizes_the_images_after_masking_and_leaves_k_space_on_its_grid() {
+    let mut cfg = config(phantom_source(), "t2", "t1");
+    cfg.mask = MaskPolicy::Fixed(MaskParams::new(MaskFamily::Random, [0, 0], 4.0).center_fraction(0.08));
+    let plain = Dataset::open(cfg.clone()).unwrap().get(1, 0).unwrap();
+    cfg.interpolate_to = Some(40);
+    let item = Dataset::open(cfg).unwrap().get(1, 0).unwrap();
+    assert_eq!((item.height, item.width, item.target.len()), (40, 40, 1600));
+    // The zero-filled input is made at 32x32 and then interpolated, as UniFS's MTrans wrapper does.
+    let resize = |img: &[f32]| mcmr::data::prepare::bilinear_resize(img, 32, 32, 40, 40);
+    assert_eq!(item.input, resize(&plain.input));
+    assert_eq!(item.target, resize(&plain.target));
+    assert_eq!(item.reference, resize(&plain.reference));
+    assert_eq!((item.kspace_shape, item.mask.hash_hex()), (plain.kspace_shape, plain.mask.hash_hex()));
+}

@@ -165,6 +165,11 @@ pub struct DatasetConfig {
     pub intensity: Intensity,
     /// How slices reach `size` (default: k-space, keeping the field of view).
     pub resize: Resize,
+    /// The images a network reads, its loss and the metrics see (input, reference, target)
+    /// bilinearly interpolated to `N×N` after masking and normalisation, as UniFS's MTrans
+    /// wrapper does (224); the mask and k-space stay on the acquisition grid, so fields of
+    /// theirs are refused. `None`: the data's own size.
+    pub interpolate_to: Option<usize>,
     pub reference_stats: ReferenceStats,
     pub mask: MaskPolicy,
     pub augment: Option<Augment>,
@@ -196,6 +201,7 @@ impl DatasetConfig {
             normalisation: Normalisation::None,
             intensity: Intensity::AsStored,
             resize: Resize::KSpace,
+            interpolate_to: None,
             reference_stats: ReferenceStats::Own,
             mask,
             augment: None,
@@ -636,6 +642,27 @@ impl Dataset {
 
     /// Item `i` of epoch `epoch` (the epoch only matters for online masks and augmentation).
     pub fn get(&self, i: usize, epoch: usize) -> Result<SliceItem, DataError> {
+        let item = self.get_on_data_grid(i, epoch)?;
+        Ok(match self.config.interpolate_to {
+            Some(n) if [item.height, item.width] != [n, n] => {
+                let (h, w) = (item.height, item.width);
+                let resize = |img: &[f32]| crate::data::prepare::bilinear_resize(img, h, w, n, n);
+                SliceItem {
+                    target: resize(&item.target),
+                    reference: resize(&item.reference),
+                    input: resize(&item.input),
+                    height: n,
+                    width: n,
+                    // Measured k-space belongs to the old grid: k-space fields are refused there.
+                    full_kspace: None,
+                    ..item
+                }
+            }
+            _ => item,
+        })
+    }
+
+    fn get_on_data_grid(&self, i: usize, epoch: usize) -> Result<SliceItem, DataError> {
         if i >= self.len() {
             return Err(DataError::Config(format!("item {i} out of range (the dataset has {} items)", self.len())));
         }

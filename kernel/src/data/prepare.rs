@@ -162,6 +162,34 @@ impl Resize {
 /// `√(th·tw/(h·w))` so that intensities keep their level (a constant image stays the same
 /// constant). Values are then clipped to the source's range: Gibbs ringing at sharp edges would
 /// otherwise overshoot it (above 1 after a mapping to [0, 1], which 8-bit protocols refuse).
+/// `img` (`h×w`) bilinearly interpolated to `th×tw` as PyTorch's `F.interpolate(mode =
+/// "bilinear", align_corners = False)` without antialiasing: output pixel `d` reads the source
+/// at `(d + 0.5)·(h/th) − 0.5`, clamped at 0, between its two neighbours (the last one repeated).
+pub fn bilinear_resize(img: &[f32], h: usize, w: usize, th: usize, tw: usize) -> Vec<f32> {
+    let taps = |n_in: usize, n_out: usize| -> Vec<(usize, usize, f32)> {
+        let scale = n_in as f64 / n_out as f64;
+        (0..n_out)
+            .map(|d| {
+                let src = (scale * (d as f64 + 0.5) - 0.5).max(0.0);
+                let i0 = (src as usize).min(n_in - 1);
+                let i1 = (i0 + 1).min(n_in - 1);
+                (i0, i1, (src - i0 as f64) as f32)
+            })
+            .collect()
+    };
+    let (rows, cols) = (taps(h, th), taps(w, tw));
+    let mut out = Vec::with_capacity(th * tw);
+    for &(r0, r1, lr) in &rows {
+        for &(c0, c1, lc) in &cols {
+            let at = |r: usize, c: usize| img[r * w + c];
+            let top = (1.0 - lc) * at(r0, c0) + lc * at(r0, c1);
+            let bottom = (1.0 - lc) * at(r1, c0) + lc * at(r1, c1);
+            out.push((1.0 - lr) * top + lr * bottom);
+        }
+    }
+    out
+}
+
 pub fn resample_kspace(img: &[f64], h: usize, w: usize, th: usize, tw: usize) -> Vec<f64> {
     let lo = img.iter().cloned().fold(f64::INFINITY, f64::min);
     let hi = img.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
@@ -494,5 +522,27 @@ mod tests {
         assert!((corner - 1.0).abs() < 0.15 && centre.abs() < 0.05, "corner {corner}, centre {centre}");
         assert_eq!(Resize::KSpace.apply(&img, h, w, h, w), img, "same size: unchanged");
         assert!(lowres.iter().all(|v| (0.0..=1.0).contains(v)), "ringing stays within the source's range");
+    }
+
+    #[test]
+    fn bilinear_resize_matches_pytorchs_interpolate() {
+        // torch 2.15: F.interpolate(x, size, mode="bilinear") of x[i] = ((7 i + 3) % 11) / 10, 4x5.
+        let img: Vec<f32> = (0..20).map(|i| ((i * 7 + 3) % 11) as f32 / 10.0).collect();
+        let up = [
+            0.3, 0.7, 0.885714, 0.6, 0.314286, 0.5, 0.9, 0.4, 0.485714, 0.592857, 0.7, 0.414286, 0.364286, 0.45,
+            0.533333, 0.304762, 0.333333, 0.833333, 0.547619, 0.261905, 0.033333, 0.666667, 0.438095, 0.466667,
+            0.966667, 0.680952, 0.395238, 0.166667, 0.8, 0.571429, 0.442857, 0.55, 0.657143, 0.528571, 0.3, 0.9,
+            0.671429, 0.385714, 0.1, 0.6, 0.628571, 0.4,
+        ];
+        let down = [0.505556, 0.633333, 0.577778, 0.466667, 0.9, 0.233333, 0.733333, 0.25, 0.5];
+        for (got, want) in
+            [(bilinear_resize(&img, 4, 5, 6, 7), &up[..]), (bilinear_resize(&img, 4, 5, 3, 3), &down[..])]
+        {
+            assert_eq!(got.len(), want.len());
+            for (i, (g, w)) in got.iter().zip(want).enumerate() {
+                assert!((g - w).abs() < 2e-6, "pixel {i}: {g} vs {w}");
+            }
+        }
+        assert_eq!(bilinear_resize(&img, 4, 5, 4, 5), img, "same size: unchanged");
     }
 }

@@ -86,7 +86,8 @@ fn planes(item: &SliceItem, name: &str) -> Result<Vec<Vec<f32>>, String> {
         } else {
             Err(format!(
                 "field `{name}`: the {what} is {kh}x{kw} but the images are {h}x{w} (fastMRI's raw k-space is larger \
-                 than the image crop); bind it only where k-space and image sizes agree"
+                 than the image crop; `interpolate_to` resizes the images only); bind it only where k-space and \
+                 image sizes agree"
             ))
         }
     };

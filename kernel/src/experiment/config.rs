@@ -294,6 +294,16 @@ fn dataset(sec: Option<&Section>, seed: u32, fallback: Span) -> Result<DatasetCo
         ));
     }
     let resize = Resize::parse(s.str("resize").unwrap_or("kspace")).map_err(|e| err(s.span("resize", sec.at), e))?;
+    let interpolate_to = match s.int("interpolate_to") {
+        None => None,
+        Some(n) if n >= 2 => Some(n as usize),
+        Some(n) => {
+            return Err(err(
+                s.span("interpolate_to", sec.at),
+                format!("`interpolate_to` is a size of at least 2, got {n}"),
+            ))
+        }
+    };
     let degrees = s.int("rotate").unwrap_or(0);
     let orientation = u32::try_from(degrees)
         .ok()
@@ -313,7 +323,7 @@ fn dataset(sec: Option<&Section>, seed: u32, fallback: Span) -> Result<DatasetCo
             "`complex_standardise` needs complex images (`source = \"cc359\"`); magnitude data use mean_std, instance or min_max",
         ));
     }
-    for key in ["rotate", "augment", "intensity", "resize"] {
+    for key in ["rotate", "augment", "intensity", "resize", "interpolate_to"] {
         if measured && (s.map.contains_key(key) || s.section(key, None).is_some()) {
             return Err(err(
                 s.span(key, sec.at),
@@ -347,6 +357,7 @@ fn dataset(sec: Option<&Section>, seed: u32, fallback: Span) -> Result<DatasetCo
         normalisation,
         intensity,
         resize,
+        interpolate_to,
         orientation,
         reference_stats,
         split,

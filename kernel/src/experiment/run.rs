@@ -377,6 +377,7 @@ pub fn execute(run: &RunSpec, resume: bool) -> Result<RunOutcome, String> {
             "normalisation": run.config.test_data.normalisation.name(),
             "intensity": run.config.test_data.intensity.name(),
             "resize": run.config.test_data.resize.name(),
+            "interpolate_to": run.config.test_data.interpolate_to,
             "kspace_convention": run.config.test_data.kspace_convention.name(),
             "kspace_noise": run.config.test_data.kspace_noise,
             "orientation": format!("{:?}", run.config.test_data.orientation),

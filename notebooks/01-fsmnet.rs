@@ -120,8 +120,10 @@ spec_excerpt(&spec, "variant paper").unwrap()
 //
 // Every experiment of the spec: FSMNet, the two ablation rows of Table 2 (`fsfe_only`: both
 // fusions replaced by summation; `fsfe_cms`: FS-fusion replaced by summation), the concat
-// multi-contrast U-Net (the MDUNet-style row and Table 2 row 1) and zero-filling, at 4× and 8×
-// on the brain phantom and FSMNet, U-Net and zero-filling on the knee phantom.
+// multi-contrast U-Net (the MDUNet-style row and Table 2 row 1), zero-filling and Table 1's
+// baselines MTrans, MINet and DCAMSR (`papers/baselines/`, each parity-tested against its
+// official code), at 4× and 8× on the brain phantom; FSMNet, U-Net and zero-filling on the knee
+// phantom.
 
 // %% id="reproduce"
 let opts: ReproduceOptions = ReproduceOptions { out: runs_dir.clone(), reuse: Some(reuse.clone()), ..ReproduceOptions::default() };

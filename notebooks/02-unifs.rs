@@ -161,8 +161,9 @@ spec_excerpt(&spec, "variant paper").unwrap()
 //
 // Every smoke experiment of the spec: UniFS trained on the three patterns (`brats_x4`), the
 // three Table III ablations, the same network trained on one pattern only (`brats_x4_only_*`),
-// Table I's FSMNet row as the UniFS repository trains it, and zero-filling, on the brain phantom
-// at 32×32. Every test slice is scored under each pattern; the pooled numbers average the three.
+// Table I's FSMNet, MTrans, MC-VarNet, MINet and DCAMSR rows as the UniFS repository trains
+// them (`papers/baselines/`, each parity-tested against that code), and zero-filling, on the
+// brain phantom at 32×32. Every test slice is scored under each pattern; the pooled numbers average the three.
 
 // %% id="reproduce"
 let opts: ReproduceOptions = ReproduceOptions { out: runs_dir.clone(), reuse: Some(reuse.clone()), ..ReproduceOptions::default() };

@@ -29,10 +29,9 @@ import importlib
 import os
 import sys
 
-import numpy as np
 import torch
 import torch.nn as nn
-from synthetic import adam_step_with_hooks, ellipses, random_columns, save_step_fixture  # tools/parity/synthetic.py, beside this script
+from synthetic import adam_step_with_hooks, save_step_fixture, zero_filled_batch  # tools/parity/synthetic.py, beside this script
 
 
 def official():
@@ -87,17 +86,9 @@ def main():
             conv.weight.normal_(0.0, 0.05)
             conv.bias.normal_(0.0, 0.05)
 
-    rng = np.random.default_rng(args.seed)
-    cols = random_columns(args.width, rng)
-    refs, lrs, ts = [], [], []
-    for _ in range(args.batch):
-        t1, t2 = ellipses(args.height, args.width, rng, texture=0.05)
-        k = np.fft.fftshift(np.fft.fft2(np.fft.ifftshift(t2), norm="ortho")) * cols[None, :]
-        zf = np.abs(np.fft.fftshift(np.fft.ifft2(np.fft.ifftshift(k), norm="ortho")))
-        refs.append(t1[None]), lrs.append(zf[None]), ts.append(t2[None])
-    f32 = lambda v: torch.tensor(np.stack(v), dtype=torch.float32).contiguous()  # noqa: E731
-    inputs = {"ref": f32(refs), "lr": f32(lrs)}
-    target = {"target": f32(ts)}
+    ref, zf, t2 = zero_filled_batch(args.height, args.width, args.batch, args.seed)
+    inputs = {"ref": ref, "lr": zf}
+    target = {"target": t2}
 
     hooked = ["enc.conv_L1", "trans_lv1.0", "trans_lv2.0", "trans_lv3.0", "decoder.conv_L1", "decoder.pAda",
               "decoder.merge_warp_x1", "decoder.blk_x1", "decoder.blk_x4", "decoder.conv_out"]

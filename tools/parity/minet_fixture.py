@@ -35,10 +35,9 @@ import os
 import sys
 import types
 
-import numpy as np
 import torch
 import torch.nn as nn
-from synthetic import adam_step_with_hooks, ellipses, random_columns, save_step_fixture  # tools/parity/synthetic.py, beside this script
+from synthetic import adam_step_with_hooks, save_step_fixture, zero_filled_batch  # tools/parity/synthetic.py, beside this script
 
 # The modules whose calls the fixture records (forward hooks), by state_dict path.
 HOOKED = ["net1.head.0", "net2.head.0", "tail.1", "net2.la", "net2.last_conv", "net1.csa", "net2.csa",
@@ -99,17 +98,9 @@ def main():
             parent, _, name = path.rpartition(".")
             delattr(model.get_submodule(parent) if parent else model, name)
 
-    rng = np.random.default_rng(args.seed)
-    cols = random_columns(args.width, rng)
-    x1s, x2s, ts = [], [], []
-    for _ in range(args.batch):
-        t1, t2 = ellipses(args.height, args.width, rng, texture=0.05)
-        k = np.fft.fftshift(np.fft.fft2(np.fft.ifftshift(t2), norm="ortho")) * cols[None, :]
-        zf = np.abs(np.fft.fftshift(np.fft.ifft2(np.fft.ifftshift(k), norm="ortho")))
-        x1s.append(t1[None]), x2s.append(zf[None]), ts.append(t2[None])
-    f32 = lambda v: torch.tensor(np.stack(v), dtype=torch.float32).contiguous()  # noqa: E731
-    inputs = {"x1": f32(x1s), "x2": f32(x2s)}
-    target = {"target": f32(ts), "reference_target": f32(x1s)}
+    t1, zf, t2 = zero_filled_batch(args.height, args.width, args.batch, args.seed)
+    inputs = {"x1": t1, "x2": zf}
+    target = {"target": t2, "reference_target": t1}
 
     nlayer = len(model.net1.body)
     # The FSMNet repository's `final` is Conv2d then Tanh: its convolution is `final.0`.

@@ -92,3 +92,20 @@ def save_step_fixture(out, model, inputs, target, outputs, step, config):
                   n_params=sum(p.numel() for p in model.parameters()), torch_version=torch.__version__)
     save_fixture(out, {"weights": before, "inputs": inputs, "target": target, "outputs": outputs, "grads": grads,
                        "weights_after_step": after}, config)
+
+
+def zero_filled_batch(height, width, batch, seed):
+    """`batch` phantom pairs under one random column mask (seed `seed`), as float32 tensors
+    [B, 1, H, W]: the reference (T1), the target's zero-filled magnitude (orthonormal centred
+    FFTs) and the target (T2)."""
+    import torch
+
+    rng = np.random.default_rng(seed)
+    cols = random_columns(width, rng)
+    refs, zfs, ts = [], [], []
+    for _ in range(batch):
+        t1, t2 = ellipses(height, width, rng, texture=0.05)
+        k = np.fft.fftshift(np.fft.fft2(np.fft.ifftshift(t2), norm="ortho")) * cols[None, :]
+        zf = np.abs(np.fft.fftshift(np.fft.ifft2(np.fft.ifftshift(k), norm="ortho")))
+        refs.append(t1[None]), zfs.append(zf[None]), ts.append(t2[None])
+    return tuple(torch.tensor(np.stack(v), dtype=torch.float32).contiguous() for v in (refs, zfs, ts))

@@ -1,4 +1,5 @@
-//! Convolutions (2-D, and 3-D over channels read as volumes), transposed convolutions, per-pixel linear layers and padding.
+//! Convolutions (2-D, and 3-D over channels read as volumes), transposed convolutions,
+//! per-pixel linear layers and padding.
 
 use super::*;
 

@@ -26,11 +26,6 @@ pub(super) fn forward(cx: &Ctx) -> Option<Result<Tensor<4>, ModelError>> {
             let [b, _, h, w] = q.dims();
             let (c, n) = (*channels / *heads, h * w);
             let split = |t: Tensor<4>| t.reshape([b, *heads, c, n]);
-            // F.normalize: x / max(‖x‖₂, eps) along H·W.
-            let unit = |t: Tensor<4>| {
-                let norm = (t.clone() * t.clone()).sum_dim(3).sqrt().clamp_min(1e-12);
-                t / norm
-            };
             let (q, k, v) = (unit(split(q)), unit(split(k)), split(v));
             let t = cx.model.param(&p("temperature")).reshape([1, *heads, 1, 1]);
             let attn = activation::softmax(q.matmul(k.swap_dims(2, 3)) * t, 3);
@@ -55,10 +50,6 @@ pub(super) fn forward(cx: &Ctx) -> Option<Result<Tensor<4>, ModelError>> {
             }
             let (d, n) = (*channels / *heads, h * w);
             let split = |t: Tensor<4>| t.reshape([b, *heads, d, n]);
-            let unit = |t: Tensor<4>| {
-                let norm = (t.clone() * t.clone()).sum_dim(3).sqrt().clamp_min(1e-12);
-                t / norm
-            };
             let e = cx.model.param(&p("E.weight")).reshape([1, 1, *proj, n]).swap_dims(2, 3);
             let eb = cx.model.param1(&p("E.bias")).reshape([1, 1, 1, *proj]);
             let project = |t: Tensor<4>| t.matmul(e.clone()) + eb.clone();
@@ -73,11 +64,7 @@ pub(super) fn forward(cx: &Ctx) -> Option<Result<Tensor<4>, ModelError>> {
             let [b, _, h, w] = a(0).dims();
             let (c, n) = (*channels / *heads, h * w);
             let split = |t: Tensor<4>| t.reshape([b, *heads, c, n]);
-            let unit = |t: Tensor<4>| {
-                let t = split(t);
-                let norm = (t.clone() * t.clone()).sum_dim(3).sqrt().clamp_min(1e-12);
-                t / norm
-            };
+            let unit = |t: Tensor<4>| unit(split(t));
             let affinity =
                 unit(a(0)).matmul(unit(a(2)).swap_dims(2, 3)) + unit(a(1)).matmul(unit(a(3)).swap_dims(2, 3));
             let t = cx.model.param(&p("temperature")).reshape([1, *heads, 1, 1]);
@@ -87,6 +74,12 @@ pub(super) fn forward(cx: &Ctx) -> Option<Result<Tensor<4>, ModelError>> {
         _ => return None,
     };
     Some(Ok(out))
+}
+
+/// `F.normalize` along the last axis: `x / max(‖x‖₂, 1e-12)`.
+fn unit(t: Tensor<4>) -> Tensor<4> {
+    let norm = (t.clone() * t.clone()).sum_dim(3).sqrt().clamp_min(1e-12);
+    t / norm
 }
 
 /// Multi-head `softmax(q kᵀ/√d) v` over the tokens of each grid (queries and keys may differ),

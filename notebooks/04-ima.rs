@@ -261,7 +261,7 @@ Markdown::file(&runs_dir.join("ima/smoke-comparison.md")).unwrap()
 // | A6 | what Eq. 18 freezes; which mask stage 1 uses; how contraction is indexed | the stage's input k-space inside m_s; m₁ = M₀; the palindrome m_s = D_min(s−1, T−s, J) |
 // | A7 | the DCM kernels (Fig. 4 is missing) | kernel 1 = 3×3 ones (δ = 3); 2 = 3×3 cross, 3 = 5×5 ones (guesses; variants `kernel2`, `kernel3`) |
 // | A1 | widths C, c, r − c; how X, Z, Y are embedded | C = 32 for everything; X₀ and Z by channel repetition; Y by a conv block computed once |
-// | A9 | CSCA's internals | channel attention summing a self and a cross affinity (Eq. 21); LayerNorm, 1×1 + depthwise 3×3/5×5 Q/K/V, 4 heads, 1×1 merge, no residual, one per stage |
+// | A9 | CSCA's internals | channel attention summing a self and a cross affinity (Eq. 21); LayerNorm, 1×1 + depthwise 3×3/5×5 Q/K/V, 4 heads, 1×1 merge, no residual, one per stage; the windowed form (8×8 windows, Swin's relative position bias, in jCAN's style) as variant `csca_window` |
 // | A21 | the masks' generators | fastMRI's random columns (centre 0.08 at 4×, 0.04 at 8×); equally spaced radial spokes; one fixed mask per setting |
 // | A22 | the metric code | the group's: clip to [0, 1], PSNR at the slice maximum, SSIM at range 2 (`ima-group`); range 1 beside it (`ima-unit`) |
 // | A15 | the learning-rate schedule | StepLR(10 epochs, 0.5), the group's default |

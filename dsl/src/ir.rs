@@ -26,8 +26,8 @@ pub enum Op {
         groups: usize,
         bias: bool,
         padding_mode: PadMode,
-        /// Weight and bias start at zero (DCAMSR's SAM), not PyTorch's default.
-        zero_init: bool,
+        /// How the weight (and, for `Zeros`, the bias) starts.
+        init: WeightInit,
     },
     /// A stride-1 3-D convolution over the channels read as `cin` volumes of `depth` planes
     /// (PyTorch's `Conv3d` on the tensor viewed `[B, cin, depth, H, W]`, MINet's CSAM), with the
@@ -50,6 +50,7 @@ pub enum Op {
         padding: usize,
         output_padding: usize,
         bias: bool,
+        init: WeightInit,
     },
     InstanceNorm {
         channels: usize,
@@ -79,8 +80,11 @@ pub enum Op {
         kernel: usize,
         stride: usize,
     },
+    /// In training, each element (or, `channelwise`, each channel of each item: `dropout2d`)
+    /// zeroed with probability `p` and the rest scaled by `1/(1 − p)`; the identity otherwise.
     Dropout {
         p: f64,
+        channelwise: bool,
     },
     Concat,
     Add,
@@ -151,6 +155,8 @@ pub enum Op {
     ChannelAttention {
         channels: usize,
         heads: usize,
+        /// Dropout on the attention probabilities in training (DCAMSR's `attn_drop`).
+        dropout: f64,
     },
     /// MINet's layer attention (LAM) without its scale: the channels read as `groups` layers of
     /// `C/groups` channels, each layer flattened to a vector `f_i`; `E = F Fᵀ` (`groups ×
@@ -171,6 +177,8 @@ pub enum Op {
         heads: usize,
         tokens: usize,
         proj: usize,
+        /// Dropout on the attention probabilities in training (DCAMSR's `attn_drop_2`).
+        dropout: f64,
     },
     /// Explicit padding of rows (top/bottom) and columns (left/right).
     Pad {
@@ -230,6 +238,18 @@ pub enum Op {
         channels: usize,
         heads: usize,
     },
+    /// The same two-stream affinity over pixels inside non-overlapping `window × window`
+    /// windows (IMA's CSCA in the style of jCAN's Swin attention, the note's A9 alternative):
+    /// per head and window, with `P = window²` pixels and `d = C/heads`, `A = softmax((q1 k1ᵀ +
+    /// q2 k2ᵀ)/√(2d) + B)` over the window's pixels, output `A v`. `B` is the relative position
+    /// bias: `relative_position_bias_table` `[(2·window − 1)², heads]` indexed by
+    /// `(Δrow + window − 1)·(2·window − 1) + Δcol + window − 1`, as Swin's. H and W must be
+    /// multiples of `window`.
+    CrossWindowAttention {
+        channels: usize,
+        heads: usize,
+        window: usize,
+    },
     /// Spectral transforms. Complex tensors are stored with their real and imaginary parts
     /// stacked along channels.
     Fft {
@@ -274,6 +294,7 @@ pub enum Op {
         cin: usize,
         cout: usize,
         bias: bool,
+        init: WeightInit,
     },
     /// Layer norm over channels at every pixel (biased variance), affine weight and bias `[C]`.
     LayerNorm {
@@ -356,6 +377,58 @@ pub enum Norm {
     Forward,
 }
 
+/// How a convolution's or linear layer's parameters start: PyTorch's default, or the scheme an
+/// official `reset_parameters`/`apply(init_fn)` replaces it with (the `init` argument of
+/// `conv2d`, `conv_transpose2d` and `linear`). Only the weight changes, as in those functions;
+/// `Zeros` sets the bias to zero too (DCAMSR's SAM). Fans are PyTorch's
+/// (`_calculate_fan_in_and_fan_out`: `fan_in = weight.size(1)·k²`, `fan_out = weight.size(0)·k²`).
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+pub enum WeightInit {
+    /// PyTorch's default: Kaiming-uniform with `a = √5`.
+    Default,
+    /// Weight and bias zero.
+    Zeros,
+    /// `nn.init.xavier_normal_`: normal with standard deviation `√(2 / (fan_in + fan_out))`.
+    XavierNormal,
+    /// `nn.init.xavier_uniform_`: uniform in `±√(6 / (fan_in + fan_out))`.
+    XavierUniform,
+    /// `nn.init.normal_(w, 0, std)` (DuDoRNet's `gaussian_weights_init`: 0.02).
+    Normal(f64),
+}
+
+impl WeightInit {
+    /// Parses the `init` argument: `"default"`, `"zeros"`, `"xavier_normal"`,
+    /// `"xavier_uniform"` or `"normal(STD)"` with a finite `STD > 0`.
+    pub fn parse(s: &str) -> Result<WeightInit, String> {
+        let normal = s.strip_prefix("normal(").and_then(|r| r.strip_suffix(')'));
+        match s {
+            "default" => Ok(WeightInit::Default),
+            "zeros" => Ok(WeightInit::Zeros),
+            "xavier_normal" => Ok(WeightInit::XavierNormal),
+            "xavier_uniform" => Ok(WeightInit::XavierUniform),
+            _ => match normal.map(|v| v.trim().parse::<f64>()) {
+                Some(Ok(std)) if std.is_finite() && std > 0.0 => Ok(WeightInit::Normal(std)),
+                Some(_) => Err(format!("`init = \"{s}\"`: the standard deviation must be a finite number > 0")),
+                None => Err(format!(
+                    "`init` must be \"default\", \"zeros\", \"xavier_normal\", \"xavier_uniform\" or \"normal(STD)\", got \"{s}\""
+                )),
+            },
+        }
+    }
+
+    /// The weight's initialisation for a weight of these fans (`default` is the caller's).
+    pub fn weight(self, fan_in: usize, fan_out: usize, default: Init) -> Init {
+        let fans = (fan_in + fan_out).max(1) as f64;
+        match self {
+            WeightInit::Default => default,
+            WeightInit::Zeros => Init::Zeros,
+            WeightInit::XavierNormal => Init::Normal((2.0 / fans).sqrt()),
+            WeightInit::XavierUniform => Init::Uniform((6.0 / fans).sqrt()),
+            WeightInit::Normal(std) => Init::Normal(std),
+        }
+    }
+}
+
 /// Initialisation of a parameter (PyTorch's defaults for its module).
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
 pub enum Init {
@@ -372,6 +445,8 @@ pub enum Init {
     Constant(f64),
     /// Normal with mean 0 and this standard deviation (`torch.randn` is 1).
     Normal(f64),
+    /// Uniform in `±bound`.
+    Uniform(f64),
 }
 
 /// One parameter (or buffer) of a node.

@@ -9,7 +9,8 @@ use std::process::Command;
 const TINY: &str = r#"network tiny() {
     input image: [1, H, W]
     x = conv2d(image, 4, kernel = 3, padding = 1) as head
-    x = relu(x)
+    // Dropout in training: a resumed run must draw the masks the uninterrupted one drew.
+    x = dropout(relu(x), 0.1)
     output output = conv2d(x, 1, kernel = 3, padding = 1) as tail
 }
 
@@ -602,7 +603,7 @@ fn augmentation_is_a_data_setting_for_training_items_only() {
     assert_eq!((c.val_data.augment, c.test_data.augment), (None, None));
     let spec = write_spec(&dir, 2, &text.replace("rotation = 15", "rotation = 270"));
     let e = mcmr::experiment::plan_runs(&spec, &opts(&dir.join("runs"))).unwrap_err();
-    assert!(e.contains("expects a number from 0 to 180") && e.contains("tiny.mcmr:22:24"), "{e}");
+    assert!(e.contains("expects a number from 0 to 180") && e.contains("tiny.mcmr:23:24"), "{e}");
 }
 
 /// One zero-filled model scored under two test patterns at once (`group = "pattern"`), and under

@@ -393,12 +393,12 @@ network n() {
 "#;
     let model = compile(src);
     let x = data(2, 4, 5);
-    let (outs, stats) = model.forward_outputs_stats(vec![x.clone()], true, &["a".to_string()]).unwrap();
+    let (outs, stats) = model.forward_outputs_stats(vec![x.clone()], true, &["a".to_string()], None).unwrap();
     assert_eq!(outs.keys().collect::<Vec<_>>(), ["a"]);
     assert_eq!(stats.len(), 1, "the batch norm ran for its statistics");
     let full = model.forward(vec![x.clone()], true).unwrap();
     assert_eq!(values(&outs["a"]), values(&full["a"]));
-    let (_, eval_stats) = model.forward_outputs_stats(vec![x], false, &["a".to_string()]).unwrap();
+    let (_, eval_stats) = model.forward_outputs_stats(vec![x], false, &["a".to_string()], None).unwrap();
     assert!(eval_stats.is_empty());
 }
 

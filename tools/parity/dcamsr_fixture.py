@@ -11,7 +11,7 @@ repository's BaseModelWrapper and train.py take it (L1, Adam lr 1e-4): gradients
 The official constructor fixes its sizes (64 features, 8 heads, projections to 64, encoder
 blocks [4, 4, 4], decoder blocks [2, 2, 2, 12, 8, 4], dropout 0.1); this script builds the same
 model from the official classes (Encoder, Decoder, DCAT) with the sizes given, and with the
-attention dropout at 0 (the kit's training has none; a fixture must be deterministic). At
+attention dropout at 0 (a fixture must be deterministic; the config says so as `dropout_rate`). At
 another width than 64 the decoder's output convolution, Conv2d(64, 1), becomes Conv2d(nf, 1).
 H·W must equal input_size² (the spatial attention projects along the tokens), H and W multiples
 of 8.
@@ -103,7 +103,8 @@ def main():
         "repo": "LIKP0/UniFS (UNIFS_SRC), model/DCAMSR.py; the kit's spec was written against 025205c",
         "made_by": "tools/parity/dcamsr_fixture.py " + " ".join(sys.argv[2:]),
         "constructor_args": {"input_size": args.input_size, "nf": args.feats, "n_blks": n_blks,
-                             "n_blks_dec": n_blks_dec, "num_heads": args.heads, "proj_size": args.proj},
+                             "n_blks_dec": n_blks_dec, "num_heads": args.heads, "proj_size": args.proj,
+                             "dropout_rate": 0.0},
         "changed": "attention dropout 0 (official 0.1); SAM's conv_gamma/conv_beta drawn N(0, 0.05) instead of 0"
         + ("" if args.feats == 64 else "; decoder.conv_out Conv2d(nf, 1)"),
     }

@@ -1,6 +1,6 @@
 //! Attention over tokens (pixels), over channels (Restormer's transposed attention, and IMA's
-//! two-stream form of it), over layers (MINet's LAM) and over tokens with projected keys (EPA,
-//! DCAMSR's DCA).
+//! two-stream form of it), over the pixels of windows (IMA's two-stream form in Swin's windows),
+//! over layers (MINet's LAM) and over tokens with projected keys (EPA, DCAMSR's DCA).
 
 use super::*;
 
@@ -10,6 +10,7 @@ pub const FAMILY: Family = Family {
         "masked_token_attention",
         "channel_attention",
         "cross_channel_attention",
+        "cross_window_attention",
         "layer_attention",
         "projected_attention",
     ],
@@ -17,9 +18,14 @@ pub const FAMILY: Family = Family {
         use Kind::*;
         let heads = || opt("heads", Int, Value::Int(8));
         match name {
-            "token_attention" | "channel_attention" => {
-                sig(vec![req("q", Tensor), req("k", Tensor), req("v", Tensor), heads()])
-            }
+            "token_attention" => sig(vec![req("q", Tensor), req("k", Tensor), req("v", Tensor), heads()]),
+            "channel_attention" => sig(vec![
+                req("q", Tensor),
+                req("k", Tensor),
+                req("v", Tensor),
+                heads(),
+                opt("dropout", Float, Value::Float(0.0)),
+            ]),
             "masked_token_attention" => sig(vec![
                 req("q", Tensor),
                 req("k", Tensor),
@@ -36,6 +42,7 @@ pub const FAMILY: Family = Family {
                 heads(),
                 req("tokens", Int),
                 opt("proj", Int, Value::Int(64)),
+                opt("dropout", Float, Value::Float(0.0)),
             ]),
             "cross_channel_attention" => sig(vec![
                 req("q1", Tensor),
@@ -45,14 +52,24 @@ pub const FAMILY: Family = Family {
                 req("v", Tensor),
                 heads(),
             ]),
+            "cross_window_attention" => sig(vec![
+                req("q1", Tensor),
+                req("q2", Tensor),
+                req("k1", Tensor),
+                req("k2", Tensor),
+                req("v", Tensor),
+                heads(),
+                opt("window", Int, Value::Int(8)),
+            ]),
             _ => None,
         }
     },
     build,
     agreement: |op| match op {
-        Op::ChannelAttention { .. } | Op::CrossChannelAttention { .. } | Op::ProjectedAttention { .. } => {
-            Some(Agreement { from: 0, broadcast: false, what: "arguments" })
-        }
+        Op::ChannelAttention { .. }
+        | Op::CrossChannelAttention { .. }
+        | Op::CrossWindowAttention { .. }
+        | Op::ProjectedAttention { .. } => Some(Agreement { from: 0, broadcast: false, what: "arguments" }),
         // Queries may sit on another grid than keys and values.
         Op::TokenAttention { .. } => Some(Agreement { from: 1, broadcast: false, what: "keys and values" }),
         Op::MaskedTokenAttention { .. } => {
@@ -63,6 +80,10 @@ pub const FAMILY: Family = Family {
     params: |op| match *op {
         Op::ChannelAttention { heads, .. } | Op::CrossChannelAttention { heads, .. } => {
             Some(vec![("temperature", vec![heads, 1, 1], Init::Ones, false)])
+        }
+        Op::CrossWindowAttention { heads, window, .. } => {
+            let span = 2 * window - 1;
+            Some(vec![("relative_position_bias_table", vec![span * span, heads], Init::Normal(0.02), false)])
         }
         Op::ProjectedAttention { heads, tokens, proj, .. } => Some(vec![
             ("temperature2", vec![heads, 1, 1], Init::Ones, false),
@@ -100,7 +121,7 @@ fn build(name: &str, b: &Bound) -> Built {
         }
         return one(b, Op::LayerAttention { groups });
     }
-    if name == "cross_channel_attention" {
+    if name == "cross_channel_attention" || name == "cross_window_attention" {
         let names = ["q1", "q2", "k1", "k2", "v"];
         let inputs: Vec<Value> = names.iter().map(|n| b[n].clone()).collect();
         let c = channels(&inputs[0]);
@@ -110,6 +131,9 @@ fn build(name: &str, b: &Bound) -> Built {
         let heads = pos(b, "heads")?;
         if c % heads != 0 {
             return Err(("heads", format!("{c} channels do not split into {heads} heads")));
+        }
+        if name == "cross_window_attention" {
+            return Ok((Op::CrossWindowAttention { channels: c, heads, window: pos(b, "window")? }, inputs));
         }
         return Ok((Op::CrossChannelAttention { channels: c, heads }, inputs));
     }
@@ -125,15 +149,22 @@ fn build(name: &str, b: &Bound) -> Built {
     if name == "projected_attention" {
         let (heads, channels, inputs) = attention_inputs(b)?;
         return Ok((
-            Op::ProjectedAttention { channels, heads, tokens: pos(b, "tokens")?, proj: pos(b, "proj")? },
+            Op::ProjectedAttention {
+                channels,
+                heads,
+                tokens: pos(b, "tokens")?,
+                proj: pos(b, "proj")?,
+                dropout: probability(b, "dropout")?,
+            },
             inputs,
         ));
     }
-    let token = match name {
-        "token_attention" => true,
-        "channel_attention" => false,
-        _ => return not_ours(name),
-    };
     let (heads, channels, inputs) = attention_inputs(b)?;
-    Ok((if token { Op::TokenAttention { heads } } else { Op::ChannelAttention { channels, heads } }, inputs))
+    match name {
+        "token_attention" => Ok((Op::TokenAttention { heads }, inputs)),
+        "channel_attention" => {
+            Ok((Op::ChannelAttention { channels, heads, dropout: probability(b, "dropout")? }, inputs))
+        }
+        _ => not_ours(name),
+    }
 }

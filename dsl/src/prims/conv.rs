@@ -49,8 +49,9 @@ fn signature(name: &str) -> Option<Sig> {
             opt("padding", Int, I(0)),
             opt("output_padding", Int, I(0)),
             opt("bias", Bool, B(true)),
+            opt("init", Str, S("default".into())),
         ]),
-        "linear" => sig(vec![x(), req("out", Int), opt("bias", Bool, B(true))]),
+        "linear" => sig(vec![x(), req("out", Int), opt("bias", Bool, B(true)), opt("init", Str, S("default".into()))]),
         "pad" => sig(vec![
             x(),
             opt("top", Int, I(0)),
@@ -87,13 +88,7 @@ fn build(name: &str, b: &Bound) -> Built {
                     groups,
                     bias: boolean(b, "bias"),
                     padding_mode: pad_mode(b, "padding_mode")?,
-                    zero_init: match b.get("init") {
-                        Some(Value::Str(s)) if s == "zeros" => true,
-                        Some(Value::Str(s)) if s != "default" => {
-                            return Err(("init", format!("`init` must be \"default\" or \"zeros\", got \"{s}\"")))
-                        }
-                        _ => false,
-                    },
+                    init: weight_init(b)?,
                 },
             )
         }
@@ -126,9 +121,10 @@ fn build(name: &str, b: &Bound) -> Built {
                 padding: int(b, "padding")?,
                 output_padding: int(b, "output_padding")?,
                 bias: boolean(b, "bias"),
+                init: weight_init(b)?,
             },
         ),
-        "linear" => one(b, Op::Linear { cin, cout: pos(b, "out")?, bias: boolean(b, "bias") }),
+        "linear" => one(b, Op::Linear { cin, cout: pos(b, "out")?, bias: boolean(b, "bias"), init: weight_init(b)? }),
         "pad" => one(
             b,
             Op::Pad {
@@ -171,22 +167,48 @@ fn spatial(op: &Op, sizes: &[Size]) -> Option<Size> {
 
 fn params(op: &Op) -> Option<Vec<ParamOf>> {
     Some(match *op {
-        Op::Conv2d { cin, cout, kernel, groups, bias, zero_init, .. } => {
+        Op::Conv2d { cin, cout, kernel, groups, bias, init, .. } => {
             let fan_in = cin / groups * kernel * kernel;
-            let mut v = weight_and_bias(vec![cout, cin / groups, kernel, kernel], cout, fan_in, bias);
-            if zero_init {
-                v.iter_mut().for_each(|p| p.2 = Init::Zeros);
-            }
-            v
+            let v = weight_and_bias(vec![cout, cin / groups, kernel, kernel], cout, fan_in, bias);
+            initialised(v, init, fan_in, cout * kernel * kernel)
         }
         Op::Conv3d { cin, cout, kernel, bias, .. } => {
             weight_and_bias(vec![cout, cin, kernel, kernel, kernel], cout, cin * kernel * kernel * kernel, bias)
         }
-        Op::ConvTranspose2d { cin, cout, kernel, bias, .. } => {
+        Op::ConvTranspose2d { cin, cout, kernel, bias, init, .. } => {
             // PyTorch computes fan_in from weight.size(1) * k * k for transposed convs.
-            weight_and_bias(vec![cin, cout, kernel, kernel], cout, cout * kernel * kernel, bias)
+            let fan_in = cout * kernel * kernel;
+            initialised(
+                weight_and_bias(vec![cin, cout, kernel, kernel], cout, fan_in, bias),
+                init,
+                fan_in,
+                cin * kernel * kernel,
+            )
         }
-        Op::Linear { cin, cout, bias } => weight_and_bias(vec![cout, cin], cout, cin, bias),
+        Op::Linear { cin, cout, bias, init } => {
+            initialised(weight_and_bias(vec![cout, cin], cout, cin, bias), init, cin, cout)
+        }
         _ => return None,
     })
+}
+
+/// The `init` argument ([`WeightInit::parse`]).
+fn weight_init(b: &Bound) -> Result<WeightInit, (&'static str, String)> {
+    match b.get("init") {
+        Some(Value::Str(s)) => WeightInit::parse(s).map_err(|e| ("init", e)),
+        _ => Ok(WeightInit::Default),
+    }
+}
+
+/// A weight and bias (`v`, PyTorch's defaults) with the weight started as `init` says, for a
+/// weight of these fans; `Zeros` zeroes the bias too.
+fn initialised(mut v: Vec<ParamOf>, init: WeightInit, fan_in: usize, fan_out: usize) -> Vec<ParamOf> {
+    for p in v.iter_mut() {
+        p.2 = match (p.0, init) {
+            ("weight", _) => init.weight(fan_in, fan_out, p.2),
+            (_, WeightInit::Zeros) => Init::Zeros,
+            _ => p.2,
+        };
+    }
+    v
 }

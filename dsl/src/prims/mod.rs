@@ -14,7 +14,7 @@
 //! | [`spectral`] | FFTs, `magnitude`, `phase`, `real`, `imag`, `complex`, `polar`, `data_consistency` |
 
 use crate::check::Value;
-use crate::ir::{Init, Interp, Norm, Op, PadMode};
+use crate::ir::{Init, Interp, Norm, Op, PadMode, WeightInit};
 use crate::size::{Extent, Size};
 use std::collections::BTreeMap;
 
@@ -237,6 +237,15 @@ fn float(b: &Bound, k: &'static str) -> f64 {
     }
 }
 
+/// A dropout probability: in `[0, 1)`.
+fn probability(b: &Bound, k: &'static str) -> Result<f64, (&'static str, String)> {
+    let p = float(b, k);
+    if !(0.0..1.0).contains(&p) {
+        return Err((k, format!("dropout probability must lie in [0, 1), got {p}")));
+    }
+    Ok(p)
+}
+
 fn boolean(b: &Bound, k: &'static str) -> bool {
     matches!(b.get(k), Some(Value::Bool(true)))
 }
@@ -428,7 +437,7 @@ mod tests {
             assert_eq!(all.iter().filter(|m| *m == n).count(), 1, "`{n}` is listed twice");
             assert!(lookup(n).is_some(), "`{n}` has no signature");
         }
-        assert_eq!(all.len(), 76);
+        assert_eq!(all.len(), 77);
         assert!(lookup("conv4d").is_none());
     }
 }

@@ -82,13 +82,7 @@ fn build(name: &str, b: &Bound) -> Built {
             }
             Op::Prelu { num }
         }
-        "dropout" | "dropout2d" => {
-            let p = float(b, "p");
-            if !(0.0..1.0).contains(&p) {
-                return Err(("p", format!("dropout probability must lie in [0, 1), got {p}")));
-            }
-            Op::Dropout { p }
-        }
+        "dropout" | "dropout2d" => Op::Dropout { p: probability(b, "p")?, channelwise: name == "dropout2d" },
         "scale" => Op::Scale { factor: float(b, "factor") },
         "nan_to_num" => Op::NanToNum { nan: float(b, "nan"), posinf: float(b, "posinf"), neginf: float(b, "neginf") },
         "softmax" => match int(b, "dim")? {

@@ -483,6 +483,7 @@ pub fn execute(run: &RunSpec, resume: bool) -> Result<RunOutcome, String> {
             protocol: run.config.protocol,
             device: &dev,
             files: &files,
+            seed: run.config.seed,
             checkpoint_every: (total / 10).max(1),
             progress: run.progress,
         };

@@ -2,7 +2,8 @@
 //! steps exactly as PyTorch computes them, schedules, validation, checkpoints and resumption.
 //!
 //! Every random choice is a function of the seeds, the epoch and the item index (data order,
-//! online masks, augmentation) or of the initialisation seed, so the state to resume is the
+//! online masks, augmentation), of the initialisation seed, or of the seed, stage and step
+//! (dropout), so the state to resume is the
 //! parameters, the optimiser's buffers and the step counter: a run resumed from a checkpoint
 //! takes exactly the steps the uninterrupted run would have taken.
 
@@ -62,10 +63,19 @@ pub struct TrainContext<'a> {
     pub protocol: Protocol,
     pub device: &'a Device,
     pub files: &'a TrainFiles,
+    /// The run's seed: dropout's masks at each step derive from it ([`dropout_seed`]).
+    pub seed: u32,
     /// Save `last` every N steps (and at every validation and at the end).
     pub checkpoint_every: usize,
     /// Show progress on stderr (a bar on a terminal, plain lines elsewhere).
     pub progress: bool,
+}
+
+/// The dropout seed of one training step: a function of the run's seed, the stage and the step
+/// alone, so that a resumed run draws the masks the uninterrupted one would have.
+pub fn dropout_seed(seed: u32, stage: usize, step: usize) -> u64 {
+    use crate::model::mix;
+    mix(mix(mix(seed as u64 ^ 0x6472_6f70) ^ stage as u64) ^ step as u64)
 }
 
 fn host(t: Tensor<4>) -> Vec<f64> {
@@ -262,7 +272,9 @@ fn train_stage(
             opt.set_lr(lr);
             let (inputs, mut named) = tensors(&items, ctx.bindings, &read, ctx.device)?;
             // Only what the stage's loss reads runs (later modules of a staged network stay out).
-            let (outputs, batch_stats) = model.forward_outputs_stats(inputs, true, &read).map_err(|e| e.to_string())?;
+            let drop = Some(dropout_seed(ctx.seed, stage, step));
+            let (outputs, batch_stats) =
+                model.forward_outputs_stats(inputs, true, &read, drop).map_err(|e| e.to_string())?;
             named.extend(outputs);
             let (loss, terms) = crate::loss::evaluate(&t.loss, &named, &complex)?;
             let scalar = |x: Tensor<1>| x.into_data().convert::<f64>().try_to_vec::<f64>().expect("float")[0];

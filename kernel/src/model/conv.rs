@@ -64,7 +64,7 @@ pub(super) fn forward(cx: &Ctx) -> Option<Result<Tensor<4>, ModelError>> {
                 x.narrow(2, 0, th)
             }
         }
-        Op::Linear { cin, cout, bias } => {
+        Op::Linear { cin, cout, bias, .. } => {
             let x = a(0);
             let [b, _, h, w] = x.dims();
             let weight = cx.model.param(&p("weight")).reshape([1, 1, *cout, *cin]).swap_dims(2, 3);

@@ -61,7 +61,7 @@ pub fn node_cost(op: &Op, args: &[[usize; 4]], out: &[usize; 4], first_complex: 
         Op::Conv3d { cin, kernel, .. } => {
             c.weight_macs = n_out * *cin as u64 * (*kernel as u64).pow(3);
         }
-        Op::ProjectedAttention { channels, heads, tokens, proj } => {
+        Op::ProjectedAttention { channels, heads, tokens, proj, .. } => {
             // E k and E v (C·N·P each), qᵀ k' and A v'ᵀ (N·P·d per head each).
             let (ch, n, p) = (*channels as u64, *tokens as u64, *proj as u64);
             c.attention_macs = b * 4 * ch * n * p;
@@ -85,7 +85,7 @@ pub fn node_cost(op: &Op, args: &[[usize; 4]], out: &[usize; 4], first_complex: 
             c.attention_macs = 2 * b * q * n * d;
             c.other_flops = 5 * b * *heads as u64 * q * n;
         }
-        Op::ChannelAttention { channels, heads } | Op::CrossChannelAttention { channels, heads } => {
+        Op::ChannelAttention { channels, heads, .. } | Op::CrossChannelAttention { channels, heads } => {
             // Per head a (C/h)×(C/h) affinity over H·W and its product with v; the cross form
             // has two affinities.
             let [_, _, h, w] = args[0].map(|v| v as u64);
@@ -93,6 +93,14 @@ pub fn node_cost(op: &Op, args: &[[usize; 4]], out: &[usize; 4], first_complex: 
             let products = if matches!(op, Op::CrossChannelAttention { .. }) { 3 } else { 2 };
             c.attention_macs = products * b * *heads as u64 * per_head * per_head * h * w;
             c.other_flops = 5 * b * *heads as u64 * per_head * per_head;
+        }
+        Op::CrossWindowAttention { channels, heads, window } => {
+            // Per head and window two (P×P) affinities over d channels and the product with v.
+            let [_, _, h, w] = args[0].map(|v| v as u64);
+            let per_head = (*channels / (*heads).max(1)) as u64;
+            let p2 = (*window * *window) as u64;
+            c.attention_macs = 3 * b * *heads as u64 * per_head * p2 * h * w;
+            c.other_flops = 6 * b * *heads as u64 * p2 * h * w;
         }
         Op::Fft { kind, .. } => {
             // A complex 2-D transform of n points: 5 n log₂ n; the real transforms half that.

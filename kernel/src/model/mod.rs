@@ -27,6 +27,8 @@ use std::path::Path;
 
 mod attention;
 mod conv;
+mod dropout;
+pub use dropout::mix;
 pub mod flops;
 mod norm;
 mod points;
@@ -44,6 +46,10 @@ pub(crate) struct Ctx<'m> {
     args: Vec<Tensor<4>>,
     complex: Vec<bool>,
     train: bool,
+    /// The node's index in the graph (its dropout stream).
+    index: usize,
+    /// This training forward's dropout seed (the trainer's; none in parity and tests).
+    dropout_seed: Option<u64>,
     /// Batch statistics of the batch norms run in training mode, in call order.
     stats: &'m std::cell::RefCell<Vec<BatchStats>>,
 }
@@ -142,6 +148,9 @@ impl CompiledModel {
                     Init::Zeros => vec![0.0; n],
                     Init::Constant(c) => vec![c as f32; n],
                     Init::Normal(std) => (0..n).map(|_| (std * rng.standard_normal()) as f32).collect(),
+                    Init::Uniform(bound) => {
+                        (0..n).map(|_| ((2.0 * rng.random_sample() - 1.0) * bound) as f32).collect()
+                    }
                 };
                 let p = Param::from_tensor(Tensor::<4>::from_data(TensorData::new(values, rank4(&s.shape)), device));
                 if s.frozen {
@@ -266,7 +275,8 @@ impl CompiledModel {
 
     /// Runs the graph on `inputs` (in the order of the graph's inputs) and returns every value:
     /// inputs first, then one per node. `train` selects batch statistics for batch norm; dropout
-    /// with `p > 0` in training needs the trainer's seeded generator and is refused here.
+    /// with `p > 0` in training needs the trainer's seed ([`CompiledModel::forward_outputs_stats`])
+    /// and is refused here.
     pub fn forward_all(&self, inputs: Vec<Tensor<4>>, train: bool) -> Result<Vec<Tensor<4>>, ModelError> {
         Ok(self.forward_all_stats(inputs, train)?.0)
     }
@@ -278,19 +288,22 @@ impl CompiledModel {
         inputs: Vec<Tensor<4>>,
         train: bool,
     ) -> Result<(Vec<Tensor<4>>, Vec<BatchStats>), ModelError> {
-        let (values, stats) = self.run(inputs, train, None)?;
+        let (values, stats) = self.run(inputs, train, None, None)?;
         Ok((values.into_iter().map(|v| v.expect("every value computed")).collect(), stats))
     }
 
     /// The named outputs `wanted` only, computing just the nodes they depend on (a training
     /// stage whose loss reads IGKR-Net's first module does not run the later ones, so their
     /// parameters get no gradient), and in training every batch norm (its running statistics
-    /// move as in PyTorch's full forward), with the batch norms' statistics.
+    /// move as in PyTorch's full forward), with the batch norms' statistics. In training,
+    /// dropout draws from `dropout_seed` (the trainer's, one per step); without one it refuses
+    /// `p > 0`.
     pub fn forward_outputs_stats(
         &self,
         inputs: Vec<Tensor<4>>,
         train: bool,
         wanted: &[String],
+        dropout_seed: Option<u64>,
     ) -> Result<(BTreeMap<String, Tensor<4>>, Vec<BatchStats>), ModelError> {
         let g = &self.meta.graph;
         let n_in = g.inputs.len();
@@ -314,7 +327,7 @@ impl CompiledModel {
                 }
             }
         }
-        let (values, stats) = self.run(inputs, train, Some(&keep))?;
+        let (values, stats) = self.run(inputs, train, Some(&keep), dropout_seed)?;
         let outputs = g
             .outputs
             .iter()
@@ -330,6 +343,7 @@ impl CompiledModel {
         inputs: Vec<Tensor<4>>,
         train: bool,
         keep: Option<&[bool]>,
+        dropout_seed: Option<u64>,
     ) -> Result<(Vec<Option<Tensor<4>>>, Vec<BatchStats>), ModelError> {
         let stats = std::cell::RefCell::new(Vec::new());
         let g = &self.meta.graph;
@@ -351,7 +365,7 @@ impl CompiledModel {
         }
         let mut values: Vec<Option<Tensor<4>>> = inputs.into_iter().map(Some).collect();
         let mut complex: Vec<bool> = g.inputs.iter().map(|i| i.complex).collect();
-        for node in &g.nodes {
+        for (index, node) in g.nodes.iter().enumerate() {
             complex.push(node.op.output_is_complex(node.args.first().map(|&a| complex[a]).unwrap_or(false)));
             if keep.is_some_and(|k| !k[values.len()]) {
                 values.push(None);
@@ -363,6 +377,8 @@ impl CompiledModel {
                 args: node.args.iter().map(|&i| values[i].clone().expect("arguments are computed first")).collect(),
                 complex: node.args.iter().map(|&i| complex[i]).collect(),
                 train,
+                index,
+                dropout_seed,
                 stats: &stats,
             };
             let out = conv::forward(&ctx)

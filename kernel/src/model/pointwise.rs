@@ -1,5 +1,5 @@
 //! Element-wise operations: activations, arithmetic, constants, clean-up of non-finite values,
-//! learnable scales and averages, and (evaluation-only) dropout.
+//! learnable scales and averages, and dropout (`dropout.rs` draws its masks).
 
 use super::*;
 
@@ -14,15 +14,7 @@ pub(super) fn forward(cx: &Ctx) -> Option<Result<Tensor<4>, ModelError>> {
         Op::Tanh => activation::tanh(a(0)),
         Op::Gelu => activation::gelu(a(0)),
         Op::Prelu { .. } => activation::prelu(a(0), cx.model.param1(&p("weight"))),
-        Op::Dropout { p } => {
-            if cx.train && *p > 0.0 {
-                return Some(Err(ModelError::Unsupported(format!(
-                    "dropout with p = {p} in training at `{}` needs the trainer's seeded generator",
-                    cx.node.path
-                ))));
-            }
-            a(0)
-        }
+        Op::Dropout { p, channelwise } => return Some(cx.dropout(a(0), *p, *channelwise)),
         Op::Add => a(0) + a(1),
         Op::Sub => a(0) - a(1),
         Op::Mul => a(0) * a(1),

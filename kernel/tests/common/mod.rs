@@ -39,7 +39,8 @@ pub fn rel_close(got: f64, want: f64, rel: f64) -> bool {
 
 /// `papers/<spec>` against the committed fixture `kernel/tests/fixtures/<name>` (made from the
 /// official code by a `tools/parity/*_fixture.py` script), configured from its `config.json`'s
-/// `constructor_args` (integers and integer lists), network `network` (default: the spec's last).
+/// `constructor_args` (integers, floats and integer lists), network `network` (default: the
+/// spec's last).
 pub fn committed_parity(
     spec: &str,
     name: &str,
@@ -51,9 +52,10 @@ pub fn committed_parity(
     let fx = root.join("tests/fixtures").join(name);
     let config = json(&fx.join("config.json"));
     let loaded = mcmr_dsl::load(&root.join("../papers").join(spec)).unwrap_or_else(|(_, d)| panic!("{}", d.message));
-    let value = |v: &serde_json::Value| match v.as_array() {
-        Some(xs) => Value::List(xs.iter().map(|x| Value::Int(x.as_i64().unwrap())).collect()),
-        None => Value::Int(v.as_i64().unwrap()),
+    let value = |v: &serde_json::Value| match (v.as_array(), v.as_i64()) {
+        (Some(xs), _) => Value::List(xs.iter().map(|x| Value::Int(x.as_i64().unwrap())).collect()),
+        (None, Some(i)) => Value::Int(i),
+        (None, None) => Value::Float(v.as_f64().unwrap()),
     };
     let params: Vec<_> =
         config["constructor_args"].as_object().unwrap().iter().map(|(k, v)| (k.clone(), value(v))).collect();

@@ -44,23 +44,14 @@ pub const FAMILY: Family = Family {
                 opt("proj", Int, Value::Int(64)),
                 opt("dropout", Float, Value::Float(0.0)),
             ]),
-            "cross_channel_attention" => sig(vec![
-                req("q1", Tensor),
-                req("q2", Tensor),
-                req("k1", Tensor),
-                req("k2", Tensor),
-                req("v", Tensor),
-                heads(),
-            ]),
-            "cross_window_attention" => sig(vec![
-                req("q1", Tensor),
-                req("q2", Tensor),
-                req("k1", Tensor),
-                req("k2", Tensor),
-                req("v", Tensor),
-                heads(),
-                opt("window", Int, Value::Int(8)),
-            ]),
+            "cross_channel_attention" | "cross_window_attention" => {
+                let mut args: Vec<_> = ["q1", "q2", "k1", "k2", "v"].into_iter().map(|n| req(n, Tensor)).collect();
+                args.push(heads());
+                if name == "cross_window_attention" {
+                    args.push(opt("window", Int, Value::Int(8)));
+                }
+                sig(args)
+            }
             _ => None,
         }
     },

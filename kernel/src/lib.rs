@@ -16,7 +16,8 @@
 //!   dataset interface training reads.
 //! * [`spec`] — loading a spec for the kernel, and the kernel's vocabulary for its checker.
 //! * [`model`] — a spec's network compiled into a burn module; [`loss`], [`optim`] and
-//!   [`schedule`] — losses, PyTorch's optimisers and learning-rate schedules.
+//!   [`schedule`] — losses, PyTorch's optimisers and learning-rate schedules; [`optim_device`]
+//!   the same update rules on the parameters' device (GPU training).
 //! * [`experiment`] — plans, runs, training, evaluation, reports and comparisons.
 //! * [`parity`] — a compiled spec against the official code's tensors.
 //! * [`stats`] — paired significance tests over test slices (the p-values some tables print).
@@ -43,6 +44,7 @@ pub mod model;
 pub mod notebook;
 pub mod ops;
 pub mod optim;
+pub mod optim_device;
 pub mod parity;
 pub mod protocols;
 pub mod rng;

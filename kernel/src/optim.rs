@@ -97,6 +97,30 @@ impl Optimizer {
         }
     }
 
+    /// The per-parameter buffers by name (`m`, `v`, `square_avg`, `momentum_buffer`), host side.
+    pub(crate) fn host_buffers(&self) -> Vec<(&'static str, &Vec<Option<Vec<f64>>>)> {
+        self.buffers()
+    }
+
+    pub(crate) fn host_buffers_mut(&mut self) -> Vec<(&'static str, &mut Vec<Option<Vec<f64>>>)> {
+        self.buffers_mut()
+    }
+
+    /// Counts one step for each parameter with a gradient (Adam's bias corrections; PyTorch
+    /// counts per parameter) and returns the counts (zeros for the other optimisers).
+    pub(crate) fn count_steps(&mut self, has_grad: Vec<bool>) -> Vec<u32> {
+        match self {
+            Optimizer::Adam(o) => {
+                o.steps.resize(has_grad.len(), 0);
+                for (s, g) in o.steps.iter_mut().zip(&has_grad) {
+                    *s += u32::from(*g);
+                }
+                o.steps.clone()
+            }
+            _ => vec![0; has_grad.len()],
+        }
+    }
+
     fn buffers(&self) -> Vec<(&'static str, &Vec<Option<Vec<f64>>>)> {
         match self {
             Optimizer::RmsProp(o) => vec![("square_avg", &o.square_avg)],

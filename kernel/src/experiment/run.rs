@@ -32,6 +32,13 @@ pub struct RunSpec {
     pub progress: bool,
 }
 
+/// Whether training takes its optimiser steps on the device (optim_device.rs): on a GPU, and on
+/// the CPU when `MCMR_OPTIMIZER=device` asks for it (to test or time that path there); otherwise
+/// on host float64 copies, PyTorch's formulas exactly.
+pub fn optimizer_on_device(device: &str) -> bool {
+    device != "cpu" || std::env::var("MCMR_OPTIMIZER").is_ok_and(|v| v == "device")
+}
+
 /// The burn device of `--device`.
 pub fn device(name: &str) -> Result<Device, String> {
     match name {
@@ -412,7 +419,11 @@ pub fn execute(run: &RunSpec, resume: bool) -> Result<RunOutcome, String> {
             m
         },
         protocol: run.config.protocol.name().into(),
-        backend: format!("burn 0.22 ({})", if run.device == "cuda" { "cuda" } else { "flex" }),
+        backend: format!(
+            "burn 0.22 ({}), optimiser steps {}",
+            if run.device == "cuda" { "cuda" } else { "flex" },
+            if optimizer_on_device(&run.device) { "on the device" } else { "on the host in float64" }
+        ),
         device: run.device.clone(),
         seed: run.config.seed,
         reproduces: run.config.reproduces.clone(),
@@ -484,6 +495,7 @@ pub fn execute(run: &RunSpec, resume: bool) -> Result<RunOutcome, String> {
             device: &dev,
             files: &files,
             seed: run.config.seed,
+            optimizer_on_device: optimizer_on_device(&run.device),
             checkpoint_every: (total / 10).max(1),
             progress: run.progress,
         };

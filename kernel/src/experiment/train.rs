@@ -15,6 +15,7 @@ use crate::experiment::progress::StageProgress;
 use crate::io::safetensors::{read_safetensors_with_metadata, write_safetensors, StTensor, StWrite};
 use crate::model::{rank4, CompiledModel};
 use crate::optim::Optimizer;
+use crate::optim_device::DeviceBuffers;
 use crate::protocols::Protocol;
 use burn::module::Param;
 use burn::tensor::{Device, Tensor, TensorData};
@@ -65,10 +66,88 @@ pub struct TrainContext<'a> {
     pub files: &'a TrainFiles,
     /// The run's seed: dropout's masks at each step derive from it ([`dropout_seed`]).
     pub seed: u32,
+    /// Take optimiser steps on the parameters' device ([`crate::optim_device`]; GPU training)
+    /// instead of on host float64 copies (CPU training and parity).
+    pub optimizer_on_device: bool,
     /// Save `last` every N steps (and at every validation and at the end).
     pub checkpoint_every: usize,
     /// Show progress on stderr (a bar on a terminal, plain lines elsewhere).
     pub progress: bool,
+}
+
+/// One optimiser step on host float64 copies (CPU training and parity: PyTorch's formulas in
+/// float64, exactly): every gradient read to the host and checked, clipped, the update, the
+/// parameters written back. Returns the gradient norm (before clipping).
+fn host_step(
+    model: &mut CompiledModel,
+    opt: &mut Optimizer,
+    grads: &burn::tensor::Gradients,
+    trains: &dyn Fn(&str) -> bool,
+    clip: Option<f64>,
+    device: &Device,
+) -> Result<f64, String> {
+    let mut params = Vec::with_capacity(model.params.len());
+    let mut host_grads = Vec::with_capacity(model.params.len());
+    for (p, s) in model.params.iter().zip(model.param_specs()) {
+        let g = p.val().grad(grads).map(host).filter(|_| trains(&s.path));
+        if g.as_ref().is_some_and(|g| g.iter().any(|v| !v.is_finite())) {
+            return Err(format!("the gradient of `{}` is not finite", s.path));
+        }
+        params.push(if g.is_some() { host(p.val().inner()) } else { Vec::new() });
+        host_grads.push(g);
+    }
+    let grad_norm = match clip {
+        Some(max) => crate::optim::clip_grad_norm(&mut host_grads, max),
+        None => host_grads.iter().flatten().flat_map(|g| g.iter()).map(|x| x * x).sum::<f64>().sqrt(),
+    };
+    opt.step(&mut params, &host_grads);
+    for (i, (p, g)) in params.into_iter().zip(&host_grads).enumerate() {
+        if g.is_none() {
+            continue;
+        }
+        let shape = rank4(&model.param_specs()[i].shape);
+        let values: Vec<f32> = p.into_iter().map(|v| v as f32).collect();
+        model.params[i] = Param::from_tensor(Tensor::<4>::from_data(TensorData::new(values, shape), device));
+    }
+    Ok(grad_norm)
+}
+
+/// One optimiser step on the parameters' device (GPU training, optim_device.rs): the gradients
+/// stay there; one number, the gradient norm, is read back (a non-finite norm names the first
+/// non-finite gradient). Returns the gradient norm (before clipping).
+fn device_step(
+    model: &mut CompiledModel,
+    opt: &mut Optimizer,
+    bufs: &mut DeviceBuffers,
+    grads: &burn::tensor::Gradients,
+    trains: &dyn Fn(&str) -> bool,
+    clip: Option<f64>,
+) -> Result<f64, String> {
+    let mut dgrads: Vec<Option<Tensor<4>>> = model
+        .params
+        .iter()
+        .zip(model.param_specs())
+        .map(|(p, s)| p.val().grad(grads).filter(|_| trains(&s.path)))
+        .collect();
+    let grad_norm = crate::optim_device::clip_grad_norm(&mut dgrads, clip);
+    if !grad_norm.is_finite() {
+        let bad = dgrads
+            .iter()
+            .zip(model.param_specs())
+            .find(|(g, _)| g.as_ref().is_some_and(|g| host(g.clone()).iter().any(|v| !v.is_finite())));
+        return Err(match bad {
+            Some((_, s)) => format!("the gradient of `{}` is not finite", s.path),
+            None => format!("the gradient norm overflowed ({grad_norm})"),
+        });
+    }
+    let mut params: Vec<Tensor<4>> = model.params.iter().map(|p| p.val().inner()).collect();
+    bufs.step(opt, &mut params, &dgrads);
+    for (i, (p, g)) in params.into_iter().zip(&dgrads).enumerate() {
+        if g.is_some() {
+            model.params[i] = Param::from_tensor(Tensor::from_inner(p));
+        }
+    }
+    Ok(grad_norm)
 }
 
 /// The dropout seed of one training step: a function of the run's seed, the stage and the step
@@ -257,6 +336,10 @@ fn train_stage(
         (None, _) => t.name.clone(),
     };
     let mut shown = StageProgress::new(ctx.progress, name, first, total);
+    // On a GPU the optimiser's buffers live beside the parameters (optim_device.rs).
+    let mut device_bufs = ctx
+        .optimizer_on_device
+        .then(|| DeviceBuffers::load(opt, &model.params.iter().map(|p| p.val().inner()).collect::<Vec<_>>()));
     std::thread::scope(|scope| -> Result<(), String> {
         let rx = prefetch(scope, ctx.train, batches, 2);
         for step in first..total {
@@ -301,37 +384,17 @@ fn train_stage(
                 ));
             }
             let grads = loss.backward();
-            let mut params = Vec::with_capacity(model.params.len());
-            let mut host_grads = Vec::with_capacity(model.params.len());
-            for (p, s) in model.params.iter().zip(model.param_specs()) {
-                let g = p.val().grad(&grads).map(host).filter(|_| trains(&s.path));
-                if let Some(g) = &g {
-                    if g.iter().any(|v| !v.is_finite()) {
-                        return Err(format!(
-                            "step {step} of stage `{}`: the gradient of `{}` is not finite (loss {loss_value}); the last good checkpoint is `{}`",
-                            t.name,
-                            s.path,
-                            ctx.files.last.display()
-                        ));
-                    }
-                }
-                params.push(if g.is_some() { host(p.val().inner()) } else { Vec::new() });
-                host_grads.push(g);
-            }
-            let grad_norm = match t.clip_grad_norm {
-                Some(max) => crate::optim::clip_grad_norm(&mut host_grads, max),
-                None => host_grads.iter().flatten().flat_map(|g| g.iter()).map(|x| x * x).sum::<f64>().sqrt(),
+            let failed = |what: String| {
+                format!(
+                    "step {step} of stage `{}`: {what} (loss {loss_value}); the last good checkpoint is `{}`",
+                    t.name,
+                    ctx.files.last.display()
+                )
             };
-            opt.step(&mut params, &host_grads);
-            for (i, (p, g)) in params.into_iter().zip(&host_grads).enumerate() {
-                if g.is_none() {
-                    continue;
-                }
-                let shape = rank4(&model.param_specs()[i].shape);
-                let values: Vec<f32> = p.into_iter().map(|v| v as f32).collect();
-                model.params[i] =
-                    Param::from_tensor(Tensor::<4>::from_data(TensorData::new(values, shape), ctx.device));
-            }
+            let grad_norm = match device_bufs.as_mut() {
+                Some(bufs) => device_step(model, opt, bufs, &grads, &trains, t.clip_grad_norm).map_err(failed)?,
+                None => host_step(model, opt, &grads, &trains, t.clip_grad_norm, ctx.device).map_err(failed)?,
+            };
             model.update_running_stats(&batch_stats);
             progress.step = step + 1;
             let terms_json: serde_json::Map<String, serde_json::Value> =
@@ -367,6 +430,9 @@ fn train_stage(
             }
             if validate || done || progress.step % ctx.checkpoint_every.max(1) == 0 {
                 log.flush().map_err(|e| e.to_string())?;
+                if let Some(bufs) = &device_bufs {
+                    bufs.store(opt, model.params.len());
+                }
                 save_checkpoint(&ctx.files.last, model, Some(opt), progress)?;
             }
             shown.step(progress.step, loss_value, progress.best_psnr);

@@ -79,3 +79,78 @@ impl FlopsCmd {
         Ok(())
     }
 }
+
+#[derive(clap::Args)]
+pub struct BenchTrainCmd {
+    spec: PathBuf,
+    /// The experiment whose network, batch, image size, loss and optimiser are timed (its last
+    /// training stage: the whole network when training is staged).
+    #[arg(long)]
+    experiment: String,
+    /// The scale whose settings apply; the data is always the embedded phantom at its size.
+    #[arg(long, default_value = "paper")]
+    scale: String,
+    #[arg(long)]
+    variant: Option<String>,
+    /// cpu, or cuda (a build with `--features mcmr-kernel/cuda`).
+    #[arg(long, default_value = "cpu")]
+    device: String,
+    /// Training steps to time.
+    #[arg(long, default_value_t = 200)]
+    steps: usize,
+    /// The run folder (replaced).
+    #[arg(long, default_value = "runs/bench-train")]
+    out: PathBuf,
+    #[arg(long)]
+    json: bool,
+}
+
+impl BenchTrainCmd {
+    pub fn run(self) -> Result<()> {
+        let opts = mcmr::experiment::bench::BenchOptions {
+            scale: self.scale,
+            variant: self.variant,
+            experiment: self.experiment,
+            device: self.device,
+            steps: self.steps,
+        };
+        let v = mcmr::experiment::bench::bench_train(&self.spec, &opts, &self.out).map_err(anyhow::Error::msg)?;
+        if self.json {
+            say!("{}", serde_json::to_string_pretty(&v)?);
+            return Ok(());
+        }
+        let f = |k: &str| v[k].as_f64().unwrap_or(f64::NAN);
+        say!(
+            "{} `{}` at {} scale: {} ({} parameters), {}x{}, batch {}, on {} ({})",
+            self.spec.display(),
+            v["experiment"].as_str().unwrap_or("?"),
+            v["scale"].as_str().unwrap_or("?"),
+            v["network"].as_str().unwrap_or("?"),
+            v["parameters"],
+            v["size"][0],
+            v["size"][1],
+            v["batch_size"],
+            v["device"].as_str().unwrap_or("?"),
+            v["backend"].as_str().unwrap_or("?"),
+        );
+        say!(
+            "{} steps: median {:.4} s ({:.2} steps/s), mean {:.4} s, first {:.3} s",
+            v["steps"],
+            f("median_step_s"),
+            f("steps_per_second"),
+            f("mean_step_s"),
+            f("first_step_s")
+        );
+        say!(
+            "{:.3} TFLOP per step (3 x {:.2} GFLOP forward per slice x batch): {:.3} TFLOP/s achieved",
+            f("step_tflop"),
+            f("forward_gflop_per_slice"),
+            f("achieved_tflops")
+        );
+        say!(
+            "peak host memory {:.2} GiB; data: the embedded phantom at the experiment's size",
+            f("peak_host_memory_gib")
+        );
+        Ok(())
+    }
+}

@@ -61,6 +61,8 @@ enum Command {
     CheckSpec(check_spec::CheckSpecCmd),
     /// Format a spec in place (or check that it is formatted).
     Fmt(fmt::FmtCmd),
+    /// Time an experiment's training steps at a scale's sizes, on the phantom (the GPU benchmark).
+    BenchTrain(flops::BenchTrainCmd),
     /// Count what an experiment's network computes on one slice (MACs and FLOPs per module).
     Flops(flops::FlopsCmd),
     /// Compare a compiled spec with the official code's tensors in a fixture folder.
@@ -73,6 +75,8 @@ enum Command {
     Notebook(notebook::NotebookCommand),
     /// Train and evaluate what a spec declares; write run folders and print the table.
     Reproduce(reproduce::ReproduceCmd),
+    /// A reproduction as a Slurm job array, one run per task (print the script, or `--submit`).
+    Slurm(reproduce::SlurmCmd),
     /// Continue a run from its last checkpoint and finish it.
     Resume(resume::ResumeCmd),
     /// Evaluate a finished run's model again (optionally on other data).
@@ -126,10 +130,12 @@ pub fn main() {
         Command::CheckSpec(c) => c.run(),
         Command::Fmt(c) => c.run(),
         Command::Flops(c) => c.run(),
+        Command::BenchTrain(c) => c.run(),
         Command::Parity(c) => c.run(),
         Command::Data(c) => c.run(),
         Command::Notebook(c) => c.run(),
         Command::Reproduce(c) => c.run(),
+        Command::Slurm(c) => c.run(),
         Command::Resume(c) => c.run(),
         Command::Evaluate(c) => c.run(),
         Command::Compare(c) => c.run(),

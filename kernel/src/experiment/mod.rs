@@ -6,12 +6,17 @@
 //! * [`run`] owns a run folder (log, checkpoints, results, reports, figures) and [`manifest`]
 //!   its `manifest.json`;
 //! * [`plan`] turns a spec's experiments into runs and checks them all (`mcmr check-spec`);
-//! * [`reference`] reads `reference_results/<paper>/` and runs `mcmr check`.
+//! * [`reference`] reads `reference_results/<paper>/` and runs `mcmr check`;
+//! * [`bench`] times an experiment's training steps at a scale's sizes (`mcmr bench-train`);
+//! * [`cluster`] splits a reproduction into tasks for a scheduler (Slurm job arrays) and
+//!   gathers their runs.
 //!
 //! The notebook-facing entry points are [`reproduce`], [`resume`], [`evaluate_run`] and
 //! [`reference::check`]: plain functions of paths and options.
 
 pub mod batch;
+pub mod bench;
+pub mod cluster;
 pub mod config;
 pub mod evaluate;
 pub mod figures;

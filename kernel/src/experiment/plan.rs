@@ -23,14 +23,36 @@ pub(crate) fn with_data(d: &mut DatasetConfig, path: &Path) {
     };
 }
 
+/// Replaces the data with the embedded phantom at the data's image size, 4 subjects of 8 slices
+/// split 2/1/1: a configuration timed without its data (`mcmr bench-train`). The anatomy follows
+/// the target (PDFS: the knee; otherwise the brain); a contrast the phantom lacks (IXI's PD) is
+/// replaced by the anatomy's usual pair (brain T2 from T1, knee PDFS from PD).
+pub(crate) fn with_phantom(d: &mut DatasetConfig) {
+    use crate::data::phantom::{Kind, PhantomOptions};
+    let (kind, contrasts, pair): (Kind, &[&str], [&str; 2]) = if d.target == "pdfs" {
+        (Kind::Knee, &["pd", "pdfs"], ["pdfs", "pd"])
+    } else {
+        (Kind::Brain, &["t1", "t1ce", "t2", "flair"], ["t2", "t1"])
+    };
+    for (c, default) in [(&mut d.target, pair[0]), (&mut d.reference, pair[1])] {
+        if !contrasts.contains(&c.as_str()) {
+            *c = default.to_string();
+        }
+    }
+    let size = d.size.map(|[h, w]| h.max(w)).unwrap_or(64);
+    d.source = Source::Phantom { kind, subjects: 4, size, slices: 8, seed: 0, options: PhantomOptions::default() };
+    d.slices = crate::data::prepare::SliceSelection::All;
+    d.split = crate::data::dataset::Split::Ratios(vec![2.0, 1.0, 1.0], 0);
+}
+
 /// One planned run before any path is attached: the command line's variant and the settings.
-struct Planned {
-    variant: Option<String>,
-    config: RunConfig,
+pub(crate) struct Planned {
+    pub(crate) variant: Option<String>,
+    pub(crate) config: RunConfig,
 }
 
 /// The runs of `sel` ([`mcmr_dsl::plan::experiments`]), each read as a [`RunConfig`].
-fn plan(loaded: &Loaded, sel: &Selection) -> Result<Vec<Planned>, String> {
+pub(crate) fn plan(loaded: &Loaded, sel: &Selection) -> Result<Vec<Planned>, String> {
     let default_network = loaded.default_network().unwrap_or_default();
     mcmr_dsl::plan::experiments(loaded, sel)?
         .into_iter()

@@ -485,6 +485,7 @@ pub fn execute(run: &RunSpec, resume: bool) -> Result<RunOutcome, String> {
             Progress::default()
         };
         let total = run.config.stages.iter().map(|t| plan(t, train_data.len()).0).max().unwrap_or(1);
+        let step_seconds = std::sync::Mutex::new(Vec::new());
         let ctx = TrainContext {
             stages: &run.config.stages,
             train: &train_data,
@@ -498,6 +499,7 @@ pub fn execute(run: &RunSpec, resume: bool) -> Result<RunOutcome, String> {
             optimizer_on_device: optimizer_on_device(&run.device),
             checkpoint_every: (total / 10).max(1),
             progress: run.progress,
+            step_seconds: &step_seconds,
         };
         let end = match train(&mut model, &ctx, start, resume_from) {
             Ok(end) => end,
@@ -509,6 +511,8 @@ pub fn execute(run: &RunSpec, resume: bool) -> Result<RunOutcome, String> {
                 return Err(e);
             }
         };
+        let times = step_seconds.into_inner().unwrap_or_default();
+        crate::experiment::train::write_timing(&run.dir.join("timing.json"), &run.config.stages, &times)?;
         if end.best_step.is_some() && files.best.exists() {
             load_checkpoint(&files.best, &mut model)?;
         }

@@ -73,6 +73,38 @@ pub struct TrainContext<'a> {
     pub checkpoint_every: usize,
     /// Show progress on stderr (a bar on a terminal, plain lines elsewhere).
     pub progress: bool,
+    /// Each step's compute time, by stage: from its batch in hand to its optimiser step done
+    /// (no data wait, validation or checkpoint); [`write_timing`] summarises it.
+    pub step_seconds: &'a std::sync::Mutex<Vec<(usize, f64)>>,
+}
+
+/// `timing.json` of a run folder: per stage, the steps timed and their median, first and mean
+/// compute time (a resumed run times only the steps it took). Wall-clock figures: not part of
+/// the results, different from run to run.
+pub fn write_timing(path: &Path, stages: &[Training], times: &[(usize, f64)]) -> Result<(), String> {
+    let summary: Vec<serde_json::Value> = stages
+        .iter()
+        .enumerate()
+        .filter_map(|(i, t)| {
+            let mut s: Vec<f64> = times.iter().filter(|(st, _)| *st == i).map(|(_, v)| *v).collect();
+            let first = *s.first()?;
+            let mean = s.iter().sum::<f64>() / s.len() as f64;
+            s.sort_by(f64::total_cmp);
+            let median = s[s.len() / 2];
+            Some(serde_json::json!({
+                "stage": t.name,
+                "steps": s.len(),
+                "batch_size": t.batch_size,
+                "first_step_s": first,
+                "median_step_s": median,
+                "mean_step_s": mean,
+                "steps_per_second": 1.0 / median,
+            }))
+        })
+        .collect();
+    let text = serde_json::to_string_pretty(&serde_json::json!({ "stages": summary })).map_err(|e| e.to_string())?;
+    crate::io::write_atomic(path, format!("{text}\n").as_bytes())
+        .map_err(|e| format!("cannot write `{}`: {e}", path.display()))
 }
 
 /// One optimiser step on host float64 copies (CPU training and parity: PyTorch's formulas in
@@ -344,6 +376,7 @@ fn train_stage(
         let rx = prefetch(scope, ctx.train, batches, 2);
         for step in first..total {
             let items = rx.recv().map_err(|_| "the data reader stopped".to_string())??;
+            let clock = std::time::Instant::now();
             let epoch = step / per_epoch;
             let lr = t.schedule.lr(
                 base_lr,
@@ -396,6 +429,10 @@ fn train_stage(
                 None => host_step(model, opt, &grads, &trains, t.clip_grad_norm, ctx.device).map_err(failed)?,
             };
             model.update_running_stats(&batch_stats);
+            ctx.step_seconds
+                .lock()
+                .map_err(|_| "the step clock is poisoned")?
+                .push((stage, clock.elapsed().as_secs_f64()));
             progress.step = step + 1;
             let terms_json: serde_json::Map<String, serde_json::Value> =
                 t.loss.terms.iter().zip(&term_values).map(|(t, v)| (t.label.clone(), serde_json::json!(v))).collect();

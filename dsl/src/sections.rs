@@ -244,6 +244,9 @@ const DATA: Schema = Schema {
         // "fftshift_fft2" (numpy's fftshift(fft2(x)), unnormalised: MANet) or
         // "fft2c_unnormalised" (centred, unnormalised: DuDoRNet).
         ("kspace_convention", Val::OneOf(&["fft2c", "fftshift_fft2", "fft2c_unnormalised"])),
+        // fastMRI pairs: the measured raw k-space ("raw"), or k-space simulated from the
+        // reconstruction_esc images like a NIfTI folder's ("simulated": IMA's pipeline).
+        ("fastmri_kspace", Val::OneOf(&["raw", "simulated"])),
     ]],
     children: &[&AUGMENT],
     open: false,

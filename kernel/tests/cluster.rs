@@ -115,15 +115,17 @@ fn a_rerun_task_keeps_a_finished_run_and_resumes_a_stopped_one() {
     let spec = spec(&d);
     let out = d.join("out");
     let mcmr = env!("CARGO_BIN_EXE_mcmr");
-    let task = |i: &str| {
+    let task_with = |i: &str, extra: &[&str]| {
         let o = Command::new(mcmr)
             .args(["reproduce", spec.to_str().unwrap(), "--variant", "all", "--out", out.to_str().unwrap()])
             .args(["--task", i])
+            .args(extra)
             .output()
             .unwrap();
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         String::from_utf8_lossy(&o.stderr).into_owned()
     };
+    let task = |i: &str| task_with(i, &[]);
     task("1");
     let dir = out.join("tiny/base/smoke/x8");
     let results = std::fs::read(dir.join("results.json")).unwrap();
@@ -139,6 +141,10 @@ fn a_rerun_task_keeps_a_finished_run_and_resumes_a_stopped_one() {
     std::fs::remove_file(dir.join("results.json")).unwrap();
     let said = task("1");
     assert!(said.contains("task 1: resume"), "{said}");
+    assert_eq!(std::fs::read(dir.join("results.json")).unwrap(), results);
+    // `--overwrite` trains a finished run again from the start.
+    let said = task_with("1", &["--overwrite"]);
+    assert!(said.contains("task 1: run"), "{said}");
     assert_eq!(std::fs::read(dir.join("results.json")).unwrap(), results);
     std::fs::remove_dir_all(d).unwrap();
 }

@@ -115,6 +115,47 @@ fn fastmri_pairs_feed_the_dataset_interface() {
 }
 
 #[test]
+fn fastmri_kspace_can_be_simulated_from_the_reconstructions() {
+    // IMA's pipeline (fastmri_kspace = "simulated"): min-max normalised reconstruction_esc
+    // images, the target's centred FFT on the image grid, the mask there, the zero-filled input.
+    use mcmr::data::dataset::{Dataset, DatasetConfig, MaskPolicy, Source};
+    use mcmr::data::prepare::Normalisation;
+    use mcmr::masks::{MaskFamily, MaskParams};
+    let source = Source::FastMri { root: fixtures(), pairs: fixtures().join("pairs.csv") };
+    let mask = MaskPolicy::Fixed(MaskParams::new(MaskFamily::Random, [0, 0], 2.0).center_fraction(0.25));
+    let cfg = DatasetConfig {
+        normalisation: Normalisation::MinMax,
+        fastmri_simulated: true,
+        ..DatasetConfig::new(source, "pdfs", "pd", mask)
+    };
+    let ds = Dataset::open(cfg.clone()).unwrap();
+    let item = ds.get(1, 0).unwrap();
+    assert_eq!((item.height, item.width, item.kspace_shape), (8, 8, [8, 8]), "k-space on the image grid");
+    // The PDFS slice is 1000 + 100 + 10 r + c: min-max puts (0, 0) at 0 and (7, 7) at 1.
+    assert_eq!((item.target[0], item.target[63]), (0.0, 1.0));
+    assert!((item.target[3 * 8 + 5] - 35.0 / 77.0).abs() < 1e-6);
+    assert_eq!((item.reference[0], item.reference[63]), (0.0, 1.0), "the PD reference too");
+    // The centred orthonormal FFT's DC bin is sum / sqrt(HW); measured samples are kept as they
+    // are, the rest are zero; the input is the zero-filled magnitude.
+    let sum: f64 = item.target.iter().map(|&v| v as f64).sum();
+    assert_eq!(item.mask.data[4 * 8 + 4], 1, "the centre is sampled");
+    let dc = item.kspace[4 * 8 + 4];
+    assert!((dc.re as f64 - sum / 8.0).abs() < 1e-5 && dc.im.abs() < 1e-5, "{dc} vs {}", sum / 8.0);
+    for (k, m) in item.kspace.iter().zip(&item.mask.data) {
+        if *m == 0 {
+            assert_eq!((k.re, k.im), (0.0, 0.0));
+        }
+    }
+    let zf = mcmr::kspace::zero_filled_magnitude(&item.kspace, 8, 8);
+    assert_eq!(item.input, zf);
+    assert!(item.mask.data.iter().any(|&m| m == 0), "an under-sampled mask");
+    assert_eq!(item.meta.subject, "file_pdfs");
+    // The raw path of the same pairs reads the measured 16x12 k-space instead.
+    let raw = Dataset::open(DatasetConfig { fastmri_simulated: false, ..cfg }).unwrap();
+    assert_eq!(raw.get(1, 0).unwrap().kspace_shape, [16, 12]);
+}
+
+#[test]
 fn multi_coil_kspace_is_refused_with_its_shape() {
     // Written at test time by a second HDF5 writer (hdf5-pure): 4D k-space as in multi-coil data.
     let dir = std::env::temp_dir().join(format!("mcmr-h5-{}", std::process::id()));

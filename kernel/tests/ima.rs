@@ -414,7 +414,21 @@ fn fixed_slice_indices_pick_real_volumes_slices_and_are_refused_for_phantoms() {
     let paper = ReproduceOptions { scale: "paper".into(), data: Some(std::env::temp_dir()), ..Default::default() };
     let runs = plan_runs(&papers.join("ima.mcmr"), &paper).unwrap();
     let want = SliceSelection::Indices { indices: vec![40, 50, 60, 70, 75, 80, 85, 90, 100, 110], min_slices: 120 };
-    assert!(runs.iter().all(|r| r.config.test_data.slices == want && r.config.train_data.slices == want));
+    let (ixi, knee): (Vec<_>, Vec<_>) = runs.iter().partition(|r| !r.config.experiment.starts_with("fastmri_"));
+    assert!(ixi.iter().all(|r| r.config.test_data.slices == want && r.config.train_data.slices == want));
+    // fastMRI: every slice but 0-8 (the group's loader), k-space simulated from the images.
+    let knee_slices = SliceSelection::Indices { indices: (9..60).collect(), min_slices: 1 };
+    assert_eq!(knee.len(), 22, "Table 1's fastMRI columns (4 rows + zero filling) and Table 2(b)'s kernels");
+    assert!(knee.iter().all(|r| r.config.test_data.slices == knee_slices && r.config.test_data.fastmri_simulated));
+    assert_eq!(knee_slices.indices(36), (9..36).collect::<Vec<_>>());
+    let published =
+        mcmr::experiment::published::read_published(&papers.join("../reference_results/ima/published.json")).unwrap();
+    let cells: Vec<&String> = knee.iter().flat_map(|r| &r.config.reproduces).collect();
+    assert_eq!(cells.len(), 19, "16 cells of Table 1's fastMRI columns, 3 of Table 2(b)'s");
+    for cell in cells {
+        let p: Vec<&str> = cell.split('/').collect();
+        assert!(published.value(p[0], p[1], p[2], "psnr").is_some(), "{cell}");
+    }
     let d = std::env::temp_dir().join(format!("mcmr-ima-slices-{}", std::process::id()));
     std::fs::create_dir_all(d.join("baselines")).unwrap();
     for f in

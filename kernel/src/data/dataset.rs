@@ -181,6 +181,10 @@ pub struct DatasetConfig {
     pub kspace_noise: f64,
     /// The layout and scale of the k-space fields a network reads.
     pub kspace_convention: KSpaceConvention,
+    /// fastMRI pairs: k-space simulated from the `reconstruction_esc` magnitude images (IMA's
+    /// pipeline: the images min-max normalised, then the centred FFT, as for NIfTI folders)
+    /// instead of the measured raw k-space.
+    pub fastmri_simulated: bool,
     /// Seed of shuffling and augmentation.
     pub seed: u32,
     /// Keep the good subjects when some are broken (their problems are still reported).
@@ -209,6 +213,7 @@ impl DatasetConfig {
             part: None,
             kspace_noise: 0.0,
             kspace_convention: KSpaceConvention::Fft2c,
+            fastmri_simulated: false,
             seed: 0,
             skip_bad_subjects: false,
         }
@@ -270,13 +275,13 @@ struct SubjectData {
 }
 
 #[derive(Clone)]
-struct Prepared {
-    h: usize,
-    w: usize,
-    target: Vec<f64>,
-    reference: Vec<f64>,
-    target_stats: NormStats,
-    reference_stats: NormStats,
+pub(super) struct Prepared {
+    pub(super) h: usize,
+    pub(super) w: usize,
+    pub(super) target: Vec<f64>,
+    pub(super) reference: Vec<f64>,
+    pub(super) target_stats: NormStats,
+    pub(super) reference_stats: NormStats,
 }
 
 /// An opened dataset.
@@ -682,8 +687,32 @@ impl Dataset {
             target = augment(&target, h, w, angle, flip);
             reference = augment(&reference, h, w, angle, flip);
         }
-        let volume = self.subjects[self.index[i].0].id.clone();
-        let (mask, mask_seed) = self.mask_for(&volume, i, epoch, h, w)?;
+        let (si, k) = self.index[i];
+        let source = match &self.config.source {
+            Source::Phantom { kind, seed, .. } => format!("phantom:{kind:?}:seed{seed}").to_lowercase(),
+            Source::Folder { root, .. } => format!("folder:{}", root.display()),
+            Source::FastMri { root, .. } => format!("fastmri:{}", root.display()),
+            Source::Cc359 { root } => format!("cc359:{}", root.display()),
+        };
+        let images =
+            Prepared { h, w, target, reference, target_stats: p.target_stats, reference_stats: p.reference_stats };
+        self.simulated_item(i, epoch, images, &self.subjects[si].id, k, source)
+    }
+
+    /// Item `i` from its (normalised, augmented) target and reference images: the mask of the
+    /// volume `volume`, the target's simulated k-space (with `kspace_noise`), the zero-filled
+    /// input, and the mean-std or instance normalisation of input, target and reference.
+    pub(super) fn simulated_item(
+        &self,
+        i: usize,
+        epoch: usize,
+        p: Prepared,
+        volume: &str,
+        slice: usize,
+        source: String,
+    ) -> Result<SliceItem, DataError> {
+        let Prepared { h, w, mut target, mut reference, target_stats, reference_stats } = p;
+        let (mask, mask_seed) = self.mask_for(volume, i, epoch, h, w)?;
         let t32: Vec<f32> = target.iter().map(|&v| v as f32).collect();
         let mut full = simulate_kspace(&t32, None, h, w);
         if self.config.kspace_noise > 0.0 {
@@ -695,7 +724,7 @@ impl Dataset {
         }
         let kspace = apply_mask(&full, &mask.data, h, w);
         let mut input: Vec<f64> = zero_filled_magnitude(&kspace, h, w).into_iter().map(f64::from).collect();
-        let (mut ts, mut rs, mut is) = (p.target_stats, p.reference_stats, NormStats::IDENTITY);
+        let (mut ts, mut rs, mut is) = (target_stats, reference_stats, NormStats::IDENTITY);
         if matches!(self.config.normalisation, Normalisation::MeanStd | Normalisation::Instance) {
             is = stats(self.config.normalisation, &input);
             rs = match self.config.reference_stats {
@@ -713,18 +742,11 @@ impl Dataset {
             rs.apply(&mut reference);
             ts = is;
         }
-        let (si, k) = self.index[i];
-        let source = match &self.config.source {
-            Source::Phantom { kind, seed, .. } => format!("phantom:{kind:?}:seed{seed}").to_lowercase(),
-            Source::Folder { root, .. } => format!("folder:{}", root.display()),
-            Source::FastMri { root, .. } => format!("fastmri:{}", root.display()),
-            Source::Cc359 { root } => format!("cc359:{}", root.display()),
-        };
         let f32v = |v: Vec<f64>| v.into_iter().map(|x| x as f32).collect::<Vec<f32>>();
         let meta = SliceMeta {
             source,
-            subject: self.subjects[si].id.clone(),
-            slice: k,
+            subject: volume.to_string(),
+            slice,
             target_stats: ts,
             reference_stats: rs,
             input_stats: is,

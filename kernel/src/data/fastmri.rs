@@ -11,7 +11,7 @@
 //! `.h5`, second the PDFS file's; further columns ignored), the format of MTrans's and FSMNet's
 //! `singlecoil_{train,val}_split_less.csv`. Slices are paired by index up to the shorter volume.
 
-use crate::data::dataset::{DataError, Dataset, ReferenceStats, SliceItem, SliceMeta};
+use crate::data::dataset::{DataError, Dataset, Prepared, ReferenceStats, SliceItem, SliceMeta};
 use crate::data::prepare::{crop_or_pad, stats, NormStats, Normalisation};
 use crate::kspace::{apply_mask, zero_filled_magnitude};
 use crate::masks::Mask;
@@ -285,6 +285,38 @@ pub fn write_volume(path: &Path, image: &crate::io::volume::Volume, scale: f64) 
 }
 
 impl Dataset {
+    /// A fastMRI pair with k-space simulated from its images (`fastmri_kspace = "simulated"`,
+    /// IMA's pipeline): target (PDFS) and reference (PD) are the `reconstruction_esc` slices,
+    /// min-max normalised when the normalisation says so, and the rest is what a NIfTI folder's
+    /// item gets (the mask on the image grid, the target's centred FFT, the zero-filled input).
+    fn simulated_from_images(
+        &self,
+        i: usize,
+        epoch: usize,
+        pair: &PairedSlice,
+        pd: &FastMriVolume,
+        pdfs: &FastMriVolume,
+    ) -> Result<SliceItem, DataError> {
+        let [h, w] = pdfs.target_shape.expect("checked at open");
+        let image = |v: &FastMriVolume| -> Result<Vec<f64>, DataError> {
+            let t = v.target(pair.slice).map_err(|e| DataError::Problems(vec![e]))?;
+            let [th, tw] = v.target_shape.expect("checked at open");
+            Ok(crop_or_pad(&t.into_iter().map(f64::from).collect::<Vec<_>>(), th, tw, h, w))
+        };
+        let (mut target, mut reference) = (image(pdfs)?, image(pd)?);
+        let (mut ts, mut rs) = (NormStats::IDENTITY, NormStats::IDENTITY);
+        if self.config.normalisation == Normalisation::MinMax {
+            ts = stats(Normalisation::MinMax, &target);
+            rs = stats(Normalisation::MinMax, &reference);
+            ts.apply(&mut target);
+            rs.apply(&mut reference);
+        }
+        let volume = pdfs.path.file_stem().unwrap().to_string_lossy().into_owned();
+        let source = format!("fastmri:{}", pdfs.path.parent().map(|p| p.display().to_string()).unwrap_or_default());
+        let images = Prepared { h, w, target, reference, target_stats: ts, reference_stats: rs };
+        self.simulated_item(i, epoch, images, &volume, pair.slice, source)
+    }
+
     /// fastMRI pairs: input from the masked raw PDFS k-space, target and reference from
     /// `reconstruction_esc`; the reference is normalised with its own statistics or, with
     /// [`ReferenceStats::ZeroFilled`] (FSMNet's knee pipeline), those of the zero-filled PD image
@@ -302,6 +334,9 @@ impl Dataset {
             let img: Vec<f64> = zero_filled_magnitude(&k, rows, cols).into_iter().map(f64::from).collect();
             Ok((k, crop_or_pad(&img, rows, cols, th, tw)))
         };
+        if self.config.fastmri_simulated {
+            return self.simulated_from_images(i, epoch, pair, pd, pdfs);
+        }
         let [rows, cols] = pdfs.kspace_shape;
         let (mask, mask_seed) = self.mask_for(&name(pdfs), i, epoch, rows, cols)?;
         let (kspace, mut input) = zero_filled(pdfs, &mask)?;

@@ -71,8 +71,9 @@ pub fn plan_json(spec: &Path, opts: &ReproduceOptions) -> Result<serde_json::Val
 
 /// Runs the run numbered `index` (from 0) of the plan and nothing else: a run already finished
 /// from the same spec text is kept; one that stopped part way (a preempted or requeued task) is
-/// resumed from its last checkpoint; one made from another spec or kit version is refused
-/// unless `opts.overwrite`. Writes no summary (the other tasks are running): [`gather`] does.
+/// resumed from its last checkpoint; one made from another spec or kit version is refused.
+/// With `opts.overwrite` the folder is replaced whatever it holds. Writes no summary (the other
+/// tasks are running): [`gather`] does.
 pub fn run_task(spec: &Path, opts: &ReproduceOptions, index: usize) -> Result<RunOutcome, String> {
     let mut runs = plan_runs(spec, opts)?;
     if index >= runs.len() {
@@ -85,7 +86,7 @@ pub fn run_task(spec: &Path, opts: &ReproduceOptions, index: usize) -> Result<Ru
         ));
     }
     let run: RunSpec = runs.swap_remove(index);
-    if let Some(o) = finished(&run.dir, spec) {
+    if let Some(o) = finished(&run.dir, spec).filter(|_| !opts.overwrite) {
         if opts.progress {
             eprintln!("task {index}: {} finished earlier", o.dir.display());
         }

@@ -347,6 +347,10 @@ fn dataset(sec: Option<&Section>, seed: u32, fallback: Span) -> Result<DatasetCo
             )
         })?,
     };
+    let fastmri_simulated = s.str("fastmri_kspace") == Some("simulated");
+    if s.map.contains_key("fastmri_kspace") && !matches!(source, Source::FastMri { .. }) {
+        return Err(err(s.span("fastmri_kspace", sec.at), "`fastmri_kspace` applies to `source = \"fastmri\"` only"));
+    }
     let reference_stats = match s.str("reference_statistics") {
         Some("zero_filled") => ReferenceStats::ZeroFilled,
         _ => ReferenceStats::Own,
@@ -364,6 +368,7 @@ fn dataset(sec: Option<&Section>, seed: u32, fallback: Span) -> Result<DatasetCo
         seed,
         kspace_noise,
         kspace_convention,
+        fastmri_simulated,
         ..DatasetConfig::new(
             source,
             s.str("target").unwrap_or(target),
@@ -484,7 +489,7 @@ impl RunConfig {
             read.extend(t.loss.names());
         }
         // Measured complex data are normalised before masking, whatever the scheme.
-        let simulated = !matches!(data.source, Source::FastMri { .. });
+        let simulated = !matches!(data.source, Source::FastMri { .. }) || data.fastmri_simulated;
         let shares_scale = data.normalisation == Normalisation::None
             || (data.normalisation == Normalisation::MinMax && simulated)
             || matches!(data.source, Source::Cc359 { .. });
@@ -493,7 +498,7 @@ impl RunConfig {
                 return Err(err(
                     s.span("inputs", sec.at),
                     format!(
-                        "the run reads `{}` ({}), which has the scale of the data before normalisation: set `data {{ normalisation = \"none\" }}` (or \"min_max\" on NIfTI or phantom data, normalised before the k-space simulation)",
+                        "the run reads `{}` ({}), which has the scale of the data before normalisation: set `data {{ normalisation = \"none\" }}` (or \"min_max\" on NIfTI, phantom or simulated fastMRI data, normalised before the k-space simulation)",
                         f.name, f.about
                     ),
                 ));

@@ -584,16 +584,9 @@ impl Dataset {
                 None => (img, h, w),
             }
         };
-        let (mut target, h, w) = take(&s.target);
-        let (mut reference, _, _) = take(&s.reference);
-        let (mut ts, mut rs) = (NormStats::IDENTITY, NormStats::IDENTITY);
-        if self.config.normalisation == Normalisation::MinMax {
-            ts = stats(Normalisation::MinMax, &target);
-            rs = stats(Normalisation::MinMax, &reference);
-            ts.apply(&mut target);
-            rs.apply(&mut reference);
-        }
-        let p = Arc::new(Prepared { h, w, target, reference, target_stats: ts, reference_stats: rs });
+        let (target, h, w) = take(&s.target);
+        let (reference, _, _) = take(&s.reference);
+        let p = Arc::new(self.before_simulation(h, w, target, reference));
         self.cache.lock().unwrap_or_else(|e| e.into_inner()).insert(key, p.clone());
         p
     }
@@ -697,6 +690,25 @@ impl Dataset {
         let images =
             Prepared { h, w, target, reference, target_stats: p.target_stats, reference_stats: p.reference_stats };
         self.simulated_item(i, epoch, images, &self.subjects[si].id, k, source)
+    }
+
+    /// Target and reference images as the k-space simulation takes them: each min-max normalised
+    /// on its own when the normalisation is `min_max` (the others act on the zero-filled input).
+    pub(super) fn before_simulation(
+        &self,
+        h: usize,
+        w: usize,
+        mut target: Vec<f64>,
+        mut reference: Vec<f64>,
+    ) -> Prepared {
+        let (mut ts, mut rs) = (NormStats::IDENTITY, NormStats::IDENTITY);
+        if self.config.normalisation == Normalisation::MinMax {
+            ts = stats(Normalisation::MinMax, &target);
+            rs = stats(Normalisation::MinMax, &reference);
+            ts.apply(&mut target);
+            rs.apply(&mut reference);
+        }
+        Prepared { h, w, target, reference, target_stats: ts, reference_stats: rs }
     }
 
     /// Item `i` from its (normalised, augmented) target and reference images: the mask of the

@@ -11,7 +11,7 @@
 //! `.h5`, second the PDFS file's; further columns ignored), the format of MTrans's and FSMNet's
 //! `singlecoil_{train,val}_split_less.csv`. Slices are paired by index up to the shorter volume.
 
-use crate::data::dataset::{DataError, Dataset, Prepared, ReferenceStats, SliceItem, SliceMeta};
+use crate::data::dataset::{DataError, Dataset, ReferenceStats, SliceItem, SliceMeta};
 use crate::data::prepare::{crop_or_pad, stats, NormStats, Normalisation};
 use crate::kspace::{apply_mask, zero_filled_magnitude};
 use crate::masks::Mask;
@@ -303,17 +303,9 @@ impl Dataset {
             let [th, tw] = v.target_shape.expect("checked at open");
             Ok(crop_or_pad(&t.into_iter().map(f64::from).collect::<Vec<_>>(), th, tw, h, w))
         };
-        let (mut target, mut reference) = (image(pdfs)?, image(pd)?);
-        let (mut ts, mut rs) = (NormStats::IDENTITY, NormStats::IDENTITY);
-        if self.config.normalisation == Normalisation::MinMax {
-            ts = stats(Normalisation::MinMax, &target);
-            rs = stats(Normalisation::MinMax, &reference);
-            ts.apply(&mut target);
-            rs.apply(&mut reference);
-        }
+        let images = self.before_simulation(h, w, image(pdfs)?, image(pd)?);
         let volume = pdfs.path.file_stem().unwrap().to_string_lossy().into_owned();
         let source = format!("fastmri:{}", pdfs.path.parent().map(|p| p.display().to_string()).unwrap_or_default());
-        let images = Prepared { h, w, target, reference, target_stats: ts, reference_stats: rs };
         self.simulated_item(i, epoch, images, &volume, pair.slice, source)
     }
 

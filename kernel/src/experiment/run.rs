@@ -44,10 +44,29 @@ pub fn device(name: &str) -> Result<Device, String> {
     match name {
         "cpu" => Ok(Device::flex().autodiff()),
         #[cfg(feature = "cuda")]
-        "cuda" => Ok(Device::cuda(0).autodiff()),
+        "cuda" => cuda_device(),
         #[cfg(not(feature = "cuda"))]
         "cuda" => Err("this build has no CUDA support: rebuild with `--features mcmr-kernel/cuda`".into()),
         other => Err(format!("unknown device `{other}` (cpu or cuda)")),
+    }
+}
+
+/// The first CUDA device, started by one small computation: burn's CUDA backend panics in its
+/// device thread when the NVIDIA driver (libcuda) or NVRTC cannot be loaded, and that becomes an
+/// error here, before any run folder is written.
+#[cfg(feature = "cuda")]
+fn cuda_device() -> Result<Device, String> {
+    use burn::tensor::{Tensor, TensorData};
+    let started = std::panic::catch_unwind(|| {
+        let d = Device::cuda(0).autodiff();
+        let x = Tensor::<1>::from_data(TensorData::new(vec![1.0f32, 2.0], [2]), &d);
+        let y = (x.clone() + x).into_data().convert::<f32>().try_to_vec::<f32>().unwrap_or_default();
+        (d, y)
+    });
+    match started {
+        Ok((d, y)) if y == [2.0, 4.0] => Ok(d),
+        Ok((_, y)) => Err(format!("the CUDA device computed [1, 2] + [1, 2] = {y:?}")),
+        Err(_) => Err("CUDA is not available here: burn's CUDA backend could not start (the lines above say what it could not load: the NVIDIA driver's libcuda, or NVRTC; README, \"CUDA\")".into()),
     }
 }
 

@@ -8,3 +8,4 @@ pub mod fastmri;
 pub mod layout;
 pub mod phantom;
 pub mod prepare;
+pub mod simulate;

@@ -345,7 +345,7 @@ Markdown::file(&runs_dir.join("igkr/smoke-comparison.md")).unwrap()
 // %% id="student"
 let mine: PathBuf = edited_spec(&spec, &[], r#"
 experiment my_1d_30 {
-    use = ["t5_1d_30", "igkr", "smoke_size"]
+    use = ["t5_1d_30", "igkr", "sizes"]
 }"#, &nb.out().join("edited")).unwrap();
 let extra: Vec<RunOutcome> = reproduce(&mine, &ReproduceOptions {
     out: nb.out().join("edited-runs"),
@@ -416,9 +416,10 @@ println!("zero filling, 1D 20%, paper-scale path on the phantom volumes: {zf_pap
 
 // %% [markdown] id="paper-gpu-md"
 // Training IGKR-Net itself at 128×128 is GPU work: the network at paper size builds and counts
-// its parameters today (section 3; `mcmr check-spec papers/igkr.mcmr`), its attention runs in
-// chunks of queries (the network's `chunk` parameter), but the backward pass still keeps HRIT's
-// attention probabilities (tens of GiB per image), and it has not yet run on a GPU.
+// its parameters today (section 3; `mcmr check-spec papers/igkr.mcmr`), and at paper scale its
+// attention runs 1,024 queries at a time in both passes: the backward pass recomputes each
+// chunk's probabilities instead of keeping HRIT's (tens of GiB per image otherwise). It has not
+// yet run on a GPU.
 //
 // ## 12. Tolerance check (CI)
 

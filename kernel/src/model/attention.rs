@@ -138,7 +138,8 @@ fn unit(t: Tensor<4>) -> Tensor<4> {
 
 /// Multi-head `softmax(q kᵀ/√d) v` over the tokens of each grid (queries and keys may differ),
 /// the keys where `key_mask` is 0 left out (−1e9 before the softmax: exp underflows to exactly 0
-/// in f32), `chunk` queries at a time (0: all), so no larger score matrix exists at once.
+/// in f32), `chunk` queries at a time (0: all). With chunks, neither pass holds more than one
+/// chunk's scores: the backward pass recomputes them ([`crate::ops::attention`]).
 fn token_attention(
     q: Tensor<4>,
     k: Tensor<4>,
@@ -151,23 +152,15 @@ fn token_attention(
     let [_, _, hk, wk] = k.dims();
     let (d, nq, nk) = (c / heads, hq * wq, hk * wk);
     let split = |t: Tensor<4>, n: usize| t.reshape([b, heads, d, n]).swap_dims(2, 3);
-    let (qs, kt, vs) = (split(q, nq), split(k, nk).swap_dims(2, 3), split(v, nk));
+    let (qs, ks, vs) = (split(q, nq), split(k, nk), split(v, nk));
     let bias = key_mask.map(|m| {
         let mb = m.dims()[0];
         (m.reshape([mb, 1, 1, nk]) - 1.0) * 1e9
     });
-    let step = if chunk == 0 { nq } else { chunk.min(nq) };
-    let mut parts = Vec::with_capacity(nq.div_ceil(step));
-    let mut start = 0;
-    while start < nq {
-        let len = step.min(nq - start);
-        let mut scores = qs.clone().narrow(2, start, len).matmul(kt.clone()) / (d as f64).sqrt();
-        if let Some(bias) = &bias {
-            scores = scores + bias.clone();
-        }
-        parts.push(activation::softmax(scores, 3).matmul(vs.clone()));
-        start += len;
-    }
-    let out = if parts.len() == 1 { parts.remove(0) } else { Tensor::cat(parts, 2) };
+    let out = if chunk == 0 {
+        crate::ops::attention::plain(qs, ks, vs, bias, 0)
+    } else {
+        crate::ops::attention::chunked_attention(qs, ks, vs, bias, chunk)
+    };
     out.swap_dims(2, 3).reshape([b, c, hq, wq])
 }

@@ -28,6 +28,7 @@
 //! ```
 
 pub mod activation;
+pub mod attention;
 pub mod conv;
 mod dense;
 pub mod depthwise;

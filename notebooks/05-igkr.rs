@@ -328,7 +328,7 @@ Markdown::file(&runs_dir.join("igkr/smoke-comparison.md")).unwrap()
 // | A13 | optimiser across stages, schedule, batch | one Adam throughout (modules join at their stage, their step counts from 1), one cosine over 200 epochs, batch 1 |
 // | A17 | the metric protocol | `kt-slice`: per-slice magnitudes, data range max − min, ± over slices |
 // | A19 | ablation wiring | as in section 7 |
-// | A22 | data consistency after IDGM or TARM | neither (as printed) |
+// | A22 | data consistency after IDGM or TARM | neither (as printed); variants `dc_k2` (on K̂2 before HRIT) and `dc_out` (after TARM) |
 //
 // Not yet in the kit: readers for fastMRI's and IXI's IGKR pipelines and SKM-TEA (multi-coil),
 // the sampling-ratio sweep of Table 5 at smoke scale, and the baselines of Tables 1–3 (their rows

@@ -404,13 +404,56 @@ network n() {
 
 /// The spec's network `name` at a tiny size, compiled.
 fn spec_network(name: &str) -> CompiledModel {
+    spec_network_with(name, &[])
+}
+
+/// The same, with float parameters set (`dc_k2`, `dc_out`, ...).
+fn spec_network_with(name: &str, floats: &[(&str, f64)]) -> CompiledModel {
     use mcmr_dsl::check::Value;
     let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../papers/igkr.mcmr");
-    let small: Vec<(String, Value)> = [("d", 8), ("heads", 2), ("ffn", 16), ("enc", 1), ("dec", 1), ("h", 4)]
+    let mut small: Vec<(String, Value)> = [("d", 8), ("heads", 2), ("ffn", 16), ("enc", 1), ("dec", 1), ("h", 4)]
         .map(|(k, v)| (k.into(), Value::Int(v)))
         .into();
+    small.extend(floats.iter().map(|&(k, v)| (k.to_string(), Value::Float(v))));
     let (_, checked, _) = mcmr::spec::load_spec(&file, Some(name), None, &small).unwrap();
     CompiledModel::new(checked.graph, 5, &device())
+}
+
+/// A22's data-consistency variants: `dc_k2` 1 gives HRIT the measured samples in K̂2 (the rest of
+/// K̂2 untouched), `dc_out` 1 gives the reconstruction's k-space the measured samples; at 0 both
+/// leave the network as printed (K̂2 itself goes to HRIT, and the output's k-space is TARM's).
+#[test]
+fn data_consistency_variants_put_the_measured_samples_where_a22_says() {
+    let (h, w) = (8, 8);
+    let mask: Vec<f32> = (0..h * w).map(|i| if i % 3 == 0 || (3..5).contains(&(i / w)) { 1.0 } else { 0.0 }).collect();
+    let k: Vec<f32> = (0..2 * h * w).map(|i| ((i * 37 % 29) as f32 - 14.0) / 7.0).collect();
+    let run = |floats: &[(&str, f64)]| {
+        let model = spec_network_with("igkr", floats);
+        model.forward(vec![tensor(k.clone(), [1, 2, h, w]), tensor(mask.clone(), [1, 1, h, w])], false).unwrap()
+    };
+    let worst_at = |got: &[f32], want: &dyn Fn(usize) -> f32, measured: bool| {
+        (0..2 * h * w)
+            .filter(|&i| (mask[i % (h * w)] > 0.0) == measured)
+            .map(|i| (got[i] - want(i)).abs())
+            .fold(0.0f32, f32::max)
+    };
+    let printed = run(&[]);
+    let k2 = values(&printed["k2"]);
+    assert_eq!(values(&printed["k2_in"]), k2, "dc_k2 0: HRIT encodes K̂2 itself");
+    assert!(worst_at(&k2, &|i| k[i], true) > 1e-2, "K̂2 differs from the measured samples, or the test is empty");
+    let dc_k2 = run(&[("dc_k2", 1.0)]);
+    let (k2, k2_in) = (values(&dc_k2["k2"]), values(&dc_k2["k2_in"]));
+    assert!(worst_at(&k2_in, &|i| k[i], true) < 1e-5, "dc_k2: measured samples in K̂2");
+    assert_eq!(worst_at(&k2_in, &|i| k2[i], false), 0.0, "dc_k2: unsampled points of K̂2 unchanged");
+    let k4 = values(&printed["k4"]);
+    assert!(worst_at(&k4, &|i| k[i], true) > 1e-2, "TARM's k-space is not data-consistent as printed");
+    let dc_out = run(&[("dc_out", 1.0)]);
+    assert!(worst_at(&values(&dc_out["k4"]), &|i| k[i], true) < 1e-4, "dc_out: measured samples in the output");
+    let before = values(&dc_out["image"]);
+    assert!(
+        before.iter().zip(values(&printed["image"])).any(|(a, b)| (a - b).abs() > 1e-4),
+        "dc_out changes the image"
+    );
 }
 
 /// Table 6's ablations (A19): each network is the full one less the removed module's parameters

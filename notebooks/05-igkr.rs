@@ -330,10 +330,12 @@ Markdown::file(&runs_dir.join("igkr/smoke-comparison.md")).unwrap()
 // | A19 | ablation wiring | as in section 7 |
 // | A22 | data consistency after IDGM or TARM | neither (as printed); variants `dc_k2` (on K̂2 before HRIT) and `dc_out` (after TARM) |
 //
-// Not yet in the kit: readers for fastMRI's and IXI's IGKR pipelines and SKM-TEA (multi-coil),
-// the sampling-ratio sweep of Table 5 at smoke scale, and the baselines of Tables 1–3 (their rows
-// are "not run"). CC359's raw k-space is read at paper scale (section 11); Table 7's MACs are
-// counted by `mcmr flops`.
+// Paper scale reads CC359's raw k-space (section 11), fastMRI's single-coil raw k-space (Table 2:
+// each image cropped to 320×320 as fastMRI does, then its k-space cut to 128×128, the first 5
+// slices dropped) and IXI's T2 magnitude images (Table 3: k-space simulated, resampled to 128×128
+// in k-space, min–max normalised). Not yet in the kit: SKM-TEA (multi-coil: coil sensitivities)
+// and the baselines of Tables 1–3 other than the U-Net and zero filling (their rows are "not
+// run"). Table 7's MACs are counted by `mcmr flops`.
 
 // %% [markdown] id="student-md"
 // ## 10. Change the spec and rerun: one more sampling ratio (claim C6)

@@ -208,7 +208,7 @@ const DATA: Schema = Schema {
     kind: "data",
     naming: Naming::None,
     settings: &[&[
-        ("source", Val::OneOf(&["phantom", "folder", "fastmri", "cc359"])),
+        ("source", Val::OneOf(&["phantom", "folder", "fastmri", "kspace", "cc359"])),
         ("anatomy", Val::OneOf(&["brain", "knee"])),
         ("path", Val::Str),
         ("pairs", Val::Str),

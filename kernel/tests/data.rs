@@ -378,7 +378,7 @@ fn measured_kspace_volumes_keep_their_phase_and_standardise_per_slice() {
         normalisation: Normalisation::ComplexStandardise,
         split: Split::File(PathBuf::from("split.csv")),
         part: Some(Part::Test),
-        ..DatasetConfig::new(Source::Cc359 { root: d.clone() }, "t1", "t1", MaskPolicy::PerVolume(mask))
+        ..DatasetConfig::new(Source::KSpace { root: d.clone() }, "t1", "t1", MaskPolicy::PerVolume(mask))
     };
     let ds = Dataset::open(cfg.clone()).unwrap();
     assert_eq!((ds.len(), ds.subject_ids()), (3, vec![ids[2].clone()]));

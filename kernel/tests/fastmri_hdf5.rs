@@ -167,3 +167,91 @@ fn multi_coil_kspace_is_refused_with_its_shape() {
     let e = open_volume(&path).unwrap_err();
     assert!(e.contains("[2, 3, 4, 5]") && e.contains("single-coil"), "{e}");
 }
+
+/// A fastMRI single-coil volume as the scanner stores it: the complex image `img` (`h × w`, the
+/// readout oversampled) as centred orthonormal k-space times `scale`, `reconstruction_esc` the
+/// magnitude of its central `th × tw` (fastMRI's target), written with hdf5-pure.
+fn write_oversampled(
+    path: &std::path::Path,
+    img: &[num_complex::Complex32],
+    h: usize,
+    w: usize,
+    th: usize,
+    tw: usize,
+    scale: f32,
+) {
+    let mut k = img.to_vec();
+    mcmr::fft::fft2c(&mut k, h, w);
+    let kspace: Vec<(f32, f32)> = k.iter().map(|z| (z.re * scale, z.im * scale)).collect();
+    let crop = mcmr::data::prepare::crop_or_pad(img, h, w, th, tw);
+    let target: Vec<f32> = crop.iter().map(|z| z.norm() * scale).collect();
+    let mut b = hdf5_pure::FileBuilder::new();
+    b.create_dataset("kspace").with_complex32_data(&kspace).with_shape(&[1, h as u64, w as u64]);
+    b.create_dataset("reconstruction_esc").with_f32_data(&target).with_shape(&[1, th as u64, tw as u64]);
+    b.write(path).unwrap();
+}
+
+#[test]
+fn fastmri_raw_kspace_reads_as_measured_kspace_on_the_reconstruction_grid() {
+    // IGKR-Net's Table 2 pipeline (`source = "kspace"` on fastMRI .h5 volumes): the stored
+    // k-space (32x24, readout oversampled) → its image, centre-cropped to reconstruction_esc's
+    // 16x16 → the centred k-space there; the image the kit reconstructs from it is fastMRI's own
+    // target, and `size` then cuts that k-space (same field of view).
+    use mcmr::data::cc359::KSpaceVolume;
+    use mcmr::data::dataset::{Dataset, DatasetConfig, MaskPolicy, Source};
+    use mcmr::data::prepare::Normalisation;
+    use mcmr::masks::{MaskFamily, MaskParams};
+    use num_complex::Complex32;
+    let dir = std::env::temp_dir().join(format!("mcmr-h5-kspace-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (h, w, th, tw) = (32, 24, 16, 16);
+    // A smooth object with a smooth phase, in fastMRI's units (k-space of order 1e-4).
+    let img: Vec<Complex32> = (0..h * w)
+        .map(|i| {
+            let (y, x) = ((i / w) as f32 - 16.0, (i % w) as f32 - 12.0);
+            let mag = (-(y * y) / 60.0 - (x * x) / 30.0).exp() * (1.0 + 0.3 * (0.4 * x).cos());
+            Complex32::from_polar(mag, 0.05 * y + 0.02 * x)
+        })
+        .collect();
+    for name in ["file1000001", "file1000002"] {
+        write_oversampled(&dir.join(format!("{name}.h5")), &img, h, w, th, tw, 1e-3);
+    }
+    let v = KSpaceVolume::open(&dir.join("file1000001.h5")).unwrap();
+    assert_eq!((v.id.as_str(), v.slices, v.shape), ("file1000001", 1, [th, tw]));
+    assert_eq!(v.raw(0).unwrap().len(), h * w, "stored on the acquisition grid");
+    let centred = v.centred(0).unwrap();
+    let image = mcmr::kspace::to_image(&centred, th, tw);
+    let esc = mcmr::data::fastmri::open_volume(&dir.join("file1000001.h5")).unwrap().target(0).unwrap();
+    let peak = esc.iter().cloned().fold(0.0f32, f32::max);
+    let worst = image.iter().zip(&esc).map(|(z, t)| (z.norm() - t).abs()).fold(0.0f32, f32::max);
+    assert!(
+        peak > 1e-4 && worst < 1e-5 * peak.max(1e-3) + 1e-9,
+        "the image is fastMRI's target: {worst} (peak {peak})"
+    );
+    // The phase survives the crop: the centre pixel's phase is the object's there.
+    let (c_img, c_crop) = (img[16 * w + 12], image[8 * tw + 8]);
+    assert!((c_img.arg() - c_crop.arg()).abs() < 1e-4, "{c_img} vs {c_crop}");
+
+    let mask = MaskPolicy::Fixed(MaskParams::new(MaskFamily::Random, [0, 0], 2.0).center_fraction(0.25));
+    let source = Source::KSpace { root: dir.clone() };
+    let cfg = DatasetConfig { normalisation: Normalisation::None, ..DatasetConfig::new(source, "pd", "pd", mask) };
+    let ds = Dataset::open(cfg.clone()).unwrap();
+    assert_eq!(ds.len(), 2);
+    let item = ds.get(0, 0).unwrap();
+    assert_eq!((item.height, item.width, item.kspace_shape), (th, tw, [th, tw]));
+    let worst = item.target.iter().zip(&esc).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+    assert!(worst < 1e-5 * peak, "unnormalised target = reconstruction_esc: {worst}");
+    let full = item.full_kspace.clone().unwrap();
+    for ((k, f), m) in item.kspace.iter().zip(&full).zip(&item.mask.data) {
+        assert_eq!(*k, if *m == 1 { *f } else { Complex32::new(0.0, 0.0) });
+    }
+    // At a working size of 8x8 the k-space is the centre of the 16x16 one, rescaled by √(64/256).
+    let small = Dataset::open(DatasetConfig { size: Some([8, 8]), normalisation: Normalisation::None, ..cfg })
+        .unwrap()
+        .get(0, 0)
+        .unwrap();
+    let cut = mcmr::data::cc359::crop_centred(&centred, th, tw, 8, 8);
+    let worst = small.full_kspace.unwrap().iter().zip(&cut).map(|(a, b)| (a - b).norm()).fold(0.0f32, f32::max);
+    assert!(worst < 1e-9, "{worst}");
+    std::fs::remove_dir_all(dir).unwrap();
+}

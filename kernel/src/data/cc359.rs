@@ -1,25 +1,40 @@
-//! Measured single-coil k-space in `.npy` volumes: the Calgary-Campinas (CC359) single-channel
-//! raw data as IGKR-Net's and FPS-Former's pipelines read them.
+//! Measured single-coil k-space: the Calgary-Campinas (CC359) single-channel raw data in `.npy`
+//! volumes as IGKR-Net's and FPS-Former's pipelines read them, and fastMRI's single-coil `.h5`
+//! volumes read the same way (IGKR-Net's Table 2).
 //!
-//! One file per volume, `[slices, rows, columns, 2]` floats (real, imaginary) or
+//! CC359: one file per volume, `[slices, rows, columns, 2]` floats (real, imaginary) or
 //! `[slices, rows, columns]` complex, the k-space **uncentred** (DC at index 0, as stored; the
-//! image is the plain inverse FFT, FPS-Former's `ifft2` without shifts). Files are found under
-//! the data folder at any depth (CC359 ships `Train/` and `Val/` folders); a volume is named by
-//! its file stem, which must be unique. Slices are read from disk on demand.
+//! image is the plain inverse FFT, FPS-Former's `ifft2` without shifts). fastMRI: `kspace`
+//! `[slices, rows, columns]` complex, centred (its image is `ifft2c`), on the acquisition grid
+//! with the readout oversampled (640×368 for the knee); the slice is taken to
+//! `reconstruction_esc`'s grid (320×320) by fastMRI's own image-space centre crop. Files are
+//! found under the data folder at any depth (CC359 ships `Train/` and `Val/` folders); a volume
+//! is named by its file stem, which must be unique. Slices are read from disk on demand.
 //!
 //! Per slice, [`KSpaceVolume::centred`] gives the kit's layout: the image `I = ifft2(K)` as
-//! numpy computes it (scaled by `1/(H·W)`), then `fft2c(I)`, DC at `(H/2, W/2)`.
-//! [`crop_centred`] reaches a working grid by cutting (or zero-padding) the centred k-space: the
-//! same field of view at a coarser pixel (IGKR-Net note A1), the image's intensities kept.
+//! numpy computes it (scaled by `1/(H·W)`), then `fft2c(I)`, DC at `(H/2, W/2)` (fastMRI's
+//! stored k-space already is `fft2c` of its image). [`crop_centred`] reaches a working grid by
+//! cutting (or zero-padding) the centred k-space: the same field of view at a coarser pixel
+//! (IGKR-Net note A1), the image's intensities kept.
 
 use crate::data::dataset::{DataError, Dataset, SliceItem, SliceMeta};
+use crate::data::fastmri::{open_volume, FastMriVolume};
 use crate::data::phantom::{self, Kind, PhantomOptions};
-use crate::data::prepare::{stats, NormStats, Normalisation};
+use crate::data::prepare::{crop_or_pad, stats, NormStats, Normalisation};
 use crate::io::npy::{read_npy_elements, read_npy_header, NpyHeader};
 use crate::kspace::{apply_mask, zero_filled_magnitude};
 use num_complex::Complex32;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+/// Where a volume's slices are read from.
+#[derive(Clone, Debug, PartialEq)]
+enum Store {
+    /// A `.npy` file of uncentred k-space (CC359).
+    Npy(NpyHeader),
+    /// A fastMRI single-coil `.h5` file: centred k-space on the acquisition grid.
+    FastMri(FastMriVolume),
+}
 
 /// An opened k-space volume (header only; slices are read on demand).
 #[derive(Clone, Debug, PartialEq)]
@@ -28,14 +43,34 @@ pub struct KSpaceVolume {
     /// The file stem.
     pub id: String,
     pub slices: usize,
-    /// `[rows, columns]` of each slice.
+    /// `[rows, columns]` of each slice as [`KSpaceVolume::centred`] gives it.
     pub shape: [usize; 2],
-    header: NpyHeader,
+    store: Store,
 }
 
 impl KSpaceVolume {
-    /// Opens `path` and checks its shape and type.
+    /// Opens `path` (`.npy`, or a fastMRI `.h5`) and checks its shape and type.
     pub fn open(path: &Path) -> Result<KSpaceVolume, String> {
+        let id = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        if path.extension().is_some_and(|x| x.eq_ignore_ascii_case("h5")) {
+            let v = open_volume(path)?;
+            let [rows, cols] = v.kspace_shape;
+            if v.slices == 0 || rows < 2 || cols < 2 {
+                return Err(format!(
+                    "`{}`: `kspace` {:?} holds no usable slice",
+                    path.display(),
+                    [v.slices, rows, cols]
+                ));
+            }
+            let shape = v.target_shape.unwrap_or(v.kspace_shape);
+            return Ok(KSpaceVolume {
+                path: path.to_path_buf(),
+                id,
+                slices: v.slices,
+                shape,
+                store: Store::FastMri(v),
+            });
+        }
         let header = read_npy_header(path).map_err(|e| e.to_string())?;
         let (slices, shape) = match (header.complex, header.shape.as_slice()) {
             (false, &[s, h, w, 2]) => (s, [h, w]),
@@ -58,32 +93,50 @@ impl KSpaceVolume {
         if slices == 0 || shape[0] < 2 || shape[1] < 2 {
             return Err(format!("`{}`: shape {:?} holds no usable slice", path.display(), header.shape));
         }
-        let id = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-        Ok(KSpaceVolume { path: path.to_path_buf(), id, slices, shape, header })
+        Ok(KSpaceVolume { path: path.to_path_buf(), id, slices, shape, store: Store::Npy(header) })
     }
 
-    /// Slice `k` as stored (uncentred). Non-finite values are an error naming the slice.
+    /// Slice `k` as stored (`.npy`: uncentred; fastMRI: centred, on the acquisition grid).
+    /// Non-finite values are an error naming the slice.
     pub fn raw(&self, k: usize) -> Result<Vec<Complex32>, String> {
         if k >= self.slices {
             return Err(format!("`{}`: slice {k} asked for, the volume has {}", self.path.display(), self.slices));
         }
-        let n = self.shape[0] * self.shape[1];
-        let per_slice = if self.header.complex { n } else { 2 * n };
-        let v = read_npy_elements(&self.path, &self.header, k * per_slice, per_slice).map_err(|e| e.to_string())?;
-        if let Some(p) = v.iter().position(|x| !x.is_finite()) {
+        let v: Vec<Complex32> = match &self.store {
+            Store::Npy(header) => {
+                let n = self.shape[0] * self.shape[1];
+                let per_slice = if header.complex { n } else { 2 * n };
+                let v = read_npy_elements(&self.path, header, k * per_slice, per_slice).map_err(|e| e.to_string())?;
+                v.chunks_exact(2).map(|c| Complex32::new(c[0] as f32, c[1] as f32)).collect()
+            }
+            Store::FastMri(f) => f.kspace(k)?,
+        };
+        if let Some(p) = v.iter().position(|z| !z.re.is_finite() || !z.im.is_finite()) {
             return Err(format!(
-                "`{}`: slice {k} holds a non-finite value ({} at element {})",
+                "`{}`: slice {k} holds a non-finite value ({} at element {p})",
                 self.path.display(),
-                v[p],
-                p / 2
+                v[p]
             ));
         }
-        Ok(v.chunks_exact(2).map(|c| Complex32::new(c[0] as f32, c[1] as f32)).collect())
+        Ok(v)
     }
 
-    /// Slice `k` in the kit's layout: `fft2c(ifft2(K))`, DC at `(H/2, W/2)`.
+    /// Slice `k` in the kit's layout on the volume's grid [`KSpaceVolume::shape`]: `fft2c` of
+    /// its image, DC at `(H/2, W/2)` (fastMRI: the image `ifft2c(K)` centre-cropped to
+    /// `reconstruction_esc`'s grid first).
     pub fn centred(&self, k: usize) -> Result<Vec<Complex32>, String> {
-        Ok(centre(self.raw(k)?, self.shape[0], self.shape[1]))
+        let raw = self.raw(k)?;
+        let [h, w] = self.shape;
+        match &self.store {
+            Store::Npy(_) => Ok(centre(raw, h, w)),
+            Store::FastMri(f) if f.kspace_shape == self.shape => Ok(raw),
+            Store::FastMri(f) => {
+                let [rows, cols] = f.kspace_shape;
+                let mut img = crop_or_pad(&crate::kspace::to_image(&raw, rows, cols), rows, cols, h, w);
+                crate::fft::fft2c(&mut img, h, w);
+                Ok(img)
+            }
+        }
     }
 }
 
@@ -190,7 +243,7 @@ pub fn write_phantom_volumes(
     Ok(ids)
 }
 
-/// Every `.npy` volume under `root` (any depth, sorted by path), and the problems of the files
+/// Every `.npy` and `.h5` volume under `root` (any depth, sorted by path), and the problems of the files
 /// that could not be used (each names its file).
 pub fn discover(root: &Path) -> (Vec<KSpaceVolume>, Vec<String>) {
     let mut files = Vec::new();
@@ -210,7 +263,7 @@ pub fn discover(root: &Path) -> (Vec<KSpaceVolume>, Vec<String>) {
             let is_dir = e.file_type().map(|t| t.is_dir()).unwrap_or(false);
             if is_dir {
                 stack.push(p);
-            } else if p.extension().is_some_and(|x| x.eq_ignore_ascii_case("npy")) {
+            } else if p.extension().is_some_and(|x| x.eq_ignore_ascii_case("npy") || x.eq_ignore_ascii_case("h5")) {
                 files.push(p);
             }
         }
@@ -235,7 +288,7 @@ pub fn discover(root: &Path) -> (Vec<KSpaceVolume>, Vec<String>) {
         }
     }
     if volumes.is_empty() && problems.is_empty() {
-        problems.push(format!("no `.npy` k-space volume under `{}`", root.display()));
+        problems.push(format!("no k-space volume (`.npy`, fastMRI `.h5`) under `{}`", root.display()));
     }
     (volumes, problems)
 }
@@ -290,7 +343,7 @@ impl Dataset {
         let kspace = apply_mask(full, &mask.data, h, w);
         let input = zero_filled_magnitude(&kspace, h, w);
         let meta = SliceMeta {
-            source: format!("cc359:{}", v.path.parent().map(|p| p.display().to_string()).unwrap_or_default()),
+            source: format!("kspace:{}", v.path.parent().map(|p| p.display().to_string()).unwrap_or_default()),
             subject: v.id.clone(),
             slice: key.1,
             // Scored as normalised (KT scored its standardised images): a magnitude cannot undo

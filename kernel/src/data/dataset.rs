@@ -46,11 +46,12 @@ pub enum Source {
     /// image of the masked *raw* k-space, centre-cropped to `reconstruction_esc`'s size; target
     /// and reference = `reconstruction_esc`.
     FastMri { root: PathBuf, pairs: PathBuf },
-    /// Measured single-coil k-space, one `.npy` volume per subject under `root` (CC359's
-    /// single-channel raw data; [`crate::data::cc359`]). Single-contrast: the reference is the
+    /// Measured single-coil k-space, one volume per subject under `root`: `.npy` (CC359's
+    /// single-channel raw data) or fastMRI single-coil `.h5` ([`crate::data::cc359`]).
+    /// Single-contrast: the reference is the
     /// target. The complex image is normalised before masking, so k-space and images share one
     /// scale; `size` cuts the centred k-space (same field of view).
-    Cc359 { root: PathBuf },
+    KSpace { root: PathBuf },
 }
 
 /// How masks are chosen for the items.
@@ -281,7 +282,7 @@ pub struct Dataset {
     /// Shared with the datasets [`Dataset::with_mask`] makes (the volumes are read once).
     subjects: Arc<Vec<SubjectData>>,
     pub(super) fastmri: Option<Arc<(Vec<FastMriVolume>, Vec<PairedSlice>)>>,
-    /// Measured k-space volumes (`Source::Cc359`); `index` holds `(volume, slice)`.
+    /// Measured k-space volumes (`Source::KSpace`); `index` holds `(volume, slice)`.
     pub(super) kvolumes: Option<Arc<Vec<KSpaceVolume>>>,
     pub(super) index: Vec<(usize, usize)>,
     problems: Vec<String>,
@@ -303,7 +304,7 @@ impl Dataset {
         let mut kvolumes = None;
         match &config.source {
             Source::FastMri { .. } => {}
-            Source::Cc359 { root } => {
+            Source::KSpace { root } => {
                 if config.target != config.reference {
                     return Err(DataError::Config(format!(
                         "measured single-coil k-space is one contrast: set `reference` to the target `{}`, not `{}`",
@@ -344,7 +345,11 @@ impl Dataset {
                         continue;
                     }
                     let mut target = vols.remove(&config.target).expect("checked");
-                    let mut reference = vols.remove(&config.reference).expect("checked");
+                    // Single-contrast runs (IGKR-Net's IXI) name the target as the reference too.
+                    let mut reference = match vols.remove(&config.reference) {
+                        Some(v) => v,
+                        None => target.clone(),
+                    };
                     config.intensity.apply(&mut target);
                     config.intensity.apply(&mut reference);
                     subjects.push(SubjectData {
@@ -412,7 +417,7 @@ impl Dataset {
             Split::File(path) => {
                 // A relative split file that is not found from here is looked up in the data folder.
                 let path = match &config.source {
-                    Source::Cc359 { root } | Source::Folder { root, .. } if path.is_relative() && !path.exists() => {
+                    Source::KSpace { root } | Source::Folder { root, .. } if path.is_relative() && !path.exists() => {
                         root.join(path)
                     }
                     _ => path.clone(),
@@ -676,7 +681,7 @@ impl Dataset {
             Source::Phantom { kind, seed, .. } => format!("phantom:{kind:?}:seed{seed}").to_lowercase(),
             Source::Folder { root, .. } => format!("folder:{}", root.display()),
             Source::FastMri { root, .. } => format!("fastmri:{}", root.display()),
-            Source::Cc359 { root } => format!("cc359:{}", root.display()),
+            Source::KSpace { root } => format!("kspace:{}", root.display()),
         };
         let images =
             Prepared { h, w, target, reference, target_stats: p.target_stats, reference_stats: p.reference_stats };

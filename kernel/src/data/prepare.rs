@@ -103,8 +103,8 @@ impl Orientation {
 
 /// Centre crop or zero-pad an `h×w` slice to `th×tw` (crop start `(h − th)/2`, as fastMRI's
 /// `center_crop`; padding splits the extra rows/columns the same way).
-pub fn crop_or_pad(img: &[f64], h: usize, w: usize, th: usize, tw: usize) -> Vec<f64> {
-    let mut out = vec![0.0; th * tw];
+pub fn crop_or_pad<T: Copy + Default>(img: &[T], h: usize, w: usize, th: usize, tw: usize) -> Vec<T> {
+    let mut out = vec![T::default(); th * tw];
     for r in 0..th {
         let sr = r as isize + (h as isize - th as isize) / 2;
         if sr < 0 || sr >= h as isize {

@@ -246,7 +246,9 @@ fn dataset(sec: Option<&Section>, seed: u32, fallback: Span) -> Result<DatasetCo
                 .map(PathBuf::from)
                 .ok_or_else(|| err(sec.at, "a fastMRI source needs `pairs` (the PD,PDFS pair list)"))?,
         },
-        "cc359" => Source::Cc359 { root: path()? },
+        // Measured single-coil k-space volumes (`.npy` as CC359 ships them, fastMRI `.h5`); `cc359`
+        // is the older name.
+        "kspace" | "cc359" => Source::KSpace { root: path()? },
         _ => {
             let depth = match slices {
                 SliceSelection::Central(n) => n,
@@ -309,7 +311,7 @@ fn dataset(sec: Option<&Section>, seed: u32, fallback: Span) -> Result<DatasetCo
         .ok()
         .and_then(crate::data::prepare::Orientation::rotation)
         .ok_or_else(|| err(s.span("rotate", sec.at), "`rotate` is 0, 90, 180 or 270 (degrees, counter-clockwise)"))?;
-    let measured = matches!(source, Source::Cc359 { .. });
+    let measured = matches!(source, Source::KSpace { .. });
     let complex_only = normalisation == Normalisation::ComplexStandardise;
     if measured && !matches!(normalisation, Normalisation::None | Normalisation::MinMax) && !complex_only {
         return Err(err(
@@ -332,7 +334,7 @@ fn dataset(sec: Option<&Section>, seed: u32, fallback: Span) -> Result<DatasetCo
         }
     }
     let kspace_noise = s.num("kspace_noise").unwrap_or(0.0);
-    if kspace_noise > 0.0 && matches!(source, Source::FastMri { .. } | Source::Cc359 { .. }) {
+    if kspace_noise > 0.0 && matches!(source, Source::FastMri { .. } | Source::KSpace { .. }) {
         return Err(err(
             s.span("kspace_noise", sec.at),
             "fastMRI k-space is measured and carries its own noise: leave out `kspace_noise`",
@@ -492,7 +494,7 @@ impl RunConfig {
         let simulated = !matches!(data.source, Source::FastMri { .. }) || data.fastmri_simulated;
         let shares_scale = data.normalisation == Normalisation::None
             || (data.normalisation == Normalisation::MinMax && simulated)
-            || matches!(data.source, Source::Cc359 { .. });
+            || matches!(data.source, Source::KSpace { .. });
         if let Some(f) = read.iter().filter_map(|n| field(n)).find(|f| f.unnormalised) {
             if !shares_scale {
                 return Err(err(

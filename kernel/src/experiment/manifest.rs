@@ -140,8 +140,8 @@ pub(crate) fn describe_source(d: &crate::data::dataset::DatasetConfig) -> serde_
             "path": root.display().to_string(),
             "pairs": pairs.display().to_string(),
         }),
-        Source::Cc359 { root } => serde_json::json!({
-            "kind": "cc359",
+        Source::KSpace { root } => serde_json::json!({
+            "kind": "kspace",
             "path": root.display().to_string(),
         }),
     }

@@ -153,7 +153,12 @@ fn data_words(outcomes: &[RunOutcome]) -> String {
                 src["layout"].as_str().unwrap_or("detected")
             ),
             Some("fastmri") => format!("fastMRI data in `{}`", src["path"].as_str().unwrap_or("?")),
-            Some("cc359") => format!("measured k-space volumes (CC359) in `{}`", src["path"].as_str().unwrap_or("?")),
+            Some("kspace" | "cc359") => {
+                format!(
+                    "measured k-space volumes (CC359 .npy, fastMRI .h5) in `{}`",
+                    src["path"].as_str().unwrap_or("?")
+                )
+            }
             _ => "the data its manifest names".to_string(),
         };
         if !seen.contains(&words) {

@@ -18,7 +18,7 @@ use std::path::Path;
 pub(crate) fn with_data(d: &mut DatasetConfig, path: &Path) {
     d.source = match &d.source {
         Source::FastMri { pairs, .. } => Source::FastMri { root: path.to_path_buf(), pairs: pairs.clone() },
-        Source::Cc359 { .. } => Source::Cc359 { root: path.to_path_buf() },
+        Source::KSpace { .. } => Source::KSpace { root: path.to_path_buf() },
         Source::Folder { .. } | Source::Phantom { .. } => Source::Folder { root: path.to_path_buf(), layout: None },
     };
 }
@@ -90,7 +90,7 @@ pub fn plan_runs(spec_path: &Path, opts: &ReproduceOptions) -> Result<Vec<RunSpe
             }
         }
         for d in [&config.train_data, &config.val_data, &config.test_data] {
-            if let Source::Folder { root, .. } | Source::FastMri { root, .. } | Source::Cc359 { root } = &d.source {
+            if let Source::Folder { root, .. } | Source::FastMri { root, .. } | Source::KSpace { root } = &d.source {
                 if root.as_os_str().is_empty() {
                     return Err(format!(
                         "experiment `{name}` of `{}` reads real data at scale `{}`: give its folder with `--data PATH` (or `path` in the spec)",

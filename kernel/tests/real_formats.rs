@@ -357,5 +357,22 @@ fn igkr_fastmri_and_ixi_tables_read_their_folders_at_paper_scale() {
         assert!(psnr.is_finite() && psnr > 10.0, "{experiment}: {psnr}");
         assert_eq!(r.results.per_slice.len(), scored, "{experiment}: slices scored");
     }
+    // The 24 runs reproduce Tables 2-3's cells for IGKR-Net, the U-Net and zero filling.
+    let o = ReproduceOptions { scale: "paper".into(), data: Some(knee.clone()), ..ReproduceOptions::default() };
+    let runs = mcmr::experiment::plan_runs(&spec, &o).unwrap();
+    let published = mcmr::experiment::published::read_published(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../reference_results/igkr/published.json"),
+    )
+    .unwrap();
+    let cells: Vec<&String> = runs
+        .iter()
+        .filter(|r| r.config.experiment.starts_with("fastmri_") || r.config.experiment.starts_with("ixi_"))
+        .flat_map(|r| &r.config.reproduces)
+        .collect();
+    assert_eq!(cells.len(), 24);
+    for cell in cells {
+        let p: Vec<&str> = cell.split('/').collect();
+        assert!(published.value(p[0], p[1], p[2], "psnr").is_some(), "{cell}");
+    }
     std::fs::remove_dir_all(d).unwrap();
 }

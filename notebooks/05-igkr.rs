@@ -296,7 +296,7 @@ Markdown(ablation.clone())
 // it, then every claim on the published numbers and on the smoke runs. At smoke scale there is
 // no Δ against published values. SKM-TEA (Table 4) is multi-coil, which needs coil sensitivities
 // the kit does not have yet: its rows stay "not run". LPIPS is reported only with user-supplied
-// network weights; none ship with the kit, so its cells stay empty.
+// network weights (`MCMR_LPIPS_WEIGHTS`, README); none ship with the kit, so its cells stay empty here.
 
 // %% id="compare"
 Markdown::file(&runs_dir.join("igkr/smoke-published.md")).unwrap()

@@ -38,6 +38,7 @@ pub mod fft;
 pub mod io;
 pub mod kspace;
 pub mod loss;
+pub mod lpips;
 pub mod masks;
 pub mod metrics;
 pub mod model;

@@ -8,6 +8,7 @@
 use crate::data::dataset::{Dataset, MaskPolicy, SliceItem};
 use crate::experiment::batch::tensors;
 use crate::io::volume::Volume;
+use crate::lpips::Lpips;
 use crate::masks::MaskParams;
 use crate::model::CompiledModel;
 use crate::protocols::{evaluate, mean_std, Protocol};
@@ -32,6 +33,9 @@ pub struct SliceScore {
     pub psnr: f64,
     pub ssim: f64,
     pub nmse: f64,
+    /// LPIPS (AlexNet, v0.1) when the user supplied its weights (`MCMR_LPIPS_WEIGHTS`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lpips: Option<f64>,
 }
 
 /// One volume's scores under the protocol.
@@ -62,6 +66,9 @@ pub struct EvalResult {
     /// spec's order (`metrics` then pools every pattern's scores).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub groups: Vec<GroupScore>,
+    /// The LPIPS weights file (path and FNV-1a hash) when `lpips` was scored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lpips_weights: Option<String>,
 }
 
 /// The metrics of one group of an evaluation (one test pattern).
@@ -172,6 +179,7 @@ pub fn evaluate_model(
         start = end;
     }
     let volume_unit = protocol.aggregate == crate::protocols::Aggregate::Volume;
+    let lpips = lpips_weights()?.filter(|_| h >= Lpips::MIN_SIZE && w >= Lpips::MIN_SIZE);
     let (mut per_volume, mut per_slice) = (Vec::new(), Vec::new());
     for (subject, mut slices) in volumes {
         slices.sort_by_key(|s| s.0);
@@ -186,6 +194,7 @@ pub fn evaluate_model(
                 psnr: m.psnr,
                 ssim: m.ssim,
                 nmse: m.nmse,
+                lpips: lpips.map(|l| l.magnitude_distance(&s.1, &s.2, h, w)).transpose()?,
             });
         }
         per_volume.push(VolumeScore {
@@ -208,6 +217,7 @@ pub fn evaluate_model(
             per_volume,
             per_slice,
             groups: Vec::new(),
+            lpips_weights: lpips.map(|l| l.describe()),
         },
         kept,
     ))
@@ -230,7 +240,35 @@ fn summarise(volume_unit: bool, per_volume: &[VolumeScore], per_slice: &[SliceSc
         let (mean, std) = mean_std(&values);
         metrics.insert(name.to_string(), MeanStd { mean, std });
     }
+    // LPIPS is per slice; under a volume protocol each volume's slices are averaged first.
+    let lp: Option<Vec<f64>> = per_slice.iter().map(|s| s.lpips).collect();
+    if let Some(lp) = lp.filter(|v| !v.is_empty()) {
+        let values: Vec<f64> = if volume_unit {
+            let mut by_volume: Vec<(&str, Vec<f64>)> = Vec::new();
+            for (s, v) in per_slice.iter().zip(&lp) {
+                match by_volume.iter_mut().find(|(id, _)| *id == s.subject) {
+                    Some((_, vs)) => vs.push(*v),
+                    None => by_volume.push((&s.subject, vec![*v])),
+                }
+            }
+            by_volume.iter().map(|(_, vs)| vs.iter().sum::<f64>() / vs.len() as f64).collect()
+        } else {
+            lp
+        };
+        let (mean, std) = mean_std(&values);
+        metrics.insert("lpips".to_string(), MeanStd { mean, std });
+    }
     metrics
+}
+
+/// The LPIPS network of `MCMR_LPIPS_WEIGHTS`, loaded once per process; `None` when unset.
+fn lpips_weights() -> Result<Option<&'static Lpips>, String> {
+    static WEIGHTS: std::sync::OnceLock<Option<Result<Lpips, String>>> = std::sync::OnceLock::new();
+    match WEIGHTS.get_or_init(Lpips::from_env) {
+        None => Ok(None),
+        Some(Ok(l)) => Ok(Some(l)),
+        Some(Err(e)) => Err(e.clone()),
+    }
 }
 
 /// [`evaluate_model`], or with `by_pattern` every item under every pattern of the data's test

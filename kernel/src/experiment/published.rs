@@ -636,6 +636,7 @@ mod tests {
                 per_volume: vec![],
                 per_slice: vec![],
                 groups: vec![],
+                lpips_weights: None,
             },
         }
     }

@@ -119,3 +119,23 @@ pub(crate) fn merge(target: &mut Section, over: &Section) {
         }
     }
 }
+
+/// A section as text that ignores spans, names and order: settings as `key = value` and nested
+/// sections, each level sorted (`scales`, which only selects where a run exists, left out). Two
+/// experiments with the same canonical text train the same run.
+pub(crate) fn canonical(s: &Section) -> String {
+    let mut parts: Vec<String> = s
+        .entries
+        .iter()
+        .filter_map(|e| match e {
+            Entry::Setting { key, .. } if key == "scales" => None,
+            Entry::Setting { key, value, .. } => Some(format!("{key} = {}", crate::fmt::render(value))),
+            Entry::Section(c) => {
+                let name = c.name.as_ref().map(|n| format!(" {}", n.name)).unwrap_or_default();
+                Some(format!("{}{name} {{ {} }}", c.kind.name, canonical(c)))
+            }
+        })
+        .collect();
+    parts.sort();
+    parts.join("; ")
+}

@@ -408,6 +408,45 @@ impl Loaded {
         spec.sections.iter().map(Section::new).collect()
     }
 
+    /// Experiments that differ as written but train the same run at a scale: a shared `scale`
+    /// section (merged last) replaced whatever told them apart (IMA's stage sweep once ran
+    /// T = 12 four times this way). One warning per such experiment, at its name, naming the
+    /// first experiment it duplicates; checked at every scale, as the spec is written.
+    pub fn experiment_warnings(&self) -> Vec<Diagnostic> {
+        let written: Vec<(String, String)> =
+            sections::experiments(&self.spec).into_iter().map(|(n, s)| (n, crate::merge::canonical(&s))).collect();
+        let mut out = Vec::new();
+        for scale in self.scales() {
+            let sel = Selection { variants: vec![None], scale: &scale, only: &[], strict: false };
+            let Ok(runs) = experiments(self, &sel) else { continue };
+            let scaled: Vec<String> = runs.iter().map(|r| crate::merge::canonical(&r.section.source)).collect();
+            for (j, run) in runs.iter().enumerate() {
+                let as_written = |name: &str| written.iter().find(|(n, _)| n == name).map(|(_, c)| c.clone());
+                let first =
+                    (0..j).find(|&i| scaled[i] == scaled[j] && as_written(&runs[i].name) != as_written(&run.name));
+                if let Some(i) = first {
+                    let at = run.section.source.name.as_ref().map(|n| n.span).unwrap_or(run.section.at);
+                    out.push(
+                        Diagnostic::warning(
+                            at,
+                            format!(
+                                "experiments `{}` and `{}` differ as written but are the same run at scale `{scale}`",
+                                runs[i].name, run.name
+                            ),
+                            format!("the same run as `{}` at scale `{scale}`", runs[i].name),
+                        )
+                        .with_help(format!(
+                            "a setting of the shared `scale {scale}` replaces what tells them apart (scale sections merge \
+                             last): set it inside each experiment's own `scale {scale} {{ ... }}`, or remove it from the \
+                             shared one"
+                        )),
+                    );
+                }
+            }
+        }
+        out
+    }
+
     /// Checks every section against the schema, with the kernel's names ([`sections::check_with`]).
     pub fn check_sections(&self, vocab: &sections::Vocabulary) -> Vec<Diagnostic> {
         sections::check_with(&self.spec, vocab)
@@ -482,5 +521,43 @@ mod tests {
         assert_eq!(s.get("x").unwrap().int(), Some(-3));
         assert_eq!(s.get("y").unwrap().literal(), Some(Value::List(vec![Value::Int(1), Value::Str("a".into())])));
         assert_eq!(s.get("y").unwrap().strings(), ["a"]);
+    }
+}
+
+#[cfg(test)]
+mod collapsed_runs {
+    use super::*;
+
+    // IMA's stage sweep as it first was: the shared `scale reduced` sets `stages`, which every
+    // sweep run sets for itself, so at that scale the four runs were one.
+    const SWEEP: &str = "experiment {\n    network = \"n\"\n    scale reduced {\n        params n {\n            \
+        stages = 12\n        }\n    }\n    scale smoke {\n        epochs = 1\n    }\n}\n\
+        experiment t6 {\n    scales = [\"reduced\"]\n    params n {\n        stages = 6\n    }\n}\n\
+        experiment t8 {\n    scales = [\"reduced\"]\n    params n {\n        stages = 8\n    }\n}\n\
+        experiment x4 {\n    batch_size = 4\n    scale reduced {\n        epochs = 2\n    }\n}\n";
+
+    fn warnings(text: &str) -> Vec<Diagnostic> {
+        Loaded::from_text("p.mcmr", text).unwrap().experiment_warnings()
+    }
+
+    #[test]
+    fn a_shared_scale_that_erases_a_sweep_is_a_warning_at_the_second_run() {
+        let w = warnings(SWEEP);
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert_eq!(w[0].message, "experiments `t6` and `t8` differ as written but are the same run at scale `reduced`");
+        assert_eq!(&SWEEP[w[0].span.start..w[0].span.end], "t8");
+        assert!(w[0].help.as_deref().unwrap().contains("own `scale reduced"));
+    }
+
+    #[test]
+    fn runs_kept_apart_by_their_own_scale_are_not() {
+        // The sweep's value set again inside each run's own `scale reduced`: two runs.
+        let fixed = SWEEP
+            .replace("stages = 6\n    }\n", "stages = 6\n    }\n    scale reduced {\n        params n {\n            stages = 6\n        }\n    }\n")
+            .replace("stages = 8\n    }\n", "stages = 8\n    }\n    scale reduced {\n        params n {\n            stages = 8\n        }\n    }\n");
+        assert_eq!(warnings(&fixed), vec![]);
+        // Without the shared setting the sweep stays a sweep, and runs the scale replaces in
+        // the same way but that differ in other settings are left alone.
+        assert_eq!(warnings(&SWEEP.replace("stages = 12", "blocks = 2")), vec![]);
     }
 }

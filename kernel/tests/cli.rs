@@ -306,6 +306,26 @@ fn check_spec_reports_parameter_counts_and_fails_cleanly_on_errors() {
     let (code, _, err) = mcmr(&["check-spec", bad.to_str().unwrap()]);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("with --variant zero"), "{err}");
+    // Two runs of a sweep that the shared `scale smoke` makes one: a warning, not an error.
+    let sweep = dir.join("sweep.mcmr");
+    std::fs::write(
+        &sweep,
+        "network n(c: int = 1) {\n    input x: [1, H, W]\n    output y = conv2d(x, c, kernel = 1)\n}\n\n\
+         experiment {\n    network = \"n\"\n    inputs = [\"input\"]\n    prediction = \"y\"\n    \
+         loss = l1(y, target)\n    iterations = 2\n    optimizer = adam(lr = 1e-3)\n    mask {\n        \
+         family = \"random\"\n        acceleration = 4\n        center_fraction = 0.08\n    }\n    \
+         scale smoke {\n        params n {\n            c = 1\n        }\n    }\n}\n\n\
+         experiment c2 {\n    params n {\n        c = 2\n    }\n}\n\n\
+         experiment c3 {\n    params n {\n        c = 3\n    }\n}\n",
+    )
+    .unwrap();
+    let (code, out, err) = mcmr(&["check-spec", sweep.to_str().unwrap(), "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let w = &serde_json::from_str::<serde_json::Value>(&out).unwrap()["warnings"][0];
+    assert_eq!(w["message"], "experiments `c2` and `c3` differ as written but are the same run at scale `smoke`");
+    assert_eq!((w["line"].as_u64(), w["column"].as_u64()), (Some(31), Some(12)), "{w}");
+    let (_, _, err) = mcmr(&["check-spec", sweep.to_str().unwrap()]);
+    assert!(err.contains("sweep.mcmr:31:12") && err.contains("own `scale smoke"), "{err}");
     // fmt --check: exit 1 on an unformatted file, then fmt fixes it.
     std::fs::write(&bad, "network n(){input x:[1,H,W]\noutput y=relu(x)}\n").unwrap();
     assert_eq!(mcmr(&["fmt", "--check", bad.to_str().unwrap()]).0, 1);

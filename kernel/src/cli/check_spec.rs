@@ -28,6 +28,7 @@ impl CheckSpecCmd {
         // Every run of every experiment, at each scale and under each variant, planned and
         // checked against the network it builds (settings, bindings, losses).
         let runs = mcmr::experiment::check_runs(&file).map_err(|e| anyhow::anyhow!(e))?;
+        let warnings: Vec<_> = checked.warnings.iter().cloned().chain(loaded.experiment_warnings()).collect();
         if json {
             let v = serde_json::json!({
                 "ok": true,
@@ -37,11 +38,11 @@ impl CheckSpecCmd {
                 "frozen": g.frozen_count(),
                 "blocks": g.block_counts(),
                 "variants": variants,
-                "warnings": checked.warnings.iter().map(|w| w.clone().locate(&loaded.files[w.file].text)).collect::<Vec<_>>(),
+                "warnings": warnings.iter().map(|w| w.clone().locate(&loaded.files[w.file].text)).collect::<Vec<_>>(),
             });
             say!("{}", serde_json::to_string(&v)?);
         } else {
-            for w in &checked.warnings {
+            for w in &warnings {
                 eprint!("{}", loaded.render(w));
             }
             say!("{}: network `{}` ok, {} parameters", file.display(), g.name, g.parameter_count());

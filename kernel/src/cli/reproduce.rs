@@ -78,6 +78,13 @@ impl ReproduceCmd {
             say_raw!("{}", serde_json::to_string_pretty(&json)?);
             return Ok(());
         }
+        // Runs the spec's shared `scale` settings made identical are trained as asked, with a
+        // warning first (`mcmr check-spec` shows the same).
+        if let Ok(loaded) = mcmr::spec::read_spec(&spec) {
+            for w in loaded.experiment_warnings().iter().filter(|w| w.message.ends_with(&format!("`{}`", opts.scale))) {
+                eprint!("{}", loaded.render(w));
+            }
+        }
         let outcomes = if let Some(i) = task {
             vec![cluster::run_task(&spec, &opts, i).map_err(anyhow::Error::msg)?]
         } else if gather {

@@ -258,6 +258,23 @@ fn int16_brats_ixi_and_hcp_folders_train_and_score_like_the_phantom() {
             && err.contains(" (4 slices, 0-3)"),
         "{err}"
     );
+    // Named outputs scored per slice (`--outputs`), and an unknown output named in the error.
+    let learned = d.join("brats/runs/real/base/smoke/learned");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_mcmr"))
+        .args(["evaluate", learned.to_str().unwrap(), "--outputs", "output", "--json"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let p = v["outputs"]["output"]["per_slice"].as_array().unwrap();
+    assert_eq!(p.len(), 4);
+    assert!(p.iter().all(|x| x.as_f64().unwrap().is_finite() && x.as_f64().unwrap() > 10.0), "{p:?}");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_mcmr"))
+        .args(["evaluate", learned.to_str().unwrap(), "--outputs", "nope"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("network `residual` has no output `nope`"), "{err}");
     let phantom = std::fs::read_to_string(d.join("phantom/runs/real/smoke-summary.md")).unwrap();
     assert!(phantom.contains("the embedded phantom (not the paper's data"), "{phantom}");
     std::fs::remove_dir_all(d).unwrap();

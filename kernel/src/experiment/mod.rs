@@ -311,7 +311,16 @@ pub fn experiment_flops(
 /// The PSNR of each named output of a finished run on every slice it evaluates (see
 /// [`run::output_psnr`]): how each stage of a staged network scores.
 pub fn run_output_psnr(dir: &Path, spec: &Path, names: &[&str]) -> Result<Vec<Vec<f64>>, String> {
-    let mut r = run_of_spec(dir, Some(spec))?;
+    output_psnr_of(dir, Some(spec), names)
+}
+
+/// As [`run_output_psnr`], under the spec the run's manifest names (`mcmr evaluate --outputs`).
+pub fn run_output_psnr_own_spec(dir: &Path, names: &[&str]) -> Result<Vec<Vec<f64>>, String> {
+    output_psnr_of(dir, None, names)
+}
+
+fn output_psnr_of(dir: &Path, spec: Option<&Path>, names: &[&str]) -> Result<Vec<Vec<f64>>, String> {
+    let mut r = run_of_spec(dir, spec)?;
     r.device = "cpu".into();
     run::output_psnr(&r, &names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The GPU benchmark (issue 21): FSMNet's paper configuration (C 64, n 2, batch 4, 240x240, the
-# released loss, AdamW, clipping) trained for a few hundred steps on CUDA with the kit, and the
-# official PyTorch model's same step beside it when its source is at hand. Reports steps per
+# released loss, AdamW, clipping; or IGKR-Net's with MODEL=igkr, below) trained for a few
+# hundred steps on CUDA with the kit, and the official PyTorch model's same step beside it when
+# its source is at hand. Reports steps per
 # second, peak GPU memory and the TFLOP/s achieved; writes OUT/summary.md. Builds nothing on the
 # GPU machine and fits in 10 minutes (every command under `timeout`).
 #
@@ -12,6 +13,11 @@
 #   # optional, for the PyTorch side: a checkout of qic999/FSMNet (b36e160) in target/gpu/FSMNet
 # On the GPU machine, from the repository root (carry target/gpu):
 #   bash bench/gpu.sh [target/gpu/mcmr.gz] [OUT]        # STEPS=200 by default
+#   MODEL=igkr STEPS=100 bash bench/gpu.sh target/gpu/mcmr.gz OUT-igkr
+# MODEL=igkr times IGKR-Net's paper configuration instead (issue 20: d 256, 4 + 4 layers, 128x128,
+# `cc359_1d_20`, attention in chunks of 1,024 queries, the four-stage run's last stage), the kit
+# only (no official code exists); on this 2-core CPU one such step takes minutes and peaks at
+# 6.9 GB of host memory (reference_results/README.md).
 # A dry run of the script on a CPU machine (with a stand-in nvidia-smi on PATH):
 #   DEVICE=cpu SCALE=smoke STEPS=5 bash bench/gpu.sh target/debug/mcmr
 # NVRTC comes from a CUDA toolkit or from the nvidia-cuda-nvrtc wheel that torch installs.
@@ -23,6 +29,12 @@ out="${2:-${OUT:-bench-gpu-out}}"
 steps="${STEPS:-200}"
 device="${DEVICE:-cuda}"
 scale="${SCALE:-paper}"
+model="${MODEL:-fsmnet}"
+case "$model" in
+  fsmnet) spec=papers/fsmnet.mcmr experiment=brats_x4 title="FSMNet \`brats_x4\`" loss="the released loss, AdamW and clipping" ;;
+  igkr) spec=papers/igkr.mcmr experiment=cc359_1d_20 title="IGKR-Net \`cc359_1d_20\`" loss="the last stage's loss (all eight terms), Adam" ;;
+  *) echo "error: MODEL must be fsmnet or igkr, not \`$model\`" >&2; exit 1 ;;
+esac
 mkdir -p "$out"
 if [[ "$bin" == *.gz ]]; then
   gunzip -c "$bin" >"$out/mcmr"
@@ -49,10 +61,10 @@ sample() { nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -lms
 peak() { sort -n "$1" | tail -n 1; }
 idle_mib="$(nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits | head -n 1)"
 
-echo "== the kit: mcmr bench-train papers/fsmnet.mcmr --experiment brats_x4 --scale $scale --device $device --steps $steps"
+echo "== the kit: mcmr bench-train $spec --experiment $experiment --scale $scale --device $device --steps $steps"
 sampler="$(sample "$out/kit-memory.csv")"
 kit_status=0
-timeout 360 "$bin" bench-train papers/fsmnet.mcmr --experiment brats_x4 --scale "$scale" --device "$device" \
+timeout 360 "$bin" bench-train "$spec" --experiment "$experiment" --scale "$scale" --device "$device" \
   --steps "$steps" --out "$out/kit-run" --json >"$out/kit.json" 2>"$out/kit.err" || kit_status=$?
 kill "$sampler" 2>/dev/null || true
 cat "$out/kit.json"
@@ -60,7 +72,7 @@ cat "$out/kit.json"
 
 torch_status=skipped
 src="${FSMNET_SRC:-target/gpu/FSMNet}"
-if [ "$scale" = paper ] && [ -d "$src/networks" ] \
+if [ "$model" = fsmnet ] && [ "$scale" = paper ] && [ -d "$src/networks" ] \
   && python3 -c 'import torch, einops; assert torch.cuda.is_available()' 2>/dev/null; then
   echo "== PyTorch: the official FSMNet from $src"
   sampler="$(sample "$out/torch-memory.csv")"
@@ -70,12 +82,12 @@ if [ "$scale" = paper ] && [ -d "$src/networks" ] \
   kill "$sampler" 2>/dev/null || true
   cat "$out/torch.json"
 else
-  echo "== PyTorch side skipped (no FSMNet source in $src, or no torch with CUDA and einops)"
+  echo "== PyTorch side skipped (MODEL=$model; no FSMNet source in $src, or no torch with CUDA and einops)"
 fi
 
-python3 - "$out" "$idle_mib" "$kit_status" "$torch_status" <<'PY'
+python3 - "$out" "$idle_mib" "$kit_status" "$torch_status" "$title" "$loss" <<'PY'
 import json, os, sys
-out, idle, kit_status, torch_status = sys.argv[1], float(sys.argv[2]), sys.argv[3], sys.argv[4]
+out, idle, kit_status, torch_status, title, loss = sys.argv[1], float(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6]
 def load(name):
     try:
         with open(os.path.join(out, name)) as f:
@@ -100,8 +112,8 @@ if torch:
     rows.append((f"PyTorch {torch['torch']}", torch["median_step_s"], torch["steps_per_second"], torch["achieved_tflops"], torch["step_tflop"], peak("torch-memory.csv")))
 what = (f"{kit['scale']} scale: {kit['parameters']} parameters, batch {kit['batch_size']}, "
         f"{kit['size'][0]}x{kit['size'][1]}, {kit['steps']} steps on {kit['device']}") if kit else "the kit's run failed"
-lines = [f"# FSMNet `brats_x4` on {gpu}", "",
-         f"{what}; the released loss, AdamW and clipping; median of the timed steps.", "",
+lines = [f"# {title} on {gpu}", "",
+         f"{what}; {loss}; median of the timed steps.", "",
          "| side | s/step | steps/s | TFLOP/s | TFLOP/step (own count) | peak GPU memory (GiB, sampled) |",
          "|---|---|---|---|---|---|"]
 for r in rows:

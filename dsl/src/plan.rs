@@ -411,12 +411,17 @@ impl Loaded {
     /// Experiments that differ as written but train the same run at a scale: a shared `scale`
     /// section (merged last) replaced whatever told them apart (IMA's stage sweep once ran
     /// T = 12 four times this way). One warning per such experiment, at its name, naming the
-    /// first experiment it duplicates; checked at every scale, as the spec is written.
-    pub fn experiment_warnings(&self) -> Vec<Diagnostic> {
+    /// first experiment it duplicates; checked at `scale` (`None`: every scale), as the spec is
+    /// written.
+    pub fn experiment_warnings(&self, scale: Option<&str>) -> Vec<Diagnostic> {
         let written: Vec<(String, String)> =
             sections::experiments(&self.spec).into_iter().map(|(n, s)| (n, crate::merge::canonical(&s))).collect();
         let mut out = Vec::new();
-        for scale in self.scales() {
+        let scales = match scale {
+            Some(s) => vec![s.to_string()],
+            None => self.scales(),
+        };
+        for scale in scales {
             let sel = Selection { variants: vec![None], scale: &scale, only: &[], strict: false };
             let Ok(runs) = experiments(self, &sel) else { continue };
             let scaled: Vec<String> = runs.iter().map(|r| crate::merge::canonical(&r.section.source)).collect();
@@ -537,7 +542,7 @@ mod collapsed_runs {
         experiment x4 {\n    batch_size = 4\n    scale reduced {\n        epochs = 2\n    }\n}\n";
 
     fn warnings(text: &str) -> Vec<Diagnostic> {
-        Loaded::from_text("p.mcmr", text).unwrap().experiment_warnings()
+        Loaded::from_text("p.mcmr", text).unwrap().experiment_warnings(None)
     }
 
     #[test]
@@ -547,6 +552,10 @@ mod collapsed_runs {
         assert_eq!(w[0].message, "experiments `t6` and `t8` differ as written but are the same run at scale `reduced`");
         assert_eq!(&SWEEP[w[0].span.start..w[0].span.end], "t8");
         assert!(w[0].help.as_deref().unwrap().contains("own `scale reduced"));
+        // Asked about one scale: only that scale's.
+        let l = Loaded::from_text("p.mcmr", SWEEP).unwrap();
+        assert_eq!(l.experiment_warnings(Some("reduced")), w);
+        assert_eq!(l.experiment_warnings(Some("smoke")), vec![]);
     }
 
     #[test]

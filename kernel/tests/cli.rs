@@ -326,6 +326,13 @@ fn check_spec_reports_parameter_counts_and_fails_cleanly_on_errors() {
     assert_eq!((w["line"].as_u64(), w["column"].as_u64()), (Some(31), Some(12)), "{w}");
     let (_, _, err) = mcmr(&["check-spec", sweep.to_str().unwrap()]);
     assert!(err.contains("sweep.mcmr:31:12") && err.contains("own `scale smoke"), "{err}");
+    // `reproduce` warns before it trains, and the two runs come out the same.
+    let runs = dir.join("sweep-runs");
+    let (code, out, err) = mcmr(&["reproduce", sweep.to_str().unwrap(), "--out", runs.to_str().unwrap(), "--quiet"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.starts_with("warning: experiments `c2` and `c3` differ as written"), "{err}");
+    let result = |e: &str| std::fs::read_to_string(runs.join(format!("sweep/base/smoke/{e}/results.json"))).unwrap();
+    assert_eq!(result("c2"), result("c3"), "{out}");
     // fmt --check: exit 1 on an unformatted file, then fmt fixes it.
     std::fs::write(&bad, "network n(){input x:[1,H,W]\noutput y=relu(x)}\n").unwrap();
     assert_eq!(mcmr(&["fmt", "--check", bad.to_str().unwrap()]).0, 1);

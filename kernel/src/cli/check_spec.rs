@@ -28,7 +28,7 @@ impl CheckSpecCmd {
         // Every run of every experiment, at each scale and under each variant, planned and
         // checked against the network it builds (settings, bindings, losses).
         let runs = mcmr::experiment::check_runs(&file).map_err(|e| anyhow::anyhow!(e))?;
-        let warnings: Vec<_> = checked.warnings.iter().cloned().chain(loaded.experiment_warnings()).collect();
+        let warnings: Vec<_> = checked.warnings.iter().cloned().chain(loaded.experiment_warnings(None)).collect();
         if json {
             let v = serde_json::json!({
                 "ok": true,

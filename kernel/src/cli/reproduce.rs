@@ -81,8 +81,8 @@ impl ReproduceCmd {
         // Runs the spec's shared `scale` settings made identical are trained as asked, with a
         // warning first (`mcmr check-spec` shows the same).
         if let Ok(loaded) = mcmr::spec::read_spec(&spec) {
-            for w in loaded.experiment_warnings().iter().filter(|w| w.message.ends_with(&format!("`{}`", opts.scale))) {
-                eprint!("{}", loaded.render(w));
+            for w in loaded.experiment_warnings(Some(&opts.scale)) {
+                eprint!("{}", loaded.render(&w));
             }
         }
         let outcomes = if let Some(i) = task {

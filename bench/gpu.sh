@@ -107,7 +107,7 @@ rows = []
 def fmt(v, f="{:.3f}"):
     return "—" if v is None else f.format(v)
 if kit:
-    rows.append(("kit (burn 0.22 CUDA)", kit["median_step_s"], kit["steps_per_second"], kit["achieved_tflops"], kit["step_tflop"], peak("kit-memory.csv")))
+    rows.append((f"kit (burn 0.22, {kit['device']})", kit["median_step_s"], kit["steps_per_second"], kit["achieved_tflops"], kit["step_tflop"], peak("kit-memory.csv")))
 if torch:
     rows.append((f"PyTorch {torch['torch']}", torch["median_step_s"], torch["steps_per_second"], torch["achieved_tflops"], torch["step_tflop"], peak("torch-memory.csv")))
 what = (f"{kit['scale']} scale: {kit['parameters']} parameters, batch {kit['batch_size']}, "

@@ -2,9 +2,9 @@
 # The GPU benchmark (issue 21): FSMNet's paper configuration (C 64, n 2, batch 4, 240x240, the
 # released loss, AdamW, clipping; or IGKR-Net's with MODEL=igkr, below) trained for a few
 # hundred steps on CUDA with the kit, and the official PyTorch model's same step beside it when
-# its source is at hand. Reports steps per
-# second, peak GPU memory and the TFLOP/s achieved; writes OUT/summary.md. Builds nothing on the
-# GPU machine and fits in 10 minutes (every command under `timeout`).
+# its source is at hand. Reports steps per second, peak GPU memory and the TFLOP/s achieved;
+# writes OUT/summary.md. Builds nothing on the GPU machine and fits in 10 minutes (every command
+# under `timeout`).
 #
 # Here, on the build machine (no GPU needed; about 40 minutes from an empty target folder):
 #   CARGO_TARGET_DIR=target/cuda CUDARC_CUDA_VERSION=12080 \

@@ -42,5 +42,5 @@ fn committed_expected_numbers_name_planned_runs_and_their_claims_hold() {
             }
         }
     }
-    assert!(files >= 8, "found {files} files");
+    assert!(files >= 10, "found {files} files");
 }

@@ -290,14 +290,33 @@ pub fn decide(
         }
         return if held { Verdict::Held(notes.join("; ")) } else { Verdict::NotHeld(notes.join("; ")) };
     }
+    // On a reproduction, an ordering is decided on the columns that were run (those that were
+    // not are named); undecided only when none was.
+    let (mut unrun, mut decided) = (Vec::<String>::new(), 0);
+    let skip = |why: String, unrun: &mut Vec<String>| -> Option<Verdict> {
+        if published {
+            return Some(Verdict::Undecided(why));
+        }
+        unrun.push(why);
+        None
+    };
     for col in &claim.columns {
         if let Some(best) = &claim.best {
-            let Some(b) = get(best, col) else { return Verdict::Undecided(format!("`{best}` not run at {col}")) };
+            let Some(b) = get(best, col) else {
+                match skip(format!("`{best}` not run at {col}"), &mut unrun) {
+                    Some(v) => return v,
+                    None => continue,
+                }
+            };
             let others: Vec<(String, f64)> =
                 rows.iter().filter(|r| *r != best).filter_map(|r| get(r, col).map(|v| (r.clone(), v))).collect();
             if others.is_empty() {
-                return Verdict::Undecided(format!("no other row run at {col}"));
+                match skip(format!("no other row run at {col}"), &mut unrun) {
+                    Some(v) => return v,
+                    None => continue,
+                }
             }
+            decided += 1;
             for (r, v) in &others {
                 if !above(m, b, *v, claim.ties) {
                     held = false;
@@ -314,8 +333,12 @@ pub fn decide(
         if let Some(order) = &claim.increasing {
             let vals: Vec<(String, f64)> = order.iter().filter_map(|r| get(r, col).map(|v| (r.clone(), v))).collect();
             if vals.len() < 2 {
-                return Verdict::Undecided(format!("fewer than two of its rows run at {col}"));
+                match skip(format!("fewer than two of its rows run at {col}"), &mut unrun) {
+                    Some(v) => return v,
+                    None => continue,
+                }
             }
+            decided += 1;
             for w in vals.windows(2) {
                 if !above(m, w[1].1, w[0].1, claim.ties) {
                     held = false;
@@ -358,6 +381,12 @@ pub fn decide(
                 }
             }
         }
+    }
+    if !unrun.is_empty() {
+        if decided == 0 {
+            return Verdict::Undecided(unrun.swap_remove(0));
+        }
+        notes.push(format!("undecided: {}", unrun.join(", ")));
     }
     if held {
         Verdict::Held(notes.join("; "))
@@ -588,6 +617,34 @@ mod tests {
         );
         let none = |_: &str, _: &str, _: &str, _: &str| None;
         assert!(matches!(decide(&p, &claim, &none, false), Verdict::Undecided(_)));
+    }
+
+    /// A `best` claim on a reproduction is decided on the columns that were run and names the
+    /// others; with none run it stays undecided. On the published tables a missing cell is
+    /// still undecided.
+    #[test]
+    fn a_best_claim_is_decided_on_the_columns_a_reproduction_ran() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../reference_results/manet/published.json");
+        let p = read_published(&path).unwrap();
+        let claim = p.claims.iter().find(|c| c.table == "table1" && c.metric == "psnr" && c.best.is_some()).unwrap();
+        let run = |above: bool| {
+            move |_: &str, r: &str, c: &str, _: &str| match (r, c) {
+                ("manet", "1d_uniform_6x") => Some(24.0),
+                ("dudornet", "1d_uniform_6x") => Some(if above { 23.0 } else { 25.0 }),
+                ("zf", "1d_uniform_6x") => Some(17.0),
+                _ => None,
+            }
+        };
+        let Verdict::Held(why) = decide(&p, claim, &run(true), false) else { panic!("held on the run column") };
+        assert!(why.contains("1d_uniform_6x: manet 24.0000 above zf, dudornet"), "{why}");
+        assert!(why.contains("undecided: `manet` not run at 1d_uniform_9x"), "{why}");
+        let Verdict::NotHeld(why) = decide(&p, claim, &run(false), false) else { panic!("broken on the run column") };
+        assert!(why.starts_with("1d_uniform_6x: manet 24.0000 vs dudornet 25.0000"), "{why}");
+        let none = |_: &str, _: &str, _: &str, _: &str| None;
+        assert!(
+            matches!(decide(&p, claim, &none, false), Verdict::Undecided(w) if w.contains("not run at 1d_uniform_6x"))
+        );
+        assert!(matches!(decide(&p, claim, &run(true), true), Verdict::Undecided(_)));
     }
 
     #[test]

@@ -290,33 +290,41 @@ pub fn decide(
         }
         return if held { Verdict::Held(notes.join("; ")) } else { Verdict::NotHeld(notes.join("; ")) };
     }
-    // On a reproduction, an ordering is decided on the columns that were run (those that were
-    // not are named); undecided only when none was.
-    let (mut unrun, mut decided) = (Vec::<String>::new(), 0);
-    let skip = |why: String, unrun: &mut Vec<String>| -> Option<Verdict> {
-        if published {
-            return Some(Verdict::Undecided(why));
+    // Why an ordering cannot be decided at a column (its rows were not run there).
+    let missing = |col: &str| -> Option<String> {
+        if let Some(best) = &claim.best {
+            if get(best, col).is_none() {
+                return Some(format!("`{best}` not run at {col}"));
+            }
+            if rows.iter().all(|r| r == best || get(r, col).is_none()) {
+                return Some(format!("no other row run at {col}"));
+            }
         }
-        unrun.push(why);
+        if let Some(order) = &claim.increasing {
+            if order.iter().filter(|r| get(r, col).is_some()).count() < 2 {
+                return Some(format!("fewer than two of its rows run at {col}"));
+            }
+        }
         None
     };
+    // On a reproduction an ordering is decided on the columns that were run (the others are
+    // named), and is undecided only when none was; on the published tables a gap is undecided.
+    let (mut columns, mut unrun) = (Vec::new(), Vec::new());
     for col in &claim.columns {
+        match missing(col) {
+            Some(why) if published => return Verdict::Undecided(why),
+            Some(why) => unrun.push(why),
+            None => columns.push(col),
+        }
+    }
+    if columns.is_empty() && !unrun.is_empty() {
+        return Verdict::Undecided(unrun.swap_remove(0));
+    }
+    for col in columns {
         if let Some(best) = &claim.best {
-            let Some(b) = get(best, col) else {
-                match skip(format!("`{best}` not run at {col}"), &mut unrun) {
-                    Some(v) => return v,
-                    None => continue,
-                }
-            };
+            let Some(b) = get(best, col) else { continue };
             let others: Vec<(String, f64)> =
                 rows.iter().filter(|r| *r != best).filter_map(|r| get(r, col).map(|v| (r.clone(), v))).collect();
-            if others.is_empty() {
-                match skip(format!("no other row run at {col}"), &mut unrun) {
-                    Some(v) => return v,
-                    None => continue,
-                }
-            }
-            decided += 1;
             for (r, v) in &others {
                 if !above(m, b, *v, claim.ties) {
                     held = false;
@@ -332,13 +340,6 @@ pub fn decide(
         }
         if let Some(order) = &claim.increasing {
             let vals: Vec<(String, f64)> = order.iter().filter_map(|r| get(r, col).map(|v| (r.clone(), v))).collect();
-            if vals.len() < 2 {
-                match skip(format!("fewer than two of its rows run at {col}"), &mut unrun) {
-                    Some(v) => return v,
-                    None => continue,
-                }
-            }
-            decided += 1;
             for w in vals.windows(2) {
                 if !above(m, w[1].1, w[0].1, claim.ties) {
                     held = false;
@@ -383,9 +384,6 @@ pub fn decide(
         }
     }
     if !unrun.is_empty() {
-        if decided == 0 {
-            return Verdict::Undecided(unrun.swap_remove(0));
-        }
         notes.push(format!("undecided: {}", unrun.join(", ")));
     }
     if held {

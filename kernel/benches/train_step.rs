@@ -23,6 +23,14 @@ mod common;
 use common::median_ms;
 
 fn main() {
+    if std::env::var("POOL").is_ok() {
+        rayon::scope(|_| main2());
+    } else {
+        main2();
+    }
+}
+
+fn main2() {
     let quick = std::env::args().any(|a| a == "--quick");
     let reps = if quick { 3 } else { 15 };
     let gemm = gemm_gflops(reps);
@@ -115,11 +123,14 @@ fn bench(
         TensorData::new((0..len).map(|i| ((i * 7919) % 1000) as f32 / 1000.0).collect::<Vec<f32>>(), [b, 1, n, n]),
         &device,
     );
+    // Where training runs its steps: on a worker of rayon's pool (threads.rs).
     let step = |model: &CompiledModel| {
-        let outs = model.forward(vec![x.clone(); inputs], true).unwrap();
-        let loss = outs.into_values().map(|y| (y - x.clone()).abs().mean()).reduce(|a, c| a + c).unwrap();
-        let grads = loss.backward();
-        let _ = model.params[0].val().grad(&grads).unwrap().into_data();
+        mcmr::threads::on_workers(&device, || {
+            let outs = model.forward(vec![x.clone(); inputs], true).unwrap();
+            let loss = outs.into_values().map(|y| (y - x.clone()).abs().mean()).reduce(|a, c| a + c).unwrap();
+            let grads = loss.backward();
+            let _ = model.params[0].val().grad(&grads).unwrap().into_data();
+        })
     };
     let direct = CompiledModel::new(checked.graph.clone(), 0, &device);
     let kit = CompiledModel::new(checked.graph, 0, &device).with_matmul_conv(true);

@@ -20,6 +20,7 @@
 //!   the same update rules on the parameters' device (GPU training).
 //! * [`experiment`] — plans, runs, training, evaluation, reports and comparisons.
 //! * [`parity`] — a compiled spec against the official code's tensors.
+//! * [`threads`] — where CPU work runs: each training step and evaluated batch on a rayon worker.
 //! * [`stats`] — paired significance tests over test slices (the p-values some tables print).
 //! * [`zero_filled`] — the zero-filled baseline report that `mcmr zero-filled` writes.
 //! * [`notebook`] — what the evcxr notebooks call: figures, Markdown, checks and the verdict CI reads.
@@ -52,6 +53,7 @@ pub mod rng;
 pub mod schedule;
 pub mod spec;
 pub mod stats;
+pub mod threads;
 pub mod zero_filled;
 
 /// The spec language (re-exported for notebooks: parameter values, diagnostics).

@@ -144,7 +144,10 @@ pub fn evaluate_model(
         let items: Vec<SliceItem> =
             (start..end).map(|i| data.get(i, 0).map_err(|e| e.to_string())).collect::<Result<_, _>>()?;
         let (inputs, _) = tensors(&items, bindings, &[], device)?;
-        let out = model.forward(inputs.into_iter().map(|t| t.detach()).collect(), false).map_err(|e| e.to_string())?;
+        // On a worker of rayon's pool on the CPU (threads.rs).
+        let out = crate::threads::on_workers(device, || {
+            model.forward(inputs.into_iter().map(|t| t.detach()).collect(), false).map_err(|e| e.to_string())
+        })?;
         let y =
             out.get(prediction).ok_or_else(|| format!("the network has no output `{prediction}`"))?.clone().detach();
         let [b, c, yh, yw] = y.dims();

@@ -386,49 +386,54 @@ fn train_stage(
                 },
             );
             opt.set_lr(lr);
-            let (inputs, mut named) = tensors(&items, ctx.bindings, &read, ctx.device)?;
-            // Only what the stage's loss reads runs (later modules of a staged network stay out).
-            let drop = Some(dropout_seed(ctx.seed, stage, step));
-            let (outputs, batch_stats) =
-                model.forward_outputs_stats(inputs, true, &read, drop).map_err(|e| e.to_string())?;
-            named.extend(outputs);
-            let (loss, terms) = crate::loss::evaluate(&t.loss, &named, &complex)?;
-            let scalar = |x: Tensor<1>| x.into_data().convert::<f64>().try_to_vec::<f64>().expect("float")[0];
-            let term_values: Vec<f64> = terms.into_iter().map(scalar).collect();
-            let loss_value = scalar(loss.clone());
-            if !loss_value.is_finite() {
-                let bad: Vec<&str> = t
-                    .loss
-                    .terms
-                    .iter()
-                    .zip(&term_values)
-                    .filter(|(_, v)| !v.is_finite())
-                    .map(|(t, _)| t.label.as_str())
-                    .collect();
-                return Err(format!(
-                    "step {step} of stage `{}`: the loss is {loss_value} (non-finite term(s): {}); the last good checkpoint is `{}`",
-                    t.name,
-                    if bad.is_empty() {
-                        "none alone; their weighted sum overflowed".to_string()
-                    } else {
-                        bad.join(", ")
-                    },
-                    ctx.files.last.display()
-                ));
-            }
-            let grads = loss.backward();
-            let failed = |what: String| {
-                format!(
-                    "step {step} of stage `{}`: {what} (loss {loss_value}); the last good checkpoint is `{}`",
-                    t.name,
-                    ctx.files.last.display()
-                )
-            };
-            let grad_norm = match device_bufs.as_mut() {
-                Some(bufs) => device_step(model, opt, bufs, &grads, &trains, t.clip_grad_norm).map_err(failed)?,
-                None => host_step(model, opt, &grads, &trains, t.clip_grad_norm, ctx.device).map_err(failed)?,
-            };
-            model.update_running_stats(&batch_stats);
+            // The step on a worker of rayon's pool on the CPU (threads.rs); the reader is waited
+            // for above, outside it.
+            let (loss_value, term_values, grad_norm) = crate::threads::on_workers(ctx.device, || {
+                let (inputs, mut named) = tensors(&items, ctx.bindings, &read, ctx.device)?;
+                // Only what the stage's loss reads runs (later modules of a staged network stay out).
+                let drop = Some(dropout_seed(ctx.seed, stage, step));
+                let (outputs, batch_stats) =
+                    model.forward_outputs_stats(inputs, true, &read, drop).map_err(|e| e.to_string())?;
+                named.extend(outputs);
+                let (loss, terms) = crate::loss::evaluate(&t.loss, &named, &complex)?;
+                let scalar = |x: Tensor<1>| x.into_data().convert::<f64>().try_to_vec::<f64>().expect("float")[0];
+                let term_values: Vec<f64> = terms.into_iter().map(scalar).collect();
+                let loss_value = scalar(loss.clone());
+                if !loss_value.is_finite() {
+                    let bad: Vec<&str> = t
+                        .loss
+                        .terms
+                        .iter()
+                        .zip(&term_values)
+                        .filter(|(_, v)| !v.is_finite())
+                        .map(|(t, _)| t.label.as_str())
+                        .collect();
+                    return Err(format!(
+                        "step {step} of stage `{}`: the loss is {loss_value} (non-finite term(s): {}); the last good checkpoint is `{}`",
+                        t.name,
+                        if bad.is_empty() {
+                            "none alone; their weighted sum overflowed".to_string()
+                        } else {
+                            bad.join(", ")
+                        },
+                        ctx.files.last.display()
+                    ));
+                }
+                let grads = loss.backward();
+                let failed = |what: String| {
+                    format!(
+                        "step {step} of stage `{}`: {what} (loss {loss_value}); the last good checkpoint is `{}`",
+                        t.name,
+                        ctx.files.last.display()
+                    )
+                };
+                let grad_norm = match device_bufs.as_mut() {
+                    Some(bufs) => device_step(model, opt, bufs, &grads, &trains, t.clip_grad_norm).map_err(failed)?,
+                    None => host_step(model, opt, &grads, &trains, t.clip_grad_norm, ctx.device).map_err(failed)?,
+                };
+                model.update_running_stats(&batch_stats);
+                Ok((loss_value, term_values, grad_norm))
+            })?;
             ctx.step_seconds
                 .lock()
                 .map_err(|_| "the step clock is poisoned")?

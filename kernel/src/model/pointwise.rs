@@ -8,9 +8,9 @@ pub(super) fn forward(cx: &Ctx) -> Option<Result<Tensor<4>, ModelError>> {
     let a = |i: usize| cx.args[i].clone();
     let p = |name: &str| format!("{}.{name}", cx.node.path);
     let out = match &cx.node.op {
-        Op::LeakyRelu { slope } => crate::ops::activation::leaky_relu(a(0), *slope),
+        Op::LeakyRelu { slope } => crate::ops::elementwise::leaky_relu(a(0), *slope),
         Op::Relu => activation::relu(a(0)),
-        Op::Sigmoid => activation::sigmoid(a(0)),
+        Op::Sigmoid => crate::ops::elementwise::sigmoid(a(0)),
         Op::Tanh => activation::tanh(a(0)),
         Op::Gelu => activation::gelu(a(0)),
         Op::Prelu { .. } => activation::prelu(a(0), cx.model.param1(&p("weight"))),
@@ -20,12 +20,7 @@ pub(super) fn forward(cx: &Ctx) -> Option<Result<Tensor<4>, ModelError>> {
         Op::Mul => a(0) * a(1),
         Op::Scale { factor } => a(0) * *factor,
         Op::AddConst { value } => a(0) + *value,
-        Op::NanToNum { nan, posinf, neginf } => {
-            let x = a(0);
-            let x = x.clone().mask_fill(x.clone().is_nan(), *nan);
-            let x = x.clone().mask_fill(x.clone().equal_elem(f32::INFINITY), *posinf);
-            x.clone().mask_fill(x.equal_elem(f32::NEG_INFINITY), *neginf)
-        }
+        Op::NanToNum { nan, posinf, neginf } => crate::ops::elementwise::nan_to_num(a(0), *nan, *posinf, *neginf),
         Op::Softmax { dim } => activation::softmax(a(0), *dim),
         Op::Abs => a(0).abs(),
         Op::LearnableScale { .. } => a(0) * cx.model.param1(&p("scale")).reshape([1, 1, 1, 1]),

@@ -27,11 +27,11 @@
 //! assert!(err < 1e-5);
 //! ```
 
-pub mod activation;
 pub mod attention;
 pub mod conv;
 mod dense;
 pub mod depthwise;
+pub mod elementwise;
 pub mod norm;
 pub mod spectral;
 pub mod unfold;

@@ -2,14 +2,18 @@
 //! convolution paths (`CompiledModel::with_matmul_conv`: `ops::conv2d`, depthwise taps),
 //! measured side by side on the Flex CPU backend and reported as a ratio:
 //! * the smoke U-Net (fastMRI U-Net, 8 channels, 3 poolings), batch 4, 64×64;
-//! * FSMNet at smoke width (C = 16, n = 1), batch 2 at 32×32 and batch 4 at 64×64.
+//! * FSMNet at smoke width (C = 16, n = 1), batch 2 at 32×32 and batch 4 at 64×64;
+//! * UniFS at the reduced scale's widths (C = 16, 3 groups of 1 block), batch 4, 64×64;
+//! * MANet at its released width (64 filters, 4 convolutions per dense block), batch 4, 64×64.
 //!
 //! Each step is also reported in GFLOP/s (forward FLOPs from `model::flops`, times 3 for the
 //! backward) and as a fraction of what this backend's matrix product reaches on 1024×1024
 //! matrices in the same run. With `MCMR_TORCH_PYTHON` (a Python with torch and einops) the
 //! official models' same steps run too, 1 and 2 threads, and the kit/PyTorch ratios are printed:
 //! FSMNet with `FSMNET_SRC` (a checkout of qic999/FSMNet; `tools/bench/fsmnet_step.py`), the
-//! U-Net with `FASTMRI_SRC` (a checkout of facebookresearch/fastMRI; `tools/bench/unet_step.py`).
+//! U-Net with `FASTMRI_SRC` (a checkout of facebookresearch/fastMRI; `tools/bench/unet_step.py`),
+//! UniFS with `UNIFS_SRC` (LIKP0/UniFS; `unifs_step.py`), MANet with `MANET_SRC`
+//! (chunmeifeng/MANet; `manet_step.py`). A script runs only when one of its steps is kept.
 //!
 //! Run: `cargo bench --profile dev --bench train_step` (`-- --quick` for fewer repetitions,
 //! `-- WORD` for the steps whose label contains WORD, `-- --kit-only` without burn's direct
@@ -23,29 +27,58 @@ mod common;
 use common::median_ms;
 
 fn main() {
-    if std::env::var("POOL").is_ok() {
-        rayon::scope(|_| main2());
-    } else {
-        main2();
-    }
-}
-
-fn main2() {
     let quick = std::env::args().any(|a| a == "--quick");
     let reps = if quick { 3 } else { 15 };
     let gemm = gemm_gflops(reps);
     println!("this backend's 1024x1024 matrix product: {gemm:.1} GFLOP/s");
     let int = |name: &str, v: i64| (name.to_string(), Value::Int(v));
+    // PyTorch's side of the steps labelled `labels`, unless all are filtered out.
+    let torch_steps = |script: &str, source_var: &str, labels: &[&str]| {
+        if labels.iter().any(|l| wanted(l)) {
+            torch_steps(script, source_var, quick)
+        } else {
+            None
+        }
+    };
     let unet = [int("chans", 8), int("num_pool_layers", 3)];
-    let torch = torch_steps("unet_step.py", "FASTMRI_SRC", quick);
+    let label = "U-Net (8 ch, 3 pools), 64x64, batch 4";
+    let torch = torch_steps("unet_step.py", "FASTMRI_SRC", &[label]);
     let reference = official(&torch, "fastMRI U-Net", 4, 64);
-    bench("U-Net (8 ch, 3 pools), 64x64, batch 4", "baselines/unet.mcmr", &unet, 1, [4, 64], reps, gemm, reference);
+    let net = |spec, network| Net { spec, network, inputs: &[1] };
+    bench(label, net("baselines/unet.mcmr", None), &unet, [4, 64], reps, gemm, reference);
     let fsmnet = [int("num_features", 16), int("base_num_every_group", 1)];
-    let torch = torch_steps("fsmnet_step.py", "FSMNET_SRC", quick);
+    let label = |b: usize, n: usize| format!("FSMNet (C 16, n 1), {n}x{n}, batch {b}");
+    let torch = torch_steps("fsmnet_step.py", "FSMNET_SRC", &[&label(2, 32), &label(4, 64)]);
     for (b, n) in [(2, 32), (4, 64)] {
-        let label = format!("FSMNet (C 16, n 1), {n}x{n}, batch {b}");
-        bench(&label, "fsmnet.mcmr", &fsmnet, 2, [b, n], reps, gemm, official(&torch, "FSMNet", b, n));
+        let label = label(b, n);
+        let fsm = Net { inputs: &[1, 1], ..net("fsmnet.mcmr", None) };
+        bench(&label, fsm, &fsmnet, [b, n], reps, gemm, official(&torch, "FSMNet", b, n));
     }
+    // UniFS at the reduced scale's widths; inputs: reference, zero-filled target, mask.
+    let unifs = [int("n_feats", 16), int("n_resblocks", 1), int("reduction", 4)];
+    let label = "UniFS (C 16, 3 groups of 1 block), 64x64, batch 4";
+    let torch = torch_steps("unifs_step.py", "UNIFS_SRC", &[label]);
+    let uni = Net { inputs: &[1, 1, 1], ..net("unifs.mcmr", Some("unifs")) };
+    bench(label, uni, &unifs, [4, 64], reps, gemm, official(&torch, "UniFS", 4, 64));
+    // MANet at the released width (the official code hard-codes 64 channels in places); inputs:
+    // two complex k-spaces.
+    let label = "MANet (64 filters, 4 convs), 64x64, batch 4";
+    let torch = torch_steps("manet_step.py", "MANET_SRC", &[label]);
+    let ma = Net { inputs: &[2, 2], ..net("manet.mcmr", Some("manet")) };
+    bench(label, ma, &[], [4, 64], reps, gemm, official(&torch, "MANet", 4, 64));
+}
+
+/// A network of a spec (the file's last when `network` is `None`) and its inputs' channels.
+struct Net {
+    spec: &'static str,
+    network: Option<&'static str>,
+    inputs: &'static [usize],
+}
+
+/// Whether a step labelled `label` runs: `-- WORD` keeps the steps whose label contains WORD.
+fn wanted(label: &str) -> bool {
+    let filters: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    filters.is_empty() || filters.iter().any(|f| label.contains(f.as_str()))
 }
 
 /// PyTorch's step times, 1 and 2 threads, of one size in a script's output.
@@ -96,37 +129,36 @@ fn torch_steps(script: &str, source_var: &str, quick: bool) -> Option<serde_json
     }
 }
 
-/// One training step of `spec`'s network with `inputs` copies of one image batch `[b, 1, n, n]`,
-/// L1 of every output against it, timed with burn's direct and the kit's convolutions.
-#[allow(clippy::too_many_arguments)]
+/// One training step of `net` with one input batch `[b, c, n, n]` per input (the bench values
+/// over each flat batch), L1 of every output against the one-channel batch, timed with burn's
+/// direct and the kit's convolutions.
 fn bench(
     label: &str,
-    spec: &str,
+    net: Net,
     overrides: &[(String, Value)],
-    inputs: usize,
     [b, n]: [usize; 2],
     reps: usize,
     gemm: f64,
     torch: Option<Official>,
 ) {
-    // `-- WORD`: only the steps whose label contains WORD.
-    let filters: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
-    if !filters.is_empty() && !filters.iter().any(|f| label.contains(f.as_str())) {
+    if !wanted(label) {
         return;
     }
     let direct_too = !std::env::args().any(|a| a == "--kit-only");
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../papers").join(spec);
-    let (_, checked, _) = mcmr::spec::load_spec(&path, None, None, overrides).expect("spec");
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../papers").join(net.spec);
+    let (_, checked, _) = mcmr::spec::load_spec(&path, net.network, None, overrides).expect("spec");
     let device = Device::flex().autodiff();
-    let len = b * n * n;
-    let x = Tensor::<4>::from_data(
-        TensorData::new((0..len).map(|i| ((i * 7919) % 1000) as f32 / 1000.0).collect::<Vec<f32>>(), [b, 1, n, n]),
-        &device,
-    );
+    let batch = |c: usize| {
+        let len = b * c * n * n;
+        let v: Vec<f32> = (0..len).map(|i| ((i * 7919) % 1000) as f32 / 1000.0).collect();
+        Tensor::<4>::from_data(TensorData::new(v, [b, c, n, n]), &device)
+    };
+    let x = batch(1);
+    let inputs: Vec<Tensor<4>> = net.inputs.iter().map(|&c| batch(c)).collect();
     // Where training runs its steps: on a worker of rayon's pool (threads.rs).
     let step = |model: &CompiledModel| {
         mcmr::threads::on_workers(&device, || {
-            let outs = model.forward(vec![x.clone(); inputs], true).unwrap();
+            let outs = model.forward(inputs.clone(), true).unwrap();
             let loss = outs.into_values().map(|y| (y - x.clone()).abs().mean()).reduce(|a, c| a + c).unwrap();
             let grads = loss.backward();
             let _ = model.params[0].val().grad(&grads).unwrap().into_data();
@@ -135,8 +167,7 @@ fn bench(
     let direct = CompiledModel::new(checked.graph.clone(), 0, &device);
     let kit = CompiledModel::new(checked.graph, 0, &device).with_matmul_conv(true);
     let k = median_ms(reps, || step(&kit));
-    let shapes: Vec<[usize; 4]> =
-        kit.forward_all(vec![x.clone(); inputs], false).unwrap().iter().map(|t| t.dims()).collect();
+    let shapes: Vec<[usize; 4]> = kit.forward_all(inputs.clone(), false).unwrap().iter().map(|t| t.dims()).collect();
     let flops = 3.0 * mcmr::model::flops::count(&kit.meta.graph, &shapes).total.total_flops() as f64;
     let rate = flops / (k * 1e6);
     println!(

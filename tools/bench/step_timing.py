@@ -6,10 +6,11 @@ import time
 import torch
 
 
-def bench_input(batch, n):
-    """The kit's bench input, `((i * 7919) % 1000) / 1000` over the flat batch, as [batch, 1, n, n]."""
-    i = torch.arange(batch * n * n, dtype=torch.int64)
-    return (((i * 7919) % 1000).to(torch.float32) / 1000.0).reshape(batch, 1, n, n)
+def bench_input(batch, n, channels=1):
+    """The kit's bench input, `((i * 7919) % 1000) / 1000` over the flat batch, as
+    [batch, channels, n, n] (two channels: a complex input's real and imaginary parts)."""
+    i = torch.arange(batch * channels * n * n, dtype=torch.int64)
+    return (((i * 7919) % 1000).to(torch.float32) / 1000.0).reshape(batch, channels, n, n)
 
 
 def median_ms(step, reps):

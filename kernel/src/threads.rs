@@ -45,7 +45,7 @@ fn is_cpu(device: &Device) -> bool {
 }
 
 /// glibc's allocator keeps freed memory (see the module's documentation), once per process.
-pub fn tune_allocator() {
+fn tune_allocator() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         if std::env::var("GLIBC_TUNABLES").is_ok_and(|t| t.contains("malloc")) {

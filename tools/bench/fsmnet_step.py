@@ -12,14 +12,11 @@ qic999/FSMNet (commit b36e160). Needs torch and einops. Never part of CI. Exampl
     FSMNET_SRC=~/src/FSMNet MCMR_TORCH_PYTHON=$(which python) cargo bench --profile dev --bench train_step
 """
 
-import json
 import os
 import sys
 import types
 
-import torch
-
-from step_timing import bench_input, median_ms
+from step_timing import bench_input, time_steps
 
 
 def main():
@@ -29,27 +26,20 @@ def main():
     sys.path.insert(0, src)
     from networks.mynet import TwoBranch
 
-    quick = "--quick" in sys.argv
-    reps = 3 if quick else 11
-    results = {}
-    for threads in (1, 2):
-        torch.set_num_threads(threads)
-        for batch, n in ((2, 32), (4, 64)):
-            args = types.SimpleNamespace(num_features=16, base_num_every_group=1, act="PReLU", num_channels=1)
-            torch.manual_seed(0)
-            model = TwoBranch(args).train()
-            x = bench_input(batch, n)
+    def make_step(batch, n):
+        args = types.SimpleNamespace(num_features=16, base_num_every_group=1, act="PReLU", num_channels=1)
+        model = TwoBranch(args).train()
+        x = bench_input(batch, n)
 
-            def step():
-                model.zero_grad(set_to_none=True)
-                out = model(x, x)
-                loss = (out["img_out"] - x).abs().mean() + (out["img_fre"] - x).abs().mean()
-                loss.backward()
+        def step():
+            model.zero_grad(set_to_none=True)
+            out = model(x, x)
+            loss = (out["img_out"] - x).abs().mean() + (out["img_fre"] - x).abs().mean()
+            loss.backward()
 
-            label = f"{n}x{n} batch {batch}, {threads} thread{'s' if threads > 1 else ''}"
-            results[label] = median_ms(step, reps)
-            print(f"{label}: {results[label]:.1f} ms", file=sys.stderr)
-    print(json.dumps(results))
+        return step
+
+    time_steps("FSMNet", [(2, 32), (4, 64)], make_step)
 
 
 if __name__ == "__main__":

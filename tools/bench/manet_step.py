@@ -15,14 +15,12 @@ alone). Never part of CI. Example:
     MANET_SRC=~/src/MANet python tools/bench/manet_step.py
 """
 
-import importlib.util
-import json
 import os
 import sys
 
 import torch
 
-from step_timing import bench_input, median_ms
+from step_timing import bench_input, load_file, time_steps
 
 
 def main():
@@ -30,22 +28,13 @@ def main():
     path = os.path.join(src or "", "fastmri", "models", "MANet.py")
     if not src or not os.path.isfile(path):
         sys.exit("set MANET_SRC to a checkout of chunmeifeng/MANet (it has fastmri/models/MANet.py)")
-    # Load the module file alone: the repository's fastmri package imports far more than torch.
-    spec = importlib.util.spec_from_file_location("manet_models", path)
-    manet = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(manet)
+    manet = load_file(path, "manet_models")
 
     def image(k):
         # module_MANet.py's inverseFT: |ifft2| with norm "backward" and no shifts.
         return torch.fft.ifft2(torch.complex(k[:, 0], k[:, 1]), norm="backward").abs().unsqueeze(1)
 
-    quick = "--quick" in sys.argv
-    reps = 3 if quick else 11
-    results = {}
-    batch, n = 4, 64
-    for threads in (1, 2):
-        torch.set_num_threads(threads)
-        torch.manual_seed(0)
+    def make_step(batch, n):
         unet_k = manet.Dense_Unet_k(2, 2, 64, 4).train()
         unet_img = manet.Dense_Unet_img(1, 1, 64, 4).train()
         x = bench_input(batch, n)
@@ -59,10 +48,9 @@ def main():
             loss = (i2 - x).abs().mean() + (i1 - x).abs().mean()
             loss.backward()
 
-        label = f"{n}x{n} batch {batch}, {threads} thread{'s' if threads > 1 else ''}"
-        results[label] = median_ms(step, reps)
-        print(f"{label}: {results[label]:.1f} ms", file=sys.stderr)
-    print(json.dumps(results))
+        return step
+
+    time_steps("MANet", [(4, 64)], make_step)
 
 
 if __name__ == "__main__":

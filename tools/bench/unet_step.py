@@ -12,14 +12,10 @@ torch alone). Never part of CI. Example:
     FASTMRI_SRC=~/src/fastMRI MCMR_TORCH_PYTHON=$(which python) cargo bench --profile dev --bench train_step
 """
 
-import importlib.util
-import json
 import os
 import sys
 
-import torch
-
-from step_timing import bench_input, median_ms
+from step_timing import bench_input, load_file, time_steps
 
 
 def main():
@@ -27,18 +23,9 @@ def main():
     path = os.path.join(src or "", "fastmri", "models", "unet.py")
     if not src or not os.path.isfile(path):
         sys.exit("set FASTMRI_SRC to a checkout of facebookresearch/fastMRI (it has fastmri/models/unet.py)")
-    # Load the module file alone: the fastmri package's __init__ imports far more than torch.
-    spec = importlib.util.spec_from_file_location("fastmri_unet", path)
-    unet = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(unet)
+    unet = load_file(path, "fastmri_unet")
 
-    quick = "--quick" in sys.argv
-    reps = 3 if quick else 11
-    results = {}
-    batch, n = 4, 64
-    for threads in (1, 2):
-        torch.set_num_threads(threads)
-        torch.manual_seed(0)
+    def make_step(batch, n):
         model = unet.Unet(in_chans=1, out_chans=1, chans=8, num_pool_layers=3, drop_prob=0.0).train()
         x = bench_input(batch, n)
 
@@ -47,10 +34,9 @@ def main():
             loss = (model(x) - x).abs().mean()
             loss.backward()
 
-        label = f"{n}x{n} batch {batch}, {threads} thread{'s' if threads > 1 else ''}"
-        results[label] = median_ms(step, reps)
-        print(f"U-Net {label}: {results[label]:.1f} ms", file=sys.stderr)
-    print(json.dumps(results))
+        return step
+
+    time_steps("U-Net", [(4, 64)], make_step)
 
 
 if __name__ == "__main__":

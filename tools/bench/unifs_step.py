@@ -13,13 +13,10 @@ part of CI. Example:
     UNIFS_SRC=~/src/UniFS python tools/bench/unifs_step.py
 """
 
-import json
 import os
 import sys
 
-import torch
-
-from step_timing import bench_input, median_ms
+from step_timing import bench_input, time_steps
 
 
 def main():
@@ -30,13 +27,7 @@ def main():
     sys.path.insert(0, os.path.join(src, "model"))
     from UniFS import UniFS
 
-    quick = "--quick" in sys.argv
-    reps = 3 if quick else 11
-    results = {}
-    batch, n = 4, 64
-    for threads in (1, 2):
-        torch.set_num_threads(threads)
-        torch.manual_seed(0)
+    def make_step(batch, n):
         model = UniFS(n_feats=16, n_resgroups=3, n_resblocks=1, reduction=4, concat_index_list=[0, 1, 2]).train()
         x = bench_input(batch, n)
 
@@ -46,10 +37,9 @@ def main():
             loss = (out - x).abs().mean()
             loss.backward()
 
-        label = f"{n}x{n} batch {batch}, {threads} thread{'s' if threads > 1 else ''}"
-        results[label] = median_ms(step, reps)
-        print(f"{label}: {results[label]:.1f} ms", file=sys.stderr)
-    print(json.dumps(results))
+        return step
+
+    time_steps("UniFS", [(4, 64)], make_step)
 
 
 if __name__ == "__main__":
